@@ -11,6 +11,7 @@ export const ERRNO = {
   EEXIST: 17,
   EINVAL: 22,
   ERANGE: 34,
+  ELOOP: 40,
   ENOTDIR: 20,
   EISDIR: 21,
   EOPNOTSUPP: 95,

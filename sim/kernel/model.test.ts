@@ -1,7 +1,7 @@
 import t from 'tap';
 import { SysfsModel, relativePath } from './model.ts';
 import { SysfsError, type ErrnoName } from './types.ts';
-import { vfPciAddr } from './pci.ts';
+import { vfPciAddr } from '../topology/pci.ts';
 
 const PF = '/sys/class/net/ens1f0/device';
 

@@ -1,7 +1,7 @@
 // The SysfsModel: PCI devices, drivers, SR-IOV and netdevs with the kernel's write semantics and errno.
 // Pure and deterministic; projections (FUSE, snapshot) and the node runtime sit on top of it.
 import { type NicModel, getNicModel, driverIdTables } from '../nics/catalog.ts';
-import { formatPciAddr, parsePciAddr, vfPciAddr } from './pci.ts';
+import { formatPciAddr, parsePciAddr, pciAddrProblem, vfPciAddr } from '../topology/pci.ts';
 import { type ErrnoName, type SysfsEvent, type VfAttrs, type VfAttrsPatch, SysfsError } from './types.ts';
 
 export interface ModelNicSpec {
@@ -16,6 +16,8 @@ export interface ModelNicSpec {
   linkState?: 'up' | 'down';
   mac?: string;
   mtu?: number;
+  vfOffset?: number;
+  vfStride?: number;
 }
 
 export interface ModelOptions {
@@ -169,7 +171,7 @@ export class SysfsModel {
   // ---- construction -------------------------------------------------------------------------
 
   private bridgeFor(pci: string): string {
-    const a = parsePciAddr(pci)!;
+    const a = parsePciAddr(pci);
     const hostBridge = `/sys/devices/pci${a.domain.toString(16).padStart(4, '0')}:00`;
     if (a.bus === 0) return hostBridge;
     // one root port per secondary bus, at 00:1c.x / 00:1d.x …, like a PCIe root complex
@@ -218,7 +220,8 @@ export class SysfsModel {
   private addNic(spec: ModelNicSpec): void {
     const nic = getNicModel(spec.model);
     if (!nic) throw new Error(`unknown NIC model "${spec.model}"`);
-    if (!parsePciAddr(spec.pciAddr)) throw new Error(`invalid PCI address "${spec.pciAddr}"`);
+    const problem = pciAddrProblem(spec.pciAddr);
+    if (problem) throw new Error(`invalid PCI address "${spec.pciAddr}": ${problem}`);
     if (this.devices.has(spec.pciAddr)) throw new Error(`duplicate PCI address ${spec.pciAddr}`);
     const oui = nic.vendor === '8086' ? '00:1b:21' : nic.vendor === '15b3' ? '0c:42:a1' : '52:54:00';
     const dev: PciDevice = {
@@ -248,8 +251,8 @@ export class SysfsModel {
       dev.pf = {
         totalVfs,
         numVfs: 0,
-        offset: nic.vfOffset,
-        stride: nic.vfStride,
+        offset: spec.vfOffset ?? nic.vfOffset,
+        stride: spec.vfStride ?? nic.vfStride,
         vfDevice: nic.vfDevice,
         autoprobe: true,
         vfs: [],

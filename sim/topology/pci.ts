@@ -1,0 +1,67 @@
+// PCI addresses (DDDD:BB:DD.F) and SR-IOV VF placement. Pure and allocation-light: the kernel model calls these on
+// every VF it creates.
+
+export interface PciAddr {
+  domain: number; // 0..0xffff
+  bus: number; // 0..0xff
+  dev: number; // 0..0x1f
+  fn: number; // 0..7
+}
+
+const PCI_RE = /^([0-9a-fA-F]{4}):([0-9a-fA-F]{2}):([0-9a-fA-F]{2})\.([0-7])$/;
+
+export class PciAddrError extends RangeError {
+  readonly value: string;
+  constructor(value: string, detail: string) {
+    super(`invalid PCI address "${value}": ${detail}`);
+    this.name = 'PciAddrError';
+    this.value = value;
+  }
+}
+
+/** Why `s` is not a PCI address in DDDD:BB:DD.F form, or undefined when it is one. */
+export function pciAddrProblem(s: string): string | undefined {
+  const m = PCI_RE.exec(s);
+  if (!m) return 'expected DDDD:BB:DD.F (hex domain:bus:device.function, e.g. 0000:01:00.0)';
+  if (parseInt(m[3], 16) > 0x1f) return `device ${m[3]} is above 1f`;
+  return undefined;
+}
+
+/** Parse DDDD:BB:DD.F (either case). Throws PciAddrError. */
+export function parsePciAddr(s: string): PciAddr {
+  const m = PCI_RE.exec(s);
+  if (!m) throw new PciAddrError(s, 'expected DDDD:BB:DD.F (hex domain:bus:device.function, e.g. 0000:01:00.0)');
+  const dev = parseInt(m[3], 16);
+  if (dev > 0x1f) throw new PciAddrError(s, `device ${m[3]} is above 1f`);
+  return { domain: parseInt(m[1], 16), bus: parseInt(m[2], 16), dev, fn: m[4].charCodeAt(0) - 48 };
+}
+
+function hex(n: number, width: number): string {
+  return n.toString(16).padStart(width, '0');
+}
+
+/** The canonical (lower-case) form the kernel uses in sysfs. */
+export function formatPciAddr(a: PciAddr): string {
+  return `${hex(a.domain, 4)}:${hex(a.bus, 2)}:${hex(a.dev, 2)}.${a.fn}`;
+}
+
+/** Routing ID within the domain: bus<<8 | dev<<3 | fn. */
+export function routingId(a: PciAddr): number {
+  return (a.bus << 8) | (a.dev << 3) | a.fn;
+}
+
+export function fromRoutingId(domain: number, rid: number): PciAddr {
+  return { domain, bus: rid >> 8, dev: (rid >> 3) & 0x1f, fn: rid & 7 };
+}
+
+/**
+ * Address of VF k (0-based, the N of virtfnN) of the PF at pfAddr:
+ * routing id = routingId(pf) + offset + k·stride, in the PF's domain (SR-IOV spec §3.3.10/11).
+ * Throws PciAddrError when the VF would fall past bus ff.
+ */
+export function vfPciAddr(pfAddr: string, offset: number, stride: number, k: number): string {
+  const pf = parsePciAddr(pfAddr);
+  const rid = routingId(pf) + offset + k * stride;
+  if (rid > 0xffff) throw new PciAddrError(pfAddr, `VF ${k} (offset ${offset}, stride ${stride}) falls past bus ff`);
+  return formatPciAddr(fromRoutingId(pf.domain, rid));
+}

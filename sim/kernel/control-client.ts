@@ -1,0 +1,65 @@
+// Client side of the control socket (used by the harness, the node runtime and tests).
+import { connect, type Socket } from 'node:net';
+import type { ControlRequest, ControlResponse } from './types.ts';
+
+export class ControlError extends Error {
+  readonly errno: string;
+  readonly request: ControlRequest;
+  constructor(request: ControlRequest, errno: string, message: string) {
+    super(`${request.op}: ${message}`);
+    this.name = 'ControlError';
+    this.errno = errno;
+    this.request = request;
+  }
+}
+
+export class ControlClient {
+  private sock: Socket | null = null;
+  private buf = '';
+  private waiting: Array<(r: ControlResponse) => void> = [];
+  constructor(readonly socketPath: string) {}
+
+  private async connection(): Promise<Socket> {
+    if (this.sock && !this.sock.destroyed) return this.sock;
+    const sock = connect(this.socketPath);
+    sock.setEncoding('utf8');
+    sock.on('data', (d: string) => {
+      this.buf += d;
+      let i: number;
+      while ((i = this.buf.indexOf('\n')) >= 0) {
+        const line = this.buf.slice(0, i);
+        this.buf = this.buf.slice(i + 1);
+        this.waiting.shift()?.(JSON.parse(line) as ControlResponse);
+      }
+    });
+    const fail = () => {
+      const w = this.waiting;
+      this.waiting = [];
+      for (const r of w) r({ ok: false, errno: 'EIO', message: `control socket ${this.socketPath} closed` });
+    };
+    sock.on('close', fail);
+    sock.on('error', fail);
+    await new Promise<void>((resolve, reject) => {
+      sock.once('connect', resolve);
+      sock.once('error', reject);
+    });
+    this.sock = sock;
+    return sock;
+  }
+
+  /** Sends a request; resolves with the response, or rejects with a ControlError carrying the errno. */
+  async request(req: ControlRequest): Promise<Extract<ControlResponse, { ok: true }>> {
+    const sock = await this.connection();
+    const res = await new Promise<ControlResponse>((resolve) => {
+      this.waiting.push(resolve);
+      sock.write(`${JSON.stringify(req)}\n`);
+    });
+    if (!res.ok) throw new ControlError(req, res.errno, res.message);
+    return res;
+  }
+
+  close(): void {
+    this.sock?.destroy();
+    this.sock = null;
+  }
+}

@@ -1,0 +1,58 @@
+// The sysfs server process: owns one SysfsModel, serves it over FUSE and a control socket, and (for a simulated
+// node) mirrors its netdevs into the node's network namespace. Started by startSysfsServer(); prints one JSON line
+// {"ready":true,...} on stdout when mounted; unmounts and exits on SIGTERM/SIGINT or when stdin closes.
+import { readFileSync, mkdirSync } from 'node:fs';
+import { SysfsModel, type ModelOptions } from './model.ts';
+import { mountModel } from './fuse-projection.ts';
+import { serveControl } from './control-server.ts';
+import { NetdevMirror } from '../node/mirror.ts';
+
+export interface SysfsServerConfig {
+  model: ModelOptions;
+  mountDir: string;
+  controlSocket: string;
+  mirror?: { netns: string; fabricNetns: string; ipPath?: string };
+}
+
+async function main(): Promise<void> {
+  const configPath = process.argv[2];
+  if (!configPath) {
+    process.stderr.write('usage: sysfs-server CONFIG.json\n');
+    process.exit(2);
+  }
+  const config = JSON.parse(readFileSync(configPath, 'utf8')) as SysfsServerConfig;
+  const model = new SysfsModel(config.model);
+  const mirror = config.mirror ? new NetdevMirror(model, config.mirror) : null;
+  if (mirror) await mirror.start();
+  mkdirSync(config.mountDir, { recursive: true });
+  const mounted = await mountModel(model, config.mountDir, {
+    afterWrite: async () => mirror?.flush(),
+    beforeLookup: async () => mirror?.sync(),
+  });
+  const control = await serveControl(model, config.controlSocket, {
+    afterChange: async () => mirror?.flush(),
+    sync: async () => mirror?.sync(true),
+  });
+  let stopping = false;
+  const stop = async (why: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`sysfs-server: stopping (${why})\n`);
+    mirror?.stop();
+    control.close();
+    await mounted.unmount();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGHUP', () => void stop('SIGHUP'));
+  // the parent holds our stdin: when it dies, stdin closes and we clean up rather than leave a dead mount
+  process.stdin.on('end', () => void stop('parent gone'));
+  process.stdin.resume();
+  process.stdout.write(`${JSON.stringify({ ready: true, pid: process.pid, mountDir: config.mountDir, controlSocket: config.controlSocket })}\n`);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`sysfs-server: ${(e as Error).stack ?? String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,182 @@
+// Keeps real netdevs in a node's network namespace in step with the kernel model, both ways:
+// - model → real: each model netdev is one end of a veth pair in the node netns; the other end sits in the node's
+//   "fabric" netns on a bridge (the NIC's embedded switch), so carrier follows the model's link state;
+// - real → model: links moved out (into a pod), renamed, re-addressed or brought up are reported back to the model,
+//   so /sys/class/net shows what the node's netns really holds. The fabric peer never moves: it is the identity.
+import { spawn } from 'node:child_process';
+import type { NetdevChange, SysfsModel } from '../kernel/model.ts';
+
+export interface MirrorOptions {
+  netns: string;
+  fabricNetns: string;
+  /** path of iproute2's ip (the real one, not the node's wrapper) */
+  ipPath?: string;
+}
+
+export interface IpLink {
+  ifindex: number;
+  ifname: string;
+  address?: string;
+  mtu: number;
+  flags: string[];
+  link_index?: number;
+  link_netnsid?: number;
+  operstate?: string;
+}
+
+export class IpError extends Error {
+  constructor(
+    readonly command: string,
+    readonly exitCode: number | null,
+    readonly stderr: string,
+    readonly durationMs: number,
+  ) {
+    super(`${command} failed (exit ${exitCode}): ${stderr.trim()}`);
+    this.name = 'IpError';
+  }
+}
+
+/** Runs ip with optional batch input; resolves stdout. */
+export function ip(args: string[], opts: { stdin?: string; ipPath?: string } = {}): Promise<string> {
+  const bin = opts.ipPath ?? 'ip';
+  const t0 = Date.now();
+  return new Promise((resolve, reject) => {
+    const p = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    p.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    p.on('error', (e) => reject(new IpError(`${bin} ${args.join(' ')}`, null, e.message, Date.now() - t0)));
+    p.on('close', (code) => {
+      if (code === 0) resolve(out);
+      else reject(new IpError(`${bin} ${args.join(' ')}${opts.stdin ? ` <<< ${opts.stdin.trim()}` : ''}`, code, err, Date.now() - t0));
+    });
+    p.stdin.end(opts.stdin ?? '');
+  });
+}
+
+/** the fabric-side name of a device's veth: stable, unique per node, ≤ 15 characters */
+export function fabricPeerName(pciAddr: string): string {
+  return `p${pciAddr.replace(/[:.]/g, '').replace(/^0000/, '')}`;
+}
+
+export const FABRIC_BRIDGE = 'esw0';
+
+export class NetdevMirror {
+  private readonly netns: string;
+  private readonly fab: string;
+  private readonly ipPath: string | undefined;
+  /** pciAddr → ifindex of the fabric peer */
+  private readonly peers = new Map<string, number>();
+  private fabNsid: number | undefined;
+  private dirty = true;
+  private syncing: Promise<void> | null = null;
+  private monitor: ReturnType<typeof spawn> | null = null;
+
+  constructor(
+    private readonly model: SysfsModel,
+    opts: MirrorOptions,
+  ) {
+    this.netns = opts.netns;
+    this.fab = opts.fabricNetns;
+    this.ipPath = opts.ipPath;
+  }
+
+  private ip(args: string[], stdin?: string): Promise<string> {
+    return ip(args, { stdin, ipPath: this.ipPath });
+  }
+
+  /** Creates the bridge and a real netdev for every model netdev, then watches the node netns. */
+  async start(): Promise<void> {
+    await this.ip(['-n', this.fab, '-batch', '-'], `link add ${FABRIC_BRIDGE} type bridge\nlink set ${FABRIC_BRIDGE} up\nlink set lo up\n`);
+    await this.ip(['-n', this.netns, 'link', 'set', 'lo', 'up']);
+    this.model.drainNetdevChanges();
+    const initial: NetdevChange[] = this.model.netdevs().map(({ pciAddr, netdev }) => ({ kind: 'add', pciAddr, netdev: { ...netdev } }));
+    await this.apply(initial);
+    for (const { pciAddr, netdev } of this.model.netdevs()) {
+      if (!netdev.carrier) await this.apply([{ kind: 'carrier', pciAddr, name: netdev.name, up: false }]);
+    }
+    this.monitor = spawn(this.ipPath ?? 'ip', ['-n', this.netns, 'monitor', 'link'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    this.monitor.stdout?.on('data', () => {
+      this.dirty = true;
+    });
+    await this.sync();
+  }
+
+  stop(): void {
+    this.monitor?.kill();
+    this.monitor = null;
+  }
+
+  /** Applies whatever the model changed since the last call. */
+  async flush(): Promise<void> {
+    const changes = this.model.drainNetdevChanges();
+    if (changes.length) await this.apply(changes);
+  }
+
+  private async apply(changes: NetdevChange[]): Promise<void> {
+    const host: string[] = [];
+    const fab: string[] = [];
+    const added: string[] = [];
+    for (const c of changes) {
+      const peer = fabricPeerName(c.pciAddr);
+      if (c.kind === 'add') {
+        const nd = c.netdev;
+        host.push(`link add name ${nd.name} address ${nd.mac} mtu ${nd.mtu} netns ${this.netns} type veth peer name ${peer} netns ${this.fab}`);
+        fab.push(`link set ${peer} master ${FABRIC_BRIDGE}${nd.carrier ? ' up' : ''}`);
+        added.push(c.pciAddr);
+      } else if (c.kind === 'remove') {
+        // deleting the fabric end removes the pair wherever the VF end has been moved to
+        fab.push(`link del ${peer}`);
+        this.peers.delete(c.pciAddr);
+      } else {
+        fab.push(`link set ${peer} ${c.up ? 'up' : 'down'}`);
+      }
+    }
+    if (host.length) await this.ip(['-batch', '-'], `${host.join('\n')}\n`);
+    if (fab.length) await this.ip(['-n', this.fab, '-batch', '-'], `${fab.join('\n')}\n`);
+    if (added.length) {
+      const links = JSON.parse(await this.ip(['-n', this.fab, '-j', 'link', 'show'])) as IpLink[];
+      const byName = new Map(links.map((l) => [l.ifname, l.ifindex]));
+      for (const a of added) {
+        const idx = byName.get(fabricPeerName(a));
+        if (idx !== undefined) this.peers.set(a, idx);
+      }
+    }
+    this.dirty = true;
+  }
+
+  /** Brings the model's netdev view (presence, name, MAC, MTU, admin state) up to date with the node netns. */
+  async sync(force = false): Promise<void> {
+    if (!this.dirty && !force) return;
+    if (this.syncing) return this.syncing;
+    this.dirty = false;
+    this.syncing = (async () => {
+      if (this.fabNsid === undefined) {
+        const ids = JSON.parse((await this.ip(['-n', this.netns, '-j', 'netns', 'list-id'])) || '[]') as Array<{ nsid: number; name?: string }>;
+        this.fabNsid = ids.find((i) => i.name === this.fab)?.nsid;
+      }
+      const links = JSON.parse(await this.ip(['-n', this.netns, '-j', 'link', 'show'])) as IpLink[];
+      for (const { pciAddr } of this.model.netdevs()) {
+        const peerIdx = this.peers.get(pciAddr);
+        if (peerIdx === undefined) continue;
+        const l = links.find((x) => x.link_index === peerIdx && (this.fabNsid === undefined || x.link_netnsid === this.fabNsid));
+        if (!l) {
+          this.model.updateNetdev(pciAddr, { present: false });
+          continue;
+        }
+        this.model.updateNetdev(pciAddr, {
+          present: true,
+          name: l.ifname,
+          mac: l.address ?? '00:00:00:00:00:00',
+          mtu: l.mtu,
+          ifindex: l.ifindex,
+          adminUp: l.flags.includes('UP'),
+        });
+      }
+    })().finally(() => {
+      this.syncing = null;
+    });
+    return this.syncing;
+  }
+}

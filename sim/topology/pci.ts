@@ -36,13 +36,11 @@ export function parsePciAddr(s: string): PciAddr {
   return { domain: parseInt(m[1], 16), bus: parseInt(m[2], 16), dev, fn: m[4].charCodeAt(0) - 48 };
 }
 
-function hex(n: number, width: number): string {
-  return n.toString(16).padStart(width, '0');
-}
+const HEX2: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 /** The canonical (lower-case) form the kernel uses in sysfs. */
 export function formatPciAddr(a: PciAddr): string {
-  return `${hex(a.domain, 4)}:${hex(a.bus, 2)}:${hex(a.dev, 2)}.${a.fn}`;
+  return `${HEX2[(a.domain >> 8) & 0xff]}${HEX2[a.domain & 0xff]}:${HEX2[a.bus & 0xff]}:${HEX2[a.dev & 0x1f]}.${a.fn & 7}`;
 }
 
 /** Routing ID within the domain: bus<<8 | dev<<3 | fn. */
@@ -59,8 +57,16 @@ export function fromRoutingId(domain: number, rid: number): PciAddr {
  * routing id = routingId(pf) + offset + k·stride, in the PF's domain (SR-IOV spec §3.3.10/11).
  * Throws PciAddrError when the VF would fall past bus ff.
  */
+// the kernel model asks for VF after VF of the same PF: remember the last PF parsed
+let lastPfText = '';
+let lastPf: PciAddr = { domain: 0, bus: 0, dev: 0, fn: 0 };
+
 export function vfPciAddr(pfAddr: string, offset: number, stride: number, k: number): string {
-  const pf = parsePciAddr(pfAddr);
+  if (pfAddr !== lastPfText) {
+    lastPf = parsePciAddr(pfAddr);
+    lastPfText = pfAddr;
+  }
+  const pf = lastPf;
   const rid = routingId(pf) + offset + k * stride;
   if (rid > 0xffff) throw new PciAddrError(pfAddr, `VF ${k} (offset ${offset}, stride ${stride}) falls past bus ff`);
   return formatPciAddr(fromRoutingId(pf.domain, rid));

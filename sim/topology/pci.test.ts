@@ -57,3 +57,8 @@ t.test('vfPciAddr: routing id = pf + offset + k*stride', async (t) => {
   }
   t.throws(() => vfPciAddr('0000:ff:00.0', 8, 1, 255), /past bus ff/);
 });
+
+t.test('formatPciAddr does not wrap out-of-range fields onto another address', async (t) => {
+  t.equal(formatPciAddr({ domain: 0, bus: 0, dev: 0x2c, fn: 5 }), '0000:00:2c.5');
+  t.equal(pciAddrProblem(formatPciAddr({ domain: 0, bus: 0, dev: 0x2c, fn: 5 })), 'device 2c is above 1f');
+});

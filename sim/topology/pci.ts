@@ -38,9 +38,13 @@ export function parsePciAddr(s: string): PciAddr {
 
 const HEX2: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
+// no masking: an out-of-range field must stay visible in the text, not wrap onto another device
+const h2 = (n: number): string => HEX2[n] ?? n.toString(16).padStart(2, '0');
+
 /** The canonical (lower-case) form the kernel uses in sysfs. */
 export function formatPciAddr(a: PciAddr): string {
-  return `${HEX2[(a.domain >> 8) & 0xff]}${HEX2[a.domain & 0xff]}:${HEX2[a.bus & 0xff]}:${HEX2[a.dev & 0x1f]}.${a.fn & 7}`;
+  const domain = a.domain < 0x10000 ? `${h2(a.domain >> 8)}${h2(a.domain & 0xff)}` : a.domain.toString(16);
+  return `${domain}:${h2(a.bus)}:${h2(a.dev)}.${a.fn}`;
 }
 
 /** Routing ID within the domain: bus<<8 | dev<<3 | fn. */

@@ -276,5 +276,17 @@ t.test('helpers', async (t) => {
   t.equal(vfPciAddr('0000:17:00.0', 8, 1, 255), '0000:18:00.7', 'VFs may spill onto the next bus');
   const e810 = new SysfsModel({ nics: [{ model: 'intel-e810', pciAddr: '0000:17:00.0', ifname: 'ens2f0', numVfs: 256 }] });
   t.equal(e810.readdir('/sys/class/net/ens2f0/device').filter((e) => e.startsWith('virtfn')).length, 256);
-  t.equal(e810.readlink('/sys/bus/pci/devices/0000:18:00.7'), '../../../devices/pci0000:00/0000:00:1e.6/0000:18:00.7', 'VFs live beside their PF');
+  t.equal(e810.readlink('/sys/bus/pci/devices/0000:18:00.7'), '../../../devices/pci0000:00/0000:00:1c.0/0000:18:00.7', 'VFs live beside their PF');
+  const far = new SysfsModel({
+    nics: [
+      { model: 'intel-e810', pciAddr: '0000:3b:00.0', ifname: 'ens3b' },
+      { model: 'intel-e810', pciAddr: '0000:86:00.0', ifname: 'ens86' },
+      { model: 'virtio-net', pciAddr: '0000:00:1c.0', ifname: 'eth0' },
+    ],
+  });
+  t.same(
+    [far.readlink('/sys/bus/pci/devices/0000:3b:00.0'), far.readlink('/sys/bus/pci/devices/0000:86:00.0')],
+    ['../../../devices/pci0000:00/0000:00:1c.1/0000:3b:00.0', '../../../devices/pci0000:00/0000:00:1c.2/0000:86:00.0'],
+    'root ports for high buses are valid addresses that avoid the topology\'s own',
+  );
 });

@@ -164,19 +164,33 @@ export class SysfsModel {
       const m = /^eth(\d+)$/.exec(n.ifname);
       if (m) this.nextEth = Math.max(this.nextEth, Number(m[1]) + 1);
     }
+    this.reservedAddrs = new Set(opts.nics.map((n) => n.pciAddr));
     for (const spec of opts.nics) this.addNic(spec);
     this.netdevChanges = [];
   }
 
   // ---- construction -------------------------------------------------------------------------
 
+  private readonly rootPorts = new Map<string, string>(); // "domain:bus" → root port address
+  private reservedAddrs = new Set<string>();
+
   private bridgeFor(pci: string): string {
     const a = parsePciAddr(pci);
     const hostBridge = `/sys/devices/pci${a.domain.toString(16).padStart(4, '0')}:00`;
     if (a.bus === 0) return hostBridge;
-    // one root port per secondary bus, at 00:1c.x / 00:1d.x …, like a PCIe root complex
-    const slot = 0x1c + ((a.bus - 1) >> 3);
-    const portAddr = formatPciAddr({ domain: a.domain, bus: 0, dev: slot, fn: (a.bus - 1) & 7 });
+    // one root port per secondary bus, on bus 0 from 00:1c.0 on (then 00:1b.x downwards), skipping the
+    // addresses the topology itself uses, like a PCIe root complex
+    const key = `${a.domain}:${a.bus}`;
+    let portAddr = this.rootPorts.get(key);
+    if (!portAddr) {
+      for (let i = 0; i < 31 * 8 && !portAddr; i++) {
+        const slot = i < 32 ? 0x1c + (i >> 3) : 0x1b - ((i - 32) >> 3);
+        const cand = formatPciAddr({ domain: a.domain, bus: 0, dev: slot, fn: i & 7 });
+        if (!this.reservedAddrs.has(cand) && !this.devices.has(cand)) portAddr = cand;
+      }
+      if (!portAddr) throw new Error(`no free root port address on bus 00 for bus ${a.bus.toString(16)}`);
+      this.rootPorts.set(key, portAddr);
+    }
     if (!this.devices.has(portAddr)) {
       this.devices.set(portAddr, {
         pciAddr: portAddr,

@@ -1,7 +1,8 @@
 // The sysfs server process: owns one SysfsModel, serves it over FUSE and a control socket, and (for a simulated
 // node) mirrors its netdevs into the node's network namespace. Started by startSysfsServer(); prints one JSON line
 // {"ready":true,...} on stdout when mounted; unmounts and exits on SIGTERM/SIGINT or when stdin closes.
-import { readFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, mkdirSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { SysfsModel, type ModelOptions } from './model.ts';
 import { mountModel } from './fuse-projection.ts';
 import { serveControl } from './control-server.ts';
@@ -12,6 +13,8 @@ export interface SysfsServerConfig {
   mountDir: string;
   controlSocket: string;
   mirror?: { netns: string; fabricNetns: string; ipPath?: string };
+  /** what to remove when the parent dies without stopping us (e.g. killed with SIGKILL) */
+  cleanupOnParentExit?: { netns: string[]; dirs: string[] };
 }
 
 async function main(): Promise<void> {
@@ -41,6 +44,11 @@ async function main(): Promise<void> {
     mirror?.stop();
     control.close();
     await mounted.unmount();
+    if (why === 'parent gone' && config.cleanupOnParentExit) {
+      const { netns, dirs } = config.cleanupOnParentExit;
+      if (netns.length) spawnSync('ip', ['-batch', '-'], { input: netns.map((n) => `netns del ${n}\n`).join('') });
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    }
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -1,7 +1,7 @@
 // Starts a sysfs server process and gives back an AsyncDisposable handle; the process is always stopped and the
 // mount always removed, also when the caller fails.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -47,9 +47,11 @@ export async function startSysfsServer(
   opts: { timeoutMs?: number } = {},
 ): Promise<StartedSysfsServer> {
   const work = config.workDir ?? mkdtempSync(join(tmpdir(), 'sl-sysfs-'));
+  mkdirSync(work, { recursive: true });
   const full: SysfsServerConfig = {
     model: config.model,
     mirror: config.mirror,
+    cleanupOnParentExit: config.cleanupOnParentExit,
     mountDir: config.mountDir ?? join(work, 'mnt'),
     controlSocket: config.controlSocket ?? join(work, 'ctl.sock'),
   };

@@ -1,0 +1,260 @@
+// A simulated node: a network namespace + a mount namespace (held by a small holder process) in which /sys is the
+// FUSE sysfs of the node's kernel model, /dev/vfio follows vfio-pci binding, and /run, /var/lib/kubelet,
+// /var/lib/cni, /etc/cni, /etc/pcidp and /opt/cni are private to the node. Any program started with node.spawn()
+// sees the node as its machine, unmodified.
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { ModelOptions } from '../kernel/model.ts';
+import { startSysfsServer, type StartedSysfsServer } from '../kernel/server-process.ts';
+import { entryCommand } from '../paths.ts';
+import { ip } from './mirror.ts';
+
+export interface NodeOptions {
+  /** node name, e.g. "node1" (also the hostname inside the node) */
+  name: string;
+  model: ModelOptions;
+  /** a short id unique to this run, used in namespace names */
+  runId: string;
+  /** where the node's private directories live (removed on stop) */
+  workDir: string;
+  /** replace `ip` inside the node by the VF-netlink wrapper (default true) */
+  ipWrapper?: boolean;
+  log?: (line: string) => void;
+}
+
+/** The paths inside the node, as the node's programs see them. */
+export const NODE_PATHS = {
+  kubeletDir: '/var/lib/kubelet',
+  devicePluginDir: '/var/lib/kubelet/device-plugins',
+  pluginsRegistry: '/var/lib/kubelet/plugins_registry',
+  podResourcesDir: '/var/lib/kubelet/pod-resources',
+  cniBinDir: '/opt/cni/bin',
+  cniConfDir: '/etc/cni/net.d',
+  cniCacheDir: '/var/lib/cni',
+  pcidpDir: '/etc/pcidp',
+  devinfoDir: '/var/run/k8s.cni.cncf.io/devinfo/dp',
+  controlSocket: '/run/sriov-lab/ctl.sock',
+  realIp: '/run/sriov-lab/ip.real',
+} as const;
+
+export class NodeError extends Error {
+  constructor(
+    readonly node: string,
+    message: string,
+    readonly stderr = '',
+  ) {
+    super(`node ${node}: ${message}${stderr ? `\n${stderr.trim()}` : ''}`);
+    this.name = 'NodeError';
+  }
+}
+
+export interface StartedNode extends AsyncDisposable {
+  readonly name: string;
+  readonly netns: string;
+  readonly fabricNetns: string;
+  /** the node's private root on the host; `hostPath('/var/lib/kubelet')` maps a node path to it */
+  readonly rootDir: string;
+  readonly sysfs: StartedSysfsServer;
+  hostPath(nodePath: string): string;
+  /** argv prefix that runs a command inside the node */
+  enterArgv(): string[];
+  spawn(argv: string[], opts?: SpawnOptions): ChildProcess;
+  exec(argv: string[], opts?: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv }): Promise<{ exitCode: number | null; stdout: string; stderr: string; durationMs: number }>;
+  stop(): Promise<void>;
+}
+
+// node path → directory under rootDir that is bound there
+const PRIVATE_BINDS: Array<[string, string]> = [
+  ['/var/lib/kubelet', 'kubelet'],
+  ['/var/lib/cni', 'cni-cache'],
+  ['/etc/cni', 'etc-cni'],
+  ['/etc/pcidp', 'etc-pcidp'],
+  ['/opt/cni', 'opt-cni'],
+];
+// host directories given a node-private upper layer, so the mountpoints above can be created without touching the host
+const OVERLAID = ['/etc', '/var/lib', '/opt'];
+
+function q(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+function holderScript(root: string, mnt: string, name: string, wrapper: string | null): string {
+  const lines = ['set -e', `hostname ${q(name)}`];
+  for (const d of OVERLAID) {
+    const key = d.replace(/\//g, '_');
+    lines.push(
+      `mkdir -p ${q(`${root}/ov/${key}/upper`)} ${q(`${root}/ov/${key}/work`)}`,
+      `mount -t overlay sl-ov -o lowerdir=${d},upperdir=${root}/ov/${key}/upper,workdir=${root}/ov/${key}/work ${d}`,
+    );
+  }
+  for (const [target, dir] of PRIVATE_BINDS) lines.push(`mkdir -p ${q(target)}`, `mount --bind ${q(`${root}/${dir}`)} ${q(target)}`);
+  // /run: private, but pod network namespaces the host creates later still show up under /run/netns
+  lines.push(`mount --rbind /run/netns ${q(`${root}/run/netns`)}`, `mount --rbind ${q(`${root}/run`)} /run`);
+  // /dev: a small tmpfs with the host's basic nodes and the simulated /dev/vfio
+  lines.push(
+    `mount -t tmpfs -o mode=755,size=1m sl-dev ${q(`${root}/dev`)}`,
+    `for n in null zero full random urandom tty fuse net/tun ptmx kvm; do [ -e /dev/$n ] || continue; mkdir -p ${q(`${root}/dev`)}/$(dirname $n); touch ${q(`${root}/dev`)}/$n; mount --bind /dev/$n ${q(`${root}/dev`)}/$n; done`,
+    `mkdir -p ${q(`${root}/dev`)}/pts ${q(`${root}/dev`)}/shm ${q(`${root}/dev`)}/vfio`,
+    `mount --rbind /dev/pts ${q(`${root}/dev/pts`)}`,
+    `mount -t tmpfs -o mode=1777 shm ${q(`${root}/dev/shm`)}`,
+    `ln -s /proc/self/fd ${q(`${root}/dev/fd`)}; ln -s /proc/self/fd/0 ${q(`${root}/dev/stdin`)}; ln -s /proc/self/fd/1 ${q(`${root}/dev/stdout`)}; ln -s /proc/self/fd/2 ${q(`${root}/dev/stderr`)}`,
+    `mount --bind ${q(`${mnt}/dev/vfio`)} ${q(`${root}/dev/vfio`)}`,
+    `mount --rbind ${q(`${root}/dev`)} /dev`,
+    `mount --bind ${q(`${mnt}/sys`)} /sys`,
+  );
+  if (wrapper) {
+    lines.push(`touch ${NODE_PATHS.realIp}`, `mount --bind /usr/bin/ip ${NODE_PATHS.realIp}`, `mount --bind ${q(wrapper)} /usr/bin/ip`);
+  }
+  lines.push('echo READY', 'read -r _ || true');
+  return lines.join('\n');
+}
+
+let counter = 0;
+/** A short id for namespace names: unique per process and call. */
+export function newRunId(): string {
+  return `${process.pid.toString(36)}${(counter++).toString(36)}`;
+}
+
+export async function startNode(opts: NodeOptions): Promise<StartedNode> {
+  const log = opts.log ?? (() => undefined);
+  const netns = `sl${opts.runId}-${opts.name}`;
+  const fabricNetns = `${netns}-f`;
+  const root = join(opts.workDir, opts.name);
+  for (const [, d] of PRIVATE_BINDS) mkdirSync(join(root, d), { recursive: true });
+  for (const d of ['run/netns', 'run/sriov-lab', 'run/k8s.cni.cncf.io/devinfo/dp', 'dev', 'kubelet/device-plugins', 'kubelet/plugins_registry', 'kubelet/pod-resources', 'opt-cni/bin', 'etc-cni/net.d']) {
+    mkdirSync(join(root, d), { recursive: true });
+  }
+  const cleanups: Array<() => Promise<void> | void> = [];
+  const runCleanups = async () => {
+    for (const c of cleanups.reverse()) {
+      try {
+        await c();
+      } catch (e) {
+        log(`cleanup of node ${opts.name}: ${(e as Error).message}`);
+      }
+    }
+    cleanups.length = 0;
+  };
+  try {
+    log(`node ${opts.name}: creating network namespaces ${netns}, ${fabricNetns}`);
+    await ip(['-batch', '-'], { stdin: `netns add ${netns}\nnetns add ${fabricNetns}\n` });
+    cleanups.push(() => ip(['-batch', '-'], { stdin: `netns del ${netns}\nnetns del ${fabricNetns}\n` }).then(() => undefined));
+
+    const sysfs = await startSysfsServer({
+      model: opts.model,
+      workDir: join(root, 'sysfs'),
+      controlSocket: join(root, 'run/sriov-lab/ctl.sock'),
+      mirror: { netns, fabricNetns },
+      cleanupOnParentExit: { netns: [netns, fabricNetns], dirs: [root] },
+    });
+    cleanups.push(() => sysfs.stop());
+
+    let wrapper: string | null = null;
+    if (opts.ipWrapper !== false) {
+      const argv = entryCommand('ip-wrapper', 'sim/netns/ip-wrapper.ts');
+      if (existsSync(argv[argv.length - 1])) {
+        wrapper = join(root, 'ip-wrapper.sh');
+        writeFileSync(
+          wrapper,
+          `#!/bin/sh\nexport SRIOV_LAB_CTL=${NODE_PATHS.controlSocket} SRIOV_LAB_REAL_IP=${NODE_PATHS.realIp}\nexec ${argv.map(q).join(' ')} "$@"\n`,
+        );
+        chmodSync(wrapper, 0o755);
+      }
+    }
+
+    const holder = spawn('nsenter', [`--net=/run/netns/${netns}`, 'unshare', '--mount', '--uts', '--propagation', 'slave', 'bash', '-c', holderScript(root, sysfs.mountDir, opts.name, wrapper)], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let holderErr = '';
+    holder.stderr!.setEncoding('utf8').on('data', (d: string) => (holderErr += d));
+    const holderExit = new Promise<void>((resolve) => holder.once('exit', () => resolve()));
+    cleanups.push(async () => {
+      holder.stdin!.end();
+      const t = setTimeout(() => holder.kill('SIGKILL'), 2000);
+      await holderExit;
+      clearTimeout(t);
+    });
+    await new Promise<void>((resolve, reject) => {
+      const rl = createInterface({ input: holder.stdout! });
+      rl.on('line', (l) => {
+        if (l === 'READY') resolve();
+      });
+      void holderExit.then(() => reject(new NodeError(opts.name, 'mount namespace setup failed', holderErr)));
+    });
+    const holderPid = holder.pid!;
+    const children = new Set<ChildProcess>();
+    cleanups.push(async () => {
+      await Promise.all(
+        [...children].map(
+          (c) =>
+            new Promise<void>((resolve) => {
+              if (c.exitCode !== null || c.signalCode !== null) return resolve();
+              c.once('exit', () => resolve());
+              c.kill('SIGTERM');
+              setTimeout(() => c.kill('SIGKILL'), 2000).unref();
+            }),
+        ),
+      );
+    });
+
+    const enterArgv = () => ['nsenter', `--net=/run/netns/${netns}`, `--mount=/proc/${holderPid}/ns/mnt`, `--uts=/proc/${holderPid}/ns/uts`, '--'];
+    const spawnIn = (argv: string[], o: SpawnOptions = {}): ChildProcess => {
+      const [cmd, ...rest] = [...enterArgv(), ...argv];
+      const c = spawn(cmd, rest, { cwd: '/', ...o });
+      children.add(c);
+      c.once('exit', () => children.delete(c));
+      return c;
+    };
+    log(`node ${opts.name}: ready (sysfs ${sysfs.mountDir}, holder ${holderPid})`);
+    let stopping: Promise<void> | null = null;
+    const stop = () => {
+      stopping ??= (async () => {
+        log(`node ${opts.name}: stopping`);
+        await runCleanups();
+        rmSync(root, { recursive: true, force: true });
+      })();
+      return stopping;
+    };
+    return {
+      name: opts.name,
+      netns,
+      fabricNetns,
+      rootDir: root,
+      sysfs,
+      hostPath(nodePath: string) {
+        for (const [target, dir] of PRIVATE_BINDS) {
+          if (nodePath === target || nodePath.startsWith(`${target}/`)) return join(root, dir, nodePath.slice(target.length));
+        }
+        const run = nodePath.replace(/^\/var\/run(\/|$)/, '/run$1');
+        if (run === '/run' || run.startsWith('/run/')) return join(root, run);
+        throw new NodeError(opts.name, `${nodePath} is not a node-private path`);
+      },
+      enterArgv,
+      spawn: spawnIn,
+      exec(argv, o = {}) {
+        const t0 = Date.now();
+        return new Promise((resolve) => {
+          const c = spawnIn(argv, { stdio: ['pipe', 'pipe', 'pipe'], env: o.env });
+          let stdout = '';
+          let stderr = '';
+          c.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+          c.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+          const timer = o.timeoutMs ? setTimeout(() => c.kill('SIGKILL'), o.timeoutMs) : null;
+          c.on('close', (code) => {
+            if (timer) clearTimeout(timer);
+            resolve({ exitCode: code, stdout, stderr, durationMs: Date.now() - t0 });
+          });
+          c.stdin!.end(o.input ?? '');
+        });
+      },
+      stop,
+      [Symbol.asyncDispose]: stop,
+    };
+  } catch (e) {
+    await runCleanups();
+    rmSync(root, { recursive: true, force: true });
+    throw e;
+  }
+}

@@ -1,0 +1,250 @@
+// An in-memory object store of Kubernetes-shaped objects with watches, like a tiny apiserver + etcd:
+// objects keyed by kind/namespace/name, a cluster-wide resourceVersion counter, uid and creationTimestamp assigned on
+// create (from an injectable clock and the run's seed), add/modify/delete watch callbacks.
+//
+// Objects handed out are the stored ones, shared: treat them as read-only and write through update()/modify().
+import type { CoreV1Event, V1Node, V1ObjectMeta, V1Pod } from '@kubernetes/client-node';
+import { createRng, type Rng } from '../scheduler/prng.ts';
+
+/** `k8s.cni.cncf.io/v1` NetworkAttachmentDefinition (a CRD: no generated model in client-node). */
+export interface NetworkAttachmentDefinition {
+  apiVersion: 'k8s.cni.cncf.io/v1';
+  kind: 'NetworkAttachmentDefinition';
+  metadata: V1ObjectMeta;
+  spec?: { config?: string };
+}
+
+export interface KindMap {
+  Pod: V1Pod;
+  Node: V1Node;
+  Event: CoreV1Event;
+  NetworkAttachmentDefinition: NetworkAttachmentDefinition;
+}
+export type Kind = keyof KindMap;
+export type AnyObject = KindMap[Kind];
+
+export const CLUSTER_SCOPED: ReadonlySet<Kind> = new Set<Kind>(['Node']);
+
+export interface StoreClock {
+  /** milliseconds since the epoch */
+  now(): number;
+}
+
+export interface WatchHandlers<T> {
+  added?(obj: T): void;
+  modified?(obj: T, old: T): void;
+  deleted?(obj: T): void;
+}
+
+export type StoreErrorReason = 'AlreadyExists' | 'NotFound' | 'Conflict' | 'Invalid';
+
+/** An apiserver-style status error; messages are the apiserver's (`pods "x" not found`). */
+export class StoreError extends Error {
+  readonly reason: StoreErrorReason;
+  readonly kind: Kind;
+  readonly namespace: string;
+  readonly objectName: string;
+  constructor(reason: StoreErrorReason, kind: Kind, namespace: string, name: string, message: string) {
+    super(message);
+    this.name = 'StoreError';
+    this.reason = reason;
+    this.kind = kind;
+    this.namespace = namespace;
+    this.objectName = name;
+  }
+}
+
+/** Lower-case plural resource names, as apiserver messages use them. */
+export const RESOURCE_OF: Record<Kind, string> = {
+  Pod: 'pods',
+  Node: 'nodes',
+  Event: 'events',
+  NetworkAttachmentDefinition: 'network-attachment-definitions.k8s.cni.cncf.io',
+};
+
+export interface ObjectStoreOptions {
+  clock?: StoreClock;
+  /** uids derive from it, so a run's objects are the same every time */
+  seed?: number | string;
+}
+
+function keyOf(namespace: string, name: string): string {
+  return `${namespace}/${name}`;
+}
+
+export class ObjectStore {
+  readonly clock: StoreClock;
+  private readonly objects = new Map<Kind, Map<string, AnyObject>>();
+  private readonly watchers = new Map<Kind, Set<WatchHandlers<AnyObject>>>();
+  private rv = 0;
+  private readonly uidRng: Rng;
+
+  constructor(opts: ObjectStoreOptions = {}) {
+    this.clock = opts.clock ?? { now: () => Date.now() };
+    this.uidRng = createRng(`uid:${opts.seed ?? 0}`);
+  }
+
+  private bucket(kind: Kind): Map<string, AnyObject> {
+    let b = this.objects.get(kind);
+    if (!b) this.objects.set(kind, (b = new Map()));
+    return b;
+  }
+
+  /** The latest resourceVersion handed out. */
+  get resourceVersion(): string {
+    return String(this.rv);
+  }
+
+  /** A v4-shaped uid from the seeded stream. */
+  newUid(): string {
+    const hex = (n: number): string => {
+      let s = '';
+      for (let i = 0; i < n; i++) s += this.uidRng.intn(16).toString(16);
+      return s;
+    };
+    return `${hex(8)}-${hex(4)}-4${hex(3)}-${'89ab'[this.uidRng.intn(4)]}${hex(3)}-${hex(12)}`;
+  }
+
+  private ns(kind: Kind, obj: { metadata?: V1ObjectMeta }): string {
+    return CLUSTER_SCOPED.has(kind) ? '' : obj.metadata?.namespace || 'default';
+  }
+
+  get<K extends Kind>(kind: K, namespace: string, name: string): KindMap[K] | undefined {
+    return this.bucket(kind).get(keyOf(CLUSTER_SCOPED.has(kind) ? '' : namespace, name)) as KindMap[K] | undefined;
+  }
+
+  /** Like get, but a missing object is a NotFound error with the apiserver's message. */
+  mustGet<K extends Kind>(kind: K, namespace: string, name: string): KindMap[K] {
+    const o = this.get(kind, namespace, name);
+    if (!o) throw new StoreError('NotFound', kind, namespace, name, `${RESOURCE_OF[kind]} ${JSON.stringify(name)} not found`);
+    return o;
+  }
+
+  /** Objects of a kind (optionally one namespace), ordered by namespace then name like `kubectl get`. */
+  list<K extends Kind>(kind: K, namespace?: string): KindMap[K][] {
+    const out: KindMap[K][] = [];
+    for (const o of this.bucket(kind).values()) {
+      if (namespace === undefined || CLUSTER_SCOPED.has(kind) || o.metadata?.namespace === namespace) out.push(o as KindMap[K]);
+    }
+    return out.sort((a, b) => {
+      const ka = keyOf(a.metadata?.namespace ?? '', a.metadata?.name ?? '');
+      const kb = keyOf(b.metadata?.namespace ?? '', b.metadata?.name ?? '');
+      return ka < kb ? -1 : ka > kb ? 1 : 0;
+    });
+  }
+
+  count(kind: Kind): number {
+    return this.bucket(kind).size;
+  }
+
+  /** Stores a new object: sets namespace, uid, resourceVersion and creationTimestamp. Returns the stored object. */
+  create<K extends Kind>(kind: K, obj: KindMap[K]): KindMap[K] {
+    const name = obj.metadata?.name;
+    if (!name) throw new StoreError('Invalid', kind, '', '', `${kind} "" is invalid: metadata.name: Required value: name or generateName is required`);
+    const namespace = this.ns(kind, obj);
+    const b = this.bucket(kind);
+    const k = keyOf(namespace, name);
+    if (b.has(k)) throw new StoreError('AlreadyExists', kind, namespace, name, `${RESOURCE_OF[kind]} ${JSON.stringify(name)} already exists`);
+    const stored = {
+      ...obj,
+      metadata: {
+        ...obj.metadata,
+        ...(namespace ? { namespace } : {}),
+        uid: obj.metadata?.uid ?? this.newUid(),
+        resourceVersion: String(++this.rv),
+        creationTimestamp: new Date(this.clock.now()),
+      },
+    } as KindMap[K];
+    if (!namespace) delete stored.metadata!.namespace;
+    b.set(k, stored);
+    this.emit(kind, 'added', stored);
+    return stored;
+  }
+
+  /**
+   * Replaces a stored object. If `obj.metadata.resourceVersion` is set it must match (optimistic concurrency, like a
+   * PUT); uid and creationTimestamp are kept from the stored object.
+   */
+  update<K extends Kind>(kind: K, obj: KindMap[K]): KindMap[K] {
+    const name = obj.metadata?.name ?? '';
+    const namespace = this.ns(kind, obj);
+    const b = this.bucket(kind);
+    const k = keyOf(namespace, name);
+    const old = b.get(k) as KindMap[K] | undefined;
+    if (!old) throw new StoreError('NotFound', kind, namespace, name, `${RESOURCE_OF[kind]} ${JSON.stringify(name)} not found`);
+    const rv = obj.metadata?.resourceVersion;
+    if (rv !== undefined && rv !== old.metadata?.resourceVersion) {
+      throw new StoreError(
+        'Conflict',
+        kind,
+        namespace,
+        name,
+        `Operation cannot be fulfilled on ${RESOURCE_OF[kind]} ${JSON.stringify(name)}: the object has been modified; please apply your changes to the latest version and try again`,
+      );
+    }
+    const stored = {
+      ...obj,
+      metadata: {
+        ...obj.metadata,
+        uid: old.metadata?.uid,
+        creationTimestamp: old.metadata?.creationTimestamp,
+        resourceVersion: String(++this.rv),
+      },
+    } as KindMap[K];
+    b.set(k, stored);
+    this.emit(kind, 'modified', stored, old);
+    return stored;
+  }
+
+  /** Read-modify-write: `fn` gets a copy of the stored object (top level and metadata/spec/status copied) to change. */
+  modify<K extends Kind>(kind: K, namespace: string, name: string, fn: (draft: KindMap[K]) => void): KindMap[K] {
+    const cur = this.mustGet(kind, namespace, name);
+    const draft = shallowCopy(cur);
+    fn(draft);
+    draft.metadata = { ...draft.metadata, resourceVersion: cur.metadata?.resourceVersion };
+    return this.update(kind, draft);
+  }
+
+  delete<K extends Kind>(kind: K, namespace: string, name: string): KindMap[K] {
+    const ns = CLUSTER_SCOPED.has(kind) ? '' : namespace;
+    const b = this.bucket(kind);
+    const k = keyOf(ns, name);
+    const old = b.get(k) as KindMap[K] | undefined;
+    if (!old) throw new StoreError('NotFound', kind, ns, name, `${RESOURCE_OF[kind]} ${JSON.stringify(name)} not found`);
+    b.delete(k);
+    ++this.rv;
+    this.emit(kind, 'deleted', old);
+    return old;
+  }
+
+  /** Calls the handlers for every later change of a kind; with `replay`, first `added` for every existing object. */
+  watch<K extends Kind>(kind: K, handlers: WatchHandlers<KindMap[K]>, opts: { replay?: boolean } = {}): () => void {
+    let set = this.watchers.get(kind);
+    if (!set) this.watchers.set(kind, (set = new Set()));
+    const h = handlers as WatchHandlers<AnyObject>;
+    set.add(h);
+    if (opts.replay) for (const o of this.list(kind)) h.added?.(o);
+    return () => {
+      set!.delete(h);
+    };
+  }
+
+  private emit(kind: Kind, type: 'added' | 'modified' | 'deleted', obj: AnyObject, old?: AnyObject): void {
+    const set = this.watchers.get(kind);
+    if (!set) return;
+    for (const h of [...set]) {
+      if (type === 'added') h.added?.(obj);
+      else if (type === 'modified') h.modified?.(obj, old!);
+      else h.deleted?.(obj);
+    }
+  }
+}
+
+function shallowCopy<T>(obj: T): T {
+  const o = { ...(obj as Record<string, unknown>) };
+  for (const f of ['metadata', 'spec', 'status']) {
+    const v = o[f];
+    if (v && typeof v === 'object') o[f] = { ...(v as Record<string, unknown>) };
+  }
+  return o as T;
+}

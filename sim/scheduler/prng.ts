@@ -1,0 +1,32 @@
+// A small seeded PRNG (mulberry32): every choice the scheduler and the cluster make at random derives from the run's
+// seed, so a run can be reproduced exactly.
+
+export interface Rng {
+  /** uniform in [0, 1) */
+  next(): number;
+  /** uniform integer in [0, n) */
+  intn(n: number): number;
+}
+
+/** FNV-1a over the string form, so "42" and 42 give the same stream. */
+export function seedToUint32(seed: number | string): number {
+  const s = String(seed);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h >>> 0;
+}
+
+export function createRng(seed: number | string): Rng {
+  let state = seedToUint32(seed);
+  const next = (): number => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return { next, intn: (n: number) => Math.floor(next() * n) };
+}

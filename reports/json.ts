@@ -85,7 +85,9 @@ function canonEvent(e: TraceEvent): TraceEvent {
   const keys = EVENT_KEYS[e.kind] as readonly string[] | undefined;
   // an event of a kind this version does not know is kept as it is (readers ignore it)
   if (!keys) return e;
-  return pick(e as unknown as Obj, ['kind', 'atMs', 'node', ...keys]) as unknown as TraceEvent;
+  const out = pick(e as unknown as Obj, ['kind', 'atMs', 'node', ...keys]);
+  if (e.kind === 'grpc' && e.status) out.status = pick(e.status, ['code', 'name', 'details']);
+  return out as unknown as TraceEvent;
 }
 
 function canonAttachment(a: Attachment): Attachment {

@@ -8,7 +8,7 @@ import { failuresFirst, firstError, runTotals, type RunResult, type ScenarioResu
 export function mdText(s: string): string {
   return s
     .replace(/\r?\n/g, ' ')
-    .replace(/[\\`*_{}[\]()#+!|<>~]/g, (c) => `\\${c}`)
+    .replace(/[\\`*_[\]|<>~]/g, (c) => `\\${c}`)
     .replace(/&/g, '&amp;');
 }
 

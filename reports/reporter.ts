@@ -101,7 +101,6 @@ export function multiplex(reporters: readonly Reporter[], options: MultiplexOpti
       const result = Promise.resolve().then(() => fn.apply(r, args));
       const timeout = new Promise<'timeout'>((resolve) => {
         timer = setTimeout(() => resolve('timeout'), hookTimeoutMs);
-        timer.unref?.();
       });
       const outcome = await Promise.race([result, timeout]);
       if (outcome === 'timeout') {

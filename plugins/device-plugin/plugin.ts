@@ -1,0 +1,263 @@
+// The plugin as a whole: discovery and re-discovery, health, one ResourceServer per non-empty pool, and the watch
+// that notices a kubelet restart.
+import { watch, type FSWatcher, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { PluginConfig, ResourceConfig } from './config.ts';
+import { buildPools } from './pools.ts';
+import { createLogger, type Logger } from './log.ts';
+import { loadProtos } from './proto.ts';
+import { ResourceServer, type PoolEntry, type RegistrationMode } from './server.ts';
+import {
+  type CarrierMemo,
+  type DiscoveryResult,
+  type HostPaths,
+  type NetdevAttrCache,
+  defaultHostPaths,
+  discoverDevices,
+  readHealth,
+  structureKey,
+  vhostNetAvailable,
+} from './sysfs.ts';
+import type { Device } from './api-types.ts';
+
+export interface DevicePluginOptions {
+  config: PluginConfig;
+  /** relocations of /sys, /dev, /dev/vfio, /proc/net/route */
+  paths?: Partial<HostPaths>;
+  /** default /var/lib/kubelet */
+  kubeletDir?: string;
+  /** default /var/run/k8s.cni.cncf.io/devinfo/dp */
+  devinfoDir?: string;
+  /** where api/**.proto live (found automatically from the sources or dist/) */
+  apiDir?: string;
+  logger?: Logger;
+  /** sysfs poll period; the loop backs off to twice the scan time when scans are slow. Default 300. */
+  pollIntervalMs?: number;
+  /** periodic registration check (fallback to the fs watch). Default 1000. */
+  registrationCheckMs?: number;
+  /** after the kubelet refuses the plugin (plugins_registry), serve again after this long. Default 5000. */
+  retryAfterRejectMs?: number;
+}
+
+export interface ResourceStatus {
+  resourceName: string;
+  serving: boolean;
+  registered: boolean;
+  registrations: number;
+  mode: RegistrationMode | null;
+  socketPath: string | null;
+  devices: Device[];
+}
+
+export const DEFAULT_KUBELET_DIR = '/var/lib/kubelet';
+export const DEFAULT_DEVINFO_DIR = '/var/run/k8s.cni.cncf.io/devinfo/dp';
+
+export class SriovDevicePlugin implements AsyncDisposable {
+  readonly config: PluginConfig;
+  readonly paths: HostPaths;
+  readonly kubeletDir: string;
+  readonly devinfoDir: string;
+  private readonly log: Logger;
+  private readonly opts: DevicePluginOptions;
+  private readonly protos: ReturnType<typeof loadProtos>;
+  private readonly servers = new Map<string, ResourceServer>();
+  private readonly attrCache: NetdevAttrCache = new Map();
+  private lastKey: string | null = null;
+  private discovery: DiscoveryResult = { devices: [], skipped: [] };
+  private pools = new Map<string, PoolEntry['dev'][]>();
+  private pollTimer: NodeJS.Timeout | null = null;
+  private checkTimer: NodeJS.Timeout | null = null;
+  private watchers: FSWatcher[] = [];
+  private watchDebounce: NodeJS.Timeout | null = null;
+  private scanning: Promise<boolean> | null = null;
+  private stopped = false;
+  /** full discoveries run (structure changes), for tests and benchmarks */
+  discoveries = 0;
+
+  private constructor(opts: DevicePluginOptions) {
+    this.opts = opts;
+    this.config = opts.config;
+    this.paths = { ...defaultHostPaths, ...opts.paths };
+    if (opts.paths?.devVfioRoot === undefined && opts.paths?.devRoot !== undefined) this.paths.devVfioRoot = join(this.paths.devRoot, 'vfio');
+    this.kubeletDir = opts.kubeletDir ?? DEFAULT_KUBELET_DIR;
+    this.devinfoDir = opts.devinfoDir ?? DEFAULT_DEVINFO_DIR;
+    this.log = opts.logger ?? createLogger('info');
+    this.protos = loadProtos(opts.apiDir);
+  }
+
+  /** Discovers, serves every non-empty pool, registers, then keeps watching sysfs and the kubelet. */
+  static async start(opts: DevicePluginOptions): Promise<SriovDevicePlugin> {
+    const p = new SriovDevicePlugin(opts);
+    p.log.info('starting', {
+      resources: p.config.resources.map((r) => r.fullName),
+      sysfsRoot: p.paths.sysfsRoot,
+      kubeletDir: p.kubeletDir,
+      devinfoDir: p.devinfoDir,
+    });
+    try {
+      await p.scan();
+    } catch (e) {
+      await p.stop();
+      throw e;
+    }
+    p.schedulePoll(p.opts.pollIntervalMs ?? 300);
+    p.startWatch();
+    p.checkTimer = setInterval(() => void p.checkRegistrations(), p.opts.registrationCheckMs ?? 1000);
+    p.checkTimer.unref();
+    return p;
+  }
+
+  private schedulePoll(delayMs: number): void {
+    if (this.stopped) return;
+    this.pollTimer = setTimeout(async () => {
+      const t0 = performance.now();
+      try {
+        await this.scan();
+      } catch (e) {
+        this.log.error('scan failed', { error: (e as Error).message });
+      }
+      const took = performance.now() - t0;
+      this.schedulePoll(Math.max(this.opts.pollIntervalMs ?? 300, 2 * took));
+    }, delayMs);
+    this.pollTimer.unref();
+  }
+
+  /** One pass: re-discover if sysfs structure changed, recompute health, update servers. Returns whether anything was sent. */
+  scan(): Promise<boolean> {
+    if (!this.scanning) {
+      this.scanning = this.doScan().finally(() => {
+        this.scanning = null;
+      });
+    }
+    return this.scanning;
+  }
+
+  private async doScan(): Promise<boolean> {
+    if (this.stopped) return false;
+    const key = structureKey(this.paths);
+    if (key !== this.lastKey) {
+      this.discovery = discoverDevices(this.paths, this.attrCache);
+      this.discoveries++;
+      this.pools = buildPools(this.config, this.discovery.devices, { vhostNetAvailable: vhostNetAvailable(this.paths) });
+      this.lastKey = key;
+      this.log.debug('discovered', {
+        devices: this.discovery.devices.length,
+        skipped: this.discovery.skipped,
+        pools: Object.fromEntries([...this.pools].map(([k, v]) => [k, v.length])),
+      });
+      for (const s of this.discovery.skipped) this.log.debug('device skipped', { ...s });
+    }
+    const memo: CarrierMemo = new Map();
+    let changed = false;
+    for (const res of this.config.resources) {
+      const devs = this.pools.get(res.fullName) ?? [];
+      const entries: PoolEntry[] = devs.map((dev) => {
+        const mode = res.healthCheck === 'auto' ? (dev.virtio ? 'operstate' : 'link') : res.healthCheck;
+        const h = readHealth(this.paths, dev, mode, memo);
+        return { dev, healthy: h.healthy, reason: h.reason };
+      });
+      let server = this.servers.get(res.fullName);
+      if (!server) {
+        if (entries.length === 0) continue; // upstream: a pool with no devices gets no server
+        server = new ResourceServer({
+          res,
+          kubeletDir: this.kubeletDir,
+          devinfoDir: this.devinfoDir,
+          paths: this.paths,
+          protos: this.protos,
+          logger: this.log,
+          needVhostNet: res.selectors.some((s) => s.needVhostNet === true),
+          retryAfterRejectMs: this.opts.retryAfterRejectMs,
+        });
+        this.servers.set(res.fullName, server);
+        server.setDevices(entries);
+        await server.start();
+        changed = true;
+        continue;
+      }
+      if (server.setDevices(entries)) changed = true;
+    }
+    return changed;
+  }
+
+  private startWatch(): void {
+    for (const w of this.watchers) w.close();
+    this.watchers = [];
+    for (const dir of [join(this.kubeletDir, 'device-plugins'), join(this.kubeletDir, 'plugins_registry')]) {
+      if (!existsSync(dir)) continue;
+      try {
+        const w = watch(dir, { persistent: false }, () => this.onWatchEvent());
+        w.on('error', () => undefined);
+        this.watchers.push(w);
+      } catch (e) {
+        this.log.debug('cannot watch', { dir, error: (e as Error).message });
+      }
+    }
+  }
+
+  private onWatchEvent(): void {
+    if (this.watchDebounce || this.stopped) return;
+    this.watchDebounce = setTimeout(() => {
+      this.watchDebounce = null;
+      void this.checkRegistrations();
+    }, 20);
+    this.watchDebounce.unref();
+  }
+
+  private watchedDirs = '';
+  private async checkRegistrations(): Promise<void> {
+    if (this.stopped) return;
+    // a kubelet dir created after start (or plugins_registry appearing) needs a new watch
+    const dirs = ['device-plugins', 'plugins_registry'].filter((d) => existsSync(join(this.kubeletDir, d))).join(',');
+    if (dirs !== this.watchedDirs) {
+      this.watchedDirs = dirs;
+      this.startWatch();
+    }
+    await Promise.all([...this.servers.values()].map((s) => s.check()));
+  }
+
+  resources(): ResourceStatus[] {
+    return this.config.resources.map((r: ResourceConfig) => {
+      const s = this.servers.get(r.fullName);
+      return {
+        resourceName: r.fullName,
+        serving: !!s,
+        registered: s?.registered ?? false,
+        registrations: s?.registrations ?? 0,
+        mode: s ? s.mode : null,
+        socketPath: s ? s.socketPath : null,
+        devices: s ? s.devices() : [],
+      };
+    });
+  }
+
+  /** The ResourceServer of a resource (for in-process Allocate calls in tests and benchmarks). */
+  server(resourceName: string): ResourceServer | undefined {
+    return this.servers.get(resourceName);
+  }
+
+  lastDiscovery(): DiscoveryResult {
+    return this.discovery;
+  }
+
+  /** Stops polling, closes every server, removes its sockets and device-info files. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.pollTimer) clearTimeout(this.pollTimer);
+    if (this.checkTimer) clearInterval(this.checkTimer);
+    if (this.watchDebounce) clearTimeout(this.watchDebounce);
+    for (const w of this.watchers) w.close();
+    await this.scanning?.catch(() => undefined);
+    await Promise.all([...this.servers.values()].map((s) => s.stop()));
+    this.log.info('stopped', {});
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}
+
+export function startDevicePlugin(opts: DevicePluginOptions): Promise<SriovDevicePlugin> {
+  return SriovDevicePlugin.start(opts);
+}

@@ -66,27 +66,26 @@ function goJsonEscape(json: string): string {
   return json.replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-/** Go sorts map keys by their string form when marshalling. */
-function sortedObject<V>(entries: Array<[string, V]>): Record<string, V> {
-  const out: Record<string, V> = {};
-  for (const [k, v] of [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) out[k] = v;
-  return out;
+/**
+ * A JSON object from entries with keys sorted by their string form, as Go marshals maps. Built by hand: a JS object
+ * would put integer-like keys ("0", "1") before "-1".
+ */
+function goMapJson(entries: Array<[string, unknown]>): string {
+  const sorted = [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${sorted.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(',')}}`;
 }
 
 function dataJson(data: CheckpointData): string {
-  const entries = data.entries.map((e) => ({
-    PodUID: e.podUid,
-    ContainerName: e.containerName,
-    ResourceName: e.resourceName,
-    DeviceIDs: sortedObject([...e.deviceIds].map(([numa, ids]) => [String(numa), ids] as [string, string[]])),
-    AllocResp: encodeContainerAllocateResponse(e.allocResp).toString('base64'),
-  }));
-  const body = {
-    // a Go nil slice marshals as null: the kubelet writes "PodDeviceEntries":null when no pod holds devices
-    PodDeviceEntries: entries.length ? entries : null,
-    RegisteredDevices: sortedObject(Object.entries(data.registeredDevices).map(([r, ids]) => [r, [...ids]] as [string, string[]])),
-  };
-  return goJsonEscape(JSON.stringify(body));
+  const entries = data.entries.map(
+    (e) =>
+      `{"PodUID":${JSON.stringify(e.podUid)},"ContainerName":${JSON.stringify(e.containerName)},"ResourceName":${JSON.stringify(e.resourceName)},` +
+      `"DeviceIDs":${goMapJson([...e.deviceIds].map(([numa, ids]) => [String(numa), ids]))},` +
+      `"AllocResp":${JSON.stringify(encodeContainerAllocateResponse(e.allocResp).toString('base64'))}}`,
+  );
+  // a Go nil slice marshals as null: the kubelet writes "PodDeviceEntries":null when no pod holds devices
+  const podDeviceEntries = entries.length ? `[${entries.join(',')}]` : 'null';
+  const registered = goMapJson(Object.entries(data.registeredDevices).map(([r, ids]) => [r, [...ids]]));
+  return goJsonEscape(`{"PodDeviceEntries":${podDeviceEntries},"RegisteredDevices":${registered}}`);
 }
 
 /** The file content, compact JSON without a trailing newline, like the kubelet's checkpoint manager. */

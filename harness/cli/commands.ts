@@ -1,5 +1,7 @@
 // The sub-command table. Each command parses its own arguments and returns an exit code.
 import { doctor } from './doctor.ts';
+import { nodeShell, sysfsServe } from './node-commands.ts';
+import { reportCommand } from '../../reports/render.ts';
 
 export interface Command {
   summary: string;
@@ -11,6 +13,21 @@ export const commands = new Map<string, Command>();
 commands.set('doctor', {
   summary: 'report what this machine offers (root, FUSE, namespaces, CNI plugins, QEMU, KVM, Chromium)',
   run: doctor,
+});
+
+commands.set('node shell', {
+  summary: 'run CMD (default: bash) inside a fresh simulated node: [--topology FILE] [--node NAME] -- CMD…',
+  run: nodeShell,
+});
+
+commands.set('sysfs serve', {
+  summary: 'serve only a node\'s FUSE sysfs until SIGTERM: --topology FILE --mount DIR [--node NAME]',
+  run: sysfsServe,
+});
+
+commands.set('report', {
+  summary: 're-render a saved run: report RUN.json [--html F] [--junit F] [--markdown F] [--json F] [--quiet]',
+  run: (args) => reportCommand(args),
 });
 
 commands.set('demo', {

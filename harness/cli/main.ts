@@ -22,6 +22,11 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
+    if ((err as Error).name === 'UsageError' || (err as Error).name === 'TopologyError') {
+      process.stderr.write(`sriov-lab: ${(err as Error).message}\n`);
+      process.exitCode = 2;
+      return;
+    }
     const e = err as { shortMessage?: string; message?: string };
     process.stderr.write(`sriov-lab: ${e.shortMessage ?? e.message ?? String(err)}\n`);
     if (process.env.SRIOV_LAB_DEBUG) process.stderr.write(`${(err as Error).stack ?? ''}\n`);

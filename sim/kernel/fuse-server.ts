@@ -18,6 +18,9 @@ export interface SysfsServerConfig {
 }
 
 async function main(): Promise<void> {
+  // once the parent is gone our stdio pipes are broken: a write must not kill us before we have cleaned up
+  process.stdout.on('error', () => undefined);
+  process.stderr.on('error', () => undefined);
   const configPath = process.argv[2];
   if (!configPath) {
     process.stderr.write('usage: sysfs-server CONFIG.json\n');
@@ -40,13 +43,13 @@ async function main(): Promise<void> {
   const stop = async (why: string) => {
     if (stopping) return;
     stopping = true;
-    process.stderr.write(`sysfs-server: stopping (${why})\n`);
+    if (why !== 'parent gone') process.stderr.write(`sysfs-server: stopping (${why})\n`);
     mirror?.stop();
     control.close();
     await mounted.unmount();
     if (why === 'parent gone' && config.cleanupOnParentExit) {
       const { netns, dirs } = config.cleanupOnParentExit;
-      if (netns.length) spawnSync('ip', ['-batch', '-'], { input: netns.map((n) => `netns del ${n}\n`).join('') });
+      if (netns.length) spawnSync('ip', ['-force', '-batch', '-'], { input: netns.map((n) => `netns del ${n}\n`).join('') });
       for (const d of dirs) rmSync(d, { recursive: true, force: true });
     }
     process.exit(0);

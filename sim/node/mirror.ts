@@ -41,17 +41,20 @@ export function ip(args: string[], opts: { stdin?: string; ipPath?: string } = {
   const bin = opts.ipPath ?? 'ip';
   const t0 = Date.now();
   return new Promise((resolve, reject) => {
-    const p = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const p = spawn(bin, args, { stdio: [opts.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    p.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    p.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    p.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+    p.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
     p.on('error', (e) => reject(new IpError(`${bin} ${args.join(' ')}`, null, e.message, Date.now() - t0)));
     p.on('close', (code) => {
       if (code === 0) resolve(out);
       else reject(new IpError(`${bin} ${args.join(' ')}${opts.stdin ? ` <<< ${opts.stdin.trim()}` : ''}`, code, err, Date.now() - t0));
     });
-    p.stdin.end(opts.stdin ?? '');
+    if (p.stdin) {
+      p.stdin.on('error', () => undefined); // ip may exit before reading all of its batch; the exit status tells
+      p.stdin.end(opts.stdin);
+    }
   });
 }
 

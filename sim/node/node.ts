@@ -258,3 +258,8 @@ export async function startNode(opts: NodeOptions): Promise<StartedNode> {
     throw e;
   }
 }
+
+/** Model options for a node of a resolved topology. */
+export function modelOptionsFor(spec: { nics: ModelOptions['nics']; netdevNaming: 'predictable' | 'kernel' }, seed = 1): ModelOptions {
+  return { nics: spec.nics, netdevNaming: spec.netdevNaming, seed };
+}

@@ -259,13 +259,18 @@ export class Kubelet implements NodeAgent {
 
   /** Extended resources as the node status shows them (the last reported values while the kubelet is down). */
   capacity(): ResourceList {
-    if (this.#dm) this.#dm.sweepExpired();
+    this.#sweep();
     return { ...this.#lastCapacity };
   }
 
   allocatable(): ResourceList {
-    if (this.#dm) this.#dm.sweepExpired();
+    this.#sweep();
     return { ...this.#lastAllocatable };
+  }
+
+  /** the grace period may have ended without its timer having run yet (a clock that jumped) */
+  #sweep(): void {
+    if (this.#dm && this.#dm.sweepExpired().length) this.#resourcesChanged();
   }
 
   /**

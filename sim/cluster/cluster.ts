@@ -157,6 +157,8 @@ export class Cluster {
   private readonly admittedHooks: PodAdmittedHook[] = [];
   private readonly releasedHooks: PodReleasedHook[] = [];
   private eventSeq = 0;
+  /** (object, type, reason, message, source) → event name, for counting repeats like the event correlator */
+  private readonly eventKeys = new Map<string, string>();
   private readonly rng: Rng;
   private readonly unwatch: () => void;
   /** errors of background work (admission, release) nobody awaited; settle() rethrows the first */
@@ -311,28 +313,21 @@ export class Cluster {
     const kind = obj.kind ?? 'Pod';
     const namespace = obj.metadata?.namespace || 'default';
     const now = this.now();
-    const existing = this.store
-      .list('Event', namespace)
-      .find(
-        (e) =>
-          e.involvedObject.uid === obj.metadata?.uid &&
-          e.involvedObject.kind === kind &&
-          e.type === type &&
-          e.reason === reason &&
-          e.message === message &&
-          e.source?.component === source.component,
-      );
-    if (existing) {
-      return this.store.modify('Event', namespace, existing.metadata.name!, (e) => {
+    const dedupKey = JSON.stringify([kind, obj.metadata?.uid, type, reason, message, source.component]);
+    const existingName = this.eventKeys.get(dedupKey);
+    if (existingName && this.store.get('Event', namespace, existingName)) {
+      return this.store.modify('Event', namespace, existingName, (e) => {
         e.count = (e.count ?? 1) + 1;
         e.lastTimestamp = now;
       });
     }
     const nanos = BigInt(now.getTime()) * 1_000_000n + BigInt(this.eventSeq++ % 1_000_000);
+    const eventName = `${obj.metadata?.name}.${nanos.toString(16)}`;
+    this.eventKeys.set(dedupKey, eventName);
     return this.store.create('Event', {
       apiVersion: 'v1',
       kind: 'Event',
-      metadata: { name: `${obj.metadata?.name}.${nanos.toString(16)}`, namespace },
+      metadata: { name: eventName, namespace },
       involvedObject: {
         kind,
         namespace: kind === 'Node' ? undefined : namespace,

@@ -187,6 +187,11 @@ function matchTerm(term: V1NodeSelectorTerm, node: NodeInfo): boolean {
   return true;
 }
 
+// module-level, not a closure in score(): the hot loop must not allocate a function per node
+function least(used: number, cap: number): number {
+  return cap === 0 || used > cap ? 0 : Math.floor(((cap - used) * 100) / cap);
+}
+
 const TAINT_EFFECTS_FILTERED = new Set(['NoSchedule', 'NoExecute']);
 const UNSCHEDULABLE_TAINT: V1Taint = { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' };
 
@@ -315,7 +320,6 @@ export class Scheduler {
   private score(req: PodRequests, node: NodeInfo): number {
     const cpu = node.nonZeroMilliCpu + req.nonZeroMilliCpu;
     const mem = node.nonZeroMemory + req.nonZeroMemory;
-    const least = (used: number, cap: number): number => (cap === 0 || used > cap ? 0 : Math.floor(((cap - used) * 100) / cap));
     const leastAllocated = Math.floor((least(cpu, node.allocMilliCpu) + least(mem, node.allocMemory)) / 2);
     const fc = node.allocMilliCpu ? Math.min(cpu / node.allocMilliCpu, 1) : 1;
     const fm = node.allocMemory ? Math.min(mem / node.allocMemory, 1) : 1;

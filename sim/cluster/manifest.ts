@@ -201,6 +201,7 @@ export function parseManifests(text: string, file: string): ManifestDoc[] {
     if (doc.errors.length) continue;
     if (doc.contents === null) continue; // an empty document (e.g. a trailing ---)
     const js = doc.toJS({ maxAliasCount: 100 }) as Json;
+    if (js === null || js === undefined) continue; // a document holding only comments or nothing
     // walks the YAML tree; a map key is located at the key itself, a missing field at its nearest existing parent
     const locateIn = (prefix: Array<string | number>) => (path: FieldPath): { line: number; column: number } => {
       let node: unknown = doc.contents;

@@ -15,13 +15,15 @@ t.test('create/get/update/delete with resourceVersion, uid, creationTimestamp an
   t.equal(a.metadata?.namespace, 'default');
   t.match(a.metadata?.uid, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   t.same(a.metadata?.creationTimestamp, new Date(now));
-  t.throws(() => store.create('Pod', { metadata: { name: 'a' } }), { reason: 'AlreadyExists', message: 'pods "a" already exists' });
+  const dup = t.throws(() => store.create('Pod', { metadata: { name: 'a' } })) as StoreError;
+  t.match(dup, { reason: 'AlreadyExists', message: 'pods "a" already exists' });
   now += 1000;
   const b = store.modify('Pod', 'default', 'a', (p) => void (p.metadata = { ...p.metadata, labels: { v: '2' } }));
   t.equal(b.metadata?.uid, a.metadata?.uid);
   t.same(b.metadata?.creationTimestamp, a.metadata?.creationTimestamp);
   t.ok(Number(b.metadata?.resourceVersion) > Number(a.metadata?.resourceVersion));
-  t.throws(() => store.update('Pod', { ...a, metadata: { ...a.metadata } }), { reason: 'Conflict' }, 'stale resourceVersion');
+  const conflict = t.throws(() => store.update('Pod', { ...a, metadata: { ...a.metadata } })) as StoreError;
+  t.equal(conflict.reason, 'Conflict', 'stale resourceVersion');
   store.create('Node', { metadata: { name: 'n1', namespace: 'ignored' } });
   t.ok(store.get('Node', 'whatever', 'n1'), 'nodes are cluster-scoped');
   t.equal(store.get('Node', '', 'n1')?.metadata?.namespace, undefined);

@@ -1,5 +1,6 @@
 // What Allocate hands out (env vars, DeviceSpecs, device-info files) and GetPreferredAllocation's choice.
 import { mkdirSync, writeFileSync, renameSync, rmSync } from 'node:fs';
+import { mkdir, writeFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AllocationPolicy, ResourceConfig } from './config.ts';
 import type { HostDevice, HostPaths } from './sysfs.ts';
@@ -25,13 +26,29 @@ export function deviceInfoJson(pciAddr: string): string {
   return JSON.stringify({ type: 'pci', version: '1.1.0', pci: { 'pci-address': pciAddr } });
 }
 
+let tmpSeq = 0; // unique temp names: Allocate and the background writer may write the same file at once
+
 export function writeDeviceInfoFile(dir: string, res: ResourceConfig, pciAddr: string): string {
   mkdirSync(dir, { recursive: true });
   const path = join(dir, deviceInfoFileName(res, pciAddr));
-  const tmp = `${path}.tmp${process.pid}`;
+  const tmp = `${path}.tmp${process.pid}.${++tmpSeq}`;
   writeFileSync(tmp, deviceInfoJson(pciAddr));
   renameSync(tmp, path); // readers (Multus) never see a half-written file
   return path;
+}
+
+/** Async form, so that hundreds of files go through the thread pool without blocking gRPC. */
+export async function writeDeviceInfoFileAsync(dir: string, res: ResourceConfig, pciAddr: string): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  const path = join(dir, deviceInfoFileName(res, pciAddr));
+  const tmp = `${path}.tmp${process.pid}.${++tmpSeq}`;
+  await writeFile(tmp, deviceInfoJson(pciAddr));
+  await rename(tmp, path);
+  return path;
+}
+
+export async function removeDeviceInfoFileAsync(dir: string, res: ResourceConfig, pciAddr: string): Promise<void> {
+  await rm(join(dir, deviceInfoFileName(res, pciAddr)), { force: true });
 }
 
 export function removeDeviceInfoFile(dir: string, res: ResourceConfig, pciAddr: string): void {

@@ -77,6 +77,7 @@ t.test('registers each non-empty pool on kubelet.sock and advertises devices wit
   const dev0 = w.kubelet.plugins.get(NET)!.devices.find((d) => d.ID === A[0]);
   t.same(dev0, { ID: A[0], health: 'Healthy', topology: { nodes: [{ ID: 0 }] } });
   t.same(w.kubelet.plugins.get(VIRT)!.devices[0].topology, null, 'no NUMA information → no topology');
+  await w.plugin.settled();
   t.same(
     readdirSync(w.devinfoDir).sort(),
     [...A.map((a) => `intel.com-sriov_netdevice-${a}-device.json`), ...B.map((a) => `intel.com-sriov_dpdk-${a}-device.json`), 'kernel.org-virt-0000:00:04.0-device.json'].sort(),
@@ -150,6 +151,7 @@ t.test('re-discovery: numvfs 0 then 4, VF to vfio-pci and back, PF link down —
   host.refresh();
   await kubelet.waitFor('VF moved to sriov_dpdk', () => kubelet.allocatable(NET).length === 3 && kubelet.allocatable(DPDK).length === 3, CHANGE_MS);
   t.same(kubelet.allocatable(DPDK), [A[0], ...B]);
+  await w.plugin.settled();
   t.ok(existsSync(join(w.devinfoDir, `intel.com-sriov_dpdk-${A[0]}-device.json`)));
   t.notOk(existsSync(join(w.devinfoDir, `intel.com-sriov_netdevice-${A[0]}-device.json`)), 'its old device-info file is gone');
 
@@ -246,7 +248,8 @@ t.test('plugins_registry mode: a refused plugin stops its server', async (t) => 
 t.test('stop() removes sockets and device-info files', async (t) => {
   const w = await world(t);
   await w.kubelet.waitFor('registered', () => w.kubelet.plugins.size === 3);
-  t.ok(readdirSync(w.devinfoDir).length > 0);
+  await w.plugin.settled();
+  t.equal(readdirSync(w.devinfoDir).length, 7);
   await w.plugin.stop();
   t.same(readdirSync(join(w.kubeletDir, 'device-plugins')), ['kubelet.sock']);
   t.same(readdirSync(w.devinfoDir), []);

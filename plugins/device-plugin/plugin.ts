@@ -236,6 +236,12 @@ export class SriovDevicePlugin implements AsyncDisposable {
     return this.servers.get(resourceName);
   }
 
+  /** Resolves when the device-info files match the advertised devices (they are written in the background). */
+  async settled(): Promise<void> {
+    await this.scanning?.catch(() => undefined);
+    await Promise.all([...this.servers.values()].map((s) => s.flushFiles()));
+  }
+
   lastDiscovery(): DiscoveryResult {
     return this.discovery;
   }

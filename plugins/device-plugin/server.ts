@@ -19,7 +19,14 @@ import type {
   PreferredAllocationResponse,
   RegistrationStatus,
 } from './api-types.ts';
-import { buildContainerResponse, preferredAllocation, removeDeviceInfoFile, socketName, writeDeviceInfoFile } from './allocate.ts';
+import {
+  buildContainerResponse,
+  preferredAllocation,
+  removeDeviceInfoFileAsync,
+  socketName,
+  writeDeviceInfoFile,
+  writeDeviceInfoFileAsync,
+} from './allocate.ts';
 
 export type RegistrationMode = 'kubelet.sock' | 'plugins_registry';
 
@@ -83,6 +90,7 @@ export class ResourceServer {
   private rejectedAtMs: number | null = null;
   private checking: Promise<void> | null = null;
   private stopped = false;
+  private fileOps: Promise<void> = Promise.resolve();
   mode: RegistrationMode = 'kubelet.sock';
   socketPath = '';
   registered = false;
@@ -121,11 +129,15 @@ export class ResourceServer {
   /** Replaces the pool; sends ListAndWatch only when the advertised list changed. Returns whether it changed. */
   setDevices(list: PoolEntry[]): boolean {
     const next = new Map(list.map((e) => [e.dev.pciAddr, e]));
-    for (const id of this.entries.keys()) {
-      if (!next.has(id)) this.safe(() => removeDeviceInfoFile(this.o.devinfoDir, this.res, id), 'remove device-info file');
-    }
-    for (const id of next.keys()) {
-      if (!this.entries.has(id)) this.safe(() => writeDeviceInfoFile(this.o.devinfoDir, this.res, id), 'write device-info file');
+    const gone = [...this.entries.keys()].filter((id) => !next.has(id));
+    const added = [...next.keys()].filter((id) => !this.entries.has(id));
+    if (gone.length || added.length) {
+      this.fileOps = this.fileOps.then(() =>
+        this.settle('update device-info files', [
+          ...gone.map((id) => removeDeviceInfoFileAsync(this.o.devinfoDir, this.res, id)),
+          ...added.map((id) => writeDeviceInfoFileAsync(this.o.devinfoDir, this.res, id)),
+        ]),
+      );
     }
     this.entries = next;
     const devices = this.toDevices();
@@ -136,6 +148,16 @@ export class ResourceServer {
     this.log.info('devices changed', { resource: this.res.fullName, total: devices.length, healthy, streams: this.streams.size });
     for (const s of this.streams) s.write({ devices });
     return true;
+  }
+
+  private async settle(what: string, ops: Array<Promise<unknown>>): Promise<void> {
+    const failed = (await Promise.allSettled(ops)).filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed.length) this.log.warn(`cannot ${what}`, { resource: this.res.fullName, failures: failed.length, error: (failed[0].reason as Error).message });
+  }
+
+  /** Resolves when queued device-info file writes and removals are done. */
+  async flushFiles(): Promise<void> {
+    await this.fileOps;
   }
 
   private safe(f: () => void, what: string): void {
@@ -273,8 +295,10 @@ export class ResourceServer {
   async stop(): Promise<void> {
     this.stopped = true;
     await this.checking?.catch(() => undefined);
-    await this.shutdownServer();
-    for (const id of this.entries.keys()) this.safe(() => removeDeviceInfoFile(this.o.devinfoDir, this.res, id), 'remove device-info file');
+    await this.shutdownServer(); // sockets first: the kubelet must stop calling a plugin that is going away
+    const ids = [...this.entries.keys()];
+    this.fileOps = this.fileOps.then(() => this.settle('remove device-info files', ids.map((id) => removeDeviceInfoFileAsync(this.o.devinfoDir, this.res, id))));
+    await this.fileOps;
     this.registered = false;
   }
 

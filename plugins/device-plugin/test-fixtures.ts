@@ -1,6 +1,6 @@
 // Test fixtures only (never imported by the plugin itself): simulated hosts from the kernel model's snapshot
 // projection, and a small fake kubelet on a temporary socket.
-import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync, readdirSync, existsSync, watch, type FSWatcher } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync, readdirSync, existsSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { SysfsModel, type ModelNicSpec } from '../../sim/kernel/model.ts';
@@ -56,8 +56,7 @@ export class SimHost {
       symlinkSync(join(dir, name), tmp);
       renameSync(tmp, join(this.root, name));
     }
-    const old = join(this.root, `g${this.gen - 2}`);
-    if (this.gen > 2) rmSync(old, { recursive: true, force: true });
+    // older generations stay until teardown: deleting thousands of files here would delay the caller after the swap
   }
 
   setDefaultRoutes(ifnames: string[]): void {
@@ -126,15 +125,23 @@ export class FakeKubelet {
   watchRegistry(): void {
     const reg = join(this.dir, 'plugins_registry');
     mkdirSync(reg, { recursive: true });
-    const seen = new Set<string>();
+    // path → inode: a socket deleted and re-created between two events is a new plugin socket (as inotify reports it)
+    const seen = new Map<string, number>();
     const scan = () => {
       for (const f of readdirSync(reg)) {
         const p = join(reg, f);
-        if (seen.has(p) || !f.endsWith('.sock')) continue;
-        seen.add(p);
+        if (!f.endsWith('.sock')) continue;
+        let ino: number;
+        try {
+          ino = statSync(p).ino;
+        } catch {
+          continue;
+        }
+        if (seen.get(p) === ino) continue;
+        seen.set(p, ino);
         void this.registryRegister(p).catch(() => seen.delete(p));
       }
-      for (const p of [...seen]) if (!existsSync(p)) seen.delete(p);
+      for (const p of [...seen.keys()]) if (!existsSync(p)) seen.delete(p);
     };
     this.watcher = watch(reg, () => scan());
     scan();

@@ -1,0 +1,168 @@
+// The ip wrapper end to end: bundled as the node installs it, run inside a namespace whose veth "ens1f0" stands
+// in for a PF, talking to an in-memory control socket. Its output is compared with the real iproute2's.
+import t from 'tap';
+import { spawn, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { caps } from '../caps.ts';
+import { defaultVfAttrs, startMemoryControlServer } from './memory-control-server.ts';
+import { renderVfText } from './vf-netlink.ts';
+
+function runAsync(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ stdout: string; stderr: string; status: number | null }> {
+  return new Promise((resolve, reject) => {
+    const c = spawn(file, args, { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 20000 });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    c.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    c.on('error', reject);
+    c.on('close', (status) => resolve({ stdout, stderr, status }));
+  });
+}
+
+const netns = caps.netns();
+const skip = !netns.ok ? `needs network namespaces: ${netns.detail}` : !caps.iproute2().ok ? caps.iproute2().detail : false;
+
+t.test('ip wrapper in a namespace', { skip }, async (t) => {
+  const dir = t.testdir({});
+  const bundle = join(dir, 'ip-wrapper.mjs');
+  await build({
+    entryPoints: [fileURLToPath(new URL('./ip-wrapper.ts', import.meta.url))],
+    outfile: bundle, bundle: true, platform: 'node', target: 'node20', format: 'esm', logLevel: 'warning',
+  });
+  const realIp = spawnSync('sh', ['-c', 'command -v ip'], { encoding: 'utf8' }).stdout.trim();
+  const ns = `ipwrap-${process.pid}`;
+  const ipOk = (...args: string[]) => {
+    const r = spawnSync('ip', args, { encoding: 'utf8' });
+    t.equal(r.status, 0, `ip ${args.join(' ')} ${r.stderr}`);
+  };
+  ipOk('netns', 'add', ns);
+  t.teardown(() => void spawnSync('ip', ['netns', 'del', ns]));
+  ipOk('-n', ns, 'link', 'add', 'ens1f0', 'type', 'veth', 'peer', 'name', 'p0');
+  ipOk('-n', ns, 'link', 'property', 'add', 'dev', 'ens1f0', 'altname', 'pfalt0');
+  ipOk('-n', ns, 'addr', 'add', '10.9.0.1/24', 'dev', 'ens1f0');
+  ipOk('-n', ns, 'link', 'set', 'ens1f0', 'up');
+
+  const sock = join(dir, 'ctl.sock');
+  const srv = await startMemoryControlServer(sock, [
+    { ifname: 'ens1f0', pciAddr: '0000:01:00.0', totalVfs: 7, vfs: [0, 1, 2, 3].map(defaultVfAttrs) },
+    { ifname: 'ens2f0', pciAddr: '0000:02:00.0', totalVfs: 7, vfs: [defaultVfAttrs()] },
+  ]);
+  t.teardown(() => srv.close());
+  const vfsOf = () => srv.pfs.get('ens1f0')!.vfs;
+
+  // the control server lives in this process: the wrapper must run asynchronously or nobody answers it
+  const wrap = (args: string, ctl = sock) =>
+    runAsync('ip', ['netns', 'exec', ns, process.execPath, bundle, ...args.split(' ').filter(Boolean)], {
+      ...process.env, SRIOV_LAB_CTL: ctl, SRIOV_LAB_REAL_IP: realIp,
+    });
+  const real = (args: string) => spawnSync('ip', ['-n', ns, ...args.split(' ').filter(Boolean)], { encoding: 'utf8' });
+  const same = async (args: string) => {
+    const w = await wrap(args);
+    const r = real(args);
+    t.same([w.stdout, w.stderr, w.status], [r.stdout, r.stderr, r.status], `ip ${args}: exactly as the real ip`);
+  };
+
+  await t.test('setting VF attributes changes the model, in kernel order', async (t) => {
+    srv.requests.length = 0;
+    const r = await wrap('link set ens1f0 vf 0 vlan 100 mac 02:00:00:00:00:01');
+    t.same([r.stderr, r.status], ['', 0]);
+    t.same(srv.requests, [
+      { op: 'pf.list' },
+      { op: 'vf.set', pf: 'ens1f0', vf: 0, attrs: { mac: '02:00:00:00:00:01' } },
+      { op: 'vf.set', pf: 'ens1f0', vf: 0, attrs: { vlan: 100, qos: 0, vlanProto: '802.1Q' } },
+    ]);
+    t.same(vfsOf()[0], { ...defaultVfAttrs(), mac: '02:00:00:00:00:01', vlan: 100 });
+  });
+
+  await t.test('ip -d link show lists the VFs where iproute2 would', async (t) => {
+    const w = await wrap('-d link show ens1f0');
+    t.equal(w.status, 0, w.stderr);
+    const lines = w.stdout.split('\n');
+    const at = lines.indexOf('    vf 0     link/ether 02:00:00:00:00:01 brd ff:ff:ff:ff:ff:ff, vlan 100, spoof checking on, link-state auto, trust off');
+    t.ok(at > 0, 'vf 0 as iproute2 prints it');
+    t.same(lines.slice(at + 1, at + 4), [1, 2, 3].map((index) => renderVfText({ ...defaultVfAttrs(), index })));
+    t.equal(lines[at + 4], '    altname pfalt0');
+    t.same(lines.filter((l) => !l.startsWith('    vf ')), real('-d link show ens1f0').stdout.split('\n'), 'the rest is the real output');
+    t.equal((await wrap('link show ens1f0')).stdout.split('\n').filter((l) => l.startsWith('    vf ')).length, 4, 'link show without -d lists them too');
+  });
+
+  await t.test('ip -j -d link show has vfinfo_list', async (t) => {
+    const w = await wrap('-j -d link show ens1f0');
+    t.equal(w.status, 0, w.stderr);
+    const [pf] = JSON.parse(w.stdout) as Array<{ vfinfo_list: Array<Record<string, unknown>> } & Record<string, unknown>>;
+    t.equal(pf.vfinfo_list.length, 4);
+    t.same(pf.vfinfo_list[0], {
+      vf: 0, link_type: 'ether', address: '02:00:00:00:00:01', broadcast: 'ff:ff:ff:ff:ff:ff', vlan_list: [{ vlan: 100 }],
+      rate: { max_tx: 0, min_tx: 0 }, spoofchk: true, link_state: 'auto', trust: false,
+    });
+    const p = await wrap('-j -p link show ens1f0');
+    t.match(p.stdout, /\n {8}"vfinfo_list": \[ \{\n {16}"vf": 0,/, 'pretty layout');
+  });
+
+  await t.test('ip -d addr lists VFs; plain ip addr and other links are untouched', async (t) => {
+    const w = await wrap('-d a');
+    const lines = w.stdout.split('\n');
+    const vf0 = lines.findIndex((l) => l.startsWith('    vf 0 '));
+    const inet = lines.findIndex((l) => l.startsWith('    inet 10.9.0.1/24'));
+    t.ok(vf0 > 0 && inet > vf0, 'VF lines before the addresses');
+    t.notOk(w.stdout.includes('ens2f0'), 'a PF of another namespace is not invented');
+    await same('a');
+    await same('link show p0');
+    await same('-br link');
+    await same('-j link show p0');
+    await same('route show');
+    await same('link show nonexistent');
+    await same('-n nonexistent link');
+  });
+
+  await t.test('errors are iproute2’s', async (t) => {
+    let r = await wrap('link set ens1f0 vf 9 trust on');
+    t.same([r.stderr, r.status], ['RTNETLINK answers: Invalid argument\n', 2], 'no such VF: EINVAL from the model');
+    r = await wrap('link set ens1f0 vf -1 trust on');
+    t.same([r.stderr, r.status], ['RTNETLINK answers: Invalid argument\n', 2]);
+    r = await wrap('link set ens1f0 vf 0 vlan 100 qos 9');
+    t.same([r.stderr, r.status], ['RTNETLINK answers: Invalid argument\n', 2], 'qos out of range');
+    r = await wrap('link set ens1f0 vf 3 query_rss on');
+    t.same([r.stderr, r.status], ['RTNETLINK answers: Operation not supported\n', 2]);
+    await same('link set ens1f0 vf 0 spoofchk maybe');
+    await same('link set ens1f0 vf x mac 02:00:00:00:00:01');
+    await same('link set ens1f0 vf 0 mac 02:00:00:00:01');
+    srv.requests.length = 0;
+    await same('link set p0 vf 0 trust on');
+    t.same(srv.requests, [{ op: 'pf.list' }], 'a link that is not a PF goes to the real ip (EOPNOTSUPP)');
+  });
+
+  await t.test('rates: one-sided changes use the current rates, as iproute2 fetches them', async (t) => {
+    t.equal((await wrap('link set ens1f0 vf 1 max_tx_rate 100')).status, 0);
+    const r = await wrap('link set ens1f0 vf 1 min_tx_rate 200');
+    t.same([r.stderr, r.status], ['Invalid min_tx_rate 200 - must be <= max_tx_rate 100\n', 1]);
+    t.equal((await wrap('link set ens1f0 vf 1 min_tx_rate 20')).status, 0);
+    t.same([vfsOf()[1].minTxRate, vfsOf()[1].maxTxRate], [20, 100]);
+    t.equal((await wrap('link set ens1f0 vf 1 rate 300')).status, 0, 'legacy rate');
+    t.same([vfsOf()[1].minTxRate, vfsOf()[1].maxTxRate], [20, 300]);
+    t.match((await wrap('link show ens1f0')).stdout, /vf 1 .*, tx rate 300 \(Mbps\), max_tx_rate 300Mbps, min_tx_rate 20Mbps,/);
+  });
+
+  await t.test('other link attributes go to the real link, VF attributes to the model', async (t) => {
+    const r = await wrap('link set ens1f0 mtu 1400 vf 2 trust on state disable');
+    t.same([r.stderr, r.status], ['', 0]);
+    t.equal((JSON.parse(real('-j link show ens1f0').stdout) as Array<{ mtu: number }>)[0].mtu, 1400);
+    t.same([vfsOf()[2].trust, vfsOf()[2].linkState], [true, 'disable']);
+    const bad = await wrap('link set ens1f0 mtu 99999999 vf 2 trust off');
+    t.not(bad.status, 0, 'a failing link change fails the command');
+    t.equal(vfsOf()[2].trust, true, 'and the VF part is not applied');
+  });
+
+  await t.test('without a control socket the real ip answers (this kernel has no SR-IOV)', async (t) => {
+    const none = join(dir, 'none.sock');
+    const w = await wrap('-d link show ens1f0', none);
+    t.equal(w.status, 0);
+    t.equal(w.stdout, real('-d link show ens1f0').stdout);
+    t.match(w.stderr, /VF info unavailable/);
+    const s = await wrap('link set ens1f0 vf 0 trust on', none);
+    t.equal(s.status, 2);
+    t.match(s.stderr, /control socket .* unavailable[\s\S]*RTNETLINK answers: Operation not supported/);
+  });
+});

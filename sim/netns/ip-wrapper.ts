@@ -1,0 +1,176 @@
+#!/usr/bin/env node
+// `ip` inside a simulated node. This kernel has no SR-IOV, so VF netlink is answered from the kernel model over
+// the control socket: `ip link set PF vf N …` changes the model, `ip link show` / `ip -d addr show` list the VFs.
+// Every other invocation runs the real iproute2 with the same argv, stdio and exit status.
+// Started once per `ip` call: keep the import graph small (no yaml, no grpc, nothing from harness/).
+import { spawnSync } from 'node:child_process';
+import { ControlClient, ControlError } from '../kernel/control-client.ts';
+import type { ErrnoName, PfSummary, VfAttrs } from '../kernel/types.ts';
+import { classifyIpArgv } from './ip-argv.ts';
+import { addVfsToJson, addVfsToText, type PfVfInfo } from './ip-show.ts';
+import { IpCliError, parseLinkSetVf, vfOpToPatch, type VfSetCommand } from './vf-netlink.ts';
+
+// Linux strerror() texts, as `RTNETLINK answers: …` prints them
+const STRERROR: Partial<Record<ErrnoName | 'EPROTONOSUPPORT' | 'ELOOP', string>> = {
+  EPERM: 'Operation not permitted',
+  ENOENT: 'No such file or directory',
+  EIO: 'Input/output error',
+  ENODEV: 'No such device',
+  EACCES: 'Permission denied',
+  EBUSY: 'Device or resource busy',
+  EEXIST: 'File exists',
+  EINVAL: 'Invalid argument',
+  ERANGE: 'Numerical result out of range',
+  ENOTDIR: 'Not a directory',
+  EISDIR: 'Is a directory',
+  EOPNOTSUPP: 'Operation not supported',
+  EPROTONOSUPPORT: 'Protocol not supported',
+  ELOOP: 'Too many levels of symbolic links',
+};
+
+const realIp = process.env.SRIOV_LAB_REAL_IP || '/run/sriov-lab/ip.real';
+const ctlPath = process.env.SRIOV_LAB_CTL || '/run/sriov-lab/ctl.sock';
+
+/** Runs the real ip with our stdio and ends this process the way it ended. */
+function execReal(argv: readonly string[]): never {
+  const r = spawnSync(realIp, argv, { stdio: 'inherit' });
+  exitLike(r.status, r.signal, r.error);
+}
+
+function exitLike(status: number | null, signal: NodeJS.Signals | null, error?: Error): never {
+  if (error) {
+    process.stderr.write(`ip (sriov-lab wrapper): cannot run ${realIp}: ${error.message}\n`);
+    process.exit(127);
+  }
+  if (signal) {
+    process.kill(process.pid, signal);
+  }
+  process.exit(status ?? 1);
+}
+
+function warn(msg: string): void {
+  process.stderr.write(`ip (sriov-lab wrapper): ${msg}\n`);
+}
+
+function rtnetlinkError(errno: string): never {
+  process.stderr.write(`RTNETLINK answers: ${STRERROR[errno as ErrnoName] ?? errno}\n`);
+  process.exit(2);
+}
+
+async function show(argv: readonly string[], json: boolean, pretty: boolean, oneline: boolean): Promise<never> {
+  const r = spawnSync(realIp, argv, { stdio: ['inherit', 'pipe', 'inherit'], maxBuffer: 1 << 30 });
+  if (r.error || r.status !== 0 || !r.stdout || r.stdout.length === 0) {
+    if (r.stdout) process.stdout.write(r.stdout);
+    exitLike(r.status, r.signal, r.error);
+  }
+  let out = r.stdout.toString('utf8');
+  const client = new ControlClient(ctlPath);
+  try {
+    const { pfs = [] } = await client.request({ op: 'pf.list' });
+    const shown = new Map<string, PfVfInfo>();
+    for (const pf of pfs) {
+      // cheap pre-filter: the PF must be in this output at all
+      if (!pf.ifname || pf.totalVfs === 0 || !out.includes(pf.ifname)) continue;
+      const { vfs = [] } = pf.numVfs > 0 ? await client.request({ op: 'vf.list', pf: pf.ifname }) : {};
+      shown.set(pf.ifname, { vfs });
+    }
+    out = json ? addVfsToJson(out, shown, pretty) : addVfsToText(out, shown, oneline);
+  } catch (e) {
+    warn(`VF info unavailable (control socket ${ctlPath}: ${(e as Error).message})`);
+  } finally {
+    client.close();
+  }
+  await new Promise<void>((resolve) => process.stdout.write(out, () => resolve()));
+  exitLike(r.status, r.signal);
+}
+
+async function vfSet(argv: readonly string[], globalArgs: string[], setArgs: string[]): Promise<never> {
+  // the device first, with rates that can never fail the min <= max check; parse errors are the same from the
+  // real ip, which also knows the device's address length, so any of them goes there
+  const first = parseLinkSetVf(setArgs, { currentRates: () => ({ minTxRate: 0, maxTxRate: 0 }) });
+  if (first === null || first instanceof IpCliError) execReal(argv);
+  const dev = first.dev;
+  const client = new ControlClient(ctlPath);
+  let pfs: PfSummary[];
+  try {
+    pfs = (await client.request({ op: 'pf.list' })).pfs ?? [];
+  } catch (e) {
+    warn(`control socket ${ctlPath} unavailable (${(e as Error).message}); VF attributes are not simulated`);
+    client.close();
+    execReal(argv);
+  }
+  if (!pfs.some((p) => p.ifname === dev)) {
+    client.close();
+    execReal(argv);
+  }
+  let cmd: VfSetCommand = first;
+  let needRates = false;
+  parseLinkSetVf(setArgs, { currentRates: () => ((needRates = true), undefined) });
+  if (needRates) {
+    // iproute2 fetches the VF's current rates when only one of min/max is given
+    let current: Array<VfAttrs & { index: number }> = [];
+    try {
+      current = (await client.request({ op: 'vf.list', pf: dev })).vfs ?? [];
+    } catch (e) {
+      if (!(e instanceof ControlError)) throw e;
+    }
+    const again = parseLinkSetVf(setArgs, {
+      currentRates: (vf) => current.find((v) => v.index === vf),
+    });
+    if (again instanceof IpCliError) {
+      client.close();
+      process.stderr.write(again.stderr);
+      process.exit(again.exitCode);
+    }
+    cmd = again as VfSetCommand;
+  }
+  if (cmd.rest.length > 0) {
+    // the kernel applies the other link attributes (mtu, up, …) before the VF list
+    const r = spawnSync(realIp, [...globalArgs, 'link', 'set', 'dev', dev, ...cmd.rest], { stdio: 'inherit' });
+    if (r.error || r.status !== 0 || r.signal) {
+      client.close();
+      exitLike(r.status, r.signal, r.error);
+    }
+  }
+  try {
+    for (const { vf, ops } of cmd.vfs) {
+      // a negative index reaches the kernel as a huge u32, which it rejects
+      if (vf < 0) rtnetlinkError('EINVAL');
+      for (const op of ops) {
+        const attrs = vfOpToPatch(op);
+        if (!attrs) rtnetlinkError('EOPNOTSUPP');
+        try {
+          await client.request({ op: 'vf.set', pf: dev, vf, attrs });
+        } catch (e) {
+          if (e instanceof ControlError) rtnetlinkError(e.errno);
+          throw e;
+        }
+      }
+    }
+  } finally {
+    client.close();
+  }
+  process.exit(0);
+}
+
+async function main(argv: readonly string[]): Promise<never> {
+  const inv = classifyIpArgv(argv);
+  switch (inv.kind) {
+    case 'vf-set':
+      return vfSet(argv, inv.globalArgs, inv.setArgs);
+    case 'link-show':
+    case 'addr-show': {
+      const o = inv.options;
+      // iproute2 prints VFs for `link show` and, with -d, for `addr show`; never in brief mode
+      if (o.brief || (inv.kind === 'addr-show' && !o.details)) execReal(argv);
+      return show(argv, o.json, o.pretty, o.oneline);
+    }
+    default:
+      execReal(argv);
+  }
+}
+
+main(process.argv.slice(2)).catch((e: unknown) => {
+  warn(`internal error: ${(e as Error).stack ?? String(e)}`);
+  process.exit(1);
+});

@@ -1,0 +1,103 @@
+// The seam between the scenario runner and a backend (sim, qemu, host, kind). The runner only ever talks to a
+// `ClusterHandle`; each backend makes one from a topology. Trace events use the run-result contract's types.
+import type { Topology } from '../sim/topology/topology.ts';
+import type { Attachment, BackendName, JsonValue, TraceEvent } from '../reports/types.ts';
+
+/** A Kubernetes-shaped object as a scenario writes it (apiVersion, kind, metadata, spec, …). */
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; [k: string]: JsonValue | undefined };
+  [key: string]: JsonValue | undefined | KubeObject['metadata'];
+}
+
+export interface ObjectRef {
+  kind: string;
+  name: string;
+  /** default "default" for namespaced kinds */
+  namespace?: string;
+}
+
+/** What a scenario may require; a backend that cannot provide one skips the scenario with the reason. */
+export type Requirement =
+  | { kind: 'root' }
+  | { kind: 'fuse' }
+  | { kind: 'vfio' }
+  | { kind: 'vfNetlink' }
+  | { kind: 'nodes'; count: number }
+  | { kind: 'cniPlugins' }
+  | { kind: 'command'; name: string };
+
+export interface PluginCommand {
+  /** argv run inside each node, unmodified; undefined = the bundled plugin */
+  argv?: string[];
+}
+
+export interface BackendUpOptions {
+  topology: Topology;
+  seed: number;
+  /** the device plugin under test (bundled by default) and its config.json content, if the scenario gives one */
+  devicePlugin: PluginCommand & { config?: JsonValue };
+  /** a CNI binary to install under its type names instead of the bundled one */
+  cni?: { path: string; types?: string[] };
+  workDir: string;
+  /** every trace event of the cluster goes here, stamped with wall-clock ms (the runner rebases to the scenario) */
+  trace: (e: TraceEvent) => void;
+  /** progress lines for slow steps */
+  progress?: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface ExecResult {
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+}
+
+export type SysfsResult = { ok: true; value?: string } | { ok: false; errno: string; message: string };
+
+export type Fault =
+  | { kind: 'sysfsFailWrites'; path: string; errno: string; count?: number }
+  | { kind: 'sysfsDelay'; path: string; delayMs: number; count?: number }
+  | { kind: 'vfLink'; pf: string; vf?: number; up: boolean }
+  | { kind: 'pfLink'; pf: string; up: boolean }
+  | { kind: 'vfUnplug'; pciAddr: string }
+  | { kind: 'ipamFail'; count?: number; message?: string };
+
+export interface ClusterHandle extends AsyncDisposable {
+  readonly backend: BackendName;
+  readonly nodes: readonly string[];
+  /** create or update objects (Pods, NetworkAttachmentDefinitions, ConfigMaps); validation errors throw */
+  apply(objects: KubeObject[]): Promise<void>;
+  delete(ref: ObjectRef, opts?: { waitMs?: number }): Promise<void>;
+  /** the current object (with status), or undefined */
+  get(ref: ObjectRef): KubeObject | undefined;
+  list(kind: string, namespace?: string): KubeObject[];
+  /** events involving an object, in order */
+  events(ref?: ObjectRef): KubeObject[];
+  /** run a command in a pod's network namespace or on a node */
+  exec(target: { pod: string; namespace?: string } | { node: string }, argv: string[], opts?: { input?: string; timeoutMs?: number }): Promise<ExecResult>;
+  sysfsRead(node: string, path: string): Promise<SysfsResult>;
+  sysfsWrite(node: string, path: string, value: string): Promise<SysfsResult>;
+  kubelet(node: string, action: 'restart' | 'stop' | 'start'): Promise<void>;
+  devicePlugin(node: string, action: 'kill' | 'restart' | 'deleteSocket' | 'start' | 'stop'): Promise<void>;
+  nodeReboot(node: string): Promise<void>;
+  fault(node: string, fault: Fault): Promise<void>;
+  /** advance the kubelets' clocks (grace periods) without waiting */
+  advanceClock(ms: number): Promise<void>;
+  /** let queued work settle (scheduling, admission, attach) before an assertion samples state */
+  settle(): Promise<void>;
+  /** logs, events, sysfs dump, checkpoint, pod-resources of a node, for catch collectors */
+  collect(node: string, what: Array<'logs' | 'events' | 'sysfs' | 'checkpoint' | 'podResources'>): Promise<Attachment[]>;
+  down(): Promise<void>;
+}
+
+export interface Backend {
+  readonly name: BackendName;
+  /** can this backend run here at all (and if not, why)? */
+  available(): Promise<{ ok: true; detail: string } | { ok: false; reason: string }>;
+  /** can it provide this requirement? */
+  provides(req: Requirement): { ok: true } | { ok: false; reason: string };
+  up(opts: BackendUpOptions): Promise<ClusterHandle>;
+}

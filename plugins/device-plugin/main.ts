@@ -22,8 +22,32 @@ async function main(): Promise<number> {
     return 0;
   }
   const log = createLogger(cli.logLevel);
+  // handlers first: a SIGTERM during start-up must still clean up, never kill the process with sockets left behind
+  let plugin: SriovDevicePlugin | null = null;
+  let signalled: NodeJS.Signals | null = null;
+  let finish: (code: number) => void = () => undefined;
+  const done = new Promise<number>((resolve) => (finish = resolve));
+  const shutdown = () => {
+    log.info('signal received; removing sockets and device-info files', { signal: signalled });
+    // never hang past a second: the kubelet and the DaemonSet's grace period expect a quick exit
+    setTimeout(() => finish(0), 900).unref();
+    (plugin ? plugin.stop() : Promise.resolve()).then(
+      () => finish(0),
+      (err: Error) => {
+        log.error('cleanup failed', { error: err.message });
+        finish(1);
+      },
+    );
+  };
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (signalled) return;
+    signalled = sig;
+    if (plugin) shutdown(); // else: start-up finishes first, then shuts down
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
   const parseOpts = { defaultPrefix: cli.resourcePrefix, defaultHealthCheck: cli.healthCheck, defaultAllocationPolicy: cli.allocationPolicy };
-  let plugin: SriovDevicePlugin;
   try {
     const config = cli.defaultConfig
       ? parseConfig(defaultConfigJson, { ...parseOpts, source: '(built-in default)' })
@@ -43,26 +67,8 @@ async function main(): Promise<number> {
     log.error((e as Error).message, fields);
     return 1;
   }
-  return await new Promise<number>((resolve) => {
-    let stopping = false;
-    const onSignal = (sig: NodeJS.Signals) => {
-      if (stopping) return;
-      stopping = true;
-      log.info('signal received; removing sockets and device-info files', { signal: sig });
-      // never hang past a second: the kubelet and the DaemonSet's grace period expect a quick exit
-      const hard = setTimeout(() => resolve(0), 900);
-      hard.unref();
-      plugin.stop().then(
-        () => resolve(0),
-        (err: Error) => {
-          log.error('cleanup failed', { error: err.message });
-          resolve(1);
-        },
-      );
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  });
+  if (signalled) shutdown();
+  return await done;
 }
 
 main().then(

@@ -2,11 +2,12 @@
 // and a bare `node`. Uses dist/ip-wrapper.mjs (npm run build) and an in-memory control socket.
 // Run: node --import tsx bench/ip-wrapper.ts [iterations]
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultVfAttrs, startMemoryControlServer } from '../sim/netns/memory-control-server.ts';
+import { ipShimScript } from '../sim/netns/ip-shim.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bundle = join(root, 'dist', 'ip-wrapper.mjs');
@@ -46,6 +47,10 @@ async function measure(label: string, file: string, args: string[]): Promise<voi
   console.log(`${label.padEnd(52)} median ${q(0.5).padStart(6)} ms   p90 ${q(0.9).padStart(6)} ms`);
 }
 
+const shim = join(dir, 'ip');
+writeFileSync(shim, ipShimScript({ nodePath: process.execPath, wrapperPath: bundle, realIpPath: realIp }));
+chmodSync(shim, 0o755);
+
 try {
   console.log(`ip wrapper start-up, ${n} runs each (${bundle})`);
   await measure('real ip: ip link show lo', realIp, ['link', 'show', 'lo']);
@@ -53,6 +58,8 @@ try {
   await measure('wrapper, pass-through: ip route show', process.execPath, [bundle, 'route', 'show']);
   await measure('wrapper, show + pf.list + vf.list: ip -d link show lo', process.execPath, [bundle, '-d', 'link', 'show', 'lo']);
   await measure('wrapper, JSON show: ip -j -d link show lo', process.execPath, [bundle, '-j', '-d', 'link', 'show', 'lo']);
+  await measure('sh shim, pass-through: ip route show', shim, ['route', 'show']);
+  await measure('sh shim → wrapper: ip -d link show lo', shim, ['-d', 'link', 'show', 'lo']);
   await measure('wrapper, vf.set: ip link set lo vf 1 trust on', process.execPath, [bundle, 'link', 'set', 'lo', 'vf', '1', 'trust', 'on']);
 } finally {
   await srv.close();

@@ -8,6 +8,8 @@ import { build } from 'esbuild';
 import { caps } from '../caps.ts';
 import { defaultVfAttrs, startMemoryControlServer } from './memory-control-server.ts';
 import { renderVfText } from './vf-netlink.ts';
+import { ipShimScript } from './ip-shim.ts';
+import { chmodSync, writeFileSync } from 'node:fs';
 
 function runAsync(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ stdout: string; stderr: string; status: number | null }> {
   return new Promise((resolve, reject) => {
@@ -153,6 +155,20 @@ t.test('ip wrapper in a namespace', { skip }, async (t) => {
     const bad = await wrap('link set ens1f0 mtu 99999999 vf 2 trust off');
     t.not(bad.status, 0, 'a failing link change fails the command');
     t.equal(vfsOf()[2].trust, true, 'and the VF part is not applied');
+  });
+
+  await t.test('through the sh shim a node installs as ip', async (t) => {
+    const shim = join(dir, 'ip');
+    writeFileSync(shim, ipShimScript({ nodePath: process.execPath, wrapperPath: bundle, realIpPath: realIp }));
+    chmodSync(shim, 0o755);
+    const viaShim = (args: string) =>
+      runAsync('ip', ['netns', 'exec', ns, shim, ...args.split(' ')], { ...process.env, SRIOV_LAB_CTL: sock });
+    let r = await viaShim('link set ens1f0 vf 3 mac 02:00:00:00:00:04');
+    t.same([r.stderr, r.status], ['', 0]);
+    r = await viaShim('-f inet -d link show ens1f0');
+    t.match(r.stdout, /\n {4}vf 3 {5}link\/ether 02:00:00:00:00:04 /);
+    r = await viaShim('route show');
+    t.same([r.stdout, r.status], [real('route show').stdout, 0], 'other objects go straight to the real ip');
   });
 
   await t.test('without a control socket the real ip answers (this kernel has no SR-IOV)', async (t) => {

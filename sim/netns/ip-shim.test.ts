@@ -1,0 +1,28 @@
+// The sh shim sends link/address commands to the Node wrapper and everything else straight to the real ip.
+import t from 'tap';
+import { chmodSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { ipShimScript } from './ip-shim.ts';
+
+t.test('routing of argv between wrapper and real ip', async (t) => {
+  const dir = t.testdir({});
+  const shim = join(dir, 'ip');
+  // echo stands in for both: the wrapper's output starts with its (quoted) path
+  writeFileSync(shim, ipShimScript({ nodePath: '/bin/echo', wrapperPath: "WRAP'PER", realIpPath: '/bin/echo' }));
+  chmodSync(shim, 0o755);
+  const table: Array<[string, 'wrapper' | 'real']> = [
+    ['-d link show ens1f0', 'wrapper'], ['link set ens1f0 vf 0 trust on', 'wrapper'], ['l', 'wrapper'], ['-j -p -d a', 'wrapper'],
+    ['address show', 'wrapper'], ['-f inet link show', 'wrapper'], ['-family inet6 a', 'wrapper'], ['-rc 5 link', 'wrapper'],
+    ['--json link', 'wrapper'], ['route show', 'real'], ['netns exec x ip link', 'real'], ['addrlabel', 'real'], ['-4 r', 'real'],
+    ['-netns ns1 link', 'real'], ['-f link route', 'real'], ['', 'real'], ['-V', 'real'],
+  ];
+  for (const [argv, want] of table) {
+    const args = argv.split(' ').filter(Boolean);
+    const r = spawnSync(shim, args, { encoding: 'utf8', env: { ...process.env, SRIOV_LAB_REAL_IP: '' } });
+    t.equal(r.status, 0);
+    t.equal(r.stdout, want === 'wrapper' ? `WRAP'PER ${argv}\n` : `${argv}\n`, `ip ${argv} → ${want}`);
+  }
+  const env = spawnSync(shim, ['route'], { encoding: 'utf8', env: { ...process.env, SRIOV_LAB_REAL_IP: '/bin/true' } });
+  t.equal(env.stdout, '', 'SRIOV_LAB_REAL_IP overrides the real ip at run time');
+});

@@ -73,3 +73,40 @@ export class ManualClock implements Clock {
     this.#nowMs = target;
   }
 }
+
+/**
+ * Wall-clock time that a scenario can push forward: timers run on real time, and advance(ms) moves "now" ahead and
+ * fires what falls due at once. For live clusters, where rate limits must refill but a 5-minute grace period should
+ * not take 5 minutes.
+ */
+export class SkewClock implements Clock {
+  #offsetMs = 0;
+  #timers = new Map<number, { dueMs: number; cb: () => void; real: NodeJS.Timeout }>();
+  now(): number {
+    return Date.now() + this.#offsetMs;
+  }
+  setTimeout(cb: () => void, delayMs: number): TimerHandle {
+    const id = nextTimerId++;
+    const fire = () => {
+      if (!this.#timers.delete(id)) return;
+      cb();
+    };
+    const real = setTimeout(fire, Math.max(0, delayMs));
+    real.unref();
+    this.#timers.set(id, { dueMs: this.now() + Math.max(0, delayMs), cb: fire, real });
+    return { id };
+  }
+  clearTimeout(handle: TimerHandle): void {
+    const t = this.#timers.get(handle.id);
+    if (t) clearTimeout(t.real);
+    this.#timers.delete(handle.id);
+  }
+  advance(ms: number): void {
+    this.#offsetMs += ms;
+    const due = [...this.#timers.values()].filter((t) => t.dueMs <= this.now()).sort((a, b) => a.dueMs - b.dueMs);
+    for (const t of due) {
+      clearTimeout(t.real);
+      t.cb();
+    }
+  }
+}

@@ -2,7 +2,7 @@
 export * from './types.ts';
 export { Kubelet, KubeletError, SUPPORTED_VERSIONS, UNEXPECTED_ADMISSION_ERROR, DEVICE_PLUGIN_TYPE } from './kubelet.ts';
 export type { KubeletOptions, PodPhase, PodStatusLite, StartOptions, InProcessPluginHandle } from './kubelet.ts';
-export { ManualClock, RealClock } from './clock.ts';
+export { ManualClock, RealClock, SkewClock } from './clock.ts';
 export { DeviceManager, DeviceAllocationError, ENDPOINT_STOP_GRACE_PERIOD_MS } from './device-manager.ts';
 export type { DeviceEndpoint } from './device-manager.ts';
 export { encodeCheckpoint, parseCheckpoint, readCheckpointFile, CheckpointError, CHECKPOINT_FILE, NO_NUMA } from './checkpoint.ts';

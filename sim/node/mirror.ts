@@ -120,6 +120,7 @@ export class NetdevMirror {
   private async apply(changes: NetdevChange[]): Promise<void> {
     const host: string[] = [];
     const fab: string[] = [];
+    const nodeCmds: string[] = [];
     const added: string[] = [];
     for (const c of changes) {
       const peer = fabricPeerName(c.pciAddr);
@@ -128,6 +129,8 @@ export class NetdevMirror {
         host.push(`link add name ${nd.name} address ${nd.mac} mtu ${nd.mtu} netns ${this.netns} type veth peer name ${peer} netns ${this.fab}`);
         fab.push(`link set ${peer} master ${FABRIC_BRIDGE}${nd.carrier ? ' up' : ''}`);
         added.push(c.pciAddr);
+        // PFs and plain NICs come up configured on a node; the kernel creates VF netdevs down
+        if (!this.model.devices.get(c.pciAddr)?.physfn) nodeCmds.push(`link set ${nd.name} up`);
       } else if (c.kind === 'remove') {
         // deleting the fabric end removes the pair wherever the VF end has been moved to
         fab.push(`link del ${peer}`);
@@ -138,6 +141,7 @@ export class NetdevMirror {
     }
     if (host.length) await this.ip(['-batch', '-'], `${host.join('\n')}\n`);
     if (fab.length) await this.ip(['-n', this.fab, '-batch', '-'], `${fab.join('\n')}\n`);
+    if (nodeCmds.length) await this.ip(['-n', this.netns, '-batch', '-'], `${nodeCmds.join('\n')}\n`);
     if (added.length) {
       const links = JSON.parse(await this.ip(['-n', this.fab, '-j', 'link', 'show'])) as IpLink[];
       const byName = new Map(links.map((l) => [l.ifname, l.ifindex]));

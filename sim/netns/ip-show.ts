@@ -14,6 +14,7 @@ const LINK_HEADER = /^\d+: ([^\s:@]+)(?:@[^\s:]+)?: </;
 const AFTER_VFS = /^(?: {4}(?:altname |inet |inet6 |dnet |family )| {5}ipx )/;
 
 export function addVfsToText(out: string, pfs: ReadonlyMap<string, PfVfInfo>, oneline: boolean): string {
+  // a VF's text may span lines (counters with -s): "\n" is iproute2's _SL_, "\\" in oneline mode
   if (pfs.size === 0) return out;
   const lines = out.split('\n');
   const result: string[] = [];
@@ -25,7 +26,7 @@ export function addVfsToText(out: string, pfs: ReadonlyMap<string, PfVfInfo>, on
         result.push(line);
         continue;
       }
-      const vfText = pf.vfs.map((vf) => `\\${renderVfText(vf, pf.render)}`).join('');
+      const vfText = pf.vfs.map((vf) => `\\${renderVfText(vf, pf.render).replaceAll('\n', '\\')}`).join('');
       const at = line.indexOf('\\    altname ');
       result.push(at >= 0 ? line.slice(0, at) + vfText + line.slice(at) : line + vfText);
     }
@@ -41,7 +42,7 @@ export function addVfsToText(out: string, pfs: ReadonlyMap<string, PfVfInfo>, on
     if (m) {
       flush();
       const pf = pfs.get(m[1]);
-      if (pf && pf.vfs.length > 0) pending = pf.vfs.map((vf) => renderVfText(vf, pf.render));
+      if (pf && pf.vfs.length > 0) pending = pf.vfs.flatMap((vf) => renderVfText(vf, pf.render).split('\n'));
       result.push(line);
       continue;
     }

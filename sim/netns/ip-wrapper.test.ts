@@ -88,6 +88,9 @@ t.test('ip wrapper in a namespace', { skip }, async (t) => {
     t.equal(lines[at + 4], '    altname pfalt0');
     t.same(lines.filter((l) => !l.startsWith('    vf ')), real('-d link show ens1f0').stdout.split('\n'), 'the rest is the real output');
     t.equal((await wrap('link show ens1f0')).stdout.split('\n').filter((l) => l.startsWith('    vf ')).length, 4, 'link show without -d lists them too');
+    const st = (await wrap('-s link show ens1f0')).stdout.split('\n');
+    const vf3 = st.findIndex((l) => l.startsWith('    vf 3 '));
+    t.same(st.slice(vf3 + 1, vf3 + 3), ['    RX: bytes  packets  mcast   bcast   dropped ', `    ${'0'.padEnd(11)}${'0'.padEnd(9)}${'0'.padEnd(8)}${'0'.padEnd(8)}${'0'.padEnd(8)}`], 'ip -s adds VF counters');
   });
 
   await t.test('ip -j -d link show has vfinfo_list', async (t) => {

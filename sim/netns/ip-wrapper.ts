@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { ControlClient, ControlError } from '../kernel/control-client.ts';
 import type { ErrnoName, PfSummary, VfAttrs } from '../kernel/types.ts';
-import { classifyIpArgv } from './ip-argv.ts';
+import { classifyIpArgv, type IpGlobalOptions } from './ip-argv.ts';
 import { addVfsToJson, addVfsToText, type PfVfInfo } from './ip-show.ts';
 import { IpCliError, parseLinkSetVf, vfOpToPatch, type VfSetCommand } from './vf-netlink.ts';
 
@@ -57,7 +57,7 @@ function rtnetlinkError(errno: string): never {
   process.exit(2);
 }
 
-async function show(argv: readonly string[], json: boolean, pretty: boolean, oneline: boolean): Promise<never> {
+async function show(argv: readonly string[], o: IpGlobalOptions): Promise<never> {
   const r = spawnSync(realIp, argv, { stdio: ['inherit', 'pipe', 'inherit'], maxBuffer: 1 << 30 });
   if (r.error || r.status !== 0 || !r.stdout || r.stdout.length === 0) {
     if (r.stdout) process.stdout.write(r.stdout);
@@ -72,9 +72,9 @@ async function show(argv: readonly string[], json: boolean, pretty: boolean, one
       // cheap pre-filter: the PF must be in this output at all
       if (!pf.ifname || pf.totalVfs === 0 || !out.includes(pf.ifname)) continue;
       const { vfs = [] } = pf.numVfs > 0 ? await client.request({ op: 'vf.list', pf: pf.ifname }) : {};
-      shown.set(pf.ifname, { vfs });
+      shown.set(pf.ifname, { vfs, render: { stats: o.stats > 0 } });
     }
-    out = json ? addVfsToJson(out, shown, pretty) : addVfsToText(out, shown, oneline);
+    out = o.json ? addVfsToJson(out, shown, o.pretty) : addVfsToText(out, shown, o.oneline);
   } catch (e) {
     warn(`VF info unavailable (control socket ${ctlPath}: ${(e as Error).message})`);
   } finally {
@@ -163,7 +163,7 @@ async function main(argv: readonly string[]): Promise<never> {
       const o = inv.options;
       // iproute2 prints VFs for `link show` and, with -d, for `addr show`; never in brief mode
       if (o.brief || (inv.kind === 'addr-show' && !o.details)) execReal(argv);
-      return show(argv, o.json, o.pretty, o.oneline);
+      return show(argv, o);
     }
     default:
       execReal(argv);

@@ -148,6 +148,17 @@ t.test('VF text lines as print_vfinfo prints them', async (t) => {
     '    vf 0     link/ether 00:00:00:00:00:00 brd ff:ff:ff:ff:ff:ff, spoof checking on, link-state auto, trust off, query_rss off',
     'drivers that report rss query (ixgbe, mlx5)',
   );
+  t.equal(
+    renderVfText(vf(0), { stats: true }),
+    [
+      '    vf 0     link/ether 00:00:00:00:00:00 brd ff:ff:ff:ff:ff:ff, spoof checking on, link-state auto, trust off',
+      '    RX: bytes  packets  mcast   bcast   dropped ',
+      '    0          0        0       0       0       ',
+      '    TX: bytes  packets   dropped ',
+      '    0          0        0       ',
+    ].join('\n'),
+    'ip -s: zero counters in print_num columns',
+  );
 });
 
 t.test('VF JSON entries with iproute2’s keys and order', async (t) => {
@@ -159,6 +170,12 @@ t.test('VF JSON entries with iproute2’s keys and order', async (t) => {
     JSON.stringify(vfInfoJson(vf(2, { mac: '02:00:00:00:00:02', vlan: 7, qos: 2, vlanProto: '802.1ad', maxTxRate: 500, minTxRate: 10, trust: true }), { queryRss: true })),
     '{"vf":2,"link_type":"ether","address":"02:00:00:00:00:02","broadcast":"ff:ff:ff:ff:ff:ff","vlan_list":[{"vlan":7,"qos":2,"protocol":"802.1ad"}],"tx_rate":500,"rate":{"max_tx":500,"min_tx":10},"spoofchk":true,"link_state":"auto","trust":true,"query_rss_en":true}',
   );
+});
+
+t.test('ip -s -j: VF counters as the last key', async (t) => {
+  const o = vfInfoJson(vf(1), { stats: true });
+  t.equal(Object.keys(o).at(-1), 'stats');
+  t.same(o.stats, { rx: { bytes: 0, packets: 0, multicast: 0, broadcast: 0, dropped: 0 }, tx: { tx_bytes: 0, tx_packets: 0, dropped: 0 } });
 });
 
 t.test('iprouteJson writes like json_writer (compact and pretty)', async (t) => {

@@ -400,9 +400,17 @@ export interface VfRenderOptions {
    * in which case iproute2 prints nothing; a boolean for drivers that do (ixgbe, mlx5)
    */
   queryRss?: boolean | null;
+  /** `ip -s`: the VF's counters (IFLA_VF_STATS), which the simulated NICs keep at zero */
+  stats?: boolean;
 }
 
-/** One VF as `ip link show` prints it in text: the line without its leading separator. */
+// print_num() without -h: the count left-aligned in `width` columns, then a space
+const num = (width: number, n: number): string => `${String(n).padEnd(width)} `;
+
+/**
+ * One VF as `ip link show` prints it in text, without the separator before it. With `stats` the counters follow
+ * on further lines, separated by "\n" (iproute2's _SL_; the caller swaps it for "\\" in oneline mode).
+ */
 export function renderVfText(vf: VfView, opts: VfRenderOptions = {}): string {
   const linkType = opts.linkType ?? 'ether';
   const brd = opts.broadcast ?? 'ff:ff:ff:ff:ff:ff';
@@ -418,6 +426,10 @@ export function renderVfText(vf: VfView, opts: VfRenderOptions = {}): string {
   s += `, link-state ${vf.linkState}`;
   s += vf.trust ? ', trust on' : ', trust off';
   if (opts.queryRss !== undefined && opts.queryRss !== null) s += opts.queryRss ? ', query_rss on' : ', query_rss off';
+  if (opts.stats) {
+    s += '\n    RX: bytes  packets  mcast   bcast   dropped \n    ' + num(10, 0) + num(8, 0) + num(7, 0) + num(7, 0) + num(7, 0);
+    s += '\n    TX: bytes  packets   dropped \n    ' + num(10, 0) + num(8, 0) + num(7, 0);
+  }
   return s;
 }
 
@@ -441,6 +453,9 @@ export function vfInfoJson(vf: VfView, opts: VfRenderOptions = {}): Record<strin
   o.link_state = vf.linkState;
   o.trust = vf.trust;
   if (opts.queryRss !== undefined && opts.queryRss !== null) o.query_rss_en = opts.queryRss;
+  if (opts.stats) {
+    o.stats = { rx: { bytes: 0, packets: 0, multicast: 0, broadcast: 0, dropped: 0 }, tx: { tx_bytes: 0, tx_packets: 0, dropped: 0 } };
+  }
   return o;
 }
 

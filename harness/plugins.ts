@@ -1,0 +1,101 @@
+// The plugins under test: the bundled ones by default, or third-party commands given by the user, and how they are
+// installed into a node (a device plugin argv run inside the node; CNI executables under their type names).
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { entryCommand, projectRoot } from '../sim/paths.ts';
+import { defaultConfigJson } from '../plugins/device-plugin/config.ts';
+import type { PluginUnderTest } from '../reports/types.ts';
+
+export const DEVICE_PLUGIN_CONFIG_PATH = '/etc/pcidp/config.json';
+/** the type names NADs use in the wild for the bundled CNI's two modes */
+export const BUNDLED_CNI_TYPES = ['sriov', 'ehost-device'] as const;
+
+export function bundledDevicePluginArgv(): string[] {
+  return [...entryCommand('sriov-lab-device-plugin', 'plugins/device-plugin/main.ts'), '--config-file', DEVICE_PLUGIN_CONFIG_PATH];
+}
+
+export function defaultDevicePluginConfig(): unknown {
+  return defaultConfigJson;
+}
+
+/** argv of the bundled CNI plugin, or undefined while it is not part of this checkout */
+export function bundledCniArgv(): string[] | undefined {
+  const argv = entryCommand('sriov-lab-cni', 'plugins/cni/main.ts');
+  return existsSync(argv[argv.length - 1]) ? argv : undefined;
+}
+
+/** Splits a command line the way a POSIX shell would for simple quoting ('…', "…", \x). */
+export function splitCommandLine(s: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let has = false;
+  let q: '"' | "'" | null = null;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    if (q) {
+      if (c === q) q = null;
+      else if (c === '\\' && q === '"' && i + 1 < s.length) cur += s[++i];
+      else cur += c;
+    } else if (c === '"' || c === "'") {
+      q = c;
+      has = true;
+    } else if (c === '\\' && i + 1 < s.length) {
+      cur += s[++i];
+      has = true;
+    } else if (/\s/.test(c)) {
+      if (has || cur) out.push(cur);
+      cur = '';
+      has = false;
+    } else {
+      cur += c;
+    }
+  }
+  if (q) throw new Error(`unterminated ${q} in command line: ${s}`);
+  if (has || cur) out.push(cur);
+  return out;
+}
+
+const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** A shell shim that execs argv with the CNI's own argv/stdin (what /opt/cni/bin/<type> points at). */
+export function writeShim(path: string, argv: string[]): string {
+  writeFileSync(path, `#!/bin/sh\nexec ${argv.map(q).join(' ')} "$@"\n`);
+  chmodSync(path, 0o755);
+  return path;
+}
+
+/** The CNI plugins to install in every node: type name → host executable. */
+export function cniInstallSet(workDir: string, userCni?: { path: string; types?: string[] }): Record<string, string> {
+  mkdirSync(workDir, { recursive: true });
+  const set: Record<string, string> = {};
+  const bundled = bundledCniArgv();
+  if (bundled) {
+    const shim = writeShim(join(workDir, 'sriov-lab-cni.sh'), bundled);
+    for (const t of BUNDLED_CNI_TYPES) set[t] = shim;
+  }
+  if (userCni) for (const t of userCni.types ?? ['sriov']) set[t] = userCni.path;
+  return set;
+}
+
+function sha256Of(file: string): string | undefined {
+  try {
+    return createHash('sha256').update(readFileSync(file)).digest('hex');
+  } catch {
+    return undefined;
+  }
+}
+
+export function pluginsUnderTest(opts: { devicePluginArgv?: string[]; cni?: { path: string } }): PluginUnderTest[] {
+  const version = (JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+  const out: PluginUnderTest[] = [];
+  if (opts.devicePluginArgv) {
+    out.push({ role: 'device-plugin', name: opts.devicePluginArgv.join(' '), bundled: false, path: opts.devicePluginArgv[0], sha256: sha256Of(opts.devicePluginArgv[0]) });
+  } else {
+    out.push({ role: 'device-plugin', name: 'sriov-lab-device-plugin', bundled: true, version });
+  }
+  if (opts.cni) out.push({ role: 'cni', name: opts.cni.path.split('/').pop()!, bundled: false, path: opts.cni.path, sha256: sha256Of(opts.cni.path) });
+  else if (bundledCniArgv()) out.push({ role: 'cni', name: 'sriov-lab-cni', bundled: true, version });
+  out.push({ role: 'ipam', name: 'host-local', bundled: false, path: '/usr/lib/cni/host-local', sha256: sha256Of('/usr/lib/cni/host-local') });
+  return out;
+}

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ModelOptions } from '../kernel/model.ts';
 import { startSysfsServer, type StartedSysfsServer } from '../kernel/server-process.ts';
-import { entryCommand } from '../paths.ts';
+import { entryCommand, projectRoot } from '../paths.ts';
+import { ipShimScript } from '../netns/ip-shim.ts';
 import { ip } from './mirror.ts';
 
 export interface NodeOptions {
@@ -154,14 +155,15 @@ export async function startNode(opts: NodeOptions): Promise<StartedNode> {
     let wrapper: string | null = null;
     if (opts.ipWrapper !== false) {
       const argv = entryCommand('ip-wrapper', 'sim/netns/ip-wrapper.ts');
-      if (existsSync(argv[argv.length - 1])) {
-        wrapper = join(root, 'ip-wrapper.sh');
-        writeFileSync(
-          wrapper,
-          `#!/bin/sh\nexport SRIOV_LAB_CTL=${NODE_PATHS.controlSocket} SRIOV_LAB_REAL_IP=${NODE_PATHS.realIp}\nexec ${argv.map(q).join(' ')} "$@"\n`,
-        );
-        chmodSync(wrapper, 0o755);
+      const bundle = join(projectRoot(), 'dist', 'ip-wrapper.mjs');
+      wrapper = join(root, 'ip-wrapper.sh');
+      if (existsSync(bundle)) {
+        // link/address commands go to the wrapper, everything else straight to iproute2
+        writeFileSync(wrapper, ipShimScript({ nodePath: process.execPath, wrapperPath: bundle, realIpPath: NODE_PATHS.realIp }));
+      } else {
+        writeFileSync(wrapper, `#!/bin/sh\nexport SRIOV_LAB_CTL=${NODE_PATHS.controlSocket} SRIOV_LAB_REAL_IP=${NODE_PATHS.realIp}\nexec ${argv.map(q).join(' ')} "$@"\n`);
       }
+      chmodSync(wrapper, 0o755);
     }
 
     const holder = spawn('nsenter', [`--net=/run/netns/${netns}`, 'unshare', '--mount', '--uts', '--propagation', 'slave', 'bash', '-c', holderScript(root, sysfs.mountDir, opts.name, wrapper)], {

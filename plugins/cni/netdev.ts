@@ -1,0 +1,159 @@
+// Moving a netdev into a pod's network namespace and back, with iproute2. One `ip link set … netns P name N
+// address M mtu U up` does the move, the rename (done by the kernel during the move, so the name never clashes in
+// between) and the settings; `ip -n` only takes netns names, so in-pod commands go through `nsenter --net=PATH`.
+// The way back names our own netns as /proc/<our pid>/ns/net (ip resolves it after nsenter switched namespaces).
+import { statfsSync } from 'node:fs';
+import { CNI_CODES, CniError, CommandError } from './errors.ts';
+import type { Runner } from './exec.ts';
+import type { Logger } from './log.ts';
+import type { NetdevState } from './cache.ts';
+import type { Sysfs } from './sysfs.ts';
+
+export interface IpLinkJson {
+  ifindex: number;
+  ifname: string;
+  address?: string;
+  mtu: number;
+  flags: string[];
+  altnames?: string[];
+  operstate?: string;
+  vfinfo_list?: VfInfoJson[];
+  addr_info?: Array<{ family: string; local: string; prefixlen: number }>;
+}
+
+export interface VfInfoJson {
+  vf: number;
+  address?: string;
+  mac?: string;
+  vlan?: number;
+  qos?: number;
+  vlan_list?: Array<{ vlan?: number; qos?: number; protocol?: string }>;
+  spoofchk?: boolean;
+  trust?: boolean;
+  link_state?: string;
+  rate?: { max_tx?: number; min_tx?: number };
+  tx_rate?: number;
+}
+
+const NSFS_MAGIC = 0x6e736673;
+
+/** A network namespace path that still refers to a namespace (a bind mount of nsfs, or /proc/<pid>/ns/net). */
+export function netnsAlive(path: string | undefined): boolean {
+  if (!path) return false;
+  try {
+    return statfsSync(path).type === NSFS_MAGIC;
+  } catch {
+    return false;
+  }
+}
+
+export function parseLinks(stdout: string): IpLinkJson[] {
+  try {
+    const v = JSON.parse(stdout || '[]') as unknown;
+    return Array.isArray(v) ? (v as IpLinkJson[]) : [];
+  } catch (e) {
+    throw new CniError(CNI_CODES.decode, 'cannot parse `ip -j` output', (e as Error).message);
+  }
+}
+
+export function netdevStateOf(l: IpLinkJson): NetdevState {
+  return { name: l.ifname, mac: (l.address ?? '').toLowerCase(), mtu: l.mtu, up: l.flags.includes('UP'), altnames: l.altnames ?? [] };
+}
+
+export interface MoveIn {
+  hostName: string;
+  netns: string;
+  ifname: string;
+  mac?: string;
+  mtu?: number;
+}
+
+export function moveIntoPod(runner: Runner, m: MoveIn): void {
+  const opts = [`name ${m.ifname}`];
+  if (m.mac) opts.push(`address ${m.mac}`);
+  if (m.mtu) opts.push(`mtu ${m.mtu}`);
+  runner.ipBatch([`link set dev ${m.hostName} netns ${m.netns} ${opts.join(' ')} up`]);
+}
+
+/** Adds the IPAM addresses and routes to the pod interface. */
+export function configureAddresses(runner: Runner, netns: string, ifname: string, ips: Array<{ address: string }>, routes: Array<{ dst: string; gw?: string }>): void {
+  const lines: string[] = [];
+  for (const ip of ips) lines.push(`address add ${ip.address} dev ${ifname}${ip.address.includes(':') ? ' nodad' : ''}`);
+  for (const r of routes) lines.push(`route add ${r.dst}${r.gw ? ` via ${r.gw}` : ''} dev ${ifname}`);
+  if (lines.length) runner.ipBatch(lines, { netns });
+}
+
+export type ReturnOutcome = 'returned' | 'already-home' | 'gone';
+
+export interface ReturnArgs {
+  /** the device's PCI address: the only identity that survives renames and namespace moves */
+  pciAddr?: string;
+  original: NetdevState;
+  /** name in the pod */
+  ifname: string;
+  netns?: string;
+}
+
+/**
+ * Brings a netdev back to this namespace under its original name, MAC and MTU, wherever it is now: still in the
+ * pod, already here under another name (the pod's netns was destroyed and the kernel moved it back, or an earlier
+ * DEL stopped half-way), or nowhere (a destroyed virtual device). Safe to repeat.
+ */
+export function returnNetdev(runner: Runner, sysfs: Sysfs, log: Logger, a: ReturnArgs): ReturnOutcome {
+  const o = a.original;
+  const here = findHere(sysfs, a);
+  if (here) {
+    fixHere(runner, here, o);
+    return 'already-home';
+  }
+  if (!netnsAlive(a.netns)) {
+    log.warn(`${a.pciAddr ?? o.name}: not in this namespace and the pod netns ${a.netns ?? '(none)'} is gone; nothing to move back`);
+    return 'gone';
+  }
+  const netns = a.netns!;
+  const moveLine = `link set dev ${a.ifname} netns /proc/${process.pid}/ns/net name ${o.name} address ${o.mac} mtu ${o.mtu}`;
+  {
+    try {
+      runner.ipBatch([moveLine], { netns });
+    } catch (e) {
+      if (!(e instanceof CommandError)) throw e;
+      // find out why before retrying: a rename onto the device's own altname fails with "File exists"
+      const inPod = parseLinks(runner.ip(['-j', 'link', 'show'], { netns }).stdout);
+      const dev = inPod.find((l) => l.ifname === a.ifname);
+      if (!dev) {
+        const again = findHere(sysfs, a);
+        if (again) {
+          fixHere(runner, again, o);
+          return 'already-home';
+        }
+        log.warn(`${a.pciAddr ?? o.name}: ${a.ifname} is not in ${netns} and not here; nothing to move back`);
+        return 'gone';
+      }
+      const lines: string[] = [];
+      if (dev.altnames?.includes(o.name)) lines.push(`link property del dev ${a.ifname} altname ${o.name}`);
+      if (lines.length === 0) throw e;
+      lines.push(moveLine);
+      runner.ipBatch(lines, { netns });
+    }
+  }
+  if (o.up) runner.ip(['link', 'set', 'dev', o.name, 'up']);
+  return 'returned';
+}
+
+function findHere(sysfs: Sysfs, a: ReturnArgs): string | undefined {
+  if (a.pciAddr) return sysfs.netdevs(a.pciAddr)[0];
+  // a device without PCI identity: recognised by name, in this namespace
+  return sysfs.netdevNames().includes(a.original.name) ? a.original.name : undefined;
+}
+
+function fixHere(runner: Runner, name: string, o: NetdevState): void {
+  const lines: string[] = [];
+  if (name !== o.name) {
+    const links = parseLinks(runner.ip(['-j', 'link', 'show', 'dev', name]).stdout);
+    lines.push(`link set dev ${name} down`);
+    if (links[0]?.altnames?.includes(o.name)) lines.push(`link property del dev ${name} altname ${o.name}`);
+    lines.push(`link set dev ${name} name ${o.name}`);
+  }
+  lines.push(`link set dev ${o.name} address ${o.mac} mtu ${o.mtu}${o.up ? ' up' : ' down'}`);
+  runner.ipBatch(lines);
+}

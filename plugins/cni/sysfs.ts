@@ -1,0 +1,115 @@
+// What sysfs says about a PCI device: its driver, its netdevs (as seen from this network namespace), and for a VF
+// its PF and VF index. The root is injectable (default /sys) so tests can use a temporary tree.
+import { readdirSync, readFileSync, readlinkSync, existsSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { CNI_CODES, CniError } from './errors.ts';
+
+export const DPDK_DRIVERS = ['vfio-pci', 'uio_pci_generic', 'igb_uio'] as const;
+
+export interface PciInfo {
+  pciAddr: string;
+  /** bound driver, undefined when none */
+  driver?: string;
+  /** netdev names under <dev>/net, sorted */
+  netdevs: string[];
+  vf?: { pfPciAddr: string; pfNetdev: string; index: number };
+}
+
+export type VfMode = 'kernel' | 'dpdk';
+
+function tryReaddir(p: string): string[] {
+  try {
+    return readdirSync(p).sort();
+  } catch {
+    return [];
+  }
+}
+
+function tryReadlink(p: string): string | undefined {
+  try {
+    return readlinkSync(p);
+  } catch {
+    return undefined;
+  }
+}
+
+export class Sysfs {
+  constructor(readonly root = '/sys') {}
+
+  devicePath(pciAddr: string): string {
+    return join(this.root, 'bus/pci/devices', pciAddr);
+  }
+
+  exists(pciAddr: string): boolean {
+    return existsSync(this.devicePath(pciAddr));
+  }
+
+  netdevs(pciAddr: string): string[] {
+    return tryReaddir(join(this.devicePath(pciAddr), 'net'));
+  }
+
+  driver(pciAddr: string): string | undefined {
+    const l = tryReadlink(join(this.devicePath(pciAddr), 'driver'));
+    return l ? basename(l) : undefined;
+  }
+
+  /** Throws a CNI error naming the device when it is not there. */
+  describe(pciAddr: string, opts: { requireVf: boolean }): PciInfo {
+    const dev = this.devicePath(pciAddr);
+    if (!existsSync(dev)) {
+      throw new CniError(CNI_CODES.failed, `PCI device ${pciAddr} not found`, `${dev} does not exist: check the deviceID (was sriov_numvfs reset, e.g. by a reboot?)`);
+    }
+    const info: PciInfo = { pciAddr, driver: this.driver(pciAddr), netdevs: this.netdevs(pciAddr) };
+    const physfn = tryReadlink(join(dev, 'physfn'));
+    if (!physfn) {
+      if (opts.requireVf) throw new CniError(CNI_CODES.failed, `${pciAddr} is not an SR-IOV VF`, `${dev}/physfn is missing: "deviceID" must be a VF's PCI address, not a PF's`);
+      return info;
+    }
+    const pfPciAddr = basename(physfn);
+    const pfDir = this.devicePath(pfPciAddr);
+    let index = -1;
+    for (const e of tryReaddir(pfDir)) {
+      const m = /^virtfn(\d+)$/.exec(e);
+      if (m && basename(tryReadlink(join(pfDir, e)) ?? '') === pciAddr) {
+        index = Number(m[1]);
+        break;
+      }
+    }
+    if (index < 0) throw new CniError(CNI_CODES.failed, `cannot find the VF index of ${pciAddr}`, `no ${pfDir}/virtfnN links to it`);
+    const pfNetdevs = tryReaddir(join(pfDir, 'net'));
+    if (pfNetdevs.length === 0) {
+      throw new CniError(CNI_CODES.failed, `the PF ${pfPciAddr} of VF ${pciAddr} has no netdev`, `${pfDir}/net is empty: VF settings are applied through the PF's netdev, bind the PF to its kernel driver`);
+    }
+    info.vf = { pfPciAddr, pfNetdev: pfNetdevs[0], index };
+    return info;
+  }
+
+  /** Kernel mode when the VF has a netdev here, DPDK mode when a userspace driver holds it (REFERENCE §5). */
+  vfMode(info: PciInfo): VfMode {
+    if (info.netdevs.length > 0) return 'kernel';
+    if (info.driver && (DPDK_DRIVERS as readonly string[]).includes(info.driver)) return 'dpdk';
+    throw new CniError(
+      CNI_CODES.failed,
+      `VF ${info.pciAddr} has no netdev and is not bound to a DPDK driver`,
+      `its driver is ${info.driver ?? 'none'}: bind it to its VF driver for a kernel interface, or to one of ${DPDK_DRIVERS.join(', ')} for DPDK mode`,
+    );
+  }
+
+  netdevAttr(ifname: string, attr: string): string | undefined {
+    try {
+      return readFileSync(join(this.root, 'class/net', ifname, attr), 'utf8').trim();
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The PCI address behind a netdev in this namespace, if it has one. */
+  pciOfNetdev(ifname: string): string | undefined {
+    const l = tryReadlink(join(this.root, 'class/net', ifname, 'device'));
+    return l ? basename(l) : undefined;
+  }
+
+  netdevNames(): string[] {
+    return tryReaddir(join(this.root, 'class/net'));
+  }
+}

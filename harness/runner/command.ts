@@ -1,0 +1,177 @@
+// `sriov-lab run [PATH…] [--backend sim] [--device-plugin "CMD"] [--cni PATH] [--seed N] [--filter GLOB]
+//                [--json F] [--junit F] [--html F] [--keep]`
+// Exit codes: 0 every selected scenario passed or was skipped; 1 a scenario failed or the run was interrupted;
+// 2 a usage error, an unknown backend, or an invalid scenario file (nothing ran).
+import { readFileSync } from 'node:fs';
+import { relative } from 'node:path';
+import { multiplex } from '../../reports/reporter.ts';
+import type { Reporter } from '../../reports/reporter.ts';
+import { jsonReporter } from '../../reports/json.ts';
+import { junitReporter } from '../../reports/junit.ts';
+import { htmlReporter } from '../../reports/html.ts';
+import { terminalReporter, type TerminalSink } from '../../reports/terminal.ts';
+import { runTotals } from '../../reports/types.ts';
+import { parse, UsageError } from '../cli/args.ts';
+import { ScenarioValidationError, findScenarioFiles, loadScenario } from '../scenario/load.ts';
+import type { Scenario } from '../scenario/types.ts';
+import type { Clock } from './clock.ts';
+import { backends as defaultRegistry, UnknownBackendError, type BackendRegistry } from './registry.ts';
+import { runScenarios, type BackendRunInfo } from './runner.ts';
+import { parseSeed, randomSeed } from './seed.ts';
+import { joinCommandLine, splitCommandLine } from './shell-words.ts';
+
+export const RUN_USAGE =
+  'usage: sriov-lab run [PATH…] [--backend sim] [--device-plugin "CMD"] [--cni PATH] [--seed N] [--filter GLOB]…\n' +
+  '                     [--json FILE] [--junit FILE] [--html FILE] [--keep]\n' +
+  '  PATH: scenario files or folders (default: scenarios/); --filter matches a scenario\'s name, id or file.\n' +
+  '  Exit code: 0 passed, 1 a scenario failed or the run was interrupted, 2 usage error or invalid scenario.\n';
+
+export interface RunCommandIo {
+  stdout?: TerminalSink;
+  stderr?: { write(s: string): unknown };
+  registry?: BackendRegistry;
+  /** aborting it interrupts the run like Ctrl-C (the command also listens for SIGINT itself unless given one) */
+  signal?: AbortSignal;
+  clock?: Clock;
+  /** paths in results are shown relative to this (default: the working directory) */
+  cwd?: string;
+}
+
+function toolVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+export async function runCommand(args: string[], io: RunCommandIo = {}): Promise<number> {
+  const stdout = io.stdout ?? process.stdout;
+  const stderr = io.stderr ?? process.stderr;
+  const registry = io.registry ?? defaultRegistry;
+  const fail = (msg: string, usage = false): number => {
+    stderr.write(`sriov-lab run: ${msg}\n${usage ? RUN_USAGE : ''}`);
+    return 2;
+  };
+
+  let values: Record<string, string | boolean | (string | boolean)[] | undefined>;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parse(args, {
+      backend: { type: 'string', default: 'sim' },
+      'device-plugin': { type: 'string' },
+      cni: { type: 'string' },
+      seed: { type: 'string' },
+      filter: { type: 'string', multiple: true },
+      json: { type: 'string' },
+      junit: { type: 'string' },
+      html: { type: 'string' },
+      keep: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    }));
+  } catch (e) {
+    return fail((e as Error).message, true);
+  }
+  if (values.help) {
+    stdout.write(RUN_USAGE);
+    return 0;
+  }
+  let seed: number;
+  if (values.seed !== undefined) {
+    const s = parseSeed(String(values.seed));
+    if (s === undefined) return fail(`--seed ${String(values.seed)}: expected a whole number 0..4294967295`);
+    seed = s;
+  } else seed = randomSeed();
+  let devicePlugin: string[] | undefined;
+  if (values['device-plugin'] !== undefined) {
+    try {
+      devicePlugin = splitCommandLine(String(values['device-plugin']));
+    } catch (e) {
+      return fail(`--device-plugin: ${(e as Error).message}`);
+    }
+    if (devicePlugin.length === 0) return fail('--device-plugin: empty command');
+  }
+
+  let backend;
+  try {
+    backend = registry.get(String(values.backend));
+  } catch (e) {
+    if (e instanceof UnknownBackendError) return fail(e.message);
+    throw e;
+  }
+
+  const cwd = io.cwd ?? process.cwd();
+  const paths = positionals.length ? positionals : ['scenarios'];
+  const scenarios: Scenario[] = [];
+  const problems: string[] = [];
+  let files: string[];
+  try {
+    files = findScenarioFiles(paths);
+  } catch (e) {
+    if (e instanceof ScenarioValidationError) return fail(e.lines().join('\n'));
+    throw e;
+  }
+  for (const f of files) {
+    try {
+      const s = loadScenario(f);
+      scenarios.push({ ...s, file: relative(cwd, f) || f });
+    } catch (e) {
+      if (!(e instanceof ScenarioValidationError)) throw e;
+      problems.push(...e.lines());
+    }
+  }
+  if (problems.length) {
+    stderr.write(`${problems.join('\n')}\nsriov-lab run: ${problems.length} problem${problems.length === 1 ? '' : 's'} in scenario files; nothing ran\n`);
+    return 2;
+  }
+  const seen = new Map<string, string>();
+  for (const s of scenarios) {
+    const prev = seen.get(s.name);
+    if (prev) return fail(`two scenarios are named "${s.name}": ${prev} and ${s.file}`);
+    seen.set(s.name, s.file);
+  }
+  if (scenarios.length === 0) return fail(`no scenario files (kind: Scenario) under ${paths.join(', ')}`);
+
+  const reporters: Reporter[] = [terminalReporter({ stream: stdout })];
+  if (values.json) reporters.push(jsonReporter({ outputFile: String(values.json) }));
+  if (values.junit) reporters.push(junitReporter({ outputFile: String(values.junit) }));
+  if (values.html) reporters.push(htmlReporter({ outputFile: String(values.html) }));
+  const reporter = multiplex(reporters, { onReporterError: (e) => stderr.write(`sriov-lab: ${e.message}\n`) });
+
+  // Ctrl-C once: stop the current scenario (its finally and down still run) and write the reports; twice: exit now
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) {
+      stderr.write('\nsriov-lab: interrupted twice, exiting without cleanup\n');
+      process.exit(130);
+    }
+    stderr.write('\nsriov-lab: interrupting: finishing the current scenario\'s cleanup (Ctrl-C again to exit now)\n');
+    controller.abort();
+  };
+  if (io.signal) io.signal.addEventListener('abort', () => controller.abort(), { once: true });
+  else process.on('SIGINT', onSigint);
+  try {
+    const run = await runScenarios(scenarios, {
+      backend: backend as typeof backend & BackendRunInfo,
+      seed,
+      reporter,
+      devicePlugin,
+      cni: values.cni !== undefined ? String(values.cni) : undefined,
+      filter: (values.filter as string[] | undefined) ?? [],
+      keep: values.keep === true,
+      signal: controller.signal,
+      clock: io.clock,
+      command: joinCommandLine(['sriov-lab', 'run', ...args]),
+      paths,
+      toolVersion: toolVersion(),
+      progress: (line) => stderr.write(`${line}\n`),
+    });
+    if (run.scenarios.length === 0) stderr.write(`sriov-lab run: no scenario matches --filter ${((values.filter as string[] | undefined) ?? []).join(', ')}\n`);
+    return runTotals(run).status === 'passed' ? 0 : 1;
+  } finally {
+    if (!io.signal) process.off('SIGINT', onSigint);
+  }
+}
+
+export { UsageError };

@@ -1,0 +1,370 @@
+// The scenario runner: plays scenarios against a Backend and produces the run-result contract (reports/types.ts),
+// calling the reporter hooks in their documented order as it goes.
+//
+// Per scenario: requirement check (skip with the backend's reason) → `up` with the scenario's topology and a seed
+// derived from the run seed and the scenario id → steps in order → `down`. Per step: the `try` operations until one
+// fails; on failure the step's `catch` and then the scenario's `catch` collectors (attachments); the `finally`
+// operations always. A failed step ends the scenario; the remaining steps are reported as skipped.
+//
+// Interruption (the signal aborts, e.g. Ctrl-C): the running operation stops at its next wait, catch is skipped, the
+// step's finally and `down` still run, the scenario fails with InterruptedError, every scenario not yet started is
+// reported as skipped, and the run is marked interrupted; reporters still get onRunEnd.
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { hostname, arch, cpus, platform, release, totalmem, tmpdir, type as osType } from 'node:os';
+import { join } from 'node:path';
+import type { Backend, BackendUpOptions, ClusterHandle, PluginCommand } from '../backend.ts';
+import type {
+  Attachment, KernelInfo, NicInfo, OperationResult, PluginUnderTest, RunMeta, RunResult, ScenarioResult, StepResult,
+  TraceEvent,
+} from '../../reports/types.ts';
+import { RUN_RESULT_SCHEMA, RUN_RESULT_VERSION, scenarioId } from '../../reports/types.ts';
+import type { Reporter, ScenarioInfo } from '../../reports/reporter.ts';
+import { getNicModel } from '../../sim/nics/catalog.ts';
+import type { Operation, Scenario } from '../scenario/types.ts';
+import { realClock, type Clock } from './clock.ts';
+import { InterruptedError, ScenarioError, toResultError } from './errors.ts';
+import { matchesFilter } from './glob.ts';
+import { runOperation, type OpContext } from './operations.ts';
+import { scenarioSeed } from './seed.ts';
+import { joinCommandLine } from './shell-words.ts';
+
+/**
+ * What the runner would like from a backend beyond harness/backend.ts; every member optional, looked up at run time.
+ * (Proposed for harness/backend.ts: see the runner's README.)
+ */
+export interface BackendRunInfo {
+  /** the kernel the plugins talk to (the guest's for qemu); default: this host's */
+  kernelInfo?(): Promise<KernelInfo> | KernelInfo;
+  /** the plugins that will run (name, version, sha256, path) for the given options */
+  pluginsUnderTest?(opts: { devicePlugin: PluginCommand; cni?: { path: string } }): Promise<PluginUnderTest[]> | PluginUnderTest[];
+}
+
+export interface RunOptions {
+  backend: Backend & BackendRunInfo;
+  /** the run seed (uint32) */
+  seed: number;
+  reporter?: Reporter;
+  /** argv of a third-party device plugin; undefined = bundled */
+  devicePlugin?: string[];
+  /** a third-party CNI binary */
+  cni?: string;
+  /** --filter globs (any may match) */
+  filter?: string[];
+  /** where per-scenario work folders go (default: a fresh folder under the OS temp dir) */
+  workDir?: string;
+  /** keep the work folders (default: removed after each scenario) */
+  keep?: boolean;
+  signal?: AbortSignal;
+  clock?: Clock;
+  /** the command line that started the run, as typed */
+  command?: string;
+  /** the paths the run was given, for the run's reproduce command */
+  paths?: string[];
+  toolVersion?: string;
+  /** progress lines from slow backend steps */
+  progress?: (line: string) => void;
+}
+
+const TOOL = 'sriov-lab';
+
+export function scenarioInfoOf(s: Scenario): ScenarioInfo {
+  return { id: scenarioId(s.file, s.name), file: s.file, name: s.name, tags: s.tags, resources: s.resources };
+}
+
+function pluginFlags(opts: RunOptions): string[] {
+  const out: string[] = [];
+  if (opts.devicePlugin) out.push('--device-plugin', joinCommandLine(opts.devicePlugin));
+  if (opts.cni) out.push('--cni', opts.cni);
+  return out;
+}
+
+/** `sriov-lab run <file> --seed N --backend B [--device-plugin …] [--cni …]`: this scenario alone, same seed */
+export function reproduceCommand(file: string, opts: Pick<RunOptions, 'seed' | 'backend' | 'devicePlugin' | 'cni'> & { filter?: string[] }): string {
+  const argv = [TOOL, 'run', file, '--seed', String(opts.seed), '--backend', opts.backend.name, ...pluginFlags(opts as RunOptions)];
+  for (const f of opts.filter ?? []) argv.push('--filter', f);
+  return joinCommandLine(argv);
+}
+
+function nicsOf(scenarios: Scenario[]): NicInfo[] {
+  const seen = new Map<string, NicInfo>();
+  for (const s of scenarios) {
+    for (const node of s.topology.nodes) {
+      for (const nic of node.nics) {
+        const m = getNicModel(nic.model);
+        if (!m || seen.has(m.name)) continue;
+        seen.set(m.name, { model: m.description, vendorDevice: `${m.vendor}:${m.pfDevice}`, driver: m.pfDriver, totalVfs: nic.totalVfs, simulated: true });
+      }
+    }
+  }
+  return [...seen.values()];
+}
+
+function runId(startedAt: Date, seed: number): string {
+  return `${startedAt.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-')}-${(seed & 0xffff).toString(16).padStart(4, '0')}`;
+}
+
+export async function runScenarios(all: Scenario[], opts: RunOptions): Promise<RunResult> {
+  const clock = opts.clock ?? realClock;
+  const signal = opts.signal ?? new AbortController().signal;
+  const reporter = opts.reporter ?? { name: 'none' };
+  const scenarios = all.filter((s) => matchesFilter(opts.filter ?? [], { ...scenarioInfoOf(s) }));
+  const runStartWall = clock.now();
+  const startedAt = new Date(runStartWall);
+  const devicePlugin: PluginCommand = opts.devicePlugin ? { argv: opts.devicePlugin } : {};
+  const cni = opts.cni ? { path: opts.cni } : undefined;
+
+  const avail = await opts.backend.available();
+  const kernel: KernelInfo = opts.backend.kernelInfo ? await opts.backend.kernelInfo() : { release: release() };
+  const plugins: PluginUnderTest[] = opts.backend.pluginsUnderTest
+    ? await opts.backend.pluginsUnderTest({ devicePlugin, cni })
+    : [
+        opts.devicePlugin
+          ? { role: 'device-plugin', name: opts.devicePlugin[0].split('/').pop() ?? opts.devicePlugin[0], bundled: false, path: opts.devicePlugin[0] }
+          : { role: 'device-plugin', name: 'sriov-network-device-plugin', bundled: true },
+        opts.cni ? { role: 'cni', name: opts.cni.split('/').pop() ?? opts.cni, bundled: false, path: opts.cni } : { role: 'cni', name: 'sriov', bundled: true },
+      ];
+  const paths = opts.paths ?? [...new Set(scenarios.map((s) => s.file))];
+  const meta: RunMeta = {
+    id: runId(startedAt, opts.seed),
+    tool: { name: TOOL, version: opts.toolVersion ?? '0.0.0' },
+    backend: opts.backend.name,
+    ...(avail.ok ? { backendDetail: avail.detail } : {}),
+    plugins,
+    seed: opts.seed,
+    host: { hostname: hostname(), os: `${osType()} ${release()}`, arch: arch(), cpus: cpus().length, memoryBytes: totalmem(), nodeVersion: process.version },
+    kernel,
+    nics: nicsOf(scenarios),
+    startedAt: startedAt.toISOString(),
+    durationMs: 0,
+    command: opts.command ?? joinCommandLine([TOOL, 'run', ...paths]),
+    reproduceCommand: joinCommandLine([TOOL, 'run', ...paths, '--seed', String(opts.seed), '--backend', opts.backend.name, ...pluginFlags(opts), ...(opts.filter ?? []).flatMap((f) => ['--filter', f])]),
+  };
+  const plan = scenarios.map(scenarioInfoOf);
+  await reporter.onRunBegin?.(meta, plan);
+
+  const baseWork = opts.workDir ?? mkdtempSync(join(tmpdir(), 'sriov-lab-run-'));
+  const results: ScenarioResult[] = [];
+  let interrupted = false;
+  for (const s of scenarios) {
+    const info = scenarioInfoOf(s);
+    if (signal.aborted) {
+      interrupted = true;
+      await reporter.onScenarioBegin?.(info);
+      const r = skipped(s, info, opts, 'not run: the run was interrupted');
+      results.push(r);
+      await reporter.onScenarioEnd?.(r);
+      continue;
+    }
+    await reporter.onScenarioBegin?.(info);
+    const r = await runOne(s, info, { backend: opts.backend, seed: opts.seed, signal, clock, devicePlugin, cni, baseWork, reporter, availability: avail, progress: opts.progress });
+    if (r.error?.name === 'InterruptedError' || signal.aborted) interrupted = true;
+    results.push(r);
+    await reporter.onScenarioEnd?.(r);
+  }
+  if (!opts.workDir && !opts.keep) rmSync(baseWork, { recursive: true, force: true });
+
+  meta.durationMs = Math.max(0, clock.now() - runStartWall);
+  if (interrupted) meta.interrupted = true;
+  const run: RunResult = { schema: RUN_RESULT_SCHEMA, version: RUN_RESULT_VERSION, run: meta, scenarios: results };
+  await reporter.onRunEnd?.(run);
+  return run;
+}
+
+function skipped(s: Scenario, info: ScenarioInfo, opts: RunOptions, reason: string): ScenarioResult {
+  return {
+    id: info.id,
+    file: s.file,
+    name: s.name,
+    ...(s.description ? { description: s.description } : {}),
+    ...(s.location ? { location: s.location } : {}),
+    tags: s.tags,
+    resources: s.resources,
+    nodes: s.topology.nodes.map((n) => n.name),
+    status: 'skipped',
+    durationMs: 0,
+    skipReason: reason,
+    steps: [],
+    trace: [],
+    attachments: [],
+    reproduceCommand: reproduceCommand(s.file, opts),
+  };
+}
+
+interface OneOptions {
+  backend: RunOptions['backend'];
+  seed: number;
+  signal: AbortSignal;
+  clock: Clock;
+  devicePlugin: PluginCommand;
+  cni?: { path: string };
+  baseWork: string;
+  reporter: Reporter;
+  availability: Awaited<ReturnType<Backend['available']>>;
+  progress?: (line: string) => void;
+}
+
+async function runOne(
+  s: Scenario,
+  info: ScenarioInfo,
+  o: OneOptions,
+): Promise<ScenarioResult> {
+  const flagOpts: RunOptions = { seed: o.seed, backend: o.backend, devicePlugin: o.devicePlugin.argv, cni: o.cni?.path };
+  if (!o.availability.ok) return skipped(s, info, flagOpts, `backend ${o.backend.name} is not available here: ${o.availability.reason}`);
+  const missing: string[] = [];
+  for (const req of s.requires) {
+    const p = o.backend.provides(req);
+    if (!p.ok) missing.push(p.reason);
+  }
+  if (missing.length) return skipped(s, info, flagOpts, missing.join('; '));
+
+  const clock = o.clock;
+  const startWall = clock.now();
+  const trace: TraceEvent[] = [];
+  const attachments: Attachment[] = [];
+  const rel = (wallMs: number) => Math.max(0, wallMs - startWall);
+  const log = (level: 'info' | 'error', message: string) => trace.push({ kind: 'log', atMs: rel(clock.now()), source: 'harness', level, message });
+  const result: ScenarioResult = {
+    id: info.id,
+    file: s.file,
+    name: s.name,
+    ...(s.description ? { description: s.description } : {}),
+    ...(s.location ? { location: s.location } : {}),
+    tags: s.tags,
+    resources: s.resources,
+    nodes: s.topology.nodes.map((n) => n.name),
+    status: 'passed',
+    startedAt: new Date(startWall).toISOString(),
+    durationMs: 0,
+    steps: [],
+    trace,
+    attachments,
+    reproduceCommand: reproduceCommand(s.file, flagOpts),
+  };
+  const seed = scenarioSeed(o.seed, info.id);
+  const workDir = join(o.baseWork, info.id.replace(/[^A-Za-z0-9._-]+/g, '_'));
+  mkdirSync(workDir, { recursive: true });
+
+  let cluster: ClusterHandle | undefined;
+  const upOpts: BackendUpOptions = {
+    topology: s.topology,
+    seed,
+    devicePlugin: { ...o.devicePlugin, ...(s.devicePlugin.config !== undefined ? { config: s.devicePlugin.config } : {}) },
+    ...(o.cni ? { cni: o.cni } : {}),
+    workDir,
+    // the backend stamps wall-clock ms; the contract wants ms since the scenario started
+    trace: (e) => trace.push({ ...e, atMs: rel(e.atMs) }),
+    ...(o.progress ? { progress: o.progress } : {}),
+    signal: o.signal,
+  };
+  try {
+    log('info', `up: ${s.topology.nodes.length} node(s), seed ${seed}`);
+    cluster = await o.backend.up(upOpts);
+  } catch (e) {
+    result.status = 'failed';
+    result.error = { ...toResultError(e, s.location), message: `backend ${o.backend.name} could not start the cluster: ${toResultError(e).message}` };
+  }
+
+  if (cluster) {
+    const env: Record<string, string> = {
+      SRIOV_LAB_SCENARIO: s.name,
+      SRIOV_LAB_SCENARIO_FILE: s.file,
+      SRIOV_LAB_SCENARIO_ID: info.id,
+      SRIOV_LAB_SEED: String(seed),
+      SRIOV_LAB_RUN_SEED: String(o.seed),
+      SRIOV_LAB_BACKEND: o.backend.name,
+      SRIOV_LAB_WORKDIR: workDir,
+      SRIOV_LAB_NODES: s.topology.nodes.map((n) => n.name).join(' '),
+    };
+    let failed = false;
+    for (const [index, step] of s.steps.entries()) {
+      const stepInfo = { name: step.name, index };
+      await o.reporter.onStepBegin?.(info, stepInfo);
+      let sr: StepResult;
+      if (failed || o.signal.aborted) {
+        sr = { name: step.name, ...(step.location ? { location: step.location } : {}), status: 'skipped', startMs: rel(clock.now()), durationMs: 0, operations: [] };
+      } else {
+        sr = await runStep(s, step, { ...env, SRIOV_LAB_STEP: step.name }, cluster, clock, o.signal, rel, log, attachments);
+        if (sr.status === 'failed') failed = true;
+      }
+      result.steps.push(sr);
+      await o.reporter.onStepEnd?.(info, { ...sr, index });
+    }
+    if (failed) result.status = 'failed';
+    try {
+      log('info', 'down');
+      await cluster.down();
+    } catch (e) {
+      // cleanup never hides the first error; a failing down is reported only when nothing else failed
+      process.stderr.write(`sriov-lab: ${s.name}: down failed: ${(e as Error).message}\n`);
+      if (result.status !== 'failed') {
+        result.status = 'failed';
+        result.error = { ...toResultError(e), message: `down failed: ${(e as Error).message}` };
+      }
+    }
+    if (o.signal.aborted && !result.error) {
+      result.status = 'failed';
+      const interrupted = result.steps.some((st) => st.operations.some((op) => op.error?.name === 'InterruptedError'));
+      if (!interrupted || !result.steps.some((st) => st.status === 'failed')) result.error = toResultError(new InterruptedError(`scenario ${s.name}`), s.location);
+      else result.error = { name: 'InterruptedError', message: 'the run was interrupted' };
+    }
+  }
+  result.durationMs = rel(clock.now());
+  trace.sort((a, b) => a.atMs - b.atMs);
+  return result;
+}
+
+async function runStep(
+  s: Scenario,
+  step: Scenario['steps'][number],
+  env: Record<string, string>,
+  cluster: ClusterHandle,
+  clock: Clock,
+  signal: AbortSignal,
+  rel: (wall: number) => number,
+  log: (level: 'info' | 'error', message: string) => void,
+  attachments: Attachment[],
+): Promise<StepResult> {
+  const stepStart = clock.now();
+  const sr: StepResult = { name: step.name, ...(step.location ? { location: step.location } : {}), status: 'passed', startMs: rel(stepStart), durationMs: 0, operations: [] };
+  const run = async (phase: 'try' | 'catch' | 'finally', op: Operation): Promise<boolean> => {
+    const opStart = clock.now();
+    const ctx: OpContext = { cluster, scenario: s, step: step.name, phase, clock, signal, env };
+    log('info', `${step.name} › ${phase === 'try' ? '' : `${phase}: `}${op.title}`);
+    const or: OperationResult = { kind: op.kind, title: op.title, phase, ...(op.location ? { location: op.location } : {}), status: 'passed', startMs: rel(opStart), durationMs: 0 };
+    let ok = true;
+    try {
+      const outcome = await runOperation(ctx, op);
+      attachments.push(...outcome.attachments);
+    } catch (e) {
+      ok = false;
+      or.status = 'failed';
+      or.error = toResultError(e, op.location);
+      const where = new ScenarioError({ location: op.location, step: step.name, operation: op.title, cause: e });
+      log('error', where.message);
+    }
+    or.durationMs = Math.max(0, clock.now() - opStart);
+    sr.operations.push(or);
+    return ok;
+  };
+
+  for (const op of step.try) {
+    if (signal.aborted) {
+      sr.operations.push({ kind: op.kind, title: op.title, phase: 'try', ...(op.location ? { location: op.location } : {}), status: 'failed', startMs: rel(clock.now()), durationMs: 0, error: toResultError(new InterruptedError(op.title), op.location) });
+      sr.status = 'failed';
+      break;
+    }
+    if (!(await run('try', op))) {
+      sr.status = 'failed';
+      break;
+    }
+  }
+  // collectors run on failure, but not when the user asked to stop
+  if (sr.status === 'failed' && !signal.aborted) {
+    for (const op of [...step.catch, ...s.catch]) await run('catch', op);
+  }
+  for (const op of step.finally) {
+    if (!(await run('finally', op))) sr.status = 'failed';
+  }
+  sr.durationMs = Math.max(0, clock.now() - stepStart);
+  return sr;
+}

@@ -149,7 +149,8 @@ export async function runCommand(args: string[], io: RunCommandIo = {}): Promise
     stderr.write('\nsriov-lab: interrupting: finishing the current scenario\'s cleanup (Ctrl-C again to exit now)\n');
     controller.abort();
   };
-  if (io.signal) io.signal.addEventListener('abort', () => controller.abort(), { once: true });
+  if (io.signal?.aborted) controller.abort();
+  else if (io.signal) io.signal.addEventListener('abort', () => controller.abort(), { once: true });
   else process.on('SIGINT', onSigint);
   try {
     const run = await runScenarios(scenarios, {

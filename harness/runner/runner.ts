@@ -157,7 +157,7 @@ export async function runScenarios(all: Scenario[], opts: RunOptions): Promise<R
     }
     await reporter.onScenarioBegin?.(info);
     const r = await runOne(s, info, { backend: opts.backend, seed: opts.seed, signal, clock, devicePlugin, cni, baseWork, reporter, availability: avail, progress: opts.progress });
-    if (r.error?.name === 'InterruptedError' || signal.aborted) interrupted = true;
+    if (r.error?.name === 'InterruptedError') interrupted = true;
     results.push(r);
     await reporter.onScenarioEnd?.(r);
   }
@@ -301,11 +301,11 @@ async function runOne(
         result.error = { ...toResultError(e), message: `down failed: ${(e as Error).message}` };
       }
     }
-    if (o.signal.aborted && !result.error) {
+    // a scenario counts as interrupted only when the interruption cut something short (not during its down)
+    const cut = result.steps.some((st) => st.status === 'skipped' || st.operations.some((op) => op.error?.name === 'InterruptedError'));
+    if (o.signal.aborted && cut && !result.error) {
       result.status = 'failed';
-      const interrupted = result.steps.some((st) => st.operations.some((op) => op.error?.name === 'InterruptedError'));
-      if (!interrupted || !result.steps.some((st) => st.status === 'failed')) result.error = toResultError(new InterruptedError(`scenario ${s.name}`), s.location);
-      else result.error = { name: 'InterruptedError', message: 'the run was interrupted' };
+      result.error = toResultError(new InterruptedError(`scenario ${s.name}`), s.location);
     }
   }
   result.durationMs = rel(clock.now());

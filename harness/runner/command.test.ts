@@ -1,0 +1,103 @@
+import t from 'tap';
+import type { Test } from 'tap';
+import { readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseRunResult } from '../../reports/json.ts';
+import { runCommand } from './command.ts';
+import { fakeBackend, fakeClock, type FakeClusterTable } from './fixtures/fake-cluster.ts';
+import { createBackendRegistry } from './registry.ts';
+
+const head = (name: string) => `apiVersion: sriov-lab.dev/v1alpha1\nkind: Scenario\nmetadata:\n  name: ${name}\nspec:\n`;
+
+function harness(t: Test, table: FakeClusterTable = {}) {
+  const clock = fakeClock();
+  const backend = fakeBackend(table, clock);
+  const registry = createBackendRegistry();
+  registry.register(backend);
+  let out = '';
+  let err = '';
+  const dir = t.testdir({
+    suite: {
+      'ok.yaml': `${head('ok')}  steps: [{ name: s, try: [{ sleep: 1 }] }]\n`,
+      'pod.yaml': `${head('pod-runs')}  steps:\n    - name: running\n      try:\n        - assert: { timeoutMs: 100, resource: { kind: Pod, metadata: { name: a }, status: { phase: Running } } }\n`,
+      'not-a-scenario.yaml': 'kind: Pod\n',
+    },
+    bad: { 'bad.yaml': `${head('bad')}  steps:\n    - name: s\n      try:\n        - kubelet: reboot\n` },
+  });
+  const io = { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) }, registry, clock, cwd: dir };
+  return { dir, io, backend, out: () => out, err: () => err };
+}
+
+t.test('a passing run exits 0 and writes the JSON contract', async (t) => {
+  const h = harness(t, { objects: [{ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'a' }, status: { phase: 'Running' } }] });
+  const json = join(h.dir, 'out', 'run.json');
+  const junit = join(h.dir, 'out', 'run.xml');
+  const code = await runCommand([join(h.dir, 'suite'), '--seed', '9', '--json', json, '--junit', junit], h.io);
+  t.equal(code, 0, h.err());
+  const run = parseRunResult(readFileSync(json, 'utf8'), json);
+  t.same(run.scenarios.map((s) => [s.file, s.status]), [['suite/ok.yaml', 'passed'], ['suite/pod.yaml', 'passed']]);
+  t.equal(run.run.seed, 9);
+  t.equal(run.scenarios[0].reproduceCommand, 'sriov-lab run suite/ok.yaml --seed 9 --backend sim');
+  t.ok(existsSync(junit));
+  t.match(h.out(), /2 scenarios on backend sim \(seed 9/);
+});
+
+t.test('a failing scenario exits 1 and prints where it failed', async (t) => {
+  const h = harness(t, { objects: [{ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'a' }, status: { phase: 'Pending' } }] });
+  const code = await runCommand([join(h.dir, 'suite'), '--seed', '1', '--filter', 'pod-*'], h.io);
+  t.equal(code, 1);
+  t.match(h.out(), /pod-runs/);
+  t.match(h.out(), /phase: Running/);
+  t.match(h.out(), /suite\/pod\.yaml:9:11/);
+  t.notMatch(h.out(), /\bok\b.*passed/);
+});
+
+t.test('an invalid scenario file: exit 2, file:line:column, nothing ran', async (t) => {
+  const h = harness(t);
+  const code = await runCommand([join(h.dir, 'bad'), join(h.dir, 'suite')], h.io);
+  t.equal(code, 2);
+  t.match(h.err(), /bad\/bad\.yaml:9:20: spec\.steps\[0\]\.try\[0\]\.kubelet: "reboot" is not one of restart, stop, start/);
+  t.match(h.err(), /1 problem in scenario files; nothing ran/);
+  t.same(h.backend.calls, []);
+});
+
+t.test('usage errors and unknown backends exit 2 with a clear message', async (t) => {
+  const h = harness(t);
+  t.equal(await runCommand([join(h.dir, 'suite'), '--backend', 'kind'], h.io), 2);
+  t.match(h.err(), /unknown backend "kind"; known backends: sim/);
+  t.equal(await runCommand(['--seed', 'x'], h.io), 2);
+  t.match(h.err(), /--seed x: expected a whole number/);
+  t.equal(await runCommand(['--frobnicate'], h.io), 2);
+  t.match(h.err(), /Unknown option '--frobnicate'/);
+  t.equal(await runCommand([join(h.dir, 'nope')], h.io), 2);
+  t.match(h.err(), /nope: no such file or directory/);
+});
+
+t.test('--device-plugin and --cni reach the backend unmodified', async (t) => {
+  const h = harness(t);
+  const code = await runCommand([join(h.dir, 'suite', 'ok.yaml'), '--seed', '3', '--device-plugin', '/opt/dp --log-level "10"', '--cni', '/opt/cni/sriov'], h.io);
+  t.equal(code, 0);
+  t.same(h.backend.ups[0].devicePlugin, { argv: ['/opt/dp', '--log-level', '10'] });
+  t.same(h.backend.ups[0].cni, { path: '/opt/cni/sriov' });
+});
+
+t.test('interrupting still writes the reports and exits 1', async (t) => {
+  {
+    const controller = new AbortController();
+    const h = harness(t, { hooks: { down: () => controller.abort() } });
+    const json = join(h.dir, 'run.json');
+    const code = await runCommand([join(h.dir, 'suite'), '--json', json], { ...h.io, signal: controller.signal });
+    t.equal(code, 1);
+    const run = parseRunResult(readFileSync(json, 'utf8'));
+    t.equal(run.run.interrupted, true);
+    t.same(run.scenarios.map((s) => s.status), ['passed', 'skipped'], 'aborted after the first scenario');
+  }
+  {
+    const controller = new AbortController();
+    controller.abort();
+    const h = harness(t);
+    const json = join(h.dir, 'run2.json');
+    t.equal(await runCommand([join(h.dir, 'suite'), '--json', json], { ...h.io, signal: controller.signal }), 1);
+    t.same(parseRunResult(readFileSync(json, 'utf8')).scenarios.map((s) => s.status), ['skipped', 'skipped'], 'aborted before it began');
+  }
+});

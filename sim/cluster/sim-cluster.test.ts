@@ -69,7 +69,8 @@ if (missing) {
     });
     const node = () => sc.cluster.store.get('Node', '', 'node1');
     await until('2 allocatable VFs', () => node()?.status?.allocatable?.['intel.com/sriov_netdevice'] === '2');
-    t.equal(node()?.status?.allocatable?.['kernel.org/virt'], '1', 'the virtio NIC is a kernel.org/virt device');
+    await until('the virtio NIC as a kernel.org/virt device', () => node()?.status?.allocatable?.['kernel.org/virt'] === '1');
+    t.pass('the virtio NIC is a kernel.org/virt device');
 
     sc.cluster.apply(nad as never);
     for (const n of ['a', 'b', 'c']) sc.cluster.apply(pod(n) as never);

@@ -11,17 +11,18 @@ import { startNode, newRunId, modelOptionsFor, type StartedNode } from './node.t
 
 const missing = [caps.root(), caps.fuse(), caps.netns()].find((c) => !c.ok);
 
-function leftovers(runId: string): string[] {
+/** what a node of this run left behind: its namespaces, and mounts or processes under its work directory */
+function leftovers(runId: string, workDir: string): string[] {
   const out: string[] = [];
   const ns = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
   for (const l of ns.split('\n')) if (l.startsWith(`sl${runId}-`)) out.push(`netns ${l.split(' ')[0]}`);
-  for (const l of readFileSync('/proc/self/mounts', 'utf8').split('\n')) if (l.includes('fuse.sriov-lab')) out.push(`mount ${l.split(' ')[1]}`);
-  const ps = spawnSync('pgrep', ['-af', 'sysfs-server|fuse-server.ts'], { encoding: 'utf8' }).stdout.trim();
+  for (const l of readFileSync('/proc/self/mounts', 'utf8').split('\n')) if (l.split(' ')[1]?.startsWith(workDir)) out.push(`mount ${l.split(' ')[1]}`);
+  const ps = spawnSync('pgrep', ['-af', workDir], { encoding: 'utf8' }).stdout.trim();
   for (const l of ps.split('\n')) if (l && !l.includes('pgrep')) out.push(`process ${l}`);
   return out;
 }
 
-async function withNode(f: (node: StartedNode) => Promise<void>): Promise<string> {
+async function withNode(f: (node: StartedNode) => Promise<void>): Promise<{ runId: string; work: string }> {
   const runId = newRunId();
   const work = mkdtempSync(join(tmpdir(), 'sl-nt-'));
   const spec = defaultTopology().nodes[0];
@@ -32,14 +33,14 @@ async function withNode(f: (node: StartedNode) => Promise<void>): Promise<string
     await node.stop();
     rmSync(work, { recursive: true, force: true });
   }
-  return runId;
+  return { runId, work };
 }
 
 if (missing) {
   t.plan(0, `skipped: simulated nodes need ${missing.name}: ${missing.detail}`);
 } else {
   t.test('inside a node: sriov_numvfs, EBUSY, vfio-pci round trip, VF netlink', async (t) => {
-    const runId = await withNode(async (node) => {
+    const { runId, work } = await withNode(async (node) => {
       const sh = (script: string) => node.exec(['bash', '-c', script], { timeoutMs: 30_000 });
       let r = await sh('echo 4 > /sys/class/net/ens1f0/device/sriov_numvfs && ls /sys/class/net/ens1f0/device/');
       t.equal(r.exitCode, 0, r.stderr);
@@ -70,7 +71,7 @@ if (missing) {
       const j = JSON.parse(r.stdout) as Array<{ vfinfo_list?: Array<{ vf: number; address: string }> }>;
       t.match(j[0].vfinfo_list?.[0], { vf: 0, address: '02:00:00:00:00:01' }, 'vfinfo_list in JSON');
     });
-    t.same(leftovers(runId), [], 'nothing left behind');
+    t.same(leftovers(runId, work), [], 'nothing left behind');
   });
 
   t.test("Debian's host-device CNI moves a VF netdev into a pod netns by pciBusID", { skip: caps.cniPlugins().ok ? false : caps.cniPlugins().detail }, async (t) => {
@@ -116,22 +117,28 @@ if (missing) {
       p.once('exit', () => reject(new Error(`exited before ${re}: ${buf}`)));
     });
   const exitOf = (p: ReturnType<typeof runCli>) => new Promise<number | null>((r) => (p.exitCode !== null ? r(p.exitCode) : p.once('exit', (c) => r(c))));
+  // the run id and work directory the CLI announces in its progress lines
   const runIdOf = (p: ReturnType<typeof runCli>) =>
-    new Promise<string>((resolve) => {
+    new Promise<{ runId: string; work: string }>((resolve) => {
       let buf = '';
       p.stderr!.on('data', (d: Buffer) => {
         buf += d.toString();
         const m = /namespaces sl([0-9a-z]+)-/.exec(buf);
-        if (m) resolve(m[1]);
+        const w = /ready \(sysfs (\/\S+?)\/[^/]+\/sysfs\/mnt/.exec(buf);
+        if (m && w) resolve({ runId: m[1], work: w[1] });
       });
     });
+  const left = async (id: Promise<{ runId: string; work: string }>) => {
+    const { runId, work } = await id;
+    return leftovers(runId, work);
+  };
 
   t.test('node shell cleans up after a normal exit, Ctrl-C, and a killed command', async (t) => {
     // normal exit, exit code passed through
     let p = runCli(['node', 'shell', '--', 'bash', '-c', 'exit 7']);
     let id = runIdOf(p);
     t.equal(await exitOf(p), 7, 'exit code of the command');
-    t.same(leftovers(await id), [], 'normal exit: nothing left');
+    t.same(await left(id), [], 'normal exit: nothing left');
 
     // Ctrl-C (SIGINT to the CLI)
     p = runCli(['node', 'shell', '--', 'bash', '-c', 'echo started; sleep 60']);
@@ -139,7 +146,7 @@ if (missing) {
     await waitFor(p, /started/);
     p.kill('SIGINT');
     t.equal(await exitOf(p), 130, 'SIGINT exit status');
-    t.same(leftovers(await id), [], 'Ctrl-C: nothing left');
+    t.same(await left(id), [], 'Ctrl-C: nothing left');
 
     // the command inside is killed
     p = runCli(['node', 'shell', '--', 'bash', '-c', 'echo started $$; sleep 60']);
@@ -155,7 +162,7 @@ if (missing) {
     process.kill(await victim, 'SIGKILL');
     const code = await exitOf(p);
     t.equal(code, 137, 'the CLI reports the killed command as 128+9');
-    t.same(leftovers(await id), [], 'killed command: nothing left');
+    t.same(await left(id), [], 'killed command: nothing left');
 
     // the CLI itself is killed with SIGKILL: the sysfs server notices and removes mount and namespaces
     p = runCli(['node', 'shell', '--', 'bash', '-c', 'echo started; sleep 60']);
@@ -163,14 +170,14 @@ if (missing) {
     await waitFor(p, /started/);
     p.kill('SIGKILL');
     await exitOf(p);
-    const rid = await id;
-    let left: string[] = [];
+    const { runId: rid, work: wdir } = await id;
+    let rest: string[] = [];
     for (let i = 0; i < 50; i++) {
-      left = leftovers(rid).filter((l) => !l.startsWith('process'));
-      if (left.length === 0) break;
+      rest = leftovers(rid, wdir);
+      if (rest.length === 0) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    t.same(left, [], 'SIGKILL of the CLI: mount and namespaces removed by the orphaned server');
+    t.same(rest, [], 'SIGKILL of the CLI: mount, namespaces and processes removed by the orphaned server');
     spawnSync('pkill', ['-KILL', '-f', 'echo started; sleep 60']);
   });
 }

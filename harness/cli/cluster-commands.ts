@@ -1,0 +1,479 @@
+// The kubectl-like CLI over a background simulated cluster: `up` starts a daemon holding a SimCluster, `down` stops
+// it, and get/describe/apply/delete/logs/exec/restart/node exec talk to it over its control socket.
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { caps } from '../../sim/caps.ts';
+import { entryCommand } from '../../sim/paths.ts';
+import { loadTopology } from '../../sim/topology/topology.ts';
+import type { OutputFormat } from '../../sim/cluster/kubectl.ts';
+import { parse, UsageError } from './args.ts';
+import type { DaemonOptions } from '../daemon/daemon.ts';
+import { DaemonRequestError, DaemonUnreachableError, request, type CommandOutput, type DaemonStatus, type ExecTarget } from '../daemon/protocol.ts';
+import { splitShellWords } from '../daemon/shell-words.ts';
+import {
+  DAEMON_ID_ENV,
+  cleanupLeftovers,
+  daemonPaths,
+  describeLeftovers,
+  findLeftovers,
+  isDaemonAlive,
+  leftoversEmpty,
+  readDaemonInfo,
+  removeStateFiles,
+  resolveStateDir,
+  STATE_DIR_ENV,
+  type DaemonInfo,
+  type DaemonPaths,
+} from '../daemon/state.ts';
+
+export interface ClusterCommand {
+  summary: string;
+  run(args: string[]): Promise<number>;
+}
+
+/** No daemon answers in the state dir: the user has to `up` first. */
+export class ClusterNotRunningError extends Error {
+  readonly stateDir: string;
+  constructor(stateDir: string) {
+    super(`no simulated cluster is running (state dir ${stateDir}); start one with \`sriov-lab up\``);
+    this.name = 'ClusterNotRunningError';
+    this.stateDir = stateDir;
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const note = (line: string) => process.stderr.write(`[sriov-lab] ${line}\n`);
+
+function write(out: CommandOutput): number {
+  if (out.stdout) process.stdout.write(out.stdout);
+  if (out.stderr) process.stderr.write(out.stderr);
+  return out.exitCode;
+}
+
+function running(): { paths: DaemonPaths; info: DaemonInfo } {
+  const paths = daemonPaths(resolveStateDir());
+  const info = readDaemonInfo(paths);
+  if (!info || !isDaemonAlive(info)) throw new ClusterNotRunningError(paths.stateDir);
+  return { paths, info };
+}
+
+async function ask<R extends Parameters<typeof request>[1]>(req: R, timeoutMs?: number) {
+  const { paths } = running();
+  try {
+    return await request(paths.socket, req, { timeoutMs });
+  } catch (e) {
+    if (e instanceof DaemonUnreachableError && (e.code === 'ENOENT' || e.code === 'ECONNREFUSED')) throw new ClusterNotRunningError(paths.stateDir);
+    throw e;
+  }
+}
+
+/** A refusal from the daemon is printed as kubectl prints it (the daemon formats it), exit code 1. */
+function kubectlErrors(run: (args: string[]) => Promise<number>): (args: string[]) => Promise<number> {
+  return async (args) => {
+    try {
+      return await run(args);
+    } catch (e) {
+      if (!(e instanceof DaemonRequestError)) throw e;
+      process.stderr.write(`${e.message}\n`);
+      return 1;
+    }
+  };
+}
+
+function logTail(file: string, lines: number): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+// ---- up ----------------------------------------------------------------------------------
+
+function resourcesLine(alloc: Record<string, string>): string {
+  const ext = Object.keys(alloc)
+    .filter((k) => k.includes('/'))
+    .sort();
+  return ext.length ? ext.map((k) => `${k}=${alloc[k]}`).join(', ') : 'no device plugin resources';
+}
+
+function upSummary(st: DaemonStatus): string {
+  const first = st.nodes[0]?.name ?? 'node1';
+  const lines = [
+    `simulated cluster is up: ${st.nodes.length} node${st.nodes.length === 1 ? '' : 's'} (topology ${st.topology}, seed ${st.seed})`,
+    ...st.nodes.map((n) => `  ${n.name}: ${resourcesLine(n.allocatable)}`),
+    ...st.warnings.map((w) => `warning: ${w}`),
+    '',
+    'Talk to it like kubectl:',
+    '  sriov-lab get nodes',
+    `  sriov-lab describe node ${first}`,
+    '  sriov-lab apply -f pod.yaml',
+    '  sriov-lab get pods -o wide',
+    '  sriov-lab describe pod POD',
+    '  sriov-lab exec POD -- ip addr',
+    `  sriov-lab logs device-plugin --node ${first}`,
+    `  sriov-lab restart kubelet --node ${first}`,
+    `  sriov-lab node exec ${first} -- ls /sys/bus/pci/devices`,
+    'Stop it with: sriov-lab down',
+    `(state dir ${st.stateDir}, daemon pid ${st.pid}, log ${st.log})`,
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+function requireCaps(what: string): void {
+  for (const c of [caps.root(), caps.fuse(), caps.netns(), caps.cniPlugins()]) {
+    if (!c.ok) throw new UsageError(`${what} needs ${c.name}: ${c.detail}`);
+  }
+}
+
+function executable(path: string, flag: string): string {
+  const abs = resolve(path);
+  try {
+    if (!statSync(abs).isFile()) throw new Error('not a file');
+    accessSync(abs, constants.X_OK);
+  } catch (e) {
+    throw new UsageError(`${flag} ${path}: not an executable file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  return abs;
+}
+
+export async function clusterUp(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    topology: { type: 'string', short: 't' },
+    'device-plugin': { type: 'string' },
+    'device-plugin-config': { type: 'string' },
+    cni: { type: 'string' },
+    seed: { type: 'string' },
+    'ready-timeout': { type: 'string' },
+  });
+  if (positionals.length) throw new UsageError(`up takes no arguments (got ${positionals.join(' ')})`);
+  requireCaps('up');
+  const seed = Number(values.seed ?? 1);
+  if (!Number.isInteger(seed)) throw new UsageError(`--seed must be an integer (got ${values.seed})`);
+  const readyTimeoutS = Number(values['ready-timeout'] ?? 60);
+  if (!(readyTimeoutS >= 0)) throw new UsageError(`--ready-timeout must be a number of seconds (got ${values['ready-timeout']})`);
+  const options: DaemonOptions = { seed, readyTimeoutMs: Math.round(readyTimeoutS * 1000) };
+  if (values.topology) {
+    options.topologyFile = resolve(values.topology);
+    loadTopology(options.topologyFile); // a TopologyError names file:line here, before anything starts
+  }
+  if (values['device-plugin'] !== undefined) {
+    let argv: string[];
+    try {
+      argv = splitShellWords(values['device-plugin']);
+    } catch (e) {
+      throw new UsageError(`--device-plugin: ${(e as Error).message}`);
+    }
+    if (argv.length === 0) throw new UsageError('--device-plugin needs a command line');
+    options.devicePluginArgv = argv;
+  }
+  if (values['device-plugin-config']) {
+    const f = resolve(values['device-plugin-config']);
+    try {
+      JSON.parse(readFileSync(f, 'utf8'));
+    } catch (e) {
+      throw new UsageError(`--device-plugin-config ${values['device-plugin-config']}: ${(e as Error).message}`);
+    }
+    options.devicePluginConfigFile = f;
+  }
+  if (values.cni) options.cniPath = executable(values.cni, '--cni');
+
+  const paths = daemonPaths(resolveStateDir());
+  mkdirSync(paths.stateDir, { recursive: true, mode: 0o700 });
+  const existing = readDaemonInfo(paths);
+  if (existing && isDaemonAlive(existing)) {
+    process.stderr.write(
+      `sriov-lab: a simulated cluster is already running (daemon pid ${existing.pid}, started ${existing.startedAt}, state dir ${paths.stateDir}).\n` +
+        `Use it (sriov-lab get nodes) or stop it first (sriov-lab down). Another cluster needs another ${STATE_DIR_ENV}.\n`,
+    );
+    return 1;
+  }
+  if (existing) {
+    const left = findLeftovers(existing);
+    note(`the daemon recorded in ${paths.info} (pid ${existing.pid}) is gone; cleaning up what it left: ${describeLeftovers(left)}`);
+    await cleanupLeftovers(existing, paths);
+  } else removeStateFiles(paths); // unreadable or half-written leftovers
+
+  writeFileSync(paths.options, `${JSON.stringify(options, null, 2)}\n`);
+  const logFd = openSync(paths.log, 'w', 0o600);
+  const id = randomUUID();
+  const [cmd, ...cmdArgs] = [...entryCommand('sriov-lab-daemon', 'harness/daemon/main.ts'), '--state-dir', paths.stateDir];
+  const child = spawn(cmd, cmdArgs, { detached: true, cwd: '/', stdio: ['ignore', logFd, logFd], env: { ...process.env, [DAEMON_ID_ENV]: id } });
+  closeSync(logFd);
+  let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  child.on('exit', (code, signal) => (exited = { code, signal }));
+  child.on('error', (e) => {
+    note(`cannot start the daemon (${cmd}): ${e.message}`);
+    exited = { code: null, signal: null };
+  });
+
+  let interrupted: NodeJS.Signals | undefined;
+  const onSignal = (sig: NodeJS.Signals) => {
+    interrupted = sig;
+    note(`${sig}: stopping the cluster that was starting`);
+    try {
+      child.kill('SIGTERM');
+    } catch {
+      /* gone */
+    }
+  };
+  const sigs: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const s of sigs) process.on(s, onSignal);
+  try {
+    const deadline = Date.now() + options.readyTimeoutMs + 300_000;
+    let printed = 0;
+    for (;;) {
+      if (exited) {
+        if (interrupted) return 130;
+        process.stderr.write(
+          `sriov-lab: the cluster daemon exited during start-up (${exited.signal ?? `exit code ${exited.code}`}). Last lines of ${paths.log}:\n${logTail(paths.log, 25)}\n`,
+        );
+        return 1;
+      }
+      let st: DaemonStatus | undefined;
+      try {
+        st = await request(paths.socket, { op: 'status' }, { timeoutMs: 10_000 });
+      } catch (e) {
+        if (!(e instanceof DaemonUnreachableError)) throw e;
+      }
+      if (st) {
+        for (const l of st.progress.slice(printed)) note(l);
+        printed = st.progress.length;
+        if (st.phase === 'ready') {
+          process.stdout.write(upSummary(st));
+          return 0;
+        }
+        if (st.phase === 'failed' || st.phase === 'stopping') {
+          for (let i = 0; i < 600 && !exited; i++) await sleep(100);
+          if (interrupted) return 130;
+          process.stderr.write(`sriov-lab: the simulated cluster failed to start: ${st.error ?? st.phase}\n(daemon log: ${paths.log})\n`);
+          return 1;
+        }
+      }
+      if (Date.now() > deadline) {
+        process.stderr.write(`sriov-lab: the cluster was not ready after ${Math.round((options.readyTimeoutMs + 300_000) / 1000)}s; stopping it. Last lines of ${paths.log}:\n${logTail(paths.log, 25)}\n`);
+        child.kill('SIGTERM');
+        for (let i = 0; i < 600 && !exited; i++) await sleep(100);
+        return 1;
+      }
+      await sleep(200);
+    }
+  } finally {
+    for (const s of sigs) process.off(s, onSignal);
+    child.unref();
+  }
+}
+
+// ---- down --------------------------------------------------------------------------------
+
+export async function clusterDown(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { timeout: { type: 'string' } });
+  if (positionals.length) throw new UsageError(`down takes no arguments (got ${positionals.join(' ')})`);
+  const timeoutMs = Number(values.timeout ?? 120) * 1000;
+  const paths = daemonPaths(resolveStateDir());
+  const info = readDaemonInfo(paths);
+  if (!info) {
+    removeStateFiles(paths);
+    process.stderr.write(`no simulated cluster is running (state dir ${paths.stateDir})\n`);
+    return 0;
+  }
+  if (!isDaemonAlive(info)) {
+    const left = await cleanupLeftovers(info, paths);
+    process.stdout.write(`the cluster daemon (pid ${info.pid}) was already gone; removed what it left: ${describeLeftovers(left)}\n`);
+    return 0;
+  }
+  note(`stopping the simulated cluster (daemon pid ${info.pid})`);
+  try {
+    await request(paths.socket, { op: 'shutdown' }, { timeoutMs: 10_000 });
+  } catch (e) {
+    note(`the daemon did not take the shutdown request (${(e as Error).message}); sending SIGTERM`);
+    try {
+      process.kill(info.pid, 'SIGTERM');
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  const t0 = Date.now();
+  while (isDaemonAlive(info) && Date.now() - t0 < timeoutMs) await sleep(100);
+  if (isDaemonAlive(info)) {
+    note(`the daemon did not stop within ${timeoutMs}ms; killing it and cleaning up after it`);
+  }
+  const left = findLeftovers(info);
+  if (!leftoversEmpty(left) || isDaemonAlive(info)) {
+    note(`removing what the daemon left behind: ${describeLeftovers(left)}`);
+    await cleanupLeftovers(info, paths);
+  }
+  process.stdout.write('simulated cluster stopped\n');
+  return 0;
+}
+
+// ---- kubectl-style commands ---------------------------------------------------------------
+
+const NS_OPTION = { namespace: { type: 'string', short: 'n' } } as const;
+
+function namespaceOf(v: { namespace?: string }): string | undefined {
+  return v.namespace || undefined;
+}
+
+/** `TYPE NAME…` or `TYPE/NAME`: kubectl's two ways to name objects. */
+function resourceAndNames(positionals: string[], verb: string): { resource: string; names: string[] } {
+  if (positionals.length === 0) throw new UsageError(`${verb} needs a resource type (pods, nodes, net-attach-def)`);
+  const [first, ...rest] = positionals;
+  if (first.includes('/')) {
+    const [resource, name] = first.split('/', 2);
+    return { resource, names: [name, ...rest.map((r) => r.split('/').pop()!)] };
+  }
+  return { resource: first, names: rest };
+}
+
+const OUTPUTS: readonly OutputFormat[] = ['wide', 'yaml', 'json'];
+
+export const kubectlGet = kubectlErrors(async (args: string[]): Promise<number> => {
+  const { values, positionals } = parse(args, { ...NS_OPTION, output: { type: 'string', short: 'o' }, 'all-namespaces': { type: 'boolean', short: 'A' } });
+  const { resource, names } = resourceAndNames(positionals, 'get');
+  const output = (values.output ?? 'table') as OutputFormat;
+  if (values.output !== undefined && !OUTPUTS.includes(output)) {
+    throw new UsageError(`unable to match a printer suitable for the output format "${values.output}", allowed formats are: ${OUTPUTS.join(',')}`);
+  }
+  return write(await ask({ op: 'get', resource, names, output, namespace: namespaceOf(values), allNamespaces: values['all-namespaces'] ?? false }));
+});
+
+export const kubectlDescribe = kubectlErrors(async (args: string[]): Promise<number> => {
+  const { values, positionals } = parse(args, NS_OPTION);
+  const { resource, names } = resourceAndNames(positionals, 'describe');
+  return write(await ask({ op: 'describe', resource, names, namespace: namespaceOf(values) }));
+});
+
+/** Manifest sources of `-f`: a file, `-` (stdin), or a directory's .yaml/.yml/.json files in name order. */
+function readManifests(files: string[]): Array<{ file: string; text: string }> {
+  const out: Array<{ file: string; text: string }> = [];
+  for (const f of files) {
+    if (f === '-') {
+      out.push({ file: '<stdin>', text: readFileSync(0, 'utf8') });
+      continue;
+    }
+    if (!existsSync(f)) throw new UsageError(`the path "${f}" does not exist`);
+    if (statSync(f).isDirectory()) {
+      for (const name of readdirSync(f).filter((n) => /\.(ya?ml|json)$/.test(n)).sort()) out.push({ file: join(f, name), text: readFileSync(join(f, name), 'utf8') });
+    } else out.push({ file: f, text: readFileSync(f, 'utf8') });
+  }
+  return out;
+}
+
+export const kubectlApply = kubectlErrors(async (args: string[]): Promise<number> => {
+  const { values, positionals } = parse(args, { ...NS_OPTION, filename: { type: 'string', short: 'f', multiple: true } });
+  if (positionals.length) throw new UsageError(`apply takes manifests with -f, not arguments (got ${positionals.join(' ')})`);
+  if (!values.filename?.length) throw new UsageError('must specify -f FILENAME (a file, a directory or - for stdin)');
+  let code = 0;
+  for (const m of readManifests(values.filename)) code = Math.max(code, write(await ask({ op: 'apply', file: m.file, text: m.text, namespace: namespaceOf(values) })));
+  return code;
+});
+
+export const kubectlDelete = kubectlErrors(async (args: string[]): Promise<number> => {
+  const { values, positionals } = parse(args, { ...NS_OPTION, filename: { type: 'string', short: 'f', multiple: true } });
+  if (values.filename?.length) {
+    if (positionals.length) throw new UsageError('delete takes either -f FILENAME or TYPE NAME…, not both');
+    let code = 0;
+    for (const m of readManifests(values.filename)) code = Math.max(code, write(await ask({ op: 'delete-manifest', file: m.file, text: m.text, namespace: namespaceOf(values) })));
+    return code;
+  }
+  const { resource, names } = resourceAndNames(positionals, 'delete');
+  if (names.length === 0) throw new UsageError(`delete ${resource} needs a NAME`);
+  return write(await ask({ op: 'delete', resource, names, namespace: namespaceOf(values) }));
+});
+
+export const clusterLogs = kubectlErrors(async (args: string[]): Promise<number> => {
+  const { values, positionals } = parse(args, { node: { type: 'string' }, tail: { type: 'string' }, follow: { type: 'boolean', short: 'f' } });
+  const source = positionals[0];
+  if (source !== 'device-plugin' && source !== 'kubelet') throw new UsageError('logs needs device-plugin or kubelet: logs device-plugin|kubelet --node NAME [--tail N] [-f]');
+  if (!values.node) throw new UsageError(`logs ${source} needs --node NAME`);
+  const tail = values.tail === undefined ? undefined : Number(values.tail);
+  if (tail !== undefined && !(Number.isInteger(tail) && tail >= -1)) throw new UsageError(`--tail must be an integer (got ${values.tail})`);
+  let r = await ask({ op: 'logs', source, node: values.node, tail: tail === -1 ? undefined : tail });
+  for (const l of r.lines) process.stdout.write(`${l}\n`);
+  if (!values.follow) return 0;
+  let stop = false;
+  const onInt = () => (stop = true);
+  process.once('SIGINT', onInt);
+  try {
+    while (!stop) {
+      await sleep(300);
+      try {
+        r = await ask({ op: 'logs', source, node: values.node, since: r.next });
+      } catch (e) {
+        if (e instanceof ClusterNotRunningError || e instanceof DaemonUnreachableError) return 0; // the cluster went down
+        throw e;
+      }
+      for (const l of r.lines) process.stdout.write(`${l}\n`);
+    }
+  } finally {
+    process.off('SIGINT', onInt);
+  }
+  return 0;
+});
+
+/** Runs argv with the user's terminal; Ctrl-C goes to the command, whose exit status becomes ours. */
+function runAttached(target: ExecTarget, command: string[]): Promise<number> {
+  const [cmd, ...rest] = [...target.argv, ...command];
+  const env: Record<string, string> = { ...target.env };
+  if (process.env.TERM) env.TERM = process.env.TERM;
+  return new Promise((resolvePromise, reject) => {
+    const ignore = () => undefined;
+    process.on('SIGINT', ignore);
+    const c = spawn(cmd, rest, { stdio: 'inherit', env, cwd: '/' });
+    c.on('error', (e) => {
+      process.off('SIGINT', ignore);
+      reject(e);
+    });
+    c.on('exit', (code, signal) => {
+      process.off('SIGINT', ignore);
+      resolvePromise(code ?? (signal === 'SIGKILL' ? 137 : signal === 'SIGINT' ? 130 : 143));
+    });
+  });
+}
+
+export const podExec = kubectlErrors(async (args: string[]): Promise<number> => {
+  const { values, positionals, command } = parse(args, {
+    ...NS_OPTION,
+    container: { type: 'string', short: 'c' },
+    stdin: { type: 'boolean', short: 'i' },
+    tty: { type: 'boolean', short: 't' },
+  });
+  const pod = positionals[0];
+  if (!pod || positionals.length > 1) throw new UsageError('exec POD [-c CONTAINER] [-n NAMESPACE] -- COMMAND [args…]');
+  if (command.length === 0) throw new UsageError('you must specify at least one command for the container');
+  const target = await ask({ op: 'exec-target', pod: pod.replace(/^pods?\//, ''), namespace: namespaceOf(values), container: values.container });
+  return runAttached(target, command);
+});
+
+export const nodeExec = kubectlErrors(async (args: string[]): Promise<number> => {
+  const { positionals, command } = parse(args, {});
+  const node = positionals[0];
+  if (!node || positionals.length > 1) throw new UsageError('node exec NODE -- COMMAND [args…]');
+  const target = await ask({ op: 'node-target', node });
+  return runAttached(target, command.length ? command : ['bash', '-i']);
+});
+
+export const clusterRestart = kubectlErrors(async (args: string[]): Promise<number> => {
+  const { values, positionals } = parse(args, { node: { type: 'string' } });
+  const component = positionals[0];
+  if (component !== 'kubelet' && component !== 'device-plugin') throw new UsageError('restart kubelet|device-plugin --node NAME');
+  if (!values.node) throw new UsageError(`restart ${component} needs --node NAME`);
+  return write(await ask({ op: 'restart', component, node: values.node }));
+});
+
+/** The commands, as `harness/cli/commands.ts` registers them (names as typed after `sriov-lab`). */
+export const clusterCommands: ReadonlyArray<readonly [string, ClusterCommand]> = [
+  ['up', { summary: 'start a simulated cluster in the background: [--topology FILE] [--device-plugin "CMD"] [--cni PATH] [--seed N]', run: clusterUp }],
+  ['down', { summary: 'stop the background cluster and remove every namespace, mount and process it made', run: clusterDown }],
+  ['get', { summary: 'list objects: get pods|nodes|net-attach-def [NAME…] [-o wide|yaml|json] [-n NS|-A]', run: kubectlGet }],
+  ['describe', { summary: 'show an object in detail, with its events: describe node|pod NAME [-n NS]', run: kubectlDescribe }],
+  ['apply', { summary: 'create or update objects from manifests: apply -f FILE|DIR|- [-n NS]', run: kubectlApply }],
+  ['delete', { summary: 'delete objects: delete -f FILE | delete pod|net-attach-def NAME… [-n NS]', run: kubectlDelete }],
+  ['logs', { summary: 'a node component\'s log: logs device-plugin|kubelet --node NAME [--tail N] [-f]', run: clusterLogs }],
+  ['exec', { summary: 'run a command in a pod\'s network namespace: exec POD [-n NS] -- CMD…', run: podExec }],
+  ['restart', { summary: 'restart a node component: restart kubelet|device-plugin --node NAME', run: clusterRestart }],
+  ['node exec', { summary: 'run a command on a simulated node of the running cluster (its /sys is the simulated sysfs): node exec NODE -- CMD…', run: nodeExec }],
+];

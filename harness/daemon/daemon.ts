@@ -1,0 +1,515 @@
+// The background cluster: one SimCluster held by a long-lived process, served over a JSON-lines control socket.
+// `sriov-lab up` starts it (main.ts), every other cluster command talks to it, `sriov-lab down` (or SIGTERM) stops it.
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { V1Pod } from '@kubernetes/client-node';
+import { SimCluster, type SimNode, type SimTraceEvent } from '../../sim/cluster/sim-cluster.ts';
+import { describe as describeObject, get as getObjects, RESOURCE_ALIASES } from '../../sim/cluster/kubectl.ts';
+import { ManifestError, parseManifests, type ManifestDoc } from '../../sim/cluster/manifest.ts';
+import { StoreError, RESOURCE_OF, type Kind } from '../../sim/cluster/store.ts';
+import { admitPodObject, InvalidObjectError } from '../../sim/scheduler/validation.ts';
+import { defaultTopology, loadTopology, type Topology } from '../../sim/topology/topology.ts';
+import { entryCommand, projectRoot } from '../../sim/paths.ts';
+import { defaultConfigJson } from '../../plugins/device-plugin/config.ts';
+import type { CommandOutput, DaemonPhase, DaemonRequest, DaemonResponse, DaemonStatus, ExecTarget, LogsResult } from './protocol.ts';
+import { removeStateFiles, writeDaemonInfo, type DaemonInfo, type DaemonPaths } from './state.ts';
+
+/** What `up` decided, handed to the daemon as options.json. */
+export interface DaemonOptions {
+  /** absolute; the default topology when absent */
+  topologyFile?: string;
+  seed: number;
+  /** argv of a user-given device plugin; the bundled one when absent */
+  devicePluginArgv?: string[];
+  /** absolute path of a JSON file for /etc/pcidp/config.json; the bundled plugin's default when absent */
+  devicePluginConfigFile?: string;
+  /** absolute path of a CNI binary installed as /opt/cni/bin/sriov */
+  cniPath?: string;
+  /** how long to wait for device plugin resources before reporting ready anyway */
+  readyTimeoutMs: number;
+}
+
+export const DEVICE_PLUGIN_CONFIG_PATH = '/etc/pcidp/config.json';
+/** the type names NADs use for the bundled CNI's two modes */
+export const BUNDLED_CNI_TYPES = ['sriov', 'ehost-device'] as const;
+
+/** argv of the bundled CNI plugin: the bundle when built, else the sources; undefined while neither exists. */
+export function bundledCniArgv(): string[] | undefined {
+  const argv = entryCommand('sriov-lab-cni', 'plugins/cni/main.ts');
+  if (existsSync(argv[argv.length - 1])) return argv;
+  const dist = join(projectRoot(), 'dist', 'sriov-lab-cni.mjs');
+  return existsSync(dist) ? [process.execPath, dist] : undefined;
+}
+
+const shq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** /opt/cni/bin entries of every node: the bundled CNI under its type names (via a shim), the user's CNI as sriov. */
+export function cniPluginsFor(opts: Pick<DaemonOptions, 'cniPath'>, binDir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const bundled = bundledCniArgv();
+  if (bundled) {
+    mkdirSync(binDir, { recursive: true });
+    const shim = join(binDir, 'sriov-lab-cni');
+    writeFileSync(shim, `#!/bin/sh\nexec ${bundled.map(shq).join(' ')} "$@"\n`);
+    chmodSync(shim, 0o755);
+    for (const t of BUNDLED_CNI_TYPES) out[t] = shim;
+  }
+  if (opts.cniPath) out.sriov = opts.cniPath;
+  return out;
+}
+
+/** kubectl's names for a kind in `apply`/`delete` output. */
+const REF_OF: Record<Kind, string> = {
+  Pod: 'pod',
+  Node: 'node',
+  Event: 'event',
+  NetworkAttachmentDefinition: 'networkattachmentdefinition.k8s.cni.cncf.io',
+};
+
+/** What kubectl prints for an error, and its exit code. */
+export function errorOutput(e: unknown): CommandOutput {
+  let text: string;
+  if (e instanceof StoreError) text = `Error from server (${e.reason}): ${e.message}`;
+  else if (e instanceof InvalidObjectError) text = `The ${e.message}`;
+  else if (e instanceof ManifestError) text = e.message;
+  else text = `error: ${(e as Error).message ?? String(e)}`;
+  return { stdout: '', stderr: `${text}\n`, exitCode: 1 };
+}
+
+function kindOf(resource: string): Kind {
+  const kind = RESOURCE_ALIASES[resource.toLowerCase()];
+  if (!kind) throw new Error(`the server doesn't have a resource type "${resource}"`);
+  return kind;
+}
+
+function nodeNotFound(name: string): StoreError {
+  return new StoreError('NotFound', 'Node', '', name, `nodes ${JSON.stringify(name)} not found`);
+}
+
+export class ClusterDaemon {
+  private phase: DaemonPhase = 'starting';
+  private readonly progressLines: string[] = [];
+  private readonly warnings: string[] = [];
+  private error: string | undefined;
+  private sc: SimCluster | undefined;
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+  private stopping: Promise<void> | undefined;
+  private booting: Promise<void> | undefined;
+  private topology: Topology | undefined;
+  private exitCode = 0;
+  private resolveStopped: (code: number) => void = () => undefined;
+  /** resolves with the exit code once stop() has finished (the process should exit then) */
+  readonly whenStopped = new Promise<number>((r) => (this.resolveStopped = r));
+
+  constructor(
+    private readonly paths: DaemonPaths,
+    private readonly info: DaemonInfo,
+    private readonly options: DaemonOptions,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  private progress(line: string): void {
+    this.progressLines.push(line);
+    this.log(line);
+  }
+
+  /** Listens on the control socket, then boots the cluster. Resolves when the cluster is ready or failed. */
+  async run(): Promise<void> {
+    await this.listen();
+    try {
+      this.topology = this.options.topologyFile ? loadTopology(this.options.topologyFile) : defaultTopology();
+      const devicePluginArgv = this.options.devicePluginArgv ?? [...entryCommand('sriov-lab-device-plugin', 'plugins/device-plugin/main.ts'), '--config-file', DEVICE_PLUGIN_CONFIG_PATH];
+      const devicePluginConfig = this.options.devicePluginConfigFile ? (JSON.parse(readFileSync(this.options.devicePluginConfigFile, 'utf8')) as unknown) : defaultConfigJson;
+      const cniPlugins = cniPluginsFor(this.options, join(this.info.workDir, 'bin'));
+      this.progress(`topology ${this.topology.name}: ${this.topology.nodes.length} node(s); seed ${this.options.seed}`);
+      this.progress(`device plugin: ${devicePluginArgv.join(' ')}`);
+      this.progress(`CNI plugins under test: ${Object.keys(cniPlugins).length ? Object.entries(cniPlugins).map(([t, p]) => `${t} → ${p}`).join(', ') : 'none (reference plugins only)'}`);
+      this.booting = SimCluster.start({
+        topology: this.topology,
+        seed: this.options.seed,
+        workDir: join(this.info.workDir, 'nodes'),
+        devicePluginArgv,
+        devicePluginConfig,
+        cniPlugins,
+        trace: (e) => this.onTrace(e),
+        progress: (l) => this.progress(l),
+      }).then((sc) => {
+        this.sc = sc;
+      });
+      await this.booting;
+      const sc = this.sc!;
+      this.info.netns = [...sc.nodes.values()].flatMap((sn) => [sn.node.netns, sn.node.fabricNetns]);
+      writeDaemonInfo(this.paths, this.info);
+      if (this.stopping) return;
+      await this.waitForResources();
+      if (this.stopping) return;
+      this.phase = 'ready';
+      this.progress('cluster ready');
+    } catch (e) {
+      if (this.stopping) return;
+      this.error = (e as Error).message;
+      this.phase = 'failed';
+      this.log(`start-up failed: ${(e as Error).stack ?? this.error}`);
+      this.exitCode = 1;
+      void this.stop();
+    }
+  }
+
+  private onTrace(e: SimTraceEvent): void {
+    if (e.kind === 'pod') this.log(`pod ${e.pod}${e.node ? ` on ${e.node}` : ''}: ${e.from ?? '-'} → ${e.to}${e.reason ? ` (${e.reason}${e.message ? `: ${e.message}` : ''})` : ''}`);
+    else if (e.kind === 'scheduler' && e.result === 'unschedulable') this.log(`scheduler: ${e.pod}: ${e.message}`);
+    else if (e.kind === 'log' && (e.level === 'warn' || e.level === 'error') && e.source !== 'device-plugin') this.log(`${e.node ?? ''} ${e.source} ${e.level}: ${e.message}`);
+  }
+
+  /** Ready once every node shows a device plugin resource; after the timeout, ready with a warning. */
+  private async waitForResources(): Promise<void> {
+    const sc = this.sc!;
+    const t0 = Date.now();
+    let lastReport = t0;
+    const missing = () =>
+      [...sc.nodes.keys()].filter((n) => !Object.keys(sc.cluster.store.get('Node', '', n)?.status?.allocatable ?? {}).some((k) => k.includes('/')));
+    this.progress('waiting for the device plugin to register its resources');
+    for (;;) {
+      const m = missing();
+      if (m.length === 0) {
+        for (const n of sc.nodes.keys()) this.progress(`node ${n}: ${this.resourceSummary(n)}`);
+        return;
+      }
+      if (this.stopping) return;
+      const waitedMs = Date.now() - t0;
+      if (waitedMs >= this.options.readyTimeoutMs) {
+        for (const n of m) {
+          const w = `no device plugin resources on ${n} after ${this.options.readyTimeoutMs}ms; see \`sriov-lab logs device-plugin --node ${n}\``;
+          this.warnings.push(w);
+          this.progress(`warning: ${w}`);
+        }
+        return;
+      }
+      if (Date.now() - lastReport >= 5000) {
+        lastReport = Date.now();
+        this.progress(`still waiting for device plugin resources on ${m.join(', ')} (${Math.round(waitedMs / 1000)}s)`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  private resourceSummary(node: string): string {
+    const alloc = this.sc?.cluster.store.get('Node', '', node)?.status?.allocatable ?? {};
+    const ext = Object.keys(alloc)
+      .filter((k) => k.includes('/'))
+      .sort();
+    return ext.length ? ext.map((k) => `${k}=${alloc[k]}`).join(', ') : 'no device plugin resources';
+  }
+
+  // ---- control socket --------------------------------------------------------------------
+
+  private listen(): Promise<void> {
+    rmSync(this.paths.socket, { force: true });
+    const server = createServer((sock) => this.serve(sock));
+    this.server = server;
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.paths.socket, () => {
+        server.off('error', reject);
+        chmodSync(this.paths.socket, 0o600);
+        resolve();
+      });
+    });
+  }
+
+  private serve(sock: Socket): void {
+    this.sockets.add(sock);
+    sock.on('close', () => this.sockets.delete(sock));
+    sock.on('error', () => undefined);
+    sock.setEncoding('utf8');
+    let buf = '';
+    let chain = Promise.resolve();
+    sock.on('data', (d: string) => {
+      buf += d;
+      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        if (!line.trim()) continue;
+        chain = chain.then(async () => {
+          const resp = await this.answer(line);
+          if (!sock.destroyed) sock.write(`${JSON.stringify(resp)}\n`);
+        });
+      }
+    });
+  }
+
+  private async answer(line: string): Promise<DaemonResponse> {
+    let req: DaemonRequest;
+    try {
+      req = JSON.parse(line) as DaemonRequest;
+    } catch (e) {
+      return { ok: false, error: { name: 'ProtocolError', message: `malformed request: ${(e as Error).message}` } };
+    }
+    try {
+      return { ok: true, result: await this.handle(req) };
+    } catch (e) {
+      // the message is what kubectl would print (`Error from server (NotFound): …`, `error: …`)
+      return { ok: false, error: { name: (e as Error).name ?? 'Error', message: errorOutput(e).stderr.trimEnd() } };
+    }
+  }
+
+  private cluster(): SimCluster {
+    if (this.phase === 'stopping') throw new Error('the simulated cluster is stopping');
+    if (this.phase === 'failed') throw new Error(`the simulated cluster failed to start: ${this.error}`);
+    if (!this.sc) throw new Error('the simulated cluster is still starting; `sriov-lab up` waits for it');
+    return this.sc;
+  }
+
+  private node(name: string): SimNode {
+    const sn = this.cluster().nodes.get(name);
+    if (!sn) throw nodeNotFound(name);
+    return sn;
+  }
+
+  private async handle(req: DaemonRequest): Promise<unknown> {
+    switch (req.op) {
+      case 'status':
+        return this.status();
+      case 'shutdown':
+        this.log('shutdown requested over the control socket');
+        setImmediate(() => void this.stop());
+        return { stopping: true };
+      case 'get':
+        return this.render(() => {
+          const kind = kindOf(req.resource);
+          const text = getObjects(this.cluster().cluster.store, kind, {
+            output: req.output,
+            namespace: req.namespace,
+            allNamespaces: req.allNamespaces,
+            names: req.names,
+          });
+          // kubectl says "No resources found" on stderr
+          return text.startsWith('No resources found') ? { stdout: '', stderr: text, exitCode: 0 } : { stdout: text, stderr: '', exitCode: 0 };
+        });
+      case 'describe':
+        return this.render(() => {
+          const kind = kindOf(req.resource);
+          const store = this.cluster().cluster.store;
+          const ns = req.namespace ?? 'default';
+          const names = req.names.length ? req.names : store.list(kind, kind === 'Node' ? undefined : ns).map((o) => o.metadata!.name!);
+          if (names.length === 0) return { stdout: '', stderr: kind === 'Node' ? 'No resources found\n' : `No resources found in ${ns} namespace.\n`, exitCode: 0 };
+          return { stdout: names.map((n) => describeObject(store, kind, ns, n)).join('\n\n'), stderr: '', exitCode: 0 };
+        });
+      case 'apply':
+        return this.render(() => this.apply(req.text, req.file, req.namespace));
+      case 'delete-manifest':
+        return this.renderAsync(() => this.deleteManifest(req.text, req.file, req.namespace));
+      case 'delete':
+        return this.renderAsync(() => this.deleteNamed(req.resource, req.names, req.namespace ?? 'default'));
+      case 'logs':
+        return this.logs(req.source, req.node, req.tail, req.since);
+      case 'exec-target':
+        return this.execTarget(req.pod, req.namespace ?? 'default', req.container);
+      case 'node-target':
+        return { argv: this.node(req.node).node.enterArgv(), env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root' } } satisfies ExecTarget;
+      case 'restart':
+        return this.renderAsync(() => this.restart(req.component, req.node));
+      default:
+        throw new Error(`unknown request "${(req as { op?: string }).op}"`);
+    }
+  }
+
+  private render(f: () => CommandOutput): CommandOutput {
+    try {
+      return f();
+    } catch (e) {
+      return errorOutput(e);
+    }
+  }
+
+  private async renderAsync(f: () => Promise<CommandOutput>): Promise<CommandOutput> {
+    try {
+      return await f();
+    } catch (e) {
+      return errorOutput(e);
+    }
+  }
+
+  status(): DaemonStatus {
+    const store = this.sc?.cluster.store;
+    return {
+      phase: this.phase,
+      pid: process.pid,
+      stateDir: this.paths.stateDir,
+      workDir: this.info.workDir,
+      log: this.paths.log,
+      seed: this.options.seed,
+      topology: this.options.topologyFile ?? '<default topology>',
+      progress: [...this.progressLines],
+      warnings: [...this.warnings],
+      error: this.error,
+      nodes: store ? store.list('Node').map((n) => ({ name: n.metadata!.name!, allocatable: { ...(n.status?.allocatable ?? {}) } })) : [],
+    };
+  }
+
+  /** Namespace defaulting as kubectl does: `-n` fills in objects without one and must agree with those that have one. */
+  private withNamespace(docs: ManifestDoc[], namespace: string | undefined): void {
+    for (const d of docs) {
+      if (d.kind === 'Node') continue;
+      const meta = (d.object.metadata ??= {});
+      if (namespace && meta.namespace && meta.namespace !== namespace) {
+        throw new Error(`the namespace from the provided object "${meta.namespace}" does not match the namespace "${namespace}". You must pass '--namespace=${meta.namespace}' to perform this operation.`);
+      }
+      meta.namespace = meta.namespace || namespace || 'default';
+    }
+  }
+
+  /** Every document checked first (structure, then the apiserver's pod validation); nothing applied when any fails. */
+  private apply(text: string, file: string, namespace: string | undefined): CommandOutput {
+    const sc = this.cluster();
+    const docs = parseManifests(text, file);
+    this.withNamespace(docs, namespace);
+    const issues: ManifestError['issues'] = [];
+    for (const d of docs) {
+      if (d.kind !== 'Pod') continue;
+      try {
+        admitPodObject(d.object as V1Pod);
+      } catch (e) {
+        if (!(e instanceof InvalidObjectError)) throw e;
+        issues.push(...d.issuesFor(e.errors).map((i) => ({ ...i, message: `${i.message} (${e.kind} ${JSON.stringify(e.objectName)} is invalid)` })));
+      }
+    }
+    if (issues.length) throw new ManifestError(issues);
+    if (docs.length === 0) return { stdout: '', stderr: `error: no objects passed to apply\n`, exitCode: 1 };
+    let stdout = '';
+    let stderr = '';
+    let exitCode = 0;
+    for (const d of docs) {
+      try {
+        const r = sc.cluster.apply(d.object);
+        stdout += `${REF_OF[d.kind]}/${r.name} ${r.action}\n`;
+      } catch (e) {
+        const o = errorOutput(e);
+        stderr += o.stderr;
+        exitCode = 1;
+      }
+    }
+    return { stdout, stderr, exitCode };
+  }
+
+  private deletedLine(kind: Kind, namespace: string, name: string): string {
+    return kind === 'Node' ? `${REF_OF[kind]} "${name}" deleted\n` : `${REF_OF[kind]} "${name}" deleted from ${namespace} namespace\n`;
+  }
+
+  private async deleteOne(kind: Kind, namespace: string, name: string): Promise<string> {
+    const sc = this.cluster();
+    if (kind === 'Pod') await sc.cluster.deletePod(namespace, name);
+    else if (kind === 'NetworkAttachmentDefinition') sc.cluster.store.delete(kind, namespace, name);
+    else throw new Error(`deleting ${RESOURCE_OF[kind]} is not supported by the simulator (supported: pods, net-attach-def)`);
+    return this.deletedLine(kind, namespace, name);
+  }
+
+  private async deleteAll(items: Array<{ kind: Kind; namespace: string; name: string }>): Promise<CommandOutput> {
+    const out: CommandOutput = { stdout: '', stderr: '', exitCode: 0 };
+    for (const it of items) {
+      try {
+        out.stdout += await this.deleteOne(it.kind, it.namespace, it.name);
+      } catch (e) {
+        out.stderr += errorOutput(e).stderr;
+        out.exitCode = 1;
+      }
+    }
+    return out;
+  }
+
+  private async deleteManifest(text: string, file: string, namespace: string | undefined): Promise<CommandOutput> {
+    this.cluster();
+    const docs = parseManifests(text, file);
+    this.withNamespace(docs, namespace);
+    return this.deleteAll(docs.map((d) => ({ kind: d.kind, namespace: d.object.metadata?.namespace ?? '', name: d.object.metadata?.name ?? '' })));
+  }
+
+  private async deleteNamed(resource: string, names: string[], namespace: string): Promise<CommandOutput> {
+    const kind = kindOf(resource);
+    if (names.length === 0) throw new Error('resource(s) were provided, but no name was specified');
+    return this.deleteAll(names.map((name) => ({ kind, namespace, name })));
+  }
+
+  private logs(source: 'device-plugin' | 'kubelet', nodeName: string, tail: number | undefined, since: number | undefined): LogsResult {
+    const sn = this.node(nodeName);
+    const lines = source === 'device-plugin' ? sn.pluginLog : sn.kubeletLog;
+    let from = since ?? 0;
+    // the buffers drop their oldest 10,000 lines past 20,000: a follower's position moves with them
+    if (from > lines.length) from = Math.max(0, from - 10_000);
+    let out = lines.slice(from);
+    if (tail !== undefined && tail >= 0) out = tail === 0 ? [] : out.slice(-tail);
+    return { lines: out, next: lines.length };
+  }
+
+  private execTarget(podName: string, namespace: string, container: string | undefined): ExecTarget {
+    const sc = this.cluster();
+    const pod = sc.cluster.store.mustGet('Pod', namespace, podName);
+    const names = (pod.spec?.containers ?? []).map((c) => c.name);
+    const c = container ?? names[0];
+    if (!names.includes(c)) throw new Error(`container ${c} is not valid for pod ${podName}`);
+    const phase = pod.status?.phase ?? 'Pending';
+    if (phase === 'Succeeded' || phase === 'Failed') throw new Error(`cannot exec into a container in a completed pod; current phase is ${phase}`);
+    const netns = sc.podNetns(namespace, podName);
+    const nodeName = pod.spec?.nodeName;
+    if (!netns || !nodeName) throw new Error(`pod ${podName} is not running yet (phase ${phase}); see \`sriov-lab describe pod ${podName}\``);
+    const sn = this.node(nodeName);
+    const envs = sn.kubelet.runContainerOptions(pod.metadata!.uid!, c)?.envs ?? {};
+    return {
+      argv: [...sn.node.enterArgv(), 'nsenter', `--net=${netns}`, '--'],
+      env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOSTNAME: podName, HOME: '/root', ...envs },
+    };
+  }
+
+  private async restart(component: 'kubelet' | 'device-plugin', nodeName: string): Promise<CommandOutput> {
+    const sc = this.cluster();
+    const sn = this.node(nodeName);
+    if (component === 'kubelet') {
+      this.log(`restarting the kubelet on ${nodeName}`);
+      await sn.kubelet.restart();
+      await sc.settle().catch((e: Error) => this.log(`after the kubelet restart on ${nodeName}: ${e.message}`));
+      return { stdout: `kubelet on ${nodeName} restarted (sockets wiped, checkpoint restored)\n`, stderr: '', exitCode: 0 };
+    }
+    this.log(`restarting the device plugin on ${nodeName}`);
+    await sc.stopDevicePlugin(sn);
+    sc.startDevicePlugin(sn);
+    return { stdout: `device plugin on ${nodeName} restarted (pid ${sn.plugin?.pid ?? '?'})\n`, stderr: '', exitCode: 0 };
+  }
+
+  // ---- shutdown ----------------------------------------------------------------------------
+
+  /** Stops the cluster (every netns, mount, process), closes the socket, removes the state files. Idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      const wasPhase = this.phase;
+      this.phase = 'stopping';
+      this.log(`stopping (was ${wasPhase})`);
+      // a start-up still in flight owns its nodes until SimCluster.start returns (it cleans up itself if it fails)
+      if (this.booting && !this.sc) {
+        this.progress('waiting for the start-up in progress to finish before stopping');
+        await this.booting.catch(() => undefined);
+      }
+      try {
+        await this.sc?.stop();
+      } catch (e) {
+        this.log(`stopping the cluster: ${(e as Error).stack ?? e}`);
+        this.exitCode = 1;
+      }
+      for (const s of this.sockets) s.destroy();
+      await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+      rmSync(this.info.workDir, { recursive: true, force: true });
+      removeStateFiles(this.paths);
+      this.log('stopped');
+      this.resolveStopped(this.exitCode);
+    })();
+    return this.stopping;
+  }
+
+}
+
+/** A fresh work dir for the nodes (under the temp dir: a node's /run is private, so nothing may live under /run). */
+export function newWorkDir(): string {
+  return mkdtempSync(join(tmpdir(), 'sriov-lab-cluster-'));
+}

@@ -1,0 +1,54 @@
+// A command line given as one string (`--device-plugin "CMD"`) split into argv the way a POSIX shell splits simple
+// quoting: '…' literal, "…" with \" \\ \$ \` escapes, a backslash outside quotes escapes the next character.
+// No expansion of any kind: the argv is run directly, never through a shell.
+
+export class CommandLineError extends Error {
+  readonly commandLine: string;
+  readonly column: number;
+  constructor(commandLine: string, column: number, message: string) {
+    super(`${message} at column ${column} of: ${commandLine}`);
+    this.name = 'CommandLineError';
+    this.commandLine = commandLine;
+    this.column = column;
+  }
+}
+
+export function splitShellWords(line: string): string[] {
+  const words: string[] = [];
+  let cur = '';
+  let inWord = false;
+  let quote: '"' | "'" | null = null;
+  let quoteAt = 0;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (quote === "'") {
+      if (c === "'") quote = null;
+      else cur += c;
+    } else if (quote === '"') {
+      if (c === '"') quote = null;
+      else if (c === '\\' && i + 1 < line.length && '"\\$`\n'.includes(line[i + 1])) {
+        i++;
+        if (line[i] !== '\n') cur += line[i];
+      } else cur += c;
+    } else if (c === "'" || c === '"') {
+      quote = c;
+      quoteAt = i + 1;
+      inWord = true;
+    } else if (c === '\\') {
+      if (i + 1 >= line.length) throw new CommandLineError(line, i + 1, 'a backslash ends the line');
+      i++;
+      if (line[i] !== '\n') cur += line[i];
+      inWord = true;
+    } else if (c === ' ' || c === '\t' || c === '\n') {
+      if (inWord) words.push(cur);
+      cur = '';
+      inWord = false;
+    } else {
+      cur += c;
+      inWord = true;
+    }
+  }
+  if (quote) throw new CommandLineError(line, quoteAt, `unterminated ${quote}`);
+  if (inWord) words.push(cur);
+  return words;
+}

@@ -145,23 +145,27 @@ export async function runScenarios(all: Scenario[], opts: RunOptions): Promise<R
   const baseWork = opts.workDir ?? mkdtempSync(join(tmpdir(), 'sriov-lab-run-'));
   const results: ScenarioResult[] = [];
   let interrupted = false;
-  for (const s of scenarios) {
-    const info = scenarioInfoOf(s);
-    if (signal.aborted) {
-      interrupted = true;
+  try {
+    for (const s of scenarios) {
+      const info = scenarioInfoOf(s);
+      if (signal.aborted) {
+        interrupted = true;
+        await reporter.onScenarioBegin?.(info);
+        const r = skipped(s, info, opts, 'not run: the run was interrupted');
+        results.push(r);
+        await reporter.onScenarioEnd?.(r);
+        continue;
+      }
       await reporter.onScenarioBegin?.(info);
-      const r = skipped(s, info, opts, 'not run: the run was interrupted');
+      const r = await runOne(s, info, { backend: opts.backend, seed: opts.seed, signal, clock, devicePlugin, cni, baseWork, reporter, availability: avail, progress: opts.progress });
+      if (r.error?.name === 'InterruptedError') interrupted = true;
       results.push(r);
       await reporter.onScenarioEnd?.(r);
-      continue;
     }
-    await reporter.onScenarioBegin?.(info);
-    const r = await runOne(s, info, { backend: opts.backend, seed: opts.seed, signal, clock, devicePlugin, cni, baseWork, reporter, availability: avail, progress: opts.progress });
-    if (r.error?.name === 'InterruptedError') interrupted = true;
-    results.push(r);
-    await reporter.onScenarioEnd?.(r);
+  } finally {
+    if (!opts.workDir && !opts.keep) rmSync(baseWork, { recursive: true, force: true });
+    else if (opts.keep) opts.progress?.(`kept the work folder: ${baseWork}`);
   }
-  if (!opts.workDir && !opts.keep) rmSync(baseWork, { recursive: true, force: true });
 
   meta.durationMs = Math.max(0, clock.now() - runStartWall);
   if (interrupted) meta.interrupted = true;

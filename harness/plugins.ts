@@ -25,37 +25,6 @@ export function bundledCniArgv(): string[] | undefined {
   return existsSync(argv[argv.length - 1]) ? argv : undefined;
 }
 
-/** Splits a command line the way a POSIX shell would for simple quoting ('…', "…", \x). */
-export function splitCommandLine(s: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let has = false;
-  let q: '"' | "'" | null = null;
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i];
-    if (q) {
-      if (c === q) q = null;
-      else if (c === '\\' && q === '"' && i + 1 < s.length) cur += s[++i];
-      else cur += c;
-    } else if (c === '"' || c === "'") {
-      q = c;
-      has = true;
-    } else if (c === '\\' && i + 1 < s.length) {
-      cur += s[++i];
-      has = true;
-    } else if (/\s/.test(c)) {
-      if (has || cur) out.push(cur);
-      cur = '';
-      has = false;
-    } else {
-      cur += c;
-    }
-  }
-  if (q) throw new Error(`unterminated ${q} in command line: ${s}`);
-  if (has || cur) out.push(cur);
-  return out;
-}
-
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** A shell shim that execs argv with the CNI's own argv/stdin (what /opt/cni/bin/<type> points at). */

@@ -6,7 +6,8 @@ import { SimCluster, type SimTraceEvent } from '../../sim/cluster/sim-cluster.ts
 import { PodResourcesClient } from '../../sim/kubelet/index.ts';
 import type { Attachment, TraceEvent, JsonValue } from '../../reports/types.ts';
 import type { Backend, BackendUpOptions, ClusterHandle, ExecResult, Fault, KubeObject, ObjectRef, Requirement, SysfsResult } from '../backend.ts';
-import { bundledDevicePluginArgv, cniInstallSet, defaultDevicePluginConfig } from '../plugins.ts';
+import { bundledDevicePluginArgv, cniInstallSet, defaultDevicePluginConfig, pluginsUnderTest } from '../plugins.ts';
+import type { BackendRunInfo } from '../runner/runner.ts';
 import type { ErrnoName } from '../../sim/kernel/types.ts';
 
 function kindOf(kind: string): 'Pod' | 'Node' | 'NetworkAttachmentDefinition' | 'Event' {
@@ -216,8 +217,9 @@ export function toTraceEvent(e: SimTraceEvent): TraceEvent {
   return e as unknown as TraceEvent & { request?: JsonValue };
 }
 
-export const simBackend: Backend = {
+export const simBackend: Backend & BackendRunInfo = {
   name: 'sim',
+  pluginsUnderTest: ({ devicePlugin, cni }) => pluginsUnderTest({ devicePluginArgv: devicePlugin.argv, cni }),
   async available() {
     const missing = [caps.root(), caps.fuse(), caps.netns(), caps.iproute2(), caps.cniPlugins()].filter((c) => !c.ok);
     if (missing.length) return { ok: false, reason: missing.map((c) => `${c.name}: ${c.detail}`).join('; ') };

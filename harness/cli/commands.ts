@@ -2,6 +2,8 @@
 import { doctor } from './doctor.ts';
 import { nodeShell, sysfsServe } from './node-commands.ts';
 import { reportCommand } from '../../reports/render.ts';
+import { runCommand, RUN_USAGE } from '../runner/command.ts';
+import { registerBuiltinBackends } from '../backends/index.ts';
 
 export interface Command {
   summary: string;
@@ -23,6 +25,14 @@ commands.set('node shell', {
 commands.set('sysfs serve', {
   summary: 'serve only a node\'s FUSE sysfs until SIGTERM: --topology FILE --mount DIR [--node NAME]',
   run: sysfsServe,
+});
+
+commands.set('run', {
+  summary: `run scenario files: ${RUN_USAGE.split('\n')[0].replace(/^usage: sriov-lab run /, '')}`,
+  run(args) {
+    registerBuiltinBackends();
+    return runCommand(args);
+  },
 });
 
 commands.set('report', {

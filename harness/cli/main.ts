@@ -22,7 +22,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    if ((err as Error).name === 'UsageError' || (err as Error).name === 'TopologyError') {
+    if (['UsageError', 'TopologyError', 'ScenarioValidationError', 'ManifestError'].includes((err as Error).name)) {
       process.stderr.write(`sriov-lab: ${(err as Error).message}\n`);
       process.exitCode = 2;
       return;

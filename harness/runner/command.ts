@@ -3,7 +3,8 @@
 // Exit codes: 0 every selected scenario passed or was skipped; 1 a scenario failed or the run was interrupted;
 // 2 a usage error, an unknown backend, or an invalid scenario file (nothing ran).
 import { readFileSync } from 'node:fs';
-import { relative } from 'node:path';
+import { join, relative } from 'node:path';
+import { projectRoot } from '../../sim/paths.ts';
 import { multiplex } from '../../reports/reporter.ts';
 import type { Reporter } from '../../reports/reporter.ts';
 import { jsonReporter } from '../../reports/json.ts';
@@ -39,7 +40,7 @@ export interface RunCommandIo {
 
 function toolVersion(): string {
   try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    const pkg = JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version?: string };
     return pkg.version ?? '0.0.0';
   } catch {
     return '0.0.0';

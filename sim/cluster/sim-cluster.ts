@@ -3,7 +3,8 @@
 // and the Multus-style attach of NetworkAttachmentDefinitions through the CNI plugins inside the node.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import { Cluster, PodStartError } from './cluster.ts';
@@ -91,6 +92,7 @@ export class SimCluster implements AsyncDisposable {
   private sysfsPoll: NodeJS.Timeout | null = null;
   private stopped = false;
   private ipamFailures = new Map<string, { count: number; message: string }>();
+  private nodeRoot: string | null = null;
 
   private constructor(opts: SimClusterOptions) {
     this.opts = opts;
@@ -113,8 +115,12 @@ export class SimCluster implements AsyncDisposable {
   }
 
   private async boot(): Promise<void> {
-    const { topology, workDir } = this.opts;
-    mkdirSync(workDir, { recursive: true });
+    const { topology } = this.opts;
+    mkdirSync(this.opts.workDir, { recursive: true });
+    // node roots live under a short path of their own: the kubelet dials plugin sockets by their host path, and a unix
+    // socket path must stay under 108 bytes however deep the caller's work directory is
+    const workDir = mkdtempSync(join(tmpdir(), 'sl-'));
+    this.nodeRoot = workDir;
     this.watchStore();
     let index = 0;
     for (const spec of topology.nodes) {
@@ -491,6 +497,7 @@ export class SimCluster implements AsyncDisposable {
     this.cluster.close();
     for (const sn of this.nodes.values()) await sn.node.stop();
     this.nodes.clear();
+    if (this.nodeRoot) rmSync(this.nodeRoot, { recursive: true, force: true });
   }
 
   [Symbol.asyncDispose](): Promise<void> {

@@ -1,0 +1,10 @@
+// The backends `sriov-lab run --backend NAME` knows.
+import { backends } from '../runner/registry.ts';
+import { simBackend } from './sim.ts';
+
+let done = false;
+export function registerBuiltinBackends(): void {
+  if (done) return;
+  done = true;
+  backends.register(simBackend);
+}

@@ -454,7 +454,7 @@ export class ClusterDaemon {
     if (phase === 'Succeeded' || phase === 'Failed') throw new Error(`cannot exec into a container in a completed pod; current phase is ${phase}`);
     const netns = sc.podNetns(namespace, podName);
     const nodeName = pod.spec?.nodeName;
-    if (!netns || !nodeName) throw new Error(`pod ${podName} is not running yet (phase ${phase}); see \`sriov-lab describe pod ${podName}\``);
+    if (!netns || !nodeName) throw new Error(`pod ${podName} is not running yet (phase ${phase}); see \`sriov-lab describe pod ${podName}${namespace === 'default' ? '' : ` -n ${namespace}`}\``);
     const sn = this.node(nodeName);
     const envs = sn.kubelet.runContainerOptions(pod.metadata!.uid!, c)?.envs ?? {};
     return {

@@ -437,7 +437,7 @@ export function makeHandle(p: HandleParts): Vm {
     sh: (script, o) => exec(['/bin/sh', '-c', script], o),
     async spawn(argv, o = {}) {
       const log = o.logPath ?? '/dev/null';
-      const inner = buildScript(argv, o).replace(/^exec /m, '');
+      const inner = buildScript(argv, o);
       const script = `setsid sh -c ${shQuote(inner)} > ${shQuote(log)} 2>&1 < /dev/null &\necho $!\n`;
       const r = await p.agent.exec(script, { where: o.where ?? 'chroot', timeoutMs: 30_000 });
       const pid = Number(r.stdout.toString().trim());

@@ -68,7 +68,13 @@ async function main(): Promise<number> {
     return 1;
   }
   if (signalled) shutdown();
-  return await done;
+  // a node without matching devices yet has no server and no socket: the process must still wait for them
+  const keepAlive = setInterval(() => undefined, 60_000);
+  try {
+    return await done;
+  } finally {
+    clearInterval(keepAlive);
+  }
 }
 
 main().then(

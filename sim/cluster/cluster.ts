@@ -674,6 +674,17 @@ export class Cluster {
     await this.agents.get(rec.nodeName)?.agent.releasePod(rec.uid);
   }
 
+  /**
+   * The node's kubelet failed a pod on its own (e.g. re-admission after a node reboot): the pod becomes Failed with
+   * the kubelet's reason and "Pod was rejected: <message>", its network is torn down and its devices released.
+   */
+  async podRejectedByNode(uid: string, reason: string, message: string): Promise<void> {
+    const rec = this.pods.get(uid);
+    if (!rec || rec.state === 'terminal' || rec.state === 'deleting') return;
+    const hooksRan = rec.state === 'running';
+    await this.track(this.failPod(rec, reason, message, true, hooksRan));
+  }
+
   /** Ends a Running pod's containers: Succeeded (exit 0) or Failed; devices are released and Pending pods retried. */
   async completePod(namespace: string, name: string, phase: 'Succeeded' | 'Failed', exitCode = phase === 'Succeeded' ? 0 : 1): Promise<V1Pod> {
     const pod = this.store.mustGet('Pod', namespace, name);

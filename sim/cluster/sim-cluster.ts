@@ -150,6 +150,12 @@ export class SimCluster implements AsyncDisposable {
       });
       sn.kubelet = kubelet;
       this.unsubscribe.push(kubelet.onEvent((e) => this.onKubeletEvent(e)));
+      // a pod the kubelet fails by itself (re-admission after a reboot) is failed in the cluster too
+      this.unsubscribe.push(
+        kubelet.onPodStatusChanged((st) => {
+          if (st.phase === 'Failed' && st.reason) void this.cluster.podRejectedByNode(st.uid, st.reason, st.message ?? '');
+        }),
+      );
       await kubelet.start();
       this.cluster.addNode(kubelet, {
         cpu: spec.cpu,

@@ -248,6 +248,7 @@ export async function startNode(opts: NodeOptions): Promise<StartedNode> {
             if (timer) clearTimeout(timer);
             resolve({ exitCode: code, stdout, stderr, durationMs: Date.now() - t0 });
           });
+          c.stdin!.on('error', () => undefined); // a command that exits without reading its input
           c.stdin!.end(o.input ?? '');
         });
       },

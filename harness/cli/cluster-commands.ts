@@ -475,5 +475,5 @@ export const clusterCommands: ReadonlyArray<readonly [string, ClusterCommand]> =
   ['logs', { summary: 'a node component\'s log: logs device-plugin|kubelet --node NAME [--tail N] [-f]', run: clusterLogs }],
   ['exec', { summary: 'run a command in a pod\'s network namespace: exec POD [-n NS] -- CMD…', run: podExec }],
   ['restart', { summary: 'restart a node component: restart kubelet|device-plugin --node NAME', run: clusterRestart }],
-  ['node exec', { summary: 'run a command on a simulated node of the running cluster (its /sys is the simulated sysfs): node exec NODE -- CMD…', run: nodeExec }],
+  ['node exec', { summary: 'run a command on a node of the running cluster (its /sys is the simulated sysfs): node exec NODE -- CMD…', run: nodeExec }],
 ];

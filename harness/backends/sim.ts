@@ -74,8 +74,9 @@ class SimClusterHandle implements ClusterHandle {
   }
 
   async sysfsWrite(node: string, path: string, value: string): Promise<SysfsResult> {
-    // a shell write, as an operator does it: the errno comes back through the FUSE sysfs
-    const r = await this.exec({ node }, ['bash', '-c', 'printf "%s" "$1" > "$2"', 'sysfs-write', value, path]);
+    // `echo VALUE > PATH`, as an operator does it (a trailing newline, so an empty value still writes); the errno
+    // comes back through the FUSE sysfs
+    const r = await this.exec({ node }, ['bash', '-c', 'printf "%s\\n" "$1" > "$2"', 'sysfs-write', value, path]);
     if (r.exitCode === 0) return { ok: true };
     return { ok: false, errno: errnoFromMessage(r.stderr), message: r.stderr.trim() };
   }

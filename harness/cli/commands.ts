@@ -4,6 +4,7 @@ import { nodeShell, sysfsServe } from './node-commands.ts';
 import { reportCommand } from '../../reports/render.ts';
 import { runCommand, RUN_USAGE } from '../runner/command.ts';
 import { registerBuiltinBackends } from '../backends/index.ts';
+import { demoCommand } from '../demo.ts';
 
 export interface Command {
   summary: string;
@@ -41,11 +42,8 @@ commands.set('report', {
 });
 
 commands.set('demo', {
-  summary: 'the tutorial, step by step (npm start)',
-  async run() {
-    process.stdout.write('sriov-lab demo: not yet implemented (the scenario runner has not landed yet)\n');
-    return 0;
-  },
+  summary: 'the tutorial, step by step, on the simulator; writes an HTML report (npm start): [--seed N] [--html F]',
+  run: demoCommand,
 });
 
 export function usage(): string {

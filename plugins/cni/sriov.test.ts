@@ -151,11 +151,11 @@ t.test('sriov mode in a simulated node', { skip }, async (t) => {
     const podA = tn.addPod('dpdk-a');
     const podB = tn.addPod('dpdk-b');
     t.equal((await tn.cni({ command: 'ADD', netns: podA, config: conf('1.0.0', { deviceID: vfAddr[1], vlan: 30 }), containerId: 'a' })).exitCode, 0);
-    r = await tn.cni({ command: 'ADD', netns: podB, config: conf('1.0.0', { deviceID: vfAddr[1], vlan: 40 }), containerId: 'b' });
-    t.match(r.json, { code: 102, msg: /already allocated to container a \(interface net1/ }, 'a VF in a live netns is refused');
+    const refused = await tn.cni({ command: 'ADD', netns: podB, config: conf('1.0.0', { deviceID: vfAddr[1], vlan: 40 }), containerId: 'b' });
+    t.match(refused.json, { code: 102, msg: /already allocated to container a \(interface net1/ }, 'a VF in a live netns is refused');
     tn.delPod(podA);
-    r = await tn.cni({ command: 'ADD', netns: podB, config: conf('1.0.0', { deviceID: vfAddr[1], vlan: 40 }), containerId: 'b' });
-    t.equal(r.exitCode, 0, `take-over after the old netns is gone: ${r.stdout}`);
+    const takeOver = await tn.cni({ command: 'ADD', netns: podB, config: conf('1.0.0', { deviceID: vfAddr[1], vlan: 40 }), containerId: 'b' });
+    t.equal(takeOver.exitCode, 0, `take-over after the old netns is gone: ${takeOver.stdout}`);
     t.match((await snapshot(tn, 1, 'sriov-net')).vfinfo, { vlan_list: [{ vlan: 40 }] });
     t.equal((await tn.cni({ command: 'DEL', netns: podB, config: conf('1.0.0', { deviceID: vfAddr[1], vlan: 40 }), containerId: 'b' })).exitCode, 0);
     t.strictSame(await snapshot(tn, 1, 'sriov-net'), before, 'back to the settings from before the first pod; both leases released');

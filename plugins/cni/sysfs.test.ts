@@ -1,8 +1,9 @@
 import t from 'tap';
+import type { Test } from 'tap';
 import { Sysfs } from './sysfs.ts';
 
 // a PF at 0000:01:00.0 (ens1f0) with VF 0 on igbvf (netdev ens1f0v0), VF 1 on vfio-pci, VF 2 unbound
-function tree(t: Tap.Test): Sysfs {
+function tree(t: Test): Sysfs {
   const dev = (extra: Record<string, unknown>) => ({ vendor: '0x8086\n', ...extra });
   const root = t.testdir({
     bus: {

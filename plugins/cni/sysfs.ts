@@ -1,6 +1,6 @@
 // What sysfs says about a PCI device: its driver, its netdevs (as seen from this network namespace), and for a VF
 // its PF and VF index. The root is injectable (default /sys) so tests can use a temporary tree.
-import { readdirSync, readFileSync, readlinkSync, existsSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, realpathSync, existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { CNI_CODES, CniError } from './errors.ts';
 
@@ -44,8 +44,12 @@ export class Sysfs {
     return existsSync(this.devicePath(pciAddr));
   }
 
+  /** netdevs of a PCI device; a virtio-net netdev sits one level down, under <pci>/virtioN/net */
   netdevs(pciAddr: string): string[] {
-    return tryReaddir(join(this.devicePath(pciAddr), 'net'));
+    const dev = this.devicePath(pciAddr);
+    const out = tryReaddir(join(dev, 'net'));
+    for (const e of tryReaddir(dev)) if (/^virtio\d+$/.test(e)) out.push(...tryReaddir(join(dev, e, 'net')));
+    return out;
   }
 
   driver(pciAddr: string): string | undefined {
@@ -105,8 +109,17 @@ export class Sysfs {
 
   /** The PCI address behind a netdev in this namespace, if it has one. */
   pciOfNetdev(ifname: string): string | undefined {
-    const l = tryReadlink(join(this.root, 'class/net', ifname, 'device'));
-    return l ? basename(l) : undefined;
+    let real: string;
+    try {
+      real = realpathSync(join(this.root, 'class/net', ifname, 'device'));
+    } catch {
+      return undefined;
+    }
+    // the device may be a child of the PCI function (virtio0 under 0000:00:05.0): take the nearest PCI address
+    return real
+      .split('/')
+      .reverse()
+      .find((c) => /^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/.test(c));
   }
 
   netdevNames(): string[] {

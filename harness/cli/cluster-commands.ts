@@ -167,6 +167,8 @@ export async function clusterUp(args: string[]): Promise<number> {
       throw new UsageError(`--device-plugin: ${(e as Error).message}`);
     }
     if (argv.length === 0) throw new UsageError('--device-plugin needs a command line');
+    // a path is taken relative to here (the plugin runs with / as its cwd); a bare name is looked up in the node's PATH
+    if (argv[0].includes('/')) argv[0] = executable(argv[0], '--device-plugin');
     options.devicePluginArgv = argv;
   }
   if (values['device-plugin-config']) {
@@ -181,6 +183,7 @@ export async function clusterUp(args: string[]): Promise<number> {
   if (values.cni) options.cniPath = executable(values.cni, '--cni');
 
   const paths = daemonPaths(resolveStateDir());
+  if (Buffer.byteLength(paths.socket) > 107) throw new UsageError(`the state dir ${paths.stateDir} is too long a path for a unix socket; set ${STATE_DIR_ENV} to a shorter one`);
   mkdirSync(paths.stateDir, { recursive: true, mode: 0o700 });
   const existing = readDaemonInfo(paths);
   if (existing && isDaemonAlive(existing)) {

@@ -173,6 +173,14 @@ if (missing) {
     t.match((await cli(['describe', 'node', 'node1'])).stdout, /^ {2}intel\.com\/sriov_netdevice +1 +1$/m, 'and the pod still holds it (Allocated resources)');
     t.match((await cli(['exec', 'second', '--', 'ip', '-br', 'link'])).stdout, /^net1/m, 'net1 is still there');
 
+    const plugins = async () => ((await cli(['logs', 'device-plugin', '--node', 'node1'])).stdout.match(/registered with kubelet/g) ?? []).length;
+    const pluginsBefore = await plugins();
+    const dpRestart = await cli(['restart', 'device-plugin', '--node', 'node1']);
+    t.match(dpRestart.stdout, /^device plugin on node1 restarted \(pid \d+\)\n$/, dpRestart.stderr);
+    await until('the restarted plugin registers', async () => (await plugins()) > pluginsBefore);
+    t.match((await cli(['logs', 'device-plugin', '--node', 'node1'])).stdout, /^\[sriov-lab\] device plugin exited \((SIGTERM|0)\)$/m, 'the log shows the old plugin exit');
+    t.equal(await phase('second'), 'Running', 'the pod keeps running through a device plugin restart');
+
     const numvfs = await cli(['node', 'exec', 'node1', '--', 'cat', '/sys/class/net/ens1f0/device/sriov_numvfs']);
     t.equal(numvfs.stdout, '1\n', 'node exec reads the simulated sysfs');
     const nf = await cli(['describe', 'pod', 'nope']);

@@ -54,8 +54,9 @@ if (!qemu.ok) {
     await vm?.stop();
   });
 
-  const tool = async (args: string[]): Promise<string> => (await vm.run(['node', bundle, ...args], { env: { SL_JOURNAL: journal }, timeoutMs: 120_000 })).stdout;
-  const snapshot = async (): Promise<HostSnapshot> => JSON.parse(await tool(['snapshot', pf0, pf1])) as HostSnapshot;
+  const env = (): Record<string, string> => ({ SL_JOURNAL: journal, SL_SNAP_PFS: `${pf0},${pf1}` });
+  const tool = async (args: string[]): Promise<string> => (await vm.run(['node', bundle, ...args], { env: env(), timeoutMs: 120_000 })).stdout;
+  const snapshot = async (): Promise<HostSnapshot> => JSON.parse(await tool(['snapshot'])) as HostSnapshot;
   const pending = async (): Promise<boolean> => (await vm.exec(['test', '-e', journal])).exitCode === 0;
   const waitGone = async (pid: number): Promise<void> => {
     for (let i = 0; i < 600; i++) {
@@ -64,12 +65,14 @@ if (!qemu.ok) {
     }
     throw new Error(`guest pid ${pid} did not exit`);
   };
-  const startWaiting = async (): Promise<number> => {
+  /** starts a run of changes that waits to be killed; returns its pid and the snapshot it took after the changes */
+  const startWaiting = async (): Promise<{ pid: number; mid: HostSnapshot }> => {
     const log = `/tmp/host-tool-${Date.now()}.log`;
-    const pid = await vm.spawn(['node', bundle, 'run', pf0, 'wait'], { env: { SL_JOURNAL: journal }, logPath: log });
+    const pid = await vm.spawn(['node', bundle, 'run', pf0, 'wait'], { env: env(), logPath: log });
     for (let i = 0; i < 1200; i++) {
       const out = (await vm.readFile(log).catch(() => Buffer.alloc(0))).toString();
-      if (out.includes('changed')) return pid;
+      const m = /^changed (.*)$/m.exec(out);
+      if (m) return { pid, mid: JSON.parse(m[1]) as HostSnapshot };
       if (/Error/.test(out)) throw new Error(out);
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -83,46 +86,46 @@ if (!qemu.ok) {
     t.equal(mid.pfs[0].vfLinks[0].vlan, 77);
     t.equal(mid.pfs[0].vfLinks[0].spoofchk, false);
     t.equal(mid.pfs[0].vfLinks[0].trust, true);
+    t.equal(mid.pfs[0].vfLinks[3].vlan, 5);
     t.equal(mid.pfs[0].vfs[2].ifname, null, 'VF 2 netdev moved out');
     t.same(mid.netns, ['pod1']);
     t.notSame(mid, before);
   };
+  // the state every test starts from and must end in (each test's "after" is checked against it)
+  let before: HostSnapshot;
 
   t.test('guard rails: a PF with an address and the default route, or with a VF in use, is refused unless forced', async (t) => {
-    const before = await snapshot();
-    const refused = await tool(['guard', pf1]);
+    before = await snapshot();
+    t.equal(before.pfs[0].numVfs, 2);
+    t.equal(before.pfs[0].vfLinks[0].vlan, 10);
+    const [refused, forced, free] = JSON.parse(await tool(['guard', pf1, `${pf1},force`, pf0])) as string[];
     t.match(refused, /^GuardError: refusing to touch PF/);
     t.match(refused, new RegExp(`${pf1} carries the default route \\(IPv4\\)`));
     t.match(refused, new RegExp(`${pf1} has the address 192\\.0\\.2\\.1/24`));
     t.match(refused, /--force/);
-    t.equal(await tool(['guard', pf1, '--force']), 'ok');
-    t.equal(await tool(['guard', pf0]), 'ok', 'PF0 is free');
-    const vfDev = vm.nics[0] && (await vm.run(['sh', '-c', `ls /sys/class/net/${pf0}/device/virtfn1/net`])).stdout.trim();
-    await vm.run(['ip', 'link', 'set', vfDev, 'up']);
-    t.match(await tool(['guard', pf0]), new RegExp(`VF 1 \\(\\S+\\)'s netdev ${vfDev} is up`));
-    await vm.run(['ip', 'link', 'set', vfDev, 'down']);
-    await vm.run(['sh', '-c', `ip netns add busy && ip link set ${vfDev} netns busy`]);
-    t.match(await tool(['guard', pf0]), new RegExp(`VF 1 \\(\\S+\\)'s netdev ${vfDev} is in network namespace busy`));
-    await vm.run(['sh', '-c', `ip -n busy link set ${vfDev} netns 1 && ip netns delete busy`]);
+    t.equal(forced, 'ok', '--force overrides');
+    t.equal(free, 'ok', 'PF0 is free');
+    const vfDevs = (await vm.run(['sh', '-c', `ls /sys/class/net/${pf0}/device/virtfn0/net /sys/class/net/${pf0}/device/virtfn1/net`])).stdout.split(/\s+/).filter((l) => /^eth/.test(l));
+    await vm.run(['sh', '-e', '-c', `ip link set ${vfDevs[1]} up; ip netns add busy; ip link set ${vfDevs[0]} netns busy`]);
+    const [busy] = JSON.parse(await tool(['guard', pf0])) as string[];
+    t.match(busy, new RegExp(`VF 0 \\(\\S+\\)'s netdev ${vfDevs[0]} is in network namespace busy`));
+    t.match(busy, new RegExp(`VF 1 \\(\\S+\\)'s netdev ${vfDevs[1]} is up`));
+    await vm.run(['sh', '-e', '-c', `ip -n busy link set ${vfDevs[0]} netns 1; ip netns delete busy; ip link set ${vfDevs[1]} down`]);
     t.same(await snapshot(), before, 'guard checks change nothing');
     t.notOk(await pending(), 'no journal left');
   });
 
   t.test('normal finish: the snapshot after equals the snapshot before', async (t) => {
-    const before = await snapshot();
-    t.equal(before.pfs[0].numVfs, 2);
-    t.equal(before.pfs[0].vfLinks[0].vlan, 10);
-    const r = JSON.parse(await tool(['run', pf0, 'close'])) as RestoreReport;
-    t.same(r.problems, []);
-    t.ok(r.actions.length > 0, `restore did work: ${r.actions.length} actions`);
-    t.same(await snapshot(), before);
+    const { report, after } = JSON.parse(await tool(['run', pf0, 'close'])) as { report: RestoreReport; after: HostSnapshot };
+    t.same(report.problems, []);
+    t.ok(report.actions.length > 0, `restore did work: ${report.actions.length} actions`);
+    t.same(after, before);
     t.notOk(await pending(), 'journal retired');
   });
 
   t.test('Ctrl-C: the run restores before it dies', async (t) => {
-    const before = await snapshot();
-    const pid = await startWaiting();
-    assertChanged(t, await snapshot(), before);
+    const { pid, mid } = await startWaiting();
+    assertChanged(t, mid, before);
     await vm.run(['kill', '-INT', String(pid)]);
     await waitGone(pid);
     t.same(await snapshot(), before);
@@ -130,18 +133,16 @@ if (!qemu.ok) {
   });
 
   t.test('SIGKILL: the journal survives and restore puts everything back', async (t) => {
-    const before = await snapshot();
-    const pid = await startWaiting();
+    const { pid, mid } = await startWaiting();
+    assertChanged(t, mid, before);
     await vm.run(['kill', '-KILL', String(pid)]);
     await waitGone(pid);
-    const mid = await snapshot();
-    assertChanged(t, mid, before);
     t.ok(await pending(), 'the journal is still there');
-    const r = JSON.parse(await tool(['restore'])) as RestoreReport;
-    t.same(r.problems, []);
-    t.same(await snapshot(), before);
+    const { report, after } = JSON.parse(await tool(['restore'])) as { report: RestoreReport; after: HostSnapshot };
+    t.same(report.problems, []);
+    t.same(after, before);
     t.notOk(await pending(), 'journal retired');
-    const again = JSON.parse(await tool(['restore'])) as RestoreReport;
-    t.same(again, { actions: [], problems: [], journal }, 'a second restore has nothing to do');
+    const again = JSON.parse(await tool(['restore'])) as { report: RestoreReport };
+    t.same(again.report, { actions: [], problems: [], journal }, 'a second restore has nothing to do');
   });
 }

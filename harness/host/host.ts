@@ -104,7 +104,8 @@ export class HostSession {
     s.journal.append({ type: 'begin', pid: process.pid, startedAt: new Date().toISOString(), pfs: pfs.map((p) => p.pciAddr), forced: !!o.force && warnings.length > 0 });
     for (const pf of pfs) s.journal.append({ type: 'baseline', pf, vfs: await listVfs(o.sys, pf.pciAddr), vfLinks: await vfLinks(o.sys, pf.ifname) });
     if (o.restoreOnSignal !== false) {
-      s.removeHook = addExitHook({ name: `host restore (${journalPath})`, async: async () => void (await s.close()) });
+      // restoring VFs takes seconds on slow machines (and minutes under TCG): give it time, the journal covers a SIGKILL
+      s.removeHook = addExitHook({ name: `host restore (${journalPath})`, async: async () => void (await s.close()), timeoutMs: 300_000 });
     }
     return s;
   }

@@ -5,7 +5,8 @@
 // Two kinds of hook:
 // - `sync`: runs on every exit path, including `process.exit()` and the 'exit' event where nothing async can run
 //   (e.g. SIGKILL a child by pid). Keep it short.
-// - `async`: runs on signals, before the process re-raises the signal; bounded by `asyncTimeoutMs`.
+// - `async`: runs on signals, before the process re-raises the signal; bounded by the largest `timeoutMs` of the
+//   hooks (default `asyncTimeoutMs`). Further signals while the hooks run are ignored (SIGKILL still works).
 // After a signal the hooks run once, the handlers are removed and the same signal is raised again, so the process
 // still dies of that signal (exit status 128+n) as it would have without us.
 
@@ -14,6 +15,8 @@ export interface ExitHook {
   name: string;
   sync?: () => void;
   async?: () => Promise<void>;
+  /** how long the async part may take before the process dies anyway (default asyncTimeoutMs) */
+  timeoutMs?: number;
 }
 
 const hooks = new Set<ExitHook>();
@@ -46,7 +49,8 @@ async function onSignal(sig: NodeJS.Signals): Promise<void> {
     }),
   );
   let timer: NodeJS.Timeout | undefined;
-  await Promise.race([all, new Promise((res) => (timer = setTimeout(res, asyncTimeoutMs)))]);
+  const limitMs = Math.max(asyncTimeoutMs, ...list.map((h) => h.timeoutMs ?? 0));
+  await Promise.race([all, new Promise((res) => (timer = setTimeout(res, limitMs)))]);
   clearTimeout(timer);
   runSync();
   hooks.clear();

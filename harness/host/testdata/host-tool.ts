@@ -1,9 +1,11 @@
 // Test helper, bundled with esbuild and run inside the QEMU guest (the guest is "the host"):
-//   snapshot PF…                  print the snapshot JSON
-//   run PF MODE                   claim PF, make a run of changes, then MODE: close (restore, exit 0) | wait (print
-//                                 "changed" and wait to be killed or Ctrl-C'ed)
-//   restore                       restoreFromJournal, print the report JSON
-//   guard PF [--force]            open a session (guard rails) and close it; prints "ok" or the GuardError
+//   snapshot                      print the snapshot JSON of the PFs in $SL_SNAP_PFS
+//   run PF MODE                   claim PF, make a run of changes, then MODE: close (restore; print {report, after})
+//                                 | wait (print "changed <snapshot JSON>" and wait to be killed or Ctrl-C'ed)
+//   restore                       restoreFromJournal; print {report, after}
+//   guard PF[,force] …            for each: open a session (guard rails) and close it; prints a JSON array of "ok"
+//                                 or the GuardError's message
+// (Starting node in a TCG guest costs seconds, so one call does what it can.)
 import { HostSession, restoreFromJournal } from '../host.ts';
 import { snapshotHost } from '../snapshot.ts';
 import { localSystem } from '../system.ts';
@@ -12,19 +14,26 @@ import { listVfs, resolvePf } from '../nic.ts';
 const journalPath = process.env.SL_JOURNAL ?? '/var/lib/sriov-lab/test-journal.jsonl';
 const sys = localSystem({ ip: '/usr/sbin/ip' });
 const [cmd, ...rest] = process.argv.slice(2);
+const snap = () => snapshotHost(sys, (process.env.SL_SNAP_PFS ?? '').split(',').filter(Boolean));
 
 if (cmd === 'snapshot') {
-  process.stdout.write(JSON.stringify(await snapshotHost(sys, rest)));
+  process.stdout.write(JSON.stringify(await snap()));
 } else if (cmd === 'restore') {
-  process.stdout.write(JSON.stringify(await restoreFromJournal(sys, journalPath)));
+  const report = await restoreFromJournal(sys, journalPath);
+  process.stdout.write(JSON.stringify({ report, after: await snap() }));
 } else if (cmd === 'guard') {
-  try {
-    const s = await HostSession.open({ sys, pfs: [rest[0]], journalPath, force: rest.includes('--force') });
-    await s.close();
-    process.stdout.write('ok');
-  } catch (e) {
-    process.stdout.write(`${(e as Error).name}: ${(e as Error).message}`);
+  const out: string[] = [];
+  for (const spec of rest) {
+    const [pf, force] = spec.split(',');
+    try {
+      const s = await HostSession.open({ sys, pfs: [pf], journalPath, force: force === 'force' });
+      await s.close();
+      out.push('ok');
+    } catch (e) {
+      out.push(`${(e as Error).name}: ${(e as Error).message}`);
+    }
   }
+  process.stdout.write(JSON.stringify(out));
 } else if (cmd === 'run') {
   const [pfName, mode] = rest;
   const s = await HostSession.open({ sys, pfs: [pfName], journalPath, log: (l) => process.stderr.write(`${l}\n`) });
@@ -36,10 +45,10 @@ if (cmd === 'snapshot') {
   await s.setVf(pf.pciAddr, 3, { vlan: 5 });
   await s.moveNetdev(vfs[2].pciAddr, 'pod1', 'net1');
   if (mode === 'close') {
-    const r = await s.close();
-    process.stdout.write(JSON.stringify(r));
+    const report = await s.close();
+    process.stdout.write(JSON.stringify({ report, after: await snap() }));
   } else {
-    process.stdout.write('changed\n');
+    process.stdout.write(`changed ${JSON.stringify(await snap())}\n`);
     setInterval(() => undefined, 1 << 30);
   }
 } else {

@@ -75,6 +75,7 @@ export class NetdevMirror {
   private dirty = true;
   private syncing: Promise<void> | null = null;
   private monitor: ReturnType<typeof spawn> | null = null;
+  private fabMonitor: ReturnType<typeof spawn> | null = null;
 
   constructor(
     private readonly model: SysfsModel,
@@ -103,12 +104,19 @@ export class NetdevMirror {
     this.monitor.stdout?.on('data', () => {
       this.dirty = true;
     });
+    // a VF end destroyed with a pod's netns takes its fabric peer along: watch the fabric too
+    this.fabMonitor = spawn(this.ipPath ?? 'ip', ['-n', this.fab, 'monitor', 'link'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    this.fabMonitor.stdout?.on('data', () => {
+      this.dirty = true;
+    });
     await this.sync();
   }
 
   stop(): void {
     this.monitor?.kill();
     this.monitor = null;
+    this.fabMonitor?.kill();
+    this.fabMonitor = null;
   }
 
   /** Applies whatever the model changed since the last call. */
@@ -140,7 +148,10 @@ export class NetdevMirror {
       }
     }
     if (host.length) await this.ip(['-batch', '-'], `${host.join('\n')}\n`);
-    if (fab.length) await this.ip(['-n', this.fab, '-batch', '-'], `${fab.join('\n')}\n`);
+    // -force: a peer may already be gone with a pod's netns; the rest of the batch must still apply
+    if (fab.length) await this.ip(['-n', this.fab, '-force', '-batch', '-'], `${fab.join('\n')}\n`).catch((e: IpError) => {
+      if (!/Cannot find device/.test(e.stderr)) throw e;
+    });
     if (nodeCmds.length) await this.ip(['-n', this.netns, '-batch', '-'], `${nodeCmds.join('\n')}\n`);
     if (added.length) {
       const links = JSON.parse(await this.ip(['-n', this.fab, '-j', 'link', 'show'])) as IpLink[];
@@ -153,6 +164,29 @@ export class NetdevMirror {
     this.dirty = true;
   }
 
+  /**
+   * A physical netdev whose network namespace is destroyed returns to the host's; a veth is destroyed instead. So
+   * when a model netdev's fabric peer is gone (its pod netns was deleted), re-create it in the node under the name it
+   * last had, as the kernel would (or `dev<N>` if that name is taken).
+   */
+  private async returnOrphans(): Promise<void> {
+    if (this.peers.size === 0) return;
+    const fabLinks = JSON.parse(await this.ip(['-n', this.fab, '-j', 'link', 'show'])) as IpLink[];
+    const present = new Set(fabLinks.map((l) => l.ifindex));
+    const orphans = this.model.netdevs().filter(({ pciAddr }) => this.peers.has(pciAddr) && !present.has(this.peers.get(pciAddr)!));
+    if (orphans.length === 0) return;
+    const nodeNames = new Set((JSON.parse(await this.ip(['-n', this.netns, '-j', 'link', 'show'])) as IpLink[]).map((l) => l.ifname));
+    let n = 0;
+    for (const { pciAddr, netdev } of orphans) {
+      this.peers.delete(pciAddr);
+      let name = netdev.name;
+      while (nodeNames.has(name)) name = `dev${n++}`;
+      nodeNames.add(name);
+      this.model.updateNetdev(pciAddr, { name });
+      await this.apply([{ kind: 'add', pciAddr, netdev: { ...netdev, name } }]);
+    }
+  }
+
   /** Brings the model's netdev view (presence, name, MAC, MTU, admin state) up to date with the node netns. */
   async sync(force = false): Promise<void> {
     if (!this.dirty && !force) return;
@@ -163,6 +197,7 @@ export class NetdevMirror {
         const ids = JSON.parse((await this.ip(['-n', this.netns, '-j', 'netns', 'list-id'])) || '[]') as Array<{ nsid: number; name?: string }>;
         this.fabNsid = ids.find((i) => i.name === this.fab)?.nsid;
       }
+      await this.returnOrphans();
       const links = JSON.parse(await this.ip(['-n', this.netns, '-j', 'link', 'show'])) as IpLink[];
       for (const { pciAddr } of this.model.netdevs()) {
         const peerIdx = this.peers.get(pciAddr);

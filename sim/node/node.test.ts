@@ -101,6 +101,26 @@ if (missing) {
     });
   });
 
+  t.test('a VF netdev whose pod netns is deleted comes back to the node, like a physical netdev', async (t) => {
+    await withNode(async (node) => {
+      const pod = `${node.netns}-gone`;
+      spawnSync('ip', ['netns', 'add', pod]);
+      t.teardown(() => void spawnSync('ip', ['netns', 'del', pod]));
+      let r = await node.exec(['bash', '-c', `echo 2 > /sys/class/net/ens1f0/device/sriov_numvfs && ip link set ens1f0v1 netns /run/netns/${pod} 2>&1 || ip link set ens1f0v1 netns ${pod}`]);
+      t.equal(spawnSync('ip', ['-n', pod, 'link', 'show', 'ens1f0v1']).status, 0, 'moved into the pod netns');
+      spawnSync('ip', ['netns', 'del', pod]);
+      let back = '';
+      for (let i = 0; i < 50 && !back.includes('ens1f0v1'); i++) {
+        await new Promise((res) => setTimeout(res, 100));
+        back = (await node.exec(['bash', '-c', 'ls /sys/bus/pci/devices/0000:01:10.4/net 2>/dev/null; ip -br link show ens1f0v1 2>/dev/null'])).stdout;
+      }
+      t.match(back, /^ens1f0v1\nens1f0v1[@ ]/, 'back in sysfs and in the node netns under its name');
+      r = await node.exec(['bash', '-c', 'echo 0 > /sys/class/net/ens1f0/device/sriov_numvfs && ls /sys/class/net']);
+      t.equal(r.exitCode, 0, `numvfs 0 still works: ${r.stderr}`);
+      t.notMatch(r.stdout, /ens1f0v/, 'VFs gone');
+    });
+  });
+
   const cli = [process.execPath, '--import', 'tsx', join(projectRoot(), 'harness/cli/main.ts')];
   // the CLI runs as a user would start it: without tap's loaders and environment
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_OPTIONS' && !k.startsWith('TAP') && !k.startsWith('_TAP')));

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { caps } from '../../sim/caps.ts';
 import { startVm, PROJECT_DIR, type Vm } from '../qemu/vm.ts';
-import type { HostSnapshot } from './snapshot.ts';
+import { vmSystem } from '../qemu/vm-system.ts';
+import { snapshotHost, type HostSnapshot } from './snapshot.ts';
 import type { RestoreReport } from './host.ts';
 
 const qemu = caps.qemu();
@@ -98,6 +99,7 @@ if (!qemu.ok) {
     before = await snapshot();
     t.equal(before.pfs[0].numVfs, 2);
     t.equal(before.pfs[0].vfLinks[0].vlan, 10);
+    t.same(await snapshotHost(vmSystem(vm), [pf0, pf1]), before, 'the same snapshot through the agent from the host (the hardware seam)');
     const [refused, forced, free] = JSON.parse(await tool(['guard', pf1, `${pf1},force`, pf0])) as string[];
     t.match(refused, /^GuardError: refusing to touch PF/);
     t.match(refused, new RegExp(`${pf1} carries the default route \\(IPv4\\)`));

@@ -13,6 +13,7 @@ const entries = {
   'ip-wrapper': 'sim/netns/ip-wrapper.ts',
   'sriov-lab-device-plugin': 'plugins/device-plugin/main.ts',
   'sriov-lab-cni': 'plugins/cni/main.ts',
+  'sriov-lab-daemon': 'harness/daemon/main.ts',
 };
 mkdirSync(join(root, 'dist'), { recursive: true });
 const jobs = [];

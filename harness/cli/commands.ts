@@ -5,6 +5,7 @@ import { reportCommand } from '../../reports/render.ts';
 import { runCommand, RUN_USAGE } from '../runner/command.ts';
 import { registerBuiltinBackends } from '../backends/index.ts';
 import { demoCommand } from '../demo.ts';
+import { clusterCommands } from './cluster-commands.ts';
 
 export interface Command {
   summary: string;
@@ -45,6 +46,8 @@ commands.set('demo', {
   summary: 'the tutorial, step by step, on the simulator; writes an HTML report (npm start): [--seed N] [--html F]',
   run: demoCommand,
 });
+
+for (const [name, c] of clusterCommands) commands.set(name, c);
 
 export function usage(): string {
   const lines = ['usage: sriov-lab <command> [options]', '', 'commands:'];

@@ -60,6 +60,13 @@ cfg=$(sed -n 's/.*sl_cfg=\\([^ ]*\\).*/\\1/p' /proc/cmdline)
 [ -n "$SL_HOSTNAME" ] && hostname "$SL_HOSTNAME"
 ip link set lo up
 
+if [ -n "$SL_MGMT_MAC" ]; then
+  for n in /sys/class/net/*; do
+    [ "$(cat $n/address)" = "$SL_MGMT_MAC" ] || continue
+    ip link set "\${n##*/}" name mgmt0 && ip addr add 10.0.2.15/24 dev mgmt0 && ip link set mgmt0 up && ip route add default via 10.0.2.2 || fail "mgmt0"
+  done
+fi
+
 if [ "$SL_PROBE" = 1 ]; then echo "${BOOT_MARKER} probe" > /dev/console; poweroff -f; fi
 
 # virtio-serial ports by name (udev would make these links)

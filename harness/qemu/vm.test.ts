@@ -1,6 +1,8 @@
 // One VM for the whole file (TCG boots take seconds): real igb/igbvf SR-IOV, vfio-pci, VF netlink, the agent, 9p.
 import t from 'tap';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer, type AddressInfo } from 'node:net';
+import { createServer as createHttpServer, get } from 'node:http';
 import { join } from 'node:path';
 import { caps } from '../../sim/caps.ts';
 import { resolveTopology } from '../../sim/topology/topology.ts';
@@ -25,8 +27,15 @@ if (!qemu.ok) {
   });
   const node = topo.nodes[0];
   let vm: Vm;
+  let fwdPort = 0;
   t.before(async () => {
-    vm = await startVm({ name: 'node1', node });
+    fwdPort = await new Promise<number>((res) => {
+      const srv = createServer().listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as AddressInfo).port;
+        srv.close(() => res(p));
+      });
+    });
+    vm = await startVm({ name: 'node1', node, channels: ['kubelet'], mgmt: { hostForwards: [{ hostPort: fwdPort, guestPort: 8080 }] } });
   });
   t.teardown(() => vm?.stop());
 
@@ -128,6 +137,41 @@ if (!qemu.ok) {
     const pid = await vm.spawn(['sleep', '1000'], { logPath: '/tmp/sleep.log' });
     t.equal((await vm.exec(['kill', '-0', String(pid)])).exitCode, 0, 'spawned process runs');
     await vm.run(['kill', String(pid)]);
+  });
+
+  t.test('a channel is a byte stream between a guest device and a host unix socket', async (t) => {
+    const sock = connect(vm.channelPath('kubelet'));
+    t.teardown(() => sock.destroy());
+    await new Promise<void>((res, rej) => sock.once('connect', res).once('error', rej));
+    let got = '';
+    const heard = new Promise<void>((res) => sock.on('data', (d: Buffer) => ((got += d), got.includes('\n') && res())));
+    // the guest answers one line: it reads ours and writes it back upper-cased
+    const guest = vm.exec(['sh', '-c', 'exec 3<>/dev/virtio-ports/kubelet; read -r l <&3; echo "$l" | tr a-z A-Z >&3'], { where: 'guest', timeoutMs: 60_000 });
+    for (let i = 0; i < 50 && !got; i++) {
+      sock.write('ping from host\n');
+      await Promise.race([heard, new Promise((r) => setTimeout(r, 200))]);
+    }
+    t.equal((await guest).exitCode, 0);
+    t.match(got, /PING FROM HOST\n/);
+  });
+
+  t.test('the management NIC: guest → host services at 10.0.2.2, host → guest through a forwarded port', async (t) => {
+    const srv = createHttpServer((_req, res) => res.end(`hello guest\n`));
+    await new Promise<void>((res) => srv.listen(0, '127.0.0.1', res));
+    t.teardown(() => srv.close());
+    const port = (srv.address() as AddressInfo).port;
+    const r = await vm.exec(['wget', '-q', '-O', '-', `http://10.0.2.2:${port}/`], { where: 'guest', timeoutMs: 30_000 });
+    t.equal(r.stdout, 'hello guest\n', `${r.stderr}`);
+    t.equal((await vm.exec(['/usr/sbin/ip', '-br', 'addr', 'show', 'mgmt0'])).stdout.includes('10.0.2.15/24'), true);
+    t.notOk(vm.nics.some((n) => n.ifname === 'mgmt0'), 'not a topology NIC');
+    await vm.run(['sh', '-c', 'mkdir -p /tmp/www && echo hello host > /tmp/www/index.html && httpd -p 8080 -h /tmp/www'], { where: 'guest' });
+    const body = await new Promise<string>((res, rej) => {
+      get(`http://127.0.0.1:${fwdPort}/index.html`, (resp) => {
+        let b = '';
+        resp.on('data', (d: Buffer) => (b += d)).on('end', () => res(b));
+      }).on('error', rej);
+    });
+    t.equal(body, 'hello host\n');
   });
 
   t.test('stop() kills QEMU and removes the run dir', async (t) => {

@@ -68,6 +68,12 @@ export interface StartVmOptions {
   shares?: Share[];
   /** extra virtio-serial ports: guest /dev/virtio-ports/<name> ↔ host unix socket <runDir>/<name>.sock (QEMU listens) */
   channels?: string[];
+  /**
+   * A management NIC (QEMU user networking, outside the topology): the guest reaches services the host listens on
+   * at 127.0.0.1 through 10.0.2.2 (e.g. a cluster brain's API), and `hostForwards` publish guest ports on the host's
+   * 127.0.0.1. In the guest it is `mgmt0`, 10.0.2.15/24, with the default route.
+   */
+  mgmt?: { hostForwards?: Array<{ hostPort: number; guestPort: number }> };
   /** console.log, agent.sock, qemu.pid, vm.json; default a fresh temp dir removed on stop */
   runDir?: string;
   bootTimeoutMs?: number;
@@ -163,14 +169,17 @@ export interface QemuPlan {
   /** tag, host path, guest path, ro */
   shares: Array<{ tag: string; hostPath: string; guestPath: string; readOnly: boolean }>;
   channels: string[];
+  mgmt?: { hostForwards: Array<{ hostPort: number; guestPort: number }> };
 }
+
+export const MGMT_MAC = '52:54:00:5a:00:01';
 
 /** The guest's boot configuration: a shell fragment the rc sources, passed base64 on the kernel command line. */
 export function guestConfig(plan: QemuPlan): string {
   const lines = plan.shares
     .filter((s) => s.tag !== 'usr' && s.tag !== 'etc')
     .map((s) => `${s.tag} ${s.guestPath} ${s.readOnly ? 'ro' : 'rw'} ${s.readOnly ? 'loose' : 'mmap'}`);
-  return `SL_HOSTNAME=${shQuote(plan.name)}\nSL_SHARES=${shQuote(lines.join('\n'))}\n`;
+  return `SL_HOSTNAME=${shQuote(plan.name)}\nSL_SHARES=${shQuote(lines.join('\n'))}\n${plan.mgmt ? `SL_MGMT_MAC=${MGMT_MAC}\n` : ''}`;
 }
 
 export function qemuArgs(plan: QemuPlan, opts: { probe?: boolean } = {}): string[] {
@@ -197,6 +206,10 @@ export function qemuArgs(plan: QemuPlan, opts: { probe?: boolean } = {}): string
     plan.shares.forEach((s, i) => {
       a.push('-fsdev', `local,id=fs${i},path=${s.hostPath},security_model=none${s.readOnly ? ',readonly=on' : ''}`, '-device', `virtio-9p-pci,fsdev=fs${i},mount_tag=${s.tag}`);
     });
+  }
+  if (plan.mgmt && !opts.probe) {
+    const fwd = plan.mgmt.hostForwards.map((f) => `,hostfwd=tcp:127.0.0.1:${f.hostPort}-:${f.guestPort}`).join('');
+    a.push('-netdev', `user,id=mgmt,net=10.0.2.0/24${fwd}`, '-device', `virtio-net-pci,netdev=mgmt,mac=${MGMT_MAC},bus=pcie.0`);
   }
   plan.nics.forEach((n, i) => {
     // root ports at 00:1x.0 in NIC order, so firmware numbers their buses 1, 2, … and NIC i sits at 0000:0<i+1>:00.0
@@ -304,6 +317,7 @@ export async function startVm(opts: StartVmOptions): Promise<Vm> {
     nics,
     shares,
     channels: opts.channels ?? [],
+    mgmt: opts.mgmt ? { hostForwards: opts.mgmt.hostForwards ?? [] } : undefined,
   };
   const args = qemuArgs(plan);
   const consolePath = join(runDir, 'console.log');

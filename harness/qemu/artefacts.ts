@@ -149,6 +149,26 @@ export function newestCached(cacheDir = defaultCacheDir()): GuestArtefacts | und
   return undefined;
 }
 
+/** Removes all but the newest `keep` builds (each is ~50 MiB), never `current`; leftovers of killed builds too. */
+export function pruneCache(cacheDir: string, current: string, keep = 2): string[] {
+  const base = join(cacheDir, 'vm');
+  const removed: string[] = [];
+  const entries = readdirSync(base).map((d) => ({ d, mtimeMs: statSync(join(base, d)).mtimeMs }));
+  for (const { d, mtimeMs } of entries) {
+    // a half-written build (".<key>-XXXX") older than an hour belongs to a killed process
+    if (d.startsWith('.') && Date.now() - mtimeMs > 3_600_000) {
+      rmSync(join(base, d), { recursive: true, force: true });
+      removed.push(d);
+    }
+  }
+  const builds = entries.filter((e) => !e.d.startsWith('.') && e.d !== current).sort((a, b) => b.mtimeMs - a.mtimeMs);
+  for (const { d } of builds.slice(Math.max(0, keep - 1))) {
+    rmSync(join(base, d), { recursive: true, force: true });
+    removed.push(d);
+  }
+  return removed;
+}
+
 /** The bzImage's compressed payload (setup header payload_offset/length), decompressed to the ELF vmlinux. */
 async function extractVmlinux(bzImage: string, out: string): Promise<void> {
   const buf = readFileSync(bzImage);
@@ -320,6 +340,7 @@ export async function buildGuestArtefacts(opts: BuildOptions = {}): Promise<Gues
     writeFileSync(join(tmpOut, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
     rmSync(dir, { recursive: true, force: true });
     renameSync(tmpOut, dir);
+    pruneCache(cacheDir, key);
     const buildMs = performance.now() - t0;
     say(`guest artefacts ${key} built in ${(buildMs / 1000).toFixed(1)} s: ${dir} (initramfs ${(cpio.length / 1048576).toFixed(1)} MiB)`);
     return { key, dir, vmlinux: join(dir, 'vmlinux'), initramfs: join(dir, 'initramfs.cpio'), kernelRelease, packages: manifest.packages, cached: false, buildMs };

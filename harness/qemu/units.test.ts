@@ -3,10 +3,12 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { readdirSync, utimesSync } from 'node:fs';
+import { join } from 'node:path';
 import { resolveTopology } from '../../sim/topology/topology.ts';
 import { readCpio, writeCpio } from './cpio.ts';
 import { errnoFromMessage } from './errno.ts';
-import { moduleDepends } from './artefacts.ts';
+import { moduleDepends, pruneCache } from './artefacts.ts';
 import { guestConfig, nicsOfNode, qemuArgs, shQuote, type QemuPlan } from './vm.ts';
 
 t.test('cpio newc: what is written reads back, padded to 4 bytes, with a trailer', async (t) => {
@@ -132,4 +134,17 @@ t.test('exit hooks run on SIGINT and SIGTERM; the process still dies of the sign
     t.equal(out, 'ready\nasync-a sync-a ', `${sig}: async hooks, then sync hooks; removed hooks do not run`);
     t.match(err, /cleanup "c" failed: boom/, 'a failing hook is reported and the others still run');
   }
+});
+
+t.test('pruneCache keeps the current build and the newest other one, and drops stale half-written builds', async (t) => {
+  const dir = t.testdir({ vm: { a: {}, b: {}, c: {}, cur: {}, '.x-123': {}, '.y-456': {} } });
+  const age = (d: string, s: number): void => utimesSync(join(dir, 'vm', d), new Date(Date.now() - s * 1000), new Date(Date.now() - s * 1000));
+  age('a', 300);
+  age('b', 100);
+  age('c', 200);
+  age('cur', 1000);
+  age('.x-123', 7200);
+  age('.y-456', 10);
+  t.same(pruneCache(dir, 'cur').sort(), ['.x-123', 'a', 'c']);
+  t.same(readdirSync(join(dir, 'vm')).sort(), ['.y-456', 'b', 'cur']);
 });

@@ -36,7 +36,26 @@ export const CHROMIUM_ARGS = [
 export async function runUnderTest(): Promise<{ run: RunResult; origin: string }> {
   const saved = process.env.SRIOV_LAB_REPORT_RUN;
   if (saved) return { run: await loadRunResult(saved), origin: saved };
-  return { run: sampleRun(), origin: 'reports/fixtures/sample-run.ts' };
+  // a real scenario run on the simulator: the virtio tutorial (passes) and a deliberately broken expectation (fails)
+  const { simBackend } = await import('../harness/backends/sim.ts');
+  const available = await simBackend.available();
+  if (!available.ok) {
+    return { run: sampleRun(), origin: `reports/fixtures/sample-run.ts (the simulator cannot run here: ${available.reason})` };
+  }
+  const { runCommand } = await import('../harness/runner/command.ts');
+  const { createBackendRegistry } = await import('../harness/runner/registry.ts');
+  const registry = createBackendRegistry();
+  registry.register(simBackend);
+  await mkdir(OUT, { recursive: true });
+  const json = join(OUT, 'report-browser-test-run.json');
+  await runCommand([join(root, 'scenarios/tutorial/virtio.yaml'), join(root, 'harness/backends/fixtures/broken-expectation.yaml'), '--seed', '3', '--json', json], {
+    registry,
+    cwd: root,
+    stdout: { write: () => true, isTTY: false } as never,
+    stderr: { write: () => true },
+    signal: new AbortController().signal,
+  });
+  return { run: await loadRunResult(json), origin: 'a real run on the sim backend (tutorial-virtio + broken-expectation)' };
 }
 
 const chromiumCap = caps.chromium();
@@ -171,11 +190,14 @@ t.test('HTML report in Chromium', { skip: chromiumCap.ok ? false : `no Chromium:
       await card.locator('.cni-call summary').first().click();
       t.match(await card.locator('.cni-call pre.cni-stdin').first().textContent(), '"cniVersion"', 'CNI stdin shown');
     }
-    await card.locator('svg.timeline .tl-event').first().click();
+    // the last mark is drawn on top: on a dense real timeline earlier marks at the same time lie under later ones
+    await card.locator('svg.timeline .tl-event').last().click();
     t.match(await card.locator('.tl-detail').textContent(), '"kind"', 'clicking an event shows it');
     if (failed.attachments.length > 0) {
       await card.locator('.attachment summary').first().click();
-      t.equal(await card.locator('.attachment-body').count() > 0, true, 'attachment opens');
+      // the body is rendered on the details' toggle event, a moment after the click
+      await card.locator('.attachment-body, .attachment a[download]').first().waitFor({ timeout: 5000 }).catch(() => undefined);
+      t.equal(await card.locator('.attachment-body, .attachment a[download]').count() > 0, true, 'attachment opens');
     }
     await page.reload();
     await ready();

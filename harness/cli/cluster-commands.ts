@@ -11,7 +11,7 @@ import type { OutputFormat } from '../../sim/cluster/kubectl.ts';
 import { parse, UsageError } from './args.ts';
 import type { DaemonOptions } from '../daemon/daemon.ts';
 import { DaemonRequestError, DaemonUnreachableError, request, type CommandOutput, type DaemonStatus, type ExecTarget } from '../daemon/protocol.ts';
-import { splitShellWords } from '../daemon/shell-words.ts';
+import { splitCommandLine } from '../runner/shell-words.ts';
 import {
   DAEMON_ID_ENV,
   cleanupLeftovers,
@@ -162,7 +162,7 @@ export async function clusterUp(args: string[]): Promise<number> {
   if (values['device-plugin'] !== undefined) {
     let argv: string[];
     try {
-      argv = splitShellWords(values['device-plugin']);
+      argv = splitCommandLine(values['device-plugin']);
     } catch (e) {
       throw new UsageError(`--device-plugin: ${(e as Error).message}`);
     }

@@ -6,4 +6,4 @@ export { WaitTimeoutError, ExpectationError, ExecError, SysfsError, InterruptedE
 export { realClock, type Clock } from './clock.ts';
 export { scenarioSeed, randomSeed, parseSeed } from './seed.ts';
 export { globToRegExp, matchesFilter } from './glob.ts';
-export { splitCommandLine, joinCommandLine, shellQuote } from './shell-words.ts';
+export { splitCommandLine, joinCommandLine, shellQuote, CommandLineError } from './shell-words.ts';

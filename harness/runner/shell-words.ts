@@ -1,31 +1,50 @@
-// Splitting a --device-plugin "CMD" string into argv, and quoting argv back into a command line a user can paste.
+// Splitting a `--device-plugin "CMD"` string into argv the way a POSIX shell splits simple quoting, and quoting argv
+// back into a command line a user can paste. Used by `sriov-lab run` (harness/runner) and the cluster CLI
+// (harness/cli). Splitting: '…' literal, "…" with \" \\ \$ \` escapes, a backslash outside quotes escapes the next
+// character, backslash-newline continues the line. No expansion of any kind: the argv is run directly, never through a
+// shell.
 
-/** POSIX-shell-like word splitting: whitespace, '…', "…" (with \" \\ \$ escapes), and \x outside quotes */
-export function splitCommandLine(s: string): string[] {
-  const out: string[] = [];
+export class CommandLineError extends Error {
+  readonly commandLine: string;
+  /** 1-based column of the offending character (the opening quote, or the trailing backslash) */
+  readonly column: number;
+  constructor(commandLine: string, column: number, message: string) {
+    super(`${message} at column ${column} of: ${commandLine}`);
+    this.name = 'CommandLineError';
+    this.commandLine = commandLine;
+    this.column = column;
+  }
+}
+
+/** POSIX-shell-like word splitting; throws CommandLineError for an unterminated quote or a trailing backslash */
+export function splitCommandLine(line: string): string[] {
+  const words: string[] = [];
   let cur = '';
   let inWord = false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i];
-    if (c === "'") {
-      const end = s.indexOf("'", i + 1);
-      if (end < 0) throw new Error(`unterminated ' in: ${s}`);
-      cur += s.slice(i + 1, end);
-      i = end;
+  let quote: '"' | "'" | null = null;
+  let quoteAt = 0;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (quote === "'") {
+      if (c === "'") quote = null;
+      else cur += c;
+    } else if (quote === '"') {
+      if (c === '"') quote = null;
+      else if (c === '\\' && i + 1 < line.length && '"\\$`\n'.includes(line[i + 1])) {
+        i++;
+        if (line[i] !== '\n') cur += line[i];
+      } else cur += c;
+    } else if (c === "'" || c === '"') {
+      quote = c;
+      quoteAt = i + 1;
       inWord = true;
-    } else if (c === '"') {
+    } else if (c === '\\') {
+      if (i + 1 >= line.length) throw new CommandLineError(line, i + 1, 'a backslash ends the line');
       i++;
-      for (; i < s.length && s[i] !== '"'; i++) {
-        if (s[i] === '\\' && i + 1 < s.length && '"\\$`'.includes(s[i + 1])) i++;
-        cur += s[i];
-      }
-      if (i >= s.length) throw new Error(`unterminated " in: ${s}`);
+      if (line[i] !== '\n') cur += line[i];
       inWord = true;
-    } else if (c === '\\' && i + 1 < s.length) {
-      cur += s[++i];
-      inWord = true;
-    } else if (/\s/.test(c)) {
-      if (inWord) out.push(cur);
+    } else if (c === ' ' || c === '\t' || c === '\n') {
+      if (inWord) words.push(cur);
       cur = '';
       inWord = false;
     } else {
@@ -33,8 +52,9 @@ export function splitCommandLine(s: string): string[] {
       inWord = true;
     }
   }
-  if (inWord) out.push(cur);
-  return out;
+  if (quote) throw new CommandLineError(line, quoteAt, `unterminated ${quote}`);
+  if (inWord) words.push(cur);
+  return words;
 }
 
 export function shellQuote(word: string): string {

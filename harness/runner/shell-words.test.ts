@@ -1,5 +1,5 @@
 import t from 'tap';
-import { splitShellWords, CommandLineError } from './shell-words.ts';
+import { splitCommandLine, joinCommandLine, CommandLineError } from './shell-words.ts';
 
 const cases: Array<[string, string[]]> = [
   ['', []],
@@ -15,7 +15,7 @@ const cases: Array<[string, string[]]> = [
 ];
 
 for (const [line, want] of cases) {
-  t.same(splitShellWords(line), want, JSON.stringify(line));
+  t.same(splitCommandLine(line), want, JSON.stringify(line));
 }
 
 const bad: Array<[string, number, RegExp]> = [
@@ -26,11 +26,16 @@ const bad: Array<[string, number, RegExp]> = [
 for (const [line, column, msg] of bad) {
   let err: unknown;
   try {
-    splitShellWords(line);
+    splitCommandLine(line);
   } catch (e) {
     err = e;
   }
   t.ok(err instanceof CommandLineError, `${JSON.stringify(line)} is rejected`);
   t.equal((err as CommandLineError).column, column, 'with the column');
   t.match((err as Error).message, msg);
+}
+
+// quoting back: every word survives a split of the joined line
+for (const argv of [['a b', "it's", 'plain'], ['', 'x'], ['$HOME', 'a"b', 'back\\slash', 'tab\tword']]) {
+  t.same(splitCommandLine(joinCommandLine(argv)), argv, `round trip ${JSON.stringify(argv)}`);
 }

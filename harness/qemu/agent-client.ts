@@ -2,6 +2,8 @@
 // virtio-serial port, handshakes (retrying, because bytes sent before the guest opened its port can be lost) and
 // matches replies to requests by id.
 import { connect, type Socket } from 'node:net';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { AGENT_VERSION } from './guest-files.ts';
 
@@ -37,7 +39,24 @@ export class AgentClient {
   private closedError: Error | undefined;
   private hello: ((f: string[]) => void) | undefined;
 
-  constructor(readonly socketPath: string) {}
+  /** payloads above this size go through `xferDir` (a host folder the guest mounts) instead of the line */
+  static readonly inlineLimit = 32 * 1024;
+  private nextBlob = 1;
+
+  constructor(
+    readonly socketPath: string,
+    readonly xferDir?: string,
+  ) {}
+
+  /** The field for a payload: base64 inline, or "@file" written to the shared xfer folder; `done` removes it. */
+  private payload(data: string | Buffer): { field: string; done: () => void } {
+    const buf = Buffer.from(data);
+    if (!this.xferDir || buf.length <= AgentClient.inlineLimit) return { field: b64(buf), done: () => undefined };
+    const name = `p${process.pid}-${this.nextBlob++}`;
+    const path = join(this.xferDir, name);
+    writeFileSync(path, buf);
+    return { field: `@${name}`, done: () => rmSync(path, { force: true }) };
+  }
 
   /** Connects and handshakes; retries until `timeoutMs` (the guest may still be booting). `isDead` aborts early. */
   async connect(opts: { timeoutMs: number; isDead?: () => string | undefined }): Promise<void> {
@@ -125,7 +144,15 @@ export class AgentClient {
 
   /** Runs a shell script (in the chroot or the initramfs); `timeoutMs` kills its process group with SIGKILL. */
   async exec(script: string, opts: { input?: string | Buffer; where: 'chroot' | 'guest'; timeoutMs?: number }): Promise<RawExecReply & { timedOut: boolean }> {
-    const { id, reply } = this.request((rid) => ['EXEC', rid, b64(script), b64(opts.input ?? ''), opts.where]);
+    const input = this.payload(opts.input ?? '');
+    let req: { id: string; reply: Promise<string[]> };
+    try {
+      req = this.request((rid) => ['EXEC', rid, b64(script), input.field, opts.where]);
+    } catch (e) {
+      input.done();
+      throw e;
+    }
+    const { id, reply } = req;
     let timedOut = false;
     let timer: NodeJS.Timeout | undefined;
     if (opts.timeoutMs !== undefined) {
@@ -139,6 +166,7 @@ export class AgentClient {
       return { exitCode: Number(f[2]), stdout: unb64(f[3]), stderr: unb64(f[4]), timedOut };
     } finally {
       clearTimeout(timer);
+      input.done();
     }
   }
 
@@ -153,7 +181,13 @@ export class AgentClient {
   }
 
   async writeFile(path: string, data: string | Buffer): Promise<{ ok: true } | { ok: false; message: string }> {
-    const f = await this.request((id) => ['WRITE', id, b64(path), b64(data)]).reply;
+    const p = this.payload(data);
+    let f: string[];
+    try {
+      f = await this.request((id) => ['WRITE', id, b64(path), p.field]).reply;
+    } finally {
+      p.done();
+    }
     return f[2] === '0' ? { ok: true } : { ok: false, message: unb64(f[3]).toString().trim() };
   }
 

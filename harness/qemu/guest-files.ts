@@ -9,6 +9,8 @@
 //   KILL <id> <signal>                          (the EXEC then replies as usual)
 //   READ <id> <path>                            READ <id> 0 <data>       | READ <id> ERR <message>
 //   WRITE <id> <path> <data>                    WRITE <id> 0             | WRITE <id> ERR <message>
+// A payload too large for a line (busybox reads a line byte by byte) is written by the host into the run dir's
+// xfer/ folder, shared over 9p, and sent as "@<file name>".
 // EXEC runs the script with /bin/sh in the chroot (host /usr, the shared project directory, tmpfs /etc overlay,
 // /var, /run, /opt: the node-standard paths) or, with "guest", in the initramfs's busybox. Each request runs in its
 // own process, so requests may overlap; replies are serialised with a lock directory because virtio ports allow
@@ -23,6 +25,8 @@ export const BOOT_ERROR_MARKER = 'SRIOV-LAB-ERROR';
 export const CHROOT = '/mnt/root';
 /** Where the agent keeps per-request files, as seen inside the chroot. */
 export const AGENT_DIR_IN_CHROOT = '/run/sriov-lab/agent';
+/** The host run dir's xfer/ folder, as seen inside the chroot. */
+export const XFER_DIR_IN_CHROOT = '/run/sriov-lab/xfer';
 
 /** The modules loaded at boot (with their dependencies from modules.dep). */
 export const BOOT_MODULES = [
@@ -114,7 +118,7 @@ mkdir -p $A
 exec 3<>$PORT || { echo "${BOOT_ERROR_MARKER}: agent cannot open $PORT" > /dev/console; sleep 5; exit 1; }
 lock() { until mkdir $A/.lock 2>/dev/null; do usleep 1000; done; }
 unlock() { rmdir $A/.lock; }
-d64() { [ "$1" = - ] || echo "$1" | base64 -d; }
+d64() { case "$1" in -) ;; @*) cat "${CHROOT}${XFER_DIR_IN_CHROOT}/\${1#@}" ;; *) echo "$1" | base64 -d ;; esac; }
 e64() { if [ -s "$1" ]; then base64 -w 0 "$1"; else printf -; fi; }
 reply() { lock; printf '%s\\n' "$*" >&3; unlock; }
 do_exec() {

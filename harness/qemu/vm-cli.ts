@@ -59,7 +59,7 @@ export function listVms(): Array<VmState & { running: boolean }> {
 export async function attachVm(name: string, opts: { timeoutMs?: number } = {}): Promise<Vm> {
   const s = readState(name);
   if (!isAlive(s.pid)) throw new UsageError(`VM ${name} is not running (QEMU pid ${s.pid} is gone); clean up with sriov-lab vm down ${name}`);
-  const agent = new AgentClient(join(s.runDir, 'agent.sock'));
+  const agent = new AgentClient(join(s.runDir, 'agent.sock'), join(s.runDir, 'xfer'));
   await agent.connect({ timeoutMs: opts.timeoutMs ?? 10_000, isDead: () => (isAlive(s.pid) ? undefined : `VM ${name} stopped`) });
   const artefacts = newestCached() as GuestArtefacts;
   const stop = async (): Promise<void> => {

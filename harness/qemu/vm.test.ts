@@ -1,6 +1,7 @@
 // One VM for the whole file (TCG boots take seconds): real igb/igbvf SR-IOV, vfio-pci, VF netlink, the agent, 9p.
 import t from 'tap';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { createServer as createHttpServer, get } from 'node:http';
 import { join } from 'node:path';
@@ -137,6 +138,15 @@ if (!qemu.ok) {
     const pid = await vm.spawn(['sleep', '1000'], { logPath: '/tmp/sleep.log' });
     t.equal((await vm.exec(['kill', '-0', String(pid)])).exitCode, 0, 'spawned process runs');
     await vm.run(['kill', String(pid)]);
+  });
+
+  t.test('large and binary payloads: writeFile/readFile and exec stdin (through the shared xfer folder)', async (t) => {
+    const data = randomBytes(300_000);
+    await vm.writeFile('/tmp/blob', data);
+    t.ok((await vm.readFile('/tmp/blob')).equals(data), 'binary file round trip');
+    const sum = await vm.run(['sha256sum'], { input: data });
+    t.equal(sum.stdout.split(' ')[0], createHash('sha256').update(data).digest('hex'), 'stdin arrives intact');
+    t.same(readdirSync(join(vm.runDir, 'xfer')), [], 'transfer files are removed');
   });
 
   t.test('a channel is a byte stream between a guest device and a host unix socket', async (t) => {

@@ -19,7 +19,7 @@ import { buildGuestArtefacts, type GuestArtefacts } from './artefacts.ts';
 import { chooseAccel, type Accel } from './accel.ts';
 import { addExitHook } from './exit-hooks.ts';
 import { errnoFromMessage } from './errno.ts';
-import { AGENT_PORT_NAME, BOOT_ERROR_MARKER, BOOT_MARKER, CHROOT } from './guest-files.ts';
+import { AGENT_PORT_NAME, BOOT_ERROR_MARKER, BOOT_MARKER, CHROOT, XFER_DIR_IN_CHROOT } from './guest-files.ts';
 
 export const PROJECT_DIR = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const QEMU_BINARY = process.env.SRIOV_LAB_QEMU || 'qemu-system-x86_64';
@@ -295,10 +295,13 @@ export async function startVm(opts: StartVmOptions): Promise<Vm> {
   mkdirSync(runDir, { recursive: true });
   for (const f of ['console.log', 'agent.sock']) rmSync(join(runDir, f), { force: true });
   const projectDir = resolve(opts.projectDir ?? PROJECT_DIR);
+  const xferDir = join(runDir, 'xfer');
+  mkdirSync(xferDir, { recursive: true });
   const shares: QemuPlan['shares'] = [
     { tag: 'usr', hostPath: '/usr', guestPath: '/usr', readOnly: true },
     { tag: 'etc', hostPath: '/etc', guestPath: '/etc', readOnly: true },
     { tag: 'project', hostPath: projectDir, guestPath: projectDir, readOnly: false },
+    { tag: 'xfer', hostPath: xferDir, guestPath: XFER_DIR_IN_CHROOT, readOnly: false },
     ...(opts.shares ?? []).map((s, i) => ({ tag: `share${i}`, hostPath: resolve(s.hostPath), guestPath: s.guestPath ?? resolve(s.hostPath), readOnly: !!s.readOnly })),
   ];
   for (const s of shares.slice(2)) {
@@ -349,7 +352,7 @@ export async function startVm(opts: StartVmOptions): Promise<Vm> {
   const pid = child.pid ?? -1;
   writeFileSync(join(runDir, 'qemu.pid'), `${pid}\n`);
 
-  const agent = new AgentClient(join(runDir, 'agent.sock'));
+  const agent = new AgentClient(join(runDir, 'agent.sock'), xferDir);
   let stopped = false;
   const killNow = (): void => {
     if (exited === undefined && pid > 0) {
@@ -376,7 +379,7 @@ export async function startVm(opts: StartVmOptions): Promise<Vm> {
     }
     removeHook();
     if (ownRunDir) rmSync(runDir, { recursive: true, force: true });
-    else for (const f of ['agent.sock', 'qemu.pid', ...plan.channels.map((c) => `${c}.sock`)]) rmSync(join(runDir, f), { force: true });
+    else for (const f of ['agent.sock', 'qemu.pid', 'xfer', ...plan.channels.map((c) => `${c}.sock`)]) rmSync(join(runDir, f), { recursive: true, force: true });
   };
   // a detached VM is protected until it booted; after that it outlives us on purpose
   const removeHook = addExitHook({ name: `VM ${opts.name} (pid ${pid})`, sync: killNow, async: stop });

@@ -19,10 +19,12 @@ export function defaultDevicePluginConfig(): unknown {
   return defaultConfigJson;
 }
 
-/** argv of the bundled CNI plugin, or undefined while it is not part of this checkout */
+/** argv of the bundled CNI plugin: the bundle when built, else the sources; undefined while neither exists. */
 export function bundledCniArgv(): string[] | undefined {
   const argv = entryCommand('sriov-lab-cni', 'plugins/cni/main.ts');
-  return existsSync(argv[argv.length - 1]) ? argv : undefined;
+  if (existsSync(argv[argv.length - 1])) return argv;
+  const dist = join(projectRoot(), 'dist', 'sriov-lab-cni.mjs');
+  return existsSync(dist) ? [process.execPath, dist] : undefined;
 }
 
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -34,13 +36,17 @@ export function writeShim(path: string, argv: string[]): string {
   return path;
 }
 
-/** The CNI plugins to install in every node: type name → host executable. */
+/**
+ * The CNI plugins to install in every node (their /opt/cni/bin entries): type name → host executable. The bundled CNI
+ * goes under both its type names via a shim `<workDir>/sriov-lab-cni`; a user's CNI replaces the given types
+ * (`sriov` by default) only.
+ */
 export function cniInstallSet(workDir: string, userCni?: { path: string; types?: string[] }): Record<string, string> {
   mkdirSync(workDir, { recursive: true });
   const set: Record<string, string> = {};
   const bundled = bundledCniArgv();
   if (bundled) {
-    const shim = writeShim(join(workDir, 'sriov-lab-cni.sh'), bundled);
+    const shim = writeShim(join(workDir, 'sriov-lab-cni'), bundled);
     for (const t of BUNDLED_CNI_TYPES) set[t] = shim;
   }
   if (userCni) for (const t of userCni.types ?? ['sriov']) set[t] = userCni.path;

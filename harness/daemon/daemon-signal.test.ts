@@ -7,7 +7,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { caps } from '../../sim/caps.ts';
-import { bundledCniArgv } from './daemon.ts';
+import { bundledCniArgv } from '../plugins.ts';
 import { cliFor, until } from './fixtures/cli.ts';
 import { DAEMON_ID_ENV, cleanupLeftovers, daemonPaths, findLeftovers, isDaemonAlive, listNetns, readDaemonInfo, type DaemonInfo } from './state.ts';
 

@@ -1,12 +1,10 @@
-// Pieces of the daemon that need no cluster: errors as kubectl prints them, and the CNI plugins installed per node.
+// Pieces of the daemon that need no cluster: errors as kubectl prints them. (The CNI plugins installed per node are
+// tested in harness/plugins.test.ts.)
 import t from 'tap';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { StoreError } from '../../sim/cluster/store.ts';
 import { parseManifests, ManifestError } from '../../sim/cluster/manifest.ts';
 import { admitPodObject, InvalidObjectError } from '../../sim/scheduler/validation.ts';
-import { bundledCniArgv, cniPluginsFor, errorOutput } from './daemon.ts';
+import { errorOutput } from './daemon.ts';
 
 t.test('errors print as kubectl prints them, exit code 1', async (t) => {
   t.same(errorOutput(new StoreError('NotFound', 'Pod', 'default', 'x', 'pods "x" not found')), { stdout: '', stderr: 'Error from server (NotFound): pods "x" not found\n', exitCode: 1 });
@@ -27,23 +25,4 @@ t.test('errors print as kubectl prints them, exit code 1', async (t) => {
   t.ok(manifest instanceof ManifestError);
   t.equal(errorOutput(manifest).stderr, 'p.yaml:6:7: spec.containers[0].name: Required value\n', 'manifest errors keep file:line:col');
   t.equal(errorOutput(new Error('container x is not valid for pod p')).stderr, 'error: container x is not valid for pod p\n');
-});
-
-t.test('CNI plugins per node: the bundled one under both type names, --cni as sriov', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'sl-cni-set-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const bundled = bundledCniArgv();
-  const plain = cniPluginsFor({}, join(dir, 'a'));
-  const user = cniPluginsFor({ cniPath: '/opt/vendor/sriov' }, join(dir, 'b'));
-  if (!bundled) {
-    t.same(plain, {}, 'nothing while the bundled CNI is not in this checkout');
-    t.same(user, { sriov: '/opt/vendor/sriov' });
-    return;
-  }
-  const shim = join(dir, 'a', 'sriov-lab-cni');
-  t.same(plain, { sriov: shim, 'ehost-device': shim });
-  t.same(user, { sriov: '/opt/vendor/sriov', 'ehost-device': join(dir, 'b', 'sriov-lab-cni') }, '--cni replaces sriov only');
-  const text = readFileSync(shim, 'utf8');
-  t.match(text, /^#!\/bin\/sh\nexec '.*node' .*'.*(sriov-lab-cni\.mjs|plugins\/cni\/main\.ts)' "\$@"\n$/, 'the shim execs node on the bundled CNI');
-  t.equal(statSync(shim).mode & 0o111, 0o111, 'and is executable');
 });

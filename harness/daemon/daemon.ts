@@ -1,6 +1,6 @@
 // The background cluster: one SimCluster held by a long-lived process, served over a JSON-lines control socket.
 // `sriov-lab up` starts it (main.ts), every other cluster command talks to it, `sriov-lab down` (or SIGTERM) stops it.
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,8 +11,7 @@ import { ManifestError, parseManifests, type ManifestDoc } from '../../sim/clust
 import { StoreError, RESOURCE_OF, type Kind } from '../../sim/cluster/store.ts';
 import { admitPodObject, InvalidObjectError } from '../../sim/scheduler/validation.ts';
 import { defaultTopology, loadTopology, type Topology } from '../../sim/topology/topology.ts';
-import { entryCommand, projectRoot } from '../../sim/paths.ts';
-import { defaultConfigJson } from '../../plugins/device-plugin/config.ts';
+import { bundledDevicePluginArgv, cniInstallSet, defaultDevicePluginConfig } from '../plugins.ts';
 import type { CommandOutput, DaemonPhase, DaemonRequest, DaemonResponse, DaemonStatus, ExecTarget, LogsResult } from './protocol.ts';
 import { removeStateFiles, writeDaemonInfo, type DaemonInfo, type DaemonPaths } from './state.ts';
 
@@ -29,35 +28,6 @@ export interface DaemonOptions {
   cniPath?: string;
   /** how long to wait for device plugin resources before reporting ready anyway */
   readyTimeoutMs: number;
-}
-
-export const DEVICE_PLUGIN_CONFIG_PATH = '/etc/pcidp/config.json';
-/** the type names NADs use for the bundled CNI's two modes */
-export const BUNDLED_CNI_TYPES = ['sriov', 'ehost-device'] as const;
-
-/** argv of the bundled CNI plugin: the bundle when built, else the sources; undefined while neither exists. */
-export function bundledCniArgv(): string[] | undefined {
-  const argv = entryCommand('sriov-lab-cni', 'plugins/cni/main.ts');
-  if (existsSync(argv[argv.length - 1])) return argv;
-  const dist = join(projectRoot(), 'dist', 'sriov-lab-cni.mjs');
-  return existsSync(dist) ? [process.execPath, dist] : undefined;
-}
-
-const shq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
-
-/** /opt/cni/bin entries of every node: the bundled CNI under its type names (via a shim), the user's CNI as sriov. */
-export function cniPluginsFor(opts: Pick<DaemonOptions, 'cniPath'>, binDir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const bundled = bundledCniArgv();
-  if (bundled) {
-    mkdirSync(binDir, { recursive: true });
-    const shim = join(binDir, 'sriov-lab-cni');
-    writeFileSync(shim, `#!/bin/sh\nexec ${bundled.map(shq).join(' ')} "$@"\n`);
-    chmodSync(shim, 0o755);
-    for (const t of BUNDLED_CNI_TYPES) out[t] = shim;
-  }
-  if (opts.cniPath) out.sriov = opts.cniPath;
-  return out;
 }
 
 /** kubectl's names for a kind in `apply`/`delete` output. */
@@ -121,9 +91,9 @@ export class ClusterDaemon {
     await this.listen();
     try {
       this.topology = this.options.topologyFile ? loadTopology(this.options.topologyFile) : defaultTopology();
-      const devicePluginArgv = this.options.devicePluginArgv ?? [...entryCommand('sriov-lab-device-plugin', 'plugins/device-plugin/main.ts'), '--config-file', DEVICE_PLUGIN_CONFIG_PATH];
-      const devicePluginConfig = this.options.devicePluginConfigFile ? (JSON.parse(readFileSync(this.options.devicePluginConfigFile, 'utf8')) as unknown) : defaultConfigJson;
-      const cniPlugins = cniPluginsFor(this.options, join(this.info.workDir, 'bin'));
+      const devicePluginArgv = this.options.devicePluginArgv ?? bundledDevicePluginArgv();
+      const devicePluginConfig = this.options.devicePluginConfigFile ? (JSON.parse(readFileSync(this.options.devicePluginConfigFile, 'utf8')) as unknown) : defaultDevicePluginConfig();
+      const cniPlugins = cniInstallSet(join(this.info.workDir, 'bin'), this.options.cniPath ? { path: this.options.cniPath } : undefined);
       this.progress(`topology ${this.topology.name}: ${this.topology.nodes.length} node(s); seed ${this.options.seed}`);
       this.progress(`device plugin: ${devicePluginArgv.join(' ')}`);
       this.progress(`CNI plugins under test: ${Object.keys(cniPlugins).length ? Object.entries(cniPlugins).map(([t, p]) => `${t} → ${p}`).join(', ') : 'none (reference plugins only)'}`);

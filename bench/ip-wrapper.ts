@@ -1,12 +1,13 @@
 // Cost of the ip wrapper per call (it starts once per `ip` invocation in a simulated node), next to the real ip
-// and a bare `node`. Uses dist/ip-wrapper.mjs (npm run build) and an in-memory control socket.
+// and a bare `node`. Uses dist/ip-wrapper.mjs (npm run build) and the sysfs server's control socket over a kernel model.
 // Run: node --import tsx bench/ip-wrapper.ts [iterations]
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defaultVfAttrs, startMemoryControlServer } from '../sim/netns/memory-control-server.ts';
+import { serveControl } from '../sim/kernel/control-server.ts';
+import { SysfsModel } from '../sim/kernel/model.ts';
 import { ipShimScript } from '../sim/netns/ip-shim.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -18,8 +19,10 @@ if (!existsSync(bundle)) {
 const n = Number(process.argv[2] ?? 30);
 const dir = mkdtempSync(join(tmpdir(), 'ipwrap-bench-'));
 const sock = join(dir, 'ctl.sock');
-// the wrapper only needs a PF name the real ip can show; "lo" stands in, so no namespace is needed
-const srv = await startMemoryControlServer(sock, [{ ifname: 'lo', pciAddr: '0000:01:00.0', totalVfs: 7, vfs: [0, 1, 2, 3].map(defaultVfAttrs) }]);
+// the wrapper only needs a PF name the real ip can show; "lo" stands in (an I350 PF of that name), so no namespace
+// is needed
+const model = new SysfsModel({ nics: [{ model: 'intel-i350', pciAddr: '0000:01:00.0', ifname: 'lo', numVfs: 4 }] });
+const srv = await serveControl(model, sock);
 const realIp = spawnSync('sh', ['-c', 'command -v ip'], { encoding: 'utf8' }).stdout.trim();
 const env = { ...process.env, SRIOV_LAB_CTL: sock, SRIOV_LAB_REAL_IP: realIp };
 
@@ -62,6 +65,6 @@ try {
   await measure('sh shim → wrapper: ip -d link show lo', shim, ['-d', 'link', 'show', 'lo']);
   await measure('wrapper, vf.set: ip link set lo vf 1 trust on', process.execPath, [bundle, 'link', 'set', 'lo', 'vf', '1', 'trust', 'on']);
 } finally {
-  await srv.close();
+  await new Promise<void>((resolve) => srv.close(() => resolve()));
   rmSync(dir, { recursive: true, force: true });
 }

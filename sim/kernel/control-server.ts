@@ -9,6 +9,8 @@ export interface ControlHooks {
   afterChange?: () => Promise<void>;
   /** bring the model's netdev view up to date with the real links */
   sync?: () => Promise<void>;
+  /** every well-formed request, in the order the model sees it, before it is handled (for tracing and tests) */
+  onRequest?: (req: ControlRequest) => void;
 }
 
 export async function handleControl(model: SysfsModel, req: ControlRequest, hooks: ControlHooks = {}): Promise<ControlResponse> {
@@ -72,7 +74,9 @@ export function serveControl(model: SysfsModel, socketPath: string, hooks: Contr
         chain = chain.then(async () => {
           let res: ControlResponse;
           try {
-            res = await handleControl(model, JSON.parse(line) as ControlRequest, hooks);
+            const req = JSON.parse(line) as ControlRequest;
+            hooks.onRequest?.(req);
+            res = await handleControl(model, req, hooks);
           } catch (e) {
             res = { ok: false, errno: 'EINVAL', message: `bad request: ${(e as Error).message}` };
           }

@@ -106,7 +106,8 @@ export interface Stat {
 
 const ZERO_MAC = '00:00:00:00:00:00';
 
-function defaultVfAttrs(): VfAttrs {
+/** VF attributes of a VF nobody has configured: what `ip link show` reports right after sriov_numvfs is written */
+export function defaultVfAttrs(): VfAttrs {
   return {
     mac: ZERO_MAC,
     vlan: 0,

@@ -6,7 +6,7 @@ import { caps } from '../caps.ts';
 import { classifyIpArgv } from './ip-argv.ts';
 import { addVfsToJson, addVfsToText, type PfVfInfo } from './ip-show.ts';
 import { iprouteJson, renderVfText, vfInfoJson, type VfView } from './vf-netlink.ts';
-import { defaultVfAttrs } from './memory-control-server.ts';
+import { defaultVfAttrs } from '../kernel/model.ts';
 
 t.test('classifyIpArgv reads options, objects and verbs like ip.c', async (t) => {
   const kind = (s: string) => {

@@ -1,12 +1,16 @@
 // The ip wrapper end to end: bundled as the node installs it, run inside a namespace whose veth "ens1f0" stands
-// in for a PF, talking to an in-memory control socket. Its output is compared with the real iproute2's.
+// in for a PF, talking to the sysfs server's control socket over a kernel model with an I350 PF of that name. Its
+// output is compared with the real iproute2's.
 import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { caps } from '../caps.ts';
-import { defaultVfAttrs, startMemoryControlServer } from './memory-control-server.ts';
+import type { Server } from 'node:net';
+import { serveControl } from '../kernel/control-server.ts';
+import { SysfsModel, defaultVfAttrs } from '../kernel/model.ts';
+import type { ControlRequest, VfAttrs } from '../kernel/types.ts';
 import { renderVfText } from './vf-netlink.ts';
 import { ipShimScript } from './ip-shim.ts';
 import { chmodSync, writeFileSync } from 'node:fs';
@@ -47,12 +51,18 @@ t.test('ip wrapper in a namespace', { skip }, async (t) => {
   ipOk('-n', ns, 'link', 'set', 'ens1f0', 'up');
 
   const sock = join(dir, 'ctl.sock');
-  const srv = await startMemoryControlServer(sock, [
-    { ifname: 'ens1f0', pciAddr: '0000:01:00.0', totalVfs: 7, vfs: [0, 1, 2, 3].map(defaultVfAttrs) },
-    { ifname: 'ens2f0', pciAddr: '0000:02:00.0', totalVfs: 7, vfs: [defaultVfAttrs()] },
-  ]);
-  t.teardown(() => srv.close());
-  const vfsOf = () => srv.pfs.get('ens1f0')!.vfs;
+  // ens2f0 exists in the model but not in the namespace: the wrapper must not invent it
+  const model = new SysfsModel({
+    nics: [
+      { model: 'intel-i350', pciAddr: '0000:01:00.0', ifname: 'ens1f0', numVfs: 4 },
+      { model: 'intel-i350', pciAddr: '0000:02:00.0', ifname: 'ens2f0', numVfs: 1 },
+    ],
+  });
+  const requests: ControlRequest[] = [];
+  const server: Server = await serveControl(model, sock, { onRequest: (req) => void requests.push(req) });
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  /** the VF attributes of ens1f0 as the model holds them */
+  const vfsOf = (): VfAttrs[] => model.listVfs('ens1f0').map(({ index: _index, pciAddr: _pciAddr, ...attrs }) => attrs);
 
   // the control server lives in this process: the wrapper must run asynchronously or nobody answers it
   const wrap = (args: string, ctl = sock) =>
@@ -67,10 +77,10 @@ t.test('ip wrapper in a namespace', { skip }, async (t) => {
   };
 
   await t.test('setting VF attributes changes the model, in kernel order', async (t) => {
-    srv.requests.length = 0;
+    requests.length = 0;
     const r = await wrap('link set ens1f0 vf 0 vlan 100 mac 02:00:00:00:00:01');
     t.same([r.stderr, r.status], ['', 0]);
-    t.same(srv.requests, [
+    t.same(requests, [
       { op: 'pf.list' },
       { op: 'vf.set', pf: 'ens1f0', vf: 0, attrs: { mac: '02:00:00:00:00:01' } },
       { op: 'vf.set', pf: 'ens1f0', vf: 0, attrs: { vlan: 100, qos: 0, vlanProto: '802.1Q' } },
@@ -134,9 +144,9 @@ t.test('ip wrapper in a namespace', { skip }, async (t) => {
     await same('link set ens1f0 vf 0 spoofchk maybe');
     await same('link set ens1f0 vf x mac 02:00:00:00:00:01');
     await same('link set ens1f0 vf 0 mac 02:00:00:00:01');
-    srv.requests.length = 0;
+    requests.length = 0;
     await same('link set p0 vf 0 trust on');
-    t.same(srv.requests, [{ op: 'pf.list' }], 'a link that is not a PF goes to the real ip (EOPNOTSUPP)');
+    t.same(requests, [{ op: 'pf.list' }], 'a link that is not a PF goes to the real ip (EOPNOTSUPP)');
   });
 
   await t.test('rates: one-sided changes use the current rates, as iproute2 fetches them', async (t) => {

@@ -59,6 +59,9 @@ if (!available.ok) {
     // the same library with the bundled plugin run as a third-party command line
     const argv = bundledDevicePluginArgv();
     const third = await run([join(root, 'scenarios'), '--seed', '7', '--device-plugin', joinCommandLine(argv)]);
+    for (const s of third.result.scenarios.filter((x) => x.status === 'failed')) {
+      t.comment(`${s.name}: ${s.steps.flatMap((st) => st.operations).find((o) => o.error)?.error?.message ?? ''}`);
+    }
     t.same(
       Object.fromEntries(third.result.scenarios.map((s) => [s.name, s.status])),
       statuses,

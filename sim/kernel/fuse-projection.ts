@@ -41,8 +41,8 @@ type FuseCtor = new (mnt: string, ops: FuseOps, opts: Record<string, unknown>) =
 export interface FuseHooks {
   /** after a successful write: mirror netdev changes before the writer's write() returns */
   afterWrite?: (path: string) => Promise<void>;
-  /** before serving a read/readdir/lookup under a netdev-bearing path */
-  beforeLookup?: (path: string) => Promise<void>;
+  /** before serving a read/readdir/lookup under a netdev-bearing path; `listing` for a readdir */
+  beforeLookup?: (path: string, listing: boolean) => Promise<void>;
 }
 
 const S_IFDIR = 0o040000;
@@ -77,8 +77,8 @@ export async function mountModel(model: SysfsModel, mountDir: string, hooks: Fus
   // each open file remembers what it was opened for, like kernfs checks at open
   const open = new Map<number, { path: string; content?: Buffer }>();
   let nextFd = 10;
-  const before = async (path: string) => {
-    if (hooks.beforeLookup && path.includes('net')) await hooks.beforeLookup(path);
+  const before = async (path: string, listing = false) => {
+    if (hooks.beforeLookup && path.includes('net')) await hooks.beforeLookup(path, listing);
   };
   const EROFS = -30;
 
@@ -95,7 +95,7 @@ export async function mountModel(model: SysfsModel, mountDir: string, hooks: Fus
       }, () => cb(-ERRNO.EIO));
     },
     readdir(path, cb) {
-      before(path).then(() => {
+      before(path, true).then(() => {
         try {
           cb(0, model.readdir(path === '/' ? '/' : path));
         } catch (e) {

@@ -33,7 +33,9 @@ async function main(): Promise<void> {
   mkdirSync(config.mountDir, { recursive: true });
   const mounted = await mountModel(model, config.mountDir, {
     afterWrite: async () => mirror?.flush(),
-    beforeLookup: async () => mirror?.sync(),
+    // listing a netdev directory always looks at the real links (a netdev may have just come back from a pod, and
+    // the link monitor's event may not have arrived yet); other lookups sync when the monitor saw a change
+    beforeLookup: async (path, listing) => mirror?.sync(listing && /\/net$/.test(path)),
   });
   const control = await serveControl(model, config.controlSocket, {
     afterChange: async () => mirror?.flush(),

@@ -190,7 +190,13 @@ export class NetdevMirror {
   /** Brings the model's netdev view (presence, name, MAC, MTU, admin state) up to date with the node netns. */
   async sync(force = false): Promise<void> {
     if (!this.dirty && !force) return;
-    if (this.syncing) return this.syncing;
+    if (this.syncing) {
+      // a forced sync must see the links as they are now, not as an in-flight one saw them when it started
+      const inflight = this.syncing;
+      await inflight;
+      if (!force) return;
+      if (this.syncing && this.syncing !== inflight) return this.syncing;
+    }
     this.dirty = false;
     this.syncing = (async () => {
       if (this.fabNsid === undefined) {

@@ -7,13 +7,14 @@
 import * as nodeFs from 'node:fs';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { Document, LineCounter, parseAllDocuments, parseDocument, stringify } from 'yaml';
+import { Document, LineCounter, parseAllDocuments, stringify } from 'yaml';
 import type { Node as YamlNode } from 'yaml';
 import type { Fault, KubeObject, ObjectRef, Requirement } from '../backend.ts';
 import type { JsonValue, SourceLocation } from '../../reports/types.ts';
 import { TopologyError, defaultTopology, loadTopology, resolveTopology } from '../../sim/topology/topology.ts';
 import type { NodeSpecInput, Topology } from '../../sim/topology/topology.ts';
-import { Walker, formatIssue, joinPath } from './shape.ts';
+import { Walker, joinPath } from './shape.ts';
+import { YamlIssuesError, parseYamlDocument, sortIssues, syntaxIssues } from '../../sim/yaml-issues.ts';
 import { expectationProblems, placeholderProblem } from './match.ts';
 import type { Issue, Pos } from './shape.ts';
 import {
@@ -26,22 +27,13 @@ import type {
 } from './types.ts';
 
 export type { Issue } from './shape.ts';
-export { formatIssue } from './shape.ts';
+export { formatIssue } from '../../sim/yaml-issues.ts';
 
 /** a scenario file (or defineScenario input) is invalid; `issues` lists every problem */
-export class ScenarioValidationError extends Error {
-  readonly file: string;
-  readonly issues: Issue[];
+export class ScenarioValidationError extends YamlIssuesError {
   constructor(file: string, issues: Issue[]) {
-    const n = issues.length;
-    super(`${file}: ${n} scenario error${n === 1 ? '' : 's'}:\n${issues.map(formatIssue).join('\n')}`);
+    super(file, issues, 'scenario');
     this.name = 'ScenarioValidationError';
-    this.file = file;
-    this.issues = issues;
-  }
-  /** one line per issue, file:line:column: field: message */
-  lines(): string[] {
-    return this.issues.map(formatIssue);
   }
 }
 
@@ -57,14 +49,10 @@ interface Ctx {
 
 /** Parse and validate a scenario file's text. `file` is used in messages and to resolve relative paths. */
 export function parseScenario(text: string, file = '<scenario>', opts: { dir?: string } = {}): Scenario {
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  const { doc, lc } = parseYamlDocument(text);
   const w = new Walker(file, doc, lc, scenarioDefinitions);
   if (doc.errors.length > 0) {
-    for (const e of doc.errors) {
-      const p = lc.linePos(e.pos[0]);
-      w.issues.push({ file, line: p.line, column: p.col, field: '', message: `YAML: ${e.message.split('\n')[0]}` });
-    }
+    w.issues.push(...syntaxIssues(file, doc.errors, lc));
     throw finishError(w);
   }
   return resolveDocument(w, opts.dir ?? dirname(file));
@@ -158,7 +146,7 @@ function resolveDocument(w: Walker, dir: string): Scenario {
 }
 
 function finishError(w: Walker): ScenarioValidationError {
-  const issues = [...w.issues].sort((a, b) => (a.file === b.file ? 0 : a.file === w.file ? -1 : 1) || a.line - b.line || a.column - b.column);
+  const issues = sortIssues(w.issues, w.file);
   return new ScenarioValidationError(w.file, issues.length ? issues : [{ file: w.file, line: 0, column: 0, field: '', message: 'invalid scenario' }]);
 }
 
@@ -552,9 +540,8 @@ function manifestFile(ctx: Ctx, p: string, fieldPath: string): FileDoc[] | undef
   const out: FileDoc[] = [];
   let bad = false;
   for (const doc of list) {
-    for (const e of doc.errors) {
-      const pos = lc.linePos(e.pos[0]);
-      ctx.w.issues.push({ file: shown, line: pos.line, column: pos.col, field: '', message: `YAML: ${e.message.split('\n')[0]}` });
+    if (doc.errors.length) {
+      ctx.w.issues.push(...syntaxIssues(shown, doc.errors, lc));
       bad = true;
     }
     if (doc.errors.length || doc.contents === null) continue;

@@ -2,8 +2,12 @@
 // never disagree: the structural check of a parsed YAML document (with file:line:column of every problem and "did you
 // mean" for unknown keys), the conversion to plain JS values, and the JSON Schema written for editors (schema.ts).
 // Rules that span fields (exactly one of file/resource, a node that exists in the topology) live in load.ts.
-import { isAlias, isMap, isScalar, isSeq } from 'yaml';
+import { isMap, isScalar, isSeq } from 'yaml';
 import type { Document, LineCounter, Node as YamlNode } from 'yaml';
+import { deref, describeNode as describe, nodePos, suggestion } from '../../sim/yaml-issues.ts';
+import type { Pos, YamlIssue } from '../../sim/yaml-issues.ts';
+
+export type { Pos } from '../../sim/yaml-issues.ts';
 
 export type Shape =
   | { t: 'string'; enum?: readonly string[]; pattern?: string; minLength?: number; desc?: string }
@@ -25,25 +29,8 @@ export interface FieldShape {
   required?: boolean;
 }
 
-export interface Issue {
-  file: string;
-  /** 1-based; 0 when the input had no source text */
-  line: number;
-  column: number;
-  /** path of the offending field, e.g. spec.steps[0].try[1].assert.timeoutMs ('' for YAML syntax errors) */
-  field: string;
-  message: string;
-}
-
-export function formatIssue(i: Issue): string {
-  const where = i.line > 0 ? `${i.file}:${i.line}:${i.column}` : i.file;
-  return i.field ? `${where}: ${i.field}: ${i.message}` : `${where}: ${i.message}`;
-}
-
-export interface Pos {
-  line: number;
-  column: number;
-}
+/** a problem in a scenario file: file:line:column (0:0 without source text), field path, message */
+export type Issue = YamlIssue;
 
 /** walks a YAML document; collects issues and the position of every field path it visits */
 export class Walker {
@@ -58,10 +45,7 @@ export class Walker {
   ) {}
 
   pos(node: YamlNode | null | undefined): Pos {
-    const r = node?.range;
-    if (!r || !this.lc) return { line: 0, column: 0 };
-    const p = this.lc.linePos(r[0]);
-    return { line: p.line, column: p.col };
+    return nodePos(this.lc, node);
   }
 
   /** the position of a path (its key when it is a mapping field), else of its nearest parent */
@@ -84,9 +68,7 @@ export class Walker {
   }
 
   deref(node: unknown): YamlNode | null {
-    let n = node;
-    for (let i = 0; i < 16 && isAlias(n); i++) n = n.resolve(this.doc);
-    return (n as YamlNode | null | undefined) ?? null;
+    return deref(this.doc, node);
   }
 
   /** checks `node` against `shape`; returns the JS value, or undefined after reporting */
@@ -150,17 +132,14 @@ export class Walker {
         const out: Record<string, unknown> = {};
         let ok = true;
         for (const pair of node.items) {
-          const key = this.deref(pair.key);
-          if (!isScalar(key) || typeof key.value !== 'string') {
-            this.report(path, `keys must be strings, got ${describe(key)}`, this.pos(key));
+          const key = this.stringKey(pair.key, path);
+          if (!key) {
             ok = false;
             continue;
           }
-          const sub = joinPath(path, key.value);
-          this.keyPositions.set(sub, this.pos(key));
-          const v = this.walk(pair.value as YamlNode | null, shape.values, sub);
+          const v = this.walk(pair.value as YamlNode | null, shape.values, key.sub);
           if (v === undefined) ok = false;
-          else out[key.value] = v;
+          else out[key.name] = v;
         }
         return ok ? out : undefined;
       }
@@ -215,18 +194,15 @@ export class Walker {
     const out: Record<string, unknown> = {};
     let ok = true;
     for (const pair of node.items) {
-      const key = this.deref(pair.key);
-      if (!isScalar(key) || typeof key.value !== 'string') {
-        this.report(path, `keys must be strings, got ${describe(key)}`, this.pos(key));
+      const key = this.stringKey(pair.key, path);
+      if (!key) {
         ok = false;
         continue;
       }
-      const name = key.value;
-      const sub = joinPath(path, name);
-      this.keyPositions.set(sub, this.pos(key));
+      const { name, sub } = key;
       const f = fields[name];
       if (!f) {
-        this.report(sub, `unknown field "${name}"${suggestion(name, known)}; known: ${known.join(', ')}`, this.pos(key));
+        this.report(sub, `unknown field "${name}"${suggestion(name, known)}; known: ${known.join(', ')}`, key.pos);
         ok = false;
         continue;
       }
@@ -243,6 +219,19 @@ export class Walker {
       }
     }
     return ok ? out : undefined;
+  }
+
+  /** a mapping key that must be a string: its name, field path and position (recorded); undefined after reporting */
+  private stringKey(keyNode: unknown, path: string): { name: string; sub: string; pos: Pos } | undefined {
+    const key = this.deref(keyNode);
+    const pos = this.pos(key);
+    if (!isScalar(key) || typeof key.value !== 'string') {
+      this.report(path, `keys must be strings, got ${describe(key)}`, pos);
+      return undefined;
+    }
+    const sub = joinPath(path, key.value);
+    this.keyPositions.set(sub, pos);
+    return { name: key.value, sub, pos };
   }
 
   resolveShape(s: Shape): Shape {
@@ -323,47 +312,6 @@ function shapeNoun(s: Shape): string {
     case 'ref':
       return s.name;
   }
-}
-
-export function describe(node: YamlNode | null): string {
-  if (node === null) return 'nothing';
-  if (isMap(node)) return 'a mapping';
-  if (isSeq(node)) return 'a list';
-  if (isScalar(node)) {
-    const v = node.value;
-    if (v === null) return 'null';
-    if (typeof v === 'string') return `string ${JSON.stringify(v)}`;
-    if (typeof v === 'number') return `number ${v}`;
-    if (typeof v === 'boolean') return `boolean ${v}`;
-    return typeof v;
-  }
-  return 'an unsupported value';
-}
-
-function editDistance(a: string, b: string): number {
-  const d: number[] = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = d[0];
-    d[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = d[j];
-      d[j] = Math.min(d[j] + 1, d[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return d[b.length];
-}
-
-/** ` (did you mean "x"?)` for the closest known word within edit distance 2 (or a case-only difference), else '' */
-export function suggestion(word: string, known: readonly string[]): string {
-  const lower = word.toLowerCase();
-  let best: string | undefined;
-  let bestD = 3;
-  for (const k of known) {
-    const dist = k.toLowerCase() === lower ? 0 : editDistance(lower, k.toLowerCase());
-    if (dist < bestD) [best, bestD] = [k, dist];
-  }
-  return best === undefined ? '' : ` (did you mean "${best}"?)`;
 }
 
 // ---- JSON Schema (draft-07) from shapes ----

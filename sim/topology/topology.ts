@@ -26,12 +26,15 @@
 // - totalVfs, vfOffset, vfStride: from the NIC catalog (sim/nics/catalog.ts) unless overridden.
 
 import { readFileSync } from 'node:fs';
-import { Document, LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument } from 'yaml';
+import { Document, isMap, isScalar, isSeq } from 'yaml';
+import type { LineCounter } from 'yaml';
 import type { Node as YamlNode } from 'yaml';
 import { getNicModel, nicModelNames } from '../nics/catalog.ts';
 import type { NicModel } from '../nics/catalog.ts';
 import { formatPciAddr, fromRoutingId, parsePciAddr, pciAddrProblem, routingId } from './pci.ts';
 import type { PciAddr } from './pci.ts';
+import { YamlIssuesError, deref as derefNode, describeNode as describe, nodePos, parseYamlDocument, sortIssues, suggestion, syntaxIssues } from '../yaml-issues.ts';
+import type { YamlIssue } from '../yaml-issues.ts';
 
 export { formatPciAddr, parsePciAddr, pciAddrProblem, routingId, fromRoutingId, vfPciAddr, PciAddrError } from './pci.ts';
 export type { PciAddr } from './pci.ts';
@@ -183,34 +186,15 @@ export const IFNAMSIZ = 16;
 
 // ---- errors ----
 
-export interface TopologyIssue {
-  file: string;
-  /** 1-based; 0 when the input had no source text (resolveTopology) */
-  line: number;
-  column: number;
-  /** path of the offending field, e.g. spec.nodes[0].nics[1].model ('' for YAML syntax errors) */
-  field: string;
-  message: string;
-}
+/** a problem in a topology file: file:line:column (0:0 without source text), field path, message */
+export type TopologyIssue = YamlIssue;
 
-export function formatIssue(i: TopologyIssue): string {
-  const where = i.line > 0 ? `${i.file}:${i.line}:${i.column}` : i.file;
-  return i.field ? `${where}: ${i.field}: ${i.message}` : `${where}: ${i.message}`;
-}
+export { formatIssue } from '../yaml-issues.ts';
 
-export class TopologyError extends Error {
-  readonly file: string;
-  readonly issues: TopologyIssue[];
+export class TopologyError extends YamlIssuesError {
   constructor(file: string, issues: TopologyIssue[]) {
-    const n = issues.length;
-    super(`${file}: ${n} topology error${n === 1 ? '' : 's'}:\n${issues.map(formatIssue).join('\n')}`);
+    super(file, issues, 'topology');
     this.name = 'TopologyError';
-    this.file = file;
-    this.issues = issues;
-  }
-  /** one line per issue, file:line:column: field: message */
-  lines(): string[] {
-    return this.issues.map(formatIssue);
   }
 }
 
@@ -247,65 +231,16 @@ interface Ctx {
   issues: TopologyIssue[];
 }
 
-function position(ctx: Ctx, node: YamlNode | null | undefined): { line: number; column: number } {
-  const r = node?.range;
-  if (!r || !ctx.lc) return { line: 0, column: 0 };
-  const p = ctx.lc.linePos(r[0]);
-  return { line: p.line, column: p.col };
-}
-
 function report(ctx: Ctx, node: YamlNode | null | undefined, field: string, message: string): void {
-  ctx.issues.push({ file: ctx.file, ...position(ctx, node), field, message });
+  ctx.issues.push({ file: ctx.file, ...nodePos(ctx.lc, node), field, message });
 }
 
 function deref(ctx: Ctx, node: unknown): YamlNode | null {
-  let n = node;
-  for (let i = 0; i < 16 && isAlias(n); i++) n = n.resolve(ctx.doc);
-  return (n as YamlNode | null | undefined) ?? null;
+  return derefNode(ctx.doc, node);
 }
 
 function isNull(node: YamlNode | null): boolean {
   return node === null || (isScalar(node) && node.value === null);
-}
-
-function describe(node: YamlNode | null): string {
-  if (node === null) return 'nothing';
-  if (isMap(node)) return 'a mapping';
-  if (isSeq(node)) return 'a list';
-  if (isScalar(node)) {
-    const v = node.value;
-    if (v === null) return 'null';
-    if (typeof v === 'string') return `string ${JSON.stringify(v)}`;
-    if (typeof v === 'number') return `number ${v}`;
-    if (typeof v === 'boolean') return `boolean ${v}`;
-    return typeof v;
-  }
-  return 'an unsupported value';
-}
-
-function editDistance(a: string, b: string): number {
-  const d: number[] = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = d[0];
-    d[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = d[j];
-      d[j] = Math.min(d[j] + 1, d[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return d[b.length];
-}
-
-function suggestion(word: string, known: readonly string[]): string {
-  const lower = word.toLowerCase();
-  let best: string | undefined;
-  let bestD = 3;
-  for (const k of known) {
-    const dist = k.toLowerCase() === lower ? 0 : editDistance(lower, k.toLowerCase());
-    if (dist < bestD) [best, bestD] = [k, dist];
-  }
-  return best === undefined ? '' : ` (did you mean "${best}"?)`;
 }
 
 interface Field {
@@ -873,7 +808,7 @@ function validateDocument(ctx: Ctx): Topology | undefined {
 
 function finish(ctx: Ctx, result: Topology | undefined): Topology {
   if (ctx.issues.length > 0 || !result) {
-    const issues = [...ctx.issues].sort((a, b) => a.line - b.line || a.column - b.column);
+    const issues = sortIssues(ctx.issues, ctx.file);
     throw new TopologyError(ctx.file, issues.length ? issues : [{ file: ctx.file, line: 0, column: 0, field: '', message: 'invalid topology' }]);
   }
   return result;
@@ -883,14 +818,10 @@ function finish(ctx: Ctx, result: Topology | undefined): Topology {
 
 /** Parse and validate a topology file's text. Throws TopologyError listing every problem. */
 export function parseTopology(text: string, file = '<topology>'): Topology {
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  const { doc, lc } = parseYamlDocument(text);
   const ctx: Ctx = { file, doc, lc, issues: [] };
   if (doc.errors.length > 0) {
-    for (const e of doc.errors) {
-      const p = lc.linePos(e.pos[0]);
-      ctx.issues.push({ file, line: p.line, column: p.col, field: '', message: `YAML: ${e.message.split('\n')[0]}` });
-    }
+    ctx.issues.push(...syntaxIssues(file, doc.errors, lc));
     return finish(ctx, undefined);
   }
   return finish(ctx, validateDocument(ctx));

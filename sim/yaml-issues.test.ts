@@ -1,0 +1,43 @@
+import t from 'tap';
+import type { Node as YamlNode } from 'yaml';
+import { YamlIssuesError, formatIssue, nodePos, parseYamlDocument, sortIssues, suggestion, syntaxIssues } from './yaml-issues.ts';
+
+t.test('issue lines: with and without source position and field', async (t) => {
+  t.equal(formatIssue({ file: 'a.yaml', line: 3, column: 5, field: 'spec.x', message: 'bad' }), 'a.yaml:3:5: spec.x: bad');
+  t.equal(formatIssue({ file: 'a.yaml', line: 3, column: 5, field: '', message: 'bad' }), 'a.yaml:3:5: bad');
+  t.equal(formatIssue({ file: '<inline>', line: 0, column: 0, field: 'spec.x', message: 'bad' }), '<inline>: spec.x: bad');
+});
+
+t.test('sorted: the file itself first, then by position', async (t) => {
+  const i = (file: string, line: number, column: number, message: string) => ({ file, line, column, field: '', message });
+  const sorted = sortIssues([i('other.yaml', 1, 1, 'o'), i('s.yaml', 9, 1, 'late'), i('s.yaml', 2, 7, 'b'), i('s.yaml', 2, 3, 'a')], 's.yaml');
+  t.same(sorted.map((x) => x.message), ['a', 'b', 'late', 'o']);
+});
+
+t.test('positions and syntax errors come from the source text', async (t) => {
+  const { doc, lc } = parseYamlDocument('a: 1\nb:\n  c: [1, 2\n');
+  t.ok(doc.errors.length > 0);
+  const issues = syntaxIssues('f.yaml', doc.errors, lc);
+  t.equal(issues[0].file, 'f.yaml');
+  t.ok(issues[0].line >= 3, 'the unterminated flow sequence is at or after line 3');
+  t.match(issues[0].message, /^YAML: /);
+  t.match(syntaxIssues('f.yaml', doc.errors, lc, '')[0].message, /^(?!YAML: )/, 'prefix is optional');
+  const dup = parseYamlDocument('a: 1\na: 2\n');
+  t.match(syntaxIssues('d.yaml', dup.doc.errors, dup.lc)[0], { line: 2, column: 1 }, 'duplicate keys are errors, at the second key');
+  const ok = parseYamlDocument('top:\n  inner: x\n');
+  const inner = ok.doc.getIn(['top', 'inner'], true) as YamlNode;
+  t.same(nodePos(ok.lc, inner), { line: 2, column: 10 });
+  t.same(nodePos(null, inner), { line: 0, column: 0 }, 'no source text, no position');
+});
+
+t.test('did you mean', async (t) => {
+  t.equal(suggestion('pciadr', ['pciAddr', 'model']), ' (did you mean "pciAddr"?)');
+  t.equal(suggestion('MODEL', ['pciAddr', 'model']), ' (did you mean "model"?)', 'case only');
+  t.equal(suggestion('frobnicate', ['pciAddr', 'model']), '');
+});
+
+t.test('the error lists every issue under a count', async (t) => {
+  const e = new YamlIssuesError('x.yaml', [{ file: 'x.yaml', line: 1, column: 2, field: 'f', message: 'm' }], 'widget');
+  t.equal(e.message, 'x.yaml: 1 widget error:\nx.yaml:1:2: f: m');
+  t.same(e.lines(), ['x.yaml:1:2: f: m']);
+});

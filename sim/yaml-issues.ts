@@ -1,0 +1,126 @@
+// Problems in the YAML files the project reads (topologies, scenarios, manifests), reported the same way everywhere:
+// file:line:column of a YAML node, YAML syntax errors as issues, one issue per line (`file:line:column: field:
+// message`), sorted by position, and "did you mean" for a misspelt word. Used by sim/topology, sim/cluster/manifest.ts
+// and harness/scenario (harness may import sim, not the other way round).
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import type { Document, Node as YamlNode, YAMLError } from 'yaml';
+
+export interface YamlIssue {
+  file: string;
+  /** 1-based; 0 when the input had no source text (an object built in code, an unreadable file) */
+  line: number;
+  column: number;
+  /** path of the offending field, e.g. spec.nodes[0].nics[1].model ('' for YAML syntax errors) */
+  field: string;
+  message: string;
+}
+
+export interface Pos {
+  line: number;
+  column: number;
+}
+
+export const NO_POS: Pos = { line: 0, column: 0 };
+
+/** `file:line:column: field: message`; without line and column when there is no source text, without field when '' */
+export function formatIssue(i: YamlIssue): string {
+  const where = i.line > 0 ? `${i.file}:${i.line}:${i.column}` : i.file;
+  return i.field ? `${where}: ${i.field}: ${i.message}` : `${where}: ${i.message}`;
+}
+
+/** Issues of the file itself first, then by line and column (stable: equal positions keep their order). */
+export function sortIssues<T extends YamlIssue>(issues: readonly T[], file: string): T[] {
+  return [...issues].sort((a, b) => (a.file === b.file ? 0 : a.file === file ? -1 : 1) || a.line - b.line || a.column - b.column);
+}
+
+/** A file with problems; `issues` lists every one, the message has one line per issue under a count. */
+export class YamlIssuesError extends Error {
+  readonly file: string;
+  readonly issues: YamlIssue[];
+  /** `what` names the kind of file in the message: "topology" → "f.yaml: 2 topology errors:" */
+  constructor(file: string, issues: YamlIssue[], what: string) {
+    const n = issues.length;
+    super(`${file}: ${n} ${what} error${n === 1 ? '' : 's'}:\n${issues.map(formatIssue).join('\n')}`);
+    this.name = 'YamlIssuesError';
+    this.file = file;
+    this.issues = issues;
+  }
+  /** one line per issue, file:line:column: field: message */
+  lines(): string[] {
+    return this.issues.map(formatIssue);
+  }
+}
+
+/** 1-based line and column of a source offset */
+export function offsetPos(lc: LineCounter, offset: number): Pos {
+  const p = lc.linePos(offset);
+  return { line: p.line, column: p.col };
+}
+
+/** where a node starts; NO_POS without a node, a range or source text */
+export function nodePos(lc: LineCounter | null, node: YamlNode | null | undefined): Pos {
+  const r = node?.range;
+  if (!r || !lc) return NO_POS;
+  return offsetPos(lc, r[0]);
+}
+
+/** a document's YAML syntax errors as issues (first line of each message, after `prefix`) */
+export function syntaxIssues(file: string, errors: readonly YAMLError[], lc: LineCounter, prefix = 'YAML: '): YamlIssue[] {
+  return errors.map((e) => ({ file, ...offsetPos(lc, e.pos[0]), field: '', message: `${prefix}${e.message.split('\n')[0]}` }));
+}
+
+/** one YAML document with positions; duplicate keys are syntax errors */
+export function parseYamlDocument(text: string): { doc: Document.Parsed; lc: LineCounter } {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  return { doc, lc };
+}
+
+/** the node an alias points at (aliases of aliases too), or the node itself */
+export function deref(doc: Document, node: unknown): YamlNode | null {
+  let n = node;
+  for (let i = 0; i < 16 && isAlias(n); i++) n = n.resolve(doc);
+  return (n as YamlNode | null | undefined) ?? null;
+}
+
+/** what a node is, for "expected X, got Y" */
+export function describeNode(node: YamlNode | null): string {
+  if (node === null) return 'nothing';
+  if (isMap(node)) return 'a mapping';
+  if (isSeq(node)) return 'a list';
+  if (isScalar(node)) {
+    const v = node.value;
+    if (v === null) return 'null';
+    if (typeof v === 'string') return `string ${JSON.stringify(v)}`;
+    if (typeof v === 'number') return `number ${v}`;
+    if (typeof v === 'boolean') return `boolean ${v}`;
+    return typeof v;
+  }
+  return 'an unsupported value';
+}
+
+function editDistance(a: string, b: string): number {
+  const d: number[] = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = d[0];
+    d[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = d[j];
+      d[j] = Math.min(d[j] + 1, d[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return d[b.length];
+}
+
+/** ` (did you mean "x"?)` for the closest known word within edit distance 2 (or a case-only difference), else '' */
+export function suggestion(word: string, known: readonly string[]): string {
+  const lower = word.toLowerCase();
+  let best: string | undefined;
+  let bestD = 3;
+  for (const k of known) {
+    const dist = k.toLowerCase() === lower ? 0 : editDistance(lower, k.toLowerCase());
+    if (dist < bestD) [best, bestD] = [k, dist];
+  }
+  return best === undefined ? '' : ` (did you mean "${best}"?)`;
+}

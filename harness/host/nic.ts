@@ -65,6 +65,7 @@ export async function resolvePf(sys: HostSystem, nameOrPci: string): Promise<PfI
     const link = `/sys/class/net/${nameOrPci}/device`;
     if (!(await sys.exists(link))) throw new PfError(nameOrPci, `PF ${nameOrPci}: no such network interface or PCI address`);
     pci = base(await sys.readlink(link));
+    if (!PCI_ADDR.test(pci)) throw new PfError(nameOrPci, `PF ${nameOrPci}: its device ${pci} is not a PCI function, so it has no SR-IOV`);
   }
   if (!(await sys.exists(dev(pci)))) throw new PfError(nameOrPci, `PF ${nameOrPci}: no PCI device ${pci}`);
   if (!(await sys.exists(dev(pci, 'sriov_totalvfs')))) throw new PfError(nameOrPci, `PF ${nameOrPci} (${pci}) has no SR-IOV capability (no sriov_totalvfs)`);

@@ -3,22 +3,14 @@
 import { readFileSync } from 'node:fs';
 import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document } from 'yaml';
 import { formatFieldPath, key, type FieldError, type FieldPath } from '../scheduler/validation.ts';
+import { formatIssue, offsetPos, syntaxIssues, type YamlIssue } from '../yaml-issues.ts';
 import type { AnyObject, Kind } from './store.ts';
 
-export interface ManifestIssue {
-  file: string;
-  /** 1-based */
-  line: number;
-  /** 1-based */
-  column: number;
-  /** Go-style field path (`spec.containers[0].resources.limits[intel.com/sriov]`), '' for the document */
-  field: string;
-  message: string;
-}
-
-function formatIssue(i: ManifestIssue): string {
-  return `${i.file}:${i.line}:${i.column}: ${i.field ? `${i.field}: ` : ''}${i.message}`;
-}
+/**
+ * A problem in a manifest: line and column are 1-based (a manifest always has source text), field is a Go-style
+ * path (`spec.containers[0].resources.limits[intel.com/sriov]`), '' for the document.
+ */
+export type ManifestIssue = YamlIssue;
 
 export class ManifestError extends Error {
   readonly issues: ManifestIssue[];
@@ -189,15 +181,10 @@ export function parseManifests(text: string, file: string): ManifestDoc[] {
   const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false });
   const issues: ManifestIssue[] = [];
   const out: ManifestDoc[] = [];
-  const pos = (offset: number): { line: number; column: number } => {
-    const p = lineCounter.linePos(offset);
-    return { line: p.line, column: p.col };
-  };
+  const pos = (offset: number): { line: number; column: number } => offsetPos(lineCounter, offset);
   if (!Array.isArray(docs)) return out; // an empty stream
   for (const doc of docs as Document.Parsed[]) {
-    for (const e of doc.errors) {
-      issues.push({ file, ...pos(e.pos[0]), field: '', message: e.message.split('\n')[0] });
-    }
+    issues.push(...syntaxIssues(file, doc.errors, lineCounter, ''));
     if (doc.errors.length) continue;
     if (doc.contents === null) continue; // an empty document (e.g. a trailing ---)
     const js = doc.toJS({ maxAliasCount: 100 }) as Json;

@@ -32,6 +32,9 @@ export interface FieldShape {
 /** a problem in a scenario file: file:line:column (0:0 without source text), field path, message */
 export type Issue = YamlIssue;
 
+/** a mapping value that counts as not given (null) */
+const ABSENT = Symbol('absent');
+
 /** walks a YAML document; collects issues and the position of every field path it visits */
 export class Walker {
   readonly issues: Issue[] = [];
@@ -125,23 +128,8 @@ export class Walker {
       case 'object':
         return this.object(node, shape.fields, path);
       case 'map': {
-        if (!isMap(node)) {
-          this.report(path, `expected a mapping, got ${describe(node)}`, this.pos(node));
-          return undefined;
-        }
-        const out: Record<string, unknown> = {};
-        let ok = true;
-        for (const pair of node.items) {
-          const key = this.stringKey(pair.key, path);
-          if (!key) {
-            ok = false;
-            continue;
-          }
-          const v = this.walk(pair.value as YamlNode | null, shape.values, key.sub);
-          if (v === undefined) ok = false;
-          else out[key.name] = v;
-        }
-        return ok ? out : undefined;
+        const m = this.mapping(node, path, (key, value) => this.walk(value as YamlNode | null, shape.values, key.sub));
+        return m?.ok ? m.out : undefined;
       }
       case 'array': {
         if (!isSeq(node)) {
@@ -186,39 +174,51 @@ export class Walker {
 
   /** a closed mapping; null values count as absent */
   object(node: YamlNode | null, fields: Record<string, FieldShape>, path: string): Record<string, unknown> | undefined {
-    if (!isMap(node)) {
-      this.report(path, `expected a mapping, got ${describe(node)}`, this.pos(node));
-      return undefined;
-    }
     const known = Object.keys(fields);
-    const out: Record<string, unknown> = {};
-    let ok = true;
-    for (const pair of node.items) {
-      const key = this.stringKey(pair.key, path);
-      if (!key) {
-        ok = false;
-        continue;
-      }
-      const { name, sub } = key;
-      const f = fields[name];
+    const m = this.mapping(node, path, (key, rawValue) => {
+      const f = fields[key.name];
       if (!f) {
-        this.report(sub, `unknown field "${name}"${suggestion(name, known)}; known: ${known.join(', ')}`, key.pos);
-        ok = false;
-        continue;
+        this.report(key.sub, `unknown field "${key.name}"${suggestion(key.name, known)}; known: ${known.join(', ')}`, key.pos);
+        return undefined;
       }
-      const value = this.deref(pair.value);
-      if (isScalar(value) && value.value === null) continue;
-      const v = this.walk(value, f.shape, sub);
-      if (v === undefined) ok = false;
-      else out[name] = v;
-    }
+      const value = this.deref(rawValue);
+      if (isScalar(value) && value.value === null) return ABSENT;
+      return this.walk(value, f.shape, key.sub);
+    });
+    if (!m) return undefined;
+    const { out, items } = m;
+    let ok = m.ok;
     for (const [name, f] of Object.entries(fields)) {
-      if (f.required && !(name in out) && !node.items.some((p) => isScalar(p.key) && p.key.value === name)) {
+      if (f.required && !(name in out) && !items.some((p) => isScalar(p.key) && p.key.value === name)) {
         this.report(joinPath(path, name), 'required field is missing', this.pos(node));
         ok = false;
       }
     }
     return ok ? out : undefined;
+  }
+
+  /**
+   * A mapping with string keys (anything else is reported): `each` turns a key's value into the JS value, undefined
+   * after reporting, or ABSENT to leave the key out. `ok` is false when anything was reported.
+   */
+  private mapping(
+    node: YamlNode | null,
+    path: string,
+    each: (key: { name: string; sub: string; pos: Pos }, value: unknown) => unknown,
+  ): { out: Record<string, unknown>; ok: boolean; items: ReadonlyArray<{ key: unknown }> } | undefined {
+    if (!isMap(node)) {
+      this.report(path, `expected a mapping, got ${describe(node)}`, this.pos(node));
+      return undefined;
+    }
+    const out: Record<string, unknown> = {};
+    let ok = true;
+    for (const pair of node.items) {
+      const key = this.stringKey(pair.key, path);
+      const v = key ? each(key, pair.value) : undefined;
+      if (!key || v === undefined) ok = false;
+      else if (v !== ABSENT) out[key.name] = v;
+    }
+    return { out, ok, items: node.items };
   }
 
   /** a mapping key that must be a string: its name, field path and position (recorded); undefined after reporting */

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { loadTopology, defaultTopology, type NodeSpec } from '../../sim/topology/topology.ts';
 import { parse, UsageError } from '../cli/args.ts';
 import { AgentClient } from './agent-client.ts';
-import { buildGuestArtefacts, newestCached, type GuestArtefacts } from './artefacts.ts';
+import { buildGuestArtefacts, type GuestArtefacts } from './artefacts.ts';
 import type { Accel } from './accel.ts';
 import { makeHandle, startVm, type GuestNic, type Vm, type VmNicInput } from './vm.ts';
 
@@ -23,7 +23,7 @@ interface VmState {
   accel: Accel;
   runDir: string;
   nics: GuestNic[];
-  artefacts: string;
+  artefacts: GuestArtefacts;
   projectDir: string;
   startedAt: string;
 }
@@ -61,13 +61,12 @@ export async function attachVm(name: string, opts: { timeoutMs?: number } = {}):
   if (!isAlive(s.pid)) throw new UsageError(`VM ${name} is not running (QEMU pid ${s.pid} is gone); clean up with sriov-lab vm down ${name}`);
   const agent = new AgentClient(join(s.runDir, 'agent.sock'), join(s.runDir, 'xfer'));
   await agent.connect({ timeoutMs: opts.timeoutMs ?? 10_000, isDead: () => (isAlive(s.pid) ? undefined : `VM ${name} stopped`) });
-  const artefacts = newestCached() as GuestArtefacts;
   const stop = async (): Promise<void> => {
     agent.close();
     await killPid(s.pid);
     rmSync(s.runDir, { recursive: true, force: true });
   };
-  return makeHandle({ name, runDir: s.runDir, pid: s.pid, accel: s.accel, consolePath: join(s.runDir, 'console.log'), artefacts, nics: s.nics, bootMs: 0, agent, stop, channels: [] });
+  return makeHandle({ name, runDir: s.runDir, pid: s.pid, accel: s.accel, consolePath: join(s.runDir, 'console.log'), artefacts: s.artefacts, nics: s.nics, bootMs: 0, agent, stop, channels: [] });
 }
 
 async function killPid(pid: number): Promise<void> {
@@ -144,13 +143,13 @@ export async function vmUp(args: string[]): Promise<number> {
   return 0;
 }
 
-/** sriov-lab vm exec NAME [--guest] [--timeout MS] -- CMD… (stdin is passed when it is not a terminal) */
+/** sriov-lab vm exec NAME [--guest] [--cwd DIR] [--timeout MS] [-n] -- CMD… (stdin is passed unless a terminal or -n) */
 export async function vmExec(args: string[]): Promise<number> {
-  const { values, positionals, command } = parse(args, { guest: { type: 'boolean' }, timeout: { type: 'string' }, cwd: { type: 'string' } });
+  const { values, positionals, command } = parse(args, { guest: { type: 'boolean' }, timeout: { type: 'string' }, cwd: { type: 'string' }, 'no-stdin': { type: 'boolean', short: 'n' } });
   const name = positionals[0];
-  if (!name || command.length === 0) throw new UsageError('usage: sriov-lab vm exec NAME [--guest] [--cwd DIR] [--timeout MS] -- CMD…');
+  if (!name || command.length === 0) throw new UsageError('usage: sriov-lab vm exec NAME [--guest] [--cwd DIR] [--timeout MS] [-n|--no-stdin] -- CMD…');
   let input: Buffer | undefined;
-  if (!process.stdin.isTTY) {
+  if (!process.stdin.isTTY && !values['no-stdin']) {
     const chunks: Buffer[] = [];
     for await (const c of process.stdin) chunks.push(c as Buffer);
     input = Buffer.concat(chunks);

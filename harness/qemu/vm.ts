@@ -409,7 +409,7 @@ export async function startVm(opts: StartVmOptions): Promise<Vm> {
     throw new VmStartError(`VM ${opts.name} did not start: ${(e as Error).message}`, opts.name, conTail);
   }
   if (opts.detached) removeHook();
-  writeFileSync(join(runDir, 'vm.json'), `${JSON.stringify({ name: opts.name, pid, accel, runDir, nics: guestNics, artefacts: artefacts.key, projectDir, startedAt: new Date().toISOString() }, null, 2)}\n`);
+  writeFileSync(join(runDir, 'vm.json'), `${JSON.stringify({ name: opts.name, pid, accel, runDir, nics: guestNics, artefacts, projectDir, startedAt: new Date().toISOString() }, null, 2)}\n`);
   return makeHandle({ name: opts.name, runDir, pid, accel, consolePath, artefacts, nics: guestNics, bootMs, agent, stop, channels: plan.channels });
 }
 

@@ -68,23 +68,19 @@ class Checker {
     return typeof v === 'object' && v !== null && !Array.isArray(v);
   }
   map(v: Json | undefined, path: FieldPath, required = false): { [k: string]: Json } | undefined {
-    if (v === undefined || v === null) {
-      if (required) this.add(path, 'Required value');
-      return undefined;
-    }
-    if (!this.isMap(v)) {
-      this.add(path, `Invalid value: ${JSON.stringify(v)}: must be a map`);
-      return undefined;
-    }
-    return v;
+    return this.ofType(v, path, required, (x): x is { [k: string]: Json } => this.isMap(x), 'a map');
   }
   seq(v: Json | undefined, path: FieldPath, required = false): Json[] | undefined {
+    return this.ofType(v, path, required, (x): x is Json[] => Array.isArray(x), 'a list');
+  }
+  /** a field that is absent (reported when required) or of one JSON type (reported when not) */
+  private ofType<T extends Json>(v: Json | undefined, path: FieldPath, required: boolean, is: (x: Json) => x is T, noun: string): T | undefined {
     if (v === undefined || v === null) {
       if (required) this.add(path, 'Required value');
       return undefined;
     }
-    if (!Array.isArray(v)) {
-      this.add(path, `Invalid value: ${JSON.stringify(v)}: must be a list`);
+    if (!is(v)) {
+      this.add(path, `Invalid value: ${JSON.stringify(v)}: must be ${noun}`);
       return undefined;
     }
     return v;

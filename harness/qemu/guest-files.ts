@@ -115,6 +115,7 @@ export PATH=/sbin:/bin:/usr/sbin:/usr/bin
 PORT=/dev/virtio-ports/${AGENT_PORT_NAME}
 A=${CHROOT}${AGENT_DIR_IN_CHROOT}
 mkdir -p $A
+rmdir $A/.lock 2>/dev/null # a reply lock left by an agent that died (init respawns us)
 exec 3<>$PORT || { echo "${BOOT_ERROR_MARKER}: agent cannot open $PORT" > /dev/console; sleep 5; exit 1; }
 lock() { until mkdir $A/.lock 2>/dev/null; do usleep 1000; done; }
 unlock() { rmdir $A/.lock; }

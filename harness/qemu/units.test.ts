@@ -53,7 +53,8 @@ t.test('QEMU command line: q35 split irqchip, the IOMMU before every PCI device,
   const a = qemuArgs(plan);
   const devs = a.flatMap((x, i) => (a[i - 1] === '-device' ? [x] : []));
   t.equal(devs[0], 'intel-iommu,intremap=on,caching-mode=on', 'the IOMMU is the first device');
-  t.ok(a.includes('q35,kernel-irqchip=split,accel=tcg'));
+  t.ok(a.includes('q35,kernel-irqchip=split'));
+  t.equal(a[a.indexOf('-accel') + 1], 'tcg,thread=single');
   t.same(devs.filter((d) => d.startsWith('pcie-root-port')).length, 2);
   t.ok(devs.includes('igb,bus=rp0,netdev=n0,mac=02:00:00:00:00:01'));
   t.ok(devs.includes('virtio-net-pci,bus=rp1,netdev=n1,mac=02:00:00:00:00:02,disable-legacy=off'));

@@ -188,7 +188,10 @@ export function qemuArgs(plan: QemuPlan, opts: { probe?: boolean } = {}): string
   const a = [
     '-name', `sriov-lab-${plan.name}`,
     '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
-    '-machine', `q35,kernel-irqchip=split,accel=${plan.accel}`,
+    '-machine', 'q35,kernel-irqchip=split',
+    // multi-threaded TCG sometimes aborts during boot (iotlb_to_section assertion: a vCPU races a memory-map
+    // update while the IOMMU and BARs are set up); one TCG thread for all vCPUs avoids it
+    '-accel', plan.accel === 'kvm' ? 'kvm' : `tcg,thread=${process.env.SRIOV_LAB_TCG_THREAD === 'multi' ? 'multi' : 'single'}`,
     '-cpu', plan.accel === 'kvm' ? 'host' : 'max',
     '-smp', String(plan.cpus), '-m', String(plan.memoryMiB),
     // before any PCI device: the IOMMU must see them all
@@ -286,8 +289,21 @@ done\n`;
   });
 }
 
-/** Boots a VM and waits for its agent. On any failure QEMU is killed and the run dir removed before the throw. */
+/**
+ * Boots a VM and waits for its agent. On any failure QEMU is killed and the run dir removed before the throw.
+ * A QEMU that aborts during boot (an emulator bug, not a guest problem) is retried once.
+ */
 export async function startVm(opts: StartVmOptions): Promise<Vm> {
+  try {
+    return await startVmOnce(opts);
+  } catch (e) {
+    if (!(e instanceof VmStartError) || !/QEMU exited \(SIGABRT\)/.test(e.message)) throw e;
+    opts.onProgress?.(`QEMU aborted while VM ${opts.name} booted; retrying once: ${e.message.split('\n')[0]}`);
+    return startVmOnce(opts);
+  }
+}
+
+async function startVmOnce(opts: StartVmOptions): Promise<Vm> {
   const say = opts.onProgress ?? (() => undefined);
   if (!/^[a-z0-9][a-z0-9.-]{0,62}$/.test(opts.name)) throw new Error(`VM name ${JSON.stringify(opts.name)}: use lower-case letters, digits, '.', '-' (a hostname)`);
   const artefacts = opts.artefacts ?? (await buildGuestArtefacts({ onProgress: say }));

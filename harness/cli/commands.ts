@@ -6,6 +6,8 @@ import { runCommand, RUN_USAGE } from '../runner/command.ts';
 import { registerBuiltinBackends } from '../backends/index.ts';
 import { demoCommand } from '../demo.ts';
 import { clusterCommands } from './cluster-commands.ts';
+import { vmBuild, vmUp, vmExec, vmDown, vmList } from '../qemu/vm-cli.ts';
+import { hostRestore, hostSnapshot } from '../host/cli.ts';
 
 export interface Command {
   summary: string;
@@ -48,6 +50,14 @@ commands.set('demo', {
 });
 
 for (const [name, c] of clusterCommands) commands.set(name, c);
+
+commands.set('vm build', { summary: 'build (or find in the cache) the guest kernel + initramfs from Debian packages: [--force] [--kernel PKG] [--quiet]', run: vmBuild });
+commands.set('vm up', { summary: 'boot a VM in the background: NAME [--topology FILE --node NODE | --igb N --virtio N] [--memory MiB] [--cpus N] [--accel tcg|kvm]', run: vmUp });
+commands.set('vm exec', { summary: "run a command in a running VM (the node's view; --guest: the initramfs): NAME [--cwd DIR] [--timeout MS] [-n] -- CMD…", run: vmExec });
+commands.set('vm down', { summary: 'stop VMs started with vm up: NAME… | --all', run: vmDown });
+commands.set('vm list', { summary: 'list the VMs started with vm up', run: () => vmList() });
+commands.set('host restore', { summary: 'undo what a crashed or killed host-backend run changed, from its journal: [--journal FILE]', run: hostRestore });
+commands.set('host snapshot', { summary: "print PFs' sysfs/netlink state as JSON (compare before/after): --pf NAME|PCI [--pf …]", run: hostSnapshot });
 
 export function usage(): string {
   const lines = ['usage: sriov-lab <command> [options]', '', 'commands:'];

@@ -60,12 +60,6 @@ export async function startTestNode(opts: { numVfs?: number } = {}): Promise<Tes
   const work = mkdtempSync(join(tmpdir(), 'sl-cni-'));
   const spec = defaultTopology().nodes[0];
   const node = await startNode({ name: spec.name, runId: newRunId(), workDir: work, model: modelOptionsFor(spec) });
-  // the node's ip wrapper runs from sources through tsx (≈ 0.4 s a call); the bundled wrapper is the same code
-  const wrapperShim = join(node.rootDir, 'ip-wrapper.sh');
-  const wrapperBundle = join(projectRoot(), 'dist/ip-wrapper.mjs');
-  if (existsSync(wrapperShim) && existsSync(wrapperBundle)) {
-    writeFileSync(wrapperShim, `#!/bin/sh\nexport SRIOV_LAB_CTL=/run/sriov-lab/ctl.sock SRIOV_LAB_REAL_IP=/run/sriov-lab/ip.real\nexec ${process.execPath} ${wrapperBundle} "$@"\n`);
-  }
   const pods = new Set<string>();
   const bundle = await pluginBundle();
   const sh = (script: string) => node.exec(['bash', '-c', script], { timeoutMs: 60_000 });

@@ -1,7 +1,8 @@
 // The sysfs server process: owns one SysfsModel, serves it over FUSE and a control socket, and (for a simulated
 // node) mirrors its netdevs into the node's network namespace. Started by startSysfsServer(); prints one JSON line
 // {"ready":true,...} on stdout when mounted; unmounts and exits on SIGTERM/SIGINT or when stdin closes.
-import { readFileSync, mkdirSync, rmSync } from 'node:fs';
+import { readFileSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { SysfsModel, type ModelOptions } from './model.ts';
 import { mountModel } from './fuse-projection.ts';
@@ -31,8 +32,26 @@ async function main(): Promise<void> {
   const mirror = config.mirror ? new NetdevMirror(model, config.mirror) : null;
   if (mirror) await mirror.start();
   mkdirSync(config.mountDir, { recursive: true });
+  // the PFs' names next to the control socket, for the node's ip shim (it sends only PF listings to the wrapper)
+  const pfList = join(dirname(config.controlSocket), 'pfs');
+  let pfNames = '';
+  const publishPfs = () => {
+    const now = model
+      .pfs()
+      .filter((p) => p.ifname && p.totalVfs > 0)
+      .map((p) => `${p.ifname}\n`)
+      .join('');
+    if (now === pfNames) return;
+    pfNames = now;
+    writeFileSync(`${pfList}.tmp`, now);
+    renameSync(`${pfList}.tmp`, pfList);
+  };
+  if (config.mirror) publishPfs();
   const mounted = await mountModel(model, config.mountDir, {
-    afterWrite: async () => mirror?.flush(),
+    afterWrite: async () => {
+      await mirror?.flush();
+      if (config.mirror) publishPfs();
+    },
     // listing a netdev directory always looks at the real links (a netdev may have just come back from a pod, and
     // the link monitor's event may not have arrived yet); other lookups sync when the monitor saw a change
     beforeLookup: async (path, listing) => mirror?.sync(listing && /\/net$/.test(path)),

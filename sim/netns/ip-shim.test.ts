@@ -26,3 +26,36 @@ t.test('routing of argv between wrapper and real ip', async (t) => {
   const env = spawnSync(shim, ['route'], { encoding: 'utf8', env: { ...process.env, SRIOV_LAB_REAL_IP: '/bin/true' } });
   t.equal(env.stdout, '', 'SRIOV_LAB_REAL_IP overrides the real ip at run time');
 });
+
+t.test('precise routing when the node publishes its PFs and netns', async (t) => {
+  const dir = t.testdir({ pfs: 'ens1f0\nens2f0\n' });
+  const nsId = spawnSync('readlink', ['/proc/self/ns/net'], { encoding: 'utf8' }).stdout.trim();
+  writeFileSync(join(dir, 'netns-here'), `${nsId}\n`);
+  writeFileSync(join(dir, 'netns-other'), 'net:[1]\n');
+  const table: Array<[string, 'wrapper' | 'real', 'here' | 'other']> = [
+    ['-j -d link show ens1f0', 'wrapper', 'here'],
+    ['-j link show dev ens2f0', 'wrapper', 'here'],
+    ['link set dev ens1f0 vf 2 vlan 100', 'wrapper', 'here'],
+    ['link', 'wrapper', 'here'],
+    ['-d a', 'wrapper', 'here'],
+    ['link show up', 'wrapper', 'here'],
+    ['-j link show dev ens1f0v3', 'real', 'here'],
+    ['link set dev ens1f0v3 netns /run/netns/p name net1 up', 'real', 'here'],
+    ['address add 10.0.0.1/24 dev eth1', 'real', 'here'],
+    ['route show', 'real', 'here'],
+    ['-j address show', 'real', 'other'],
+    ['-j link show', 'real', 'other'],
+    ['link set ens1f0 vf 0 mac 02:00:00:00:00:01', 'wrapper', 'other'],
+  ];
+  for (const [argv, want, where] of table) {
+    const shim = join(dir, `ip-${where}`);
+    writeFileSync(
+      shim,
+      ipShimScript({ nodePath: '/bin/echo', wrapperPath: 'WRAPPER', realIpPath: '/bin/echo', pfListPath: join(dir, 'pfs'), nodeNetnsPath: join(dir, `netns-${where}`) }),
+    );
+    chmodSync(shim, 0o755);
+    const r = spawnSync(shim, argv.split(' '), { encoding: 'utf8', env: { ...process.env, SRIOV_LAB_REAL_IP: '' } });
+    t.equal(r.stdout, want === 'wrapper' ? `WRAPPER ${argv}\n` : `${argv}\n`, `ip ${argv} (${where === 'here' ? 'node netns' : 'another netns'}) → ${want}`);
+  }
+});
+

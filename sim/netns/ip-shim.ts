@@ -11,29 +11,65 @@ export interface IpShimOptions {
   wrapperPath: string;
   /** real iproute2 binary; the wrapper and the shim also honour SRIOV_LAB_REAL_IP at run time */
   realIpPath?: string;
+  /**
+   * Files the node keeps current: the PFs' interface names (one per line), and the node netns' id as
+   * readlink(/proc/self/ns/net) shows it. When both exist the shim sends to the wrapper only what needs it: `vf`
+   * settings, and listings in the node's netns that can include a PF. Everything else (a move into a pod, a listing
+   * inside a pod's netns, `ip link show <a VF>`) goes straight to iproute2 and skips Node's start-up.
+   */
+  pfListPath?: string;
+  nodeNetnsPath?: string;
 }
 
 const shQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
 export function ipShimScript(opts: IpShimOptions): string {
   const real = opts.realIpPath ?? '/run/sriov-lab/ip.real';
+  const wrap = `exec ${shQuote(opts.nodePath)} ${shQuote(opts.wrapperPath)} "$@"`;
   return `#!/bin/sh
 # sriov-lab: ip for a simulated node (VF netlink is simulated; see sim/netns/ip-wrapper.ts)
 real=\${SRIOV_LAB_REAL_IP:-${shQuote(real)}}
 # the wrapper runs the same real ip
 SRIOV_LAB_REAL_IP=$real
 export SRIOV_LAB_REAL_IP
+pfs=${shQuote(opts.pfListPath ?? '')}
+nodens=${shQuote(opts.nodeNetnsPath ?? '')}
+precise=
+if [ -n "$pfs" ] && [ -n "$nodens" ] && [ -r "$pfs" ] && [ -r "$nodens" ]; then
+  # PFs never leave the node's netns: in any other netns there is no VF info to add
+  [ "$(readlink /proc/self/ns/net)" = "$(cat "$nodens")" ] || { for a in "$@"; do [ "$a" = vf ] && ${wrap}; done; exec "$real" "$@"; }
+  precise=1
+  pfnames=$(cat "$pfs")
+fi
 skip=
+obj=
+verb=
+named=
 for a in "$@"; do
   if [ -n "$skip" ]; then skip=; continue; fi
+  if [ -z "$obj" ]; then
+    case $a in
+      # global options that take a value (-family, -loops, -rcvbuf); -netns and -batch values fall through harmlessly
+      -f|-fa*|--f|--fa*|-l|-lo*|--l|--lo*|-rc*|--rc*) skip=1 ;;
+      -*) ;;
+      l|li|lin|link|a|ad|add|addr|addre|addres|address) obj=$a; [ -n "$precise" ] || ${wrap} ;;
+      *) exec "$real" "$@" ;;
+    esac
+    continue
+  fi
+  [ "$a" = vf ] && ${wrap}
+  for p in $pfnames; do [ "$a" = "$p" ] && ${wrap}; done
+  if [ -z "$verb" ]; then verb=$a; continue; fi
   case $a in
-    # global options that take a value (-family, -loops, -rcvbuf); -netns and -batch values fall through harmlessly
-    -f|-fa*|--f|--fa*|-l|-lo*|--l|--lo*|-rc*|--rc*) skip=1 ;;
-    -*) ;;
-    l|li|lin|link|a|ad|add|addr|addre|addres|address) exec ${shQuote(opts.nodePath)} ${shQuote(opts.wrapperPath)} "$@" ;;
-    *) exec "$real" "$@" ;;
+    up|type|master|nomaster|group|vrf|scope|label|to|permanent|dynamic|primary|secondary|tentative|deprecated|dadfailed|temporary) ;;
+    *) named=1 ;;
   esac
 done
+[ -n "$obj" ] || exec "$real" "$@"
+case $verb in
+  ''|s|sh|sho|show|l|li|lis|list|ls|lst) [ -n "$named" ] || ${wrap} ;;
+  -*) ${wrap} ;;
+esac
 exec "$real" "$@"
 `;
 }

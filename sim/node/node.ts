@@ -3,7 +3,7 @@
 // /var/lib/cni, /etc/cni, /etc/pcidp and /opt/cni are private to the node. Any program started with node.spawn()
 // sees the node as its machine, unmodified.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ModelOptions } from '../kernel/model.ts';
@@ -38,6 +38,10 @@ export const NODE_PATHS = {
   devinfoDir: '/var/run/k8s.cni.cncf.io/devinfo/dp',
   controlSocket: '/run/sriov-lab/ctl.sock',
   realIp: '/run/sriov-lab/ip.real',
+  /** the PFs' interface names, kept current by the sysfs server (the ip shim reads it) */
+  pfList: '/run/sriov-lab/pfs',
+  /** the node netns as readlink(/proc/self/ns/net) shows it */
+  netnsId: '/run/sriov-lab/netns-id',
 } as const;
 
 export class NodeError extends Error {
@@ -159,7 +163,10 @@ export async function startNode(opts: NodeOptions): Promise<StartedNode> {
       wrapper = join(root, 'ip-wrapper.sh');
       if (existsSync(bundle)) {
         // link/address commands go to the wrapper, everything else straight to iproute2
-        writeFileSync(wrapper, ipShimScript({ nodePath: process.execPath, wrapperPath: bundle, realIpPath: NODE_PATHS.realIp }));
+        writeFileSync(
+          wrapper,
+          ipShimScript({ nodePath: process.execPath, wrapperPath: bundle, realIpPath: NODE_PATHS.realIp, pfListPath: NODE_PATHS.pfList, nodeNetnsPath: NODE_PATHS.netnsId }),
+        );
       } else {
         writeFileSync(wrapper, `#!/bin/sh\nexport SRIOV_LAB_CTL=${NODE_PATHS.controlSocket} SRIOV_LAB_REAL_IP=${NODE_PATHS.realIp}\nexec ${argv.map(q).join(' ')} "$@"\n`);
       }
@@ -186,6 +193,7 @@ export async function startNode(opts: NodeOptions): Promise<StartedNode> {
       void holderExit.then(() => reject(new NodeError(opts.name, 'mount namespace setup failed', holderErr)));
     });
     const holderPid = holder.pid!;
+    writeFileSync(join(root, 'run/sriov-lab/netns-id'), `${readlinkSync(`/proc/${holderPid}/ns/net`)}\n`);
     const children = new Set<ChildProcess>();
     cleanups.push(async () => {
       await Promise.all(

@@ -4,6 +4,7 @@
 // overrides it to reproduce another run). Afterwards the node must look exactly as before: every VF netdev back
 // under its original name, ifindex, MAC, MTU and admin state, the PF's VF table as before, no cache entry, no lock,
 // no lease.
+import { mulberry32 as prng } from '../../sim/prng.ts';
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
@@ -24,18 +25,6 @@ const VF_PCI = ['0000:01:10.0', '0000:01:10.4', '0000:01:11.0', '0000:01:11.4'];
 // a safety net in place of the per-file 300 s of package.json: 200 sequential cycles run ~1 s each on an idle
 // 2-core machine (each CNI call starts node, host-local and the node's ip wrapper) and several times that under load
 t.setTimeout(30 * 60_000);
-
-/** mulberry32: small, deterministic, good enough to pick test cases */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface VfInfo {
   vf: number;

@@ -1,6 +1,7 @@
 // The emulated kubelet of one node: registration server (kubelet.sock) and plugin watcher (plugins_registry), the
 // device manager, admission, the checkpoint, restart/reboot, and the pod-resources API. All paths are under
 // `rootDir`, the node's /var/lib/kubelet as the host sees it.
+import { mulberry32 } from '../prng.ts';
 import { existsSync, lstatSync, mkdirSync, readdirSync, rmSync, watch, type FSWatcher } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { fnv32a, CHECKPOINT_FILE, type ParsedCheckpoint } from './checkpoint.ts';
@@ -85,17 +86,6 @@ export interface InProcessPluginHandle {
 }
 
 const NOOP_LOG: KubeletLogger = { info() {}, warn() {}, error() {} };
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function isSocket(path: string): boolean {
   try {

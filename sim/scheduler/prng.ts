@@ -1,6 +1,8 @@
 // A small seeded PRNG (mulberry32): every choice the scheduler and the cluster make at random derives from the run's
 // seed, so a run can be reproduced exactly.
 
+import { mulberry32 } from '../prng.ts';
+
 export interface Rng {
   /** uniform in [0, 1) */
   next(): number;
@@ -20,13 +22,6 @@ export function seedToUint32(seed: number | string): number {
 }
 
 export function createRng(seed: number | string): Rng {
-  let state = seedToUint32(seed);
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seedToUint32(seed));
   return { next, intn: (n: number) => Math.floor(next() * n) };
 }

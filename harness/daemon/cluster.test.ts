@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync, existsSync, readFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { caps } from '../../sim/caps.ts';
-import { cliFor, until, type Cli } from './fixtures/cli.ts';
+import { testCluster, until } from './fixtures/cli.ts';
 import { cleanupLeftovers, daemonPaths, findLeftovers, isDaemonAlive, listNetns, processesOf, readDaemonInfo, type DaemonInfo } from './state.ts';
 
 const missing = [caps.root(), caps.fuse(), caps.netns(), caps.cniPlugins()].find((c) => !c.ok);
@@ -70,20 +70,8 @@ interface PodJson {
 if (missing) {
   t.plan(0, `skipped: the simulated cluster needs ${missing.name}: ${missing.detail}`);
 } else {
-  const dir = mkdtempSync(join(tmpdir(), 'sl-up-'));
-  const stateDir = join(dir, 'state');
-  const cli: Cli = cliFor(stateDir, dir);
-  const paths = daemonPaths(stateDir);
+  const { dir, cli, paths, seen: guard } = testCluster(t, 'sl-up-');
   let info: DaemonInfo | undefined;
-  t.teardown(async () => {
-    // only if the test failed before `down`: never leave a cluster behind
-    const i = info ?? readDaemonInfo(paths);
-    if (i && (isDaemonAlive(i) || existsSync(i.workDir))) {
-      await cli(['down']);
-      await cleanupLeftovers(i, paths);
-    }
-    rmSync(dir, { recursive: true, force: true });
-  });
   writeFileSync(join(dir, 'topology.yaml'), TOPOLOGY);
   writeFileSync(join(dir, 'nad.yaml'), NAD);
   writeFileSync(join(dir, 'pods.yaml'), `${pod('first')}---\n${pod('second')}`);
@@ -101,7 +89,7 @@ if (missing) {
     t.match(up.stdout, /^ {2}node1: intel\.com\/sriov_netdevice=1$/m, 'with the VF as a resource');
     t.match(up.stdout, /sriov-lab get nodes/, 'and how to talk to it');
     t.match(up.stderr, /\[sriov-lab\] starting node node1 \(intel-i350 ens1f0\)/, 'progress lines while starting');
-    info = readDaemonInfo(paths);
+    info = guard.info = readDaemonInfo(paths);
     t.ok(info && isDaemonAlive(info), 'the daemon runs in the background after up exited');
     t.ok(info!.netns.length > 0 && info!.workDir, 'and recorded its namespaces and work dir');
     const own = processesOf(info!.id);

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { caps } from '../../sim/caps.ts';
-import { cliFor, until, type Cli } from './fixtures/cli.ts';
+import { testCluster, until } from './fixtures/cli.ts';
 import { request } from './protocol.ts';
 import { cleanupLeftovers, daemonPaths, findLeftovers, isDaemonAlive, listNetns, readDaemonInfo, type DaemonInfo } from './state.ts';
 
@@ -69,20 +69,8 @@ function ifnames(ipDA: string): string[] {
 if (missing) {
   t.plan(0, `skipped: the simulated cluster needs ${missing.name}: ${missing.detail}`);
 } else {
-  const dir = mkdtempSync(join(tmpdir(), 'sl-live-'));
-  const stateDir = join(dir, 'state');
-  const cli: Cli = cliFor(stateDir, dir);
-  const paths = daemonPaths(stateDir);
+  const { dir, cli, paths, seen: guard } = testCluster(t, 'sl-live-');
   let info: DaemonInfo | undefined;
-  t.teardown(async () => {
-    // only if the test failed before `down`: never leave a cluster behind
-    const i = info ?? readDaemonInfo(paths);
-    if (i && (isDaemonAlive(i) || existsSync(i.workDir))) {
-      await cli(['down']);
-      await cleanupLeftovers(i, paths);
-    }
-    rmSync(dir, { recursive: true, force: true });
-  });
 
   const parseAllocatable = (stdout: string): Record<string, string> =>
     (JSON.parse(stdout) as NodeList).items.find((n) => n.metadata.name === 'node1')?.status.allocatable ?? {};
@@ -126,7 +114,7 @@ if (missing) {
   t.test('up with the default topology: VFs follow sysfs live; DPDK and kernel VF pods attached', async (t) => {
     const up = await cli(['up']);
     t.equal(up.code, 0, 'up exits 0', { stderr: up.stderr });
-    info = readDaemonInfo(paths);
+    info = guard.info = readDaemonInfo(paths);
     t.ok(info && isDaemonAlive(info), 'the daemon runs');
 
     const initial = await allocatable();

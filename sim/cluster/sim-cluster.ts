@@ -1,29 +1,16 @@
 // The simulated cluster put together: per node a simulated machine (netns + FUSE sysfs), an emulated kubelet, the
 // device plugin under test running unmodified inside the node (DaemonSet-like), pod sandboxes with a default network,
 // and the Multus-style attach of NetworkAttachmentDefinitions through the CNI plugins inside the node.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { V1Pod } from '@kubernetes/client-node';
-import { Cluster, PodStartError } from './cluster.ts';
-import { Kubelet, SkewClock, PodResourcesClient, type KubeletEvent } from '../kubelet/index.ts';
+import { Cluster } from './cluster.ts';
+import { NodeRuntime, type NadLite } from './node-runtime.ts';
+import { Kubelet, SkewClock, type KubeletEvent } from '../kubelet/index.ts';
 import { startNode, modelOptionsFor, newRunId, type StartedNode } from '../node/node.ts';
-import { ip } from '../node/mirror.ts';
 import type { NodeSpec, Topology } from '../topology/topology.ts';
 import type { SysfsEvent as ModelSysfsEvent } from '../kernel/types.ts';
-import {
-  NETWORKS_ANNOTATION,
-  NETWORK_STATUS_ANNOTATION,
-  RESOURCE_NAME_ANNOTATION,
-  assignDeviceIds,
-  delegateConfig,
-  networkStatusOf,
-  parseNetworksAnnotation,
-  type CniResult,
-  type NetworkStatus,
-} from './multus.ts';
 
 /** Trace events in the run-result contract's shape (kept structural here: sim/ does not import reports/). */
 export type SimTraceEvent =
@@ -56,23 +43,14 @@ export interface SimNode {
   spec: NodeSpec;
   index: number;
   node: StartedNode;
-  kubelet: Kubelet;
-  plugin: ChildProcess | null;
-  pluginLog: string[];
-  kubeletLog: string[];
+  /** kubelet, device plugin, sandboxes and CNI of the node */
+  runtime: NodeRuntime;
+  readonly kubelet: Kubelet;
+  readonly plugin: ChildProcess | null;
+  readonly pluginLog: string[];
+  readonly kubeletLog: string[];
   sysfsSeq: number;
 }
-
-interface Sandbox {
-  netns: string;
-  /** as the node sees it */
-  netnsPath: string;
-  containerId: string;
-  attachments: Array<{ type: string; conf: Record<string, unknown>; ifname: string; env: Record<string, string> }>;
-  defaultEnv: Record<string, string>;
-}
-
-const DEFAULT_NETWORK = 'sriov-lab-default';
 
 export class SimClusterError extends Error {
   constructor(message: string) {
@@ -85,13 +63,11 @@ export class SimCluster implements AsyncDisposable {
   readonly cluster: Cluster;
   readonly nodes = new Map<string, SimNode>();
   readonly clock = new SkewClock();
-  private readonly sandboxes = new Map<string, Sandbox>(); // pod uid → sandbox
   private readonly opts: SimClusterOptions;
   private readonly runId = newRunId();
   private readonly unsubscribe: Array<() => void> = [];
   private sysfsPoll: NodeJS.Timeout | null = null;
   private stopped = false;
-  private ipamFailures = new Map<string, { count: number; message: string }>();
   private nodeRoot: string | null = null;
 
   private constructor(opts: SimClusterOptions) {
@@ -132,23 +108,36 @@ export class SimCluster implements AsyncDisposable {
         model: modelOptionsFor(spec, this.opts.seed),
         log: (l) => this.trace({ kind: 'log', atMs: Date.now(), node: spec.name, source: 'harness', level: 'debug', message: l }),
       });
-      const sn: SimNode = { spec, index: index++, node, kubelet: null as unknown as Kubelet, plugin: null, pluginLog: [], kubeletLog: [], sysfsSeq: 0 };
-      this.nodes.set(spec.name, sn);
-      this.installCni(sn);
-      writeFileSync(node.hostPath('/etc/pcidp/config.json'), `${JSON.stringify(this.opts.devicePluginConfig, null, 2)}\n`);
-      const kubelet = new Kubelet({
+      const runtime = new NodeRuntime({
         nodeName: spec.name,
-        rootDir: node.hostPath('/var/lib/kubelet'),
+        index,
+        machine: { hostPath: (p) => node.hostPath(p), spawn: (a, o) => node.spawn(a, o), exec: (a, o) => node.exec(a, o), netnsPrefix: node.netns },
         clock: this.clock,
         seed: `${this.opts.seed}/${spec.name}`,
         registrationModes: spec.kubeletRegistration,
-        log: {
-          info: (m) => this.kubeletLog(sn, 'info', m),
-          warn: (m) => this.kubeletLog(sn, 'warn', m),
-          error: (m) => this.kubeletLog(sn, 'error', m),
-        },
+        devicePluginArgv: this.opts.devicePluginArgv ?? [],
+        devicePluginConfig: this.opts.devicePluginConfig,
+        cniPlugins: this.opts.cniPlugins,
+        referenceCniDir: this.opts.referenceCniDir,
+        event: (e) => this.trace(e),
       });
-      sn.kubelet = kubelet;
+      const sn: SimNode = {
+        spec,
+        index: index++,
+        node,
+        runtime,
+        sysfsSeq: 0,
+        get kubelet() {
+          return runtime.kubelet;
+        },
+        get plugin() {
+          return runtime.plugin;
+        },
+        pluginLog: runtime.pluginLog,
+        kubeletLog: runtime.kubeletLog,
+      };
+      this.nodes.set(spec.name, sn);
+      const kubelet = runtime.kubelet;
       this.unsubscribe.push(kubelet.onEvent((e) => this.onKubeletEvent(e)));
       // a pod the kubelet fails by itself (re-admission after a reboot) is failed in the cluster too
       this.unsubscribe.push(
@@ -156,7 +145,7 @@ export class SimCluster implements AsyncDisposable {
           if (st.phase === 'Failed' && st.reason) void this.cluster.podRejectedByNode(st.uid, st.reason, st.message ?? '');
         }),
       );
-      await kubelet.start();
+      await runtime.start();
       this.cluster.addNode(kubelet, {
         cpu: spec.cpu,
         memory: spec.memory,
@@ -165,248 +154,44 @@ export class SimCluster implements AsyncDisposable {
         taints: spec.taints.map((t) => ({ key: t.key, value: t.value, effect: t.effect })),
         internalIP: `172.18.0.${sn.index + 2}`,
       });
-      this.startDevicePlugin(sn);
+      runtime.startDevicePlugin();
     }
-    this.cluster.onPodAdmitted(async ({ pod, nodeName }) => this.podStarted(pod, nodeName));
-    this.cluster.onPodReleased(async ({ pod, nodeName }) => this.podStopped(pod, nodeName));
+    this.cluster.onPodAdmitted(async ({ pod, nodeName }) =>
+      this.mustNode(nodeName).runtime.podStarted(pod, (ns, name) => this.cluster.store.get('NetworkAttachmentDefinition', ns, name) as NadLite | undefined),
+    );
+    this.cluster.onPodReleased(async ({ pod, nodeName }) => this.nodes.get(nodeName)?.runtime.podStopped(pod));
     this.sysfsPoll = setInterval(() => void this.pollSysfs(), 200);
     this.sysfsPoll.unref();
   }
 
-  private kubeletLog(sn: SimNode, level: 'info' | 'warn' | 'error', message: string): void {
-    sn.kubeletLog.push(`${new Date().toISOString()} ${level.toUpperCase()} ${message}`);
-    if (sn.kubeletLog.length > 20_000) sn.kubeletLog.splice(0, 10_000);
-    this.trace({ kind: 'log', atMs: Date.now(), node: sn.spec.name, source: 'kubelet', level, message });
-  }
-
-  /** /opt/cni/bin of a node: the reference plugins, plus the plugins under test under their type names */
-  private installCni(sn: SimNode): void {
-    const bin = sn.node.hostPath('/opt/cni/bin');
-    const ref = this.opts.referenceCniDir ?? '/usr/lib/cni';
-    if (existsSync(ref)) for (const f of readdirSync(ref)) symlinkSync(join(ref, f), join(bin, f));
-    for (const [type, exe] of Object.entries(this.opts.cniPlugins)) {
-      rmSync(join(bin, type), { force: true });
-      symlinkSync(exe, join(bin, type));
-    }
-    // a faulty IPAM for fault injection: fails while the harness says so, otherwise delegates to host-local
-    const faulty = join(bin, 'sriov-lab-faulty-ipam');
-    writeFileSync(
-      faulty,
-      `#!/bin/sh\nf=/run/sriov-lab/ipam-fail\nif [ "$CNI_COMMAND" = ADD ] && [ -s "$f" ]; then n=$(head -n1 "$f"); msg=$(tail -n1 "$f"); if [ "$n" -gt 0 ]; then echo $((n-1)) > "$f.tmp"; echo "$msg" >> "$f.tmp"; mv "$f.tmp" "$f"; printf '{"cniVersion":"1.0.0","code":11,"msg":"%s"}' "$msg"; exit 1; fi; fi\nexec /opt/cni/bin/host-local "$@"\n`,
-    );
-    chmodSync(faulty, 0o755);
-  }
-
-  // ---- device plugin processes -------------------------------------------------------------
-
   startDevicePlugin(sn: SimNode): void {
-    if (sn.plugin && sn.plugin.exitCode === null && sn.plugin.signalCode === null) return;
-    const argv = this.opts.devicePluginArgv;
-    if (!argv || argv.length === 0) throw new SimClusterError('no device plugin command');
-    const child = sn.node.spawn(argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-    sn.plugin = child;
-    const onData = (d: Buffer) => {
-      for (const line of d.toString().split('\n')) {
-        if (!line) continue;
-        sn.pluginLog.push(line);
-        this.trace({ kind: 'log', atMs: Date.now(), node: sn.spec.name, source: 'device-plugin', level: /"level":"(error|warn)"/.exec(line)?.[1] === 'error' ? 'error' : 'info', message: line });
-      }
-      if (sn.pluginLog.length > 20_000) sn.pluginLog.splice(0, 10_000);
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code, sig) => {
-      sn.pluginLog.push(`[sriov-lab] device plugin exited (${sig ?? code})`);
-    });
+    sn.runtime.startDevicePlugin();
   }
 
-  async stopDevicePlugin(sn: SimNode, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-    const p = sn.plugin;
-    if (!p || p.exitCode !== null || p.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      p.once('exit', () => resolve());
-      p.kill(signal);
-      setTimeout(() => p.kill('SIGKILL'), 3000).unref();
-    });
-  }
-
-  // ---- pods: sandbox, default network, attachments ------------------------------------------
-
-  private async runCni(
-    sn: SimNode,
-    command: 'ADD' | 'DEL' | 'CHECK',
-    conf: Record<string, unknown>,
-    env: Record<string, string>,
-    pod: string,
-  ): Promise<CniResult> {
-    const plugins = Array.isArray(conf.plugins) ? (conf.plugins as Array<Record<string, unknown>>) : [conf];
-    const order = command === 'DEL' ? [...plugins].reverse() : plugins;
-    let prev: CniResult | undefined;
-    for (const p of order) {
-      const netconf: Record<string, unknown> = Array.isArray(conf.plugins) ? { ...p, name: conf.name, cniVersion: conf.cniVersion } : { ...p };
-      if (prev && command !== 'DEL') netconf.prevResult = prev;
-      const type = String(netconf.type ?? '');
-      if (!/^[A-Za-z0-9_.-]+$/.test(type)) throw new PodStartError('FailedCreatePodSandBox', `CNI config of ${String(conf.name)} has no valid "type"`);
-      const stdin = JSON.stringify(netconf);
-      const fullEnv = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', ...env, CNI_COMMAND: command, CNI_PATH: '/opt/cni/bin' };
-      const r = await sn.node.exec([`/opt/cni/bin/${type}`], { input: stdin, env: fullEnv, timeoutMs: 60_000 });
-      this.trace({ kind: 'cni', atMs: Date.now() - r.durationMs, node: sn.spec.name, command, plugin: type, env: fullEnv, stdin, stdout: r.stdout, stderr: r.stderr || undefined, exitCode: r.exitCode ?? -1, durationMs: r.durationMs, pod });
-      if (r.exitCode !== 0) {
-        let msg = r.stderr.trim() || r.stdout.trim();
-        try {
-          const e = JSON.parse(r.stdout) as { msg?: string; details?: string };
-          msg = `${e.msg ?? ''}${e.details ? `: ${e.details}` : ''}`;
-        } catch {
-          /* not JSON */
-        }
-        throw new PodStartError('FailedCreatePodSandBox', `plugin type="${type}" name="${String(conf.name)}" failed (${command.toLowerCase()}): ${msg}`);
-      }
-      if (command !== 'DEL' && r.stdout.trim()) prev = JSON.parse(r.stdout) as CniResult;
-    }
-    return prev ?? {};
-  }
-
-  private async podStarted(pod: V1Pod, nodeName: string): Promise<{ annotations: Record<string, string>; podIP?: string }> {
-    const sn = this.mustNode(nodeName);
-    const uid = pod.metadata!.uid!;
-    const podKey = `${pod.metadata!.namespace ?? 'default'}/${pod.metadata!.name}`;
-    const short = createHash('sha256').update(uid).digest('hex').slice(0, 8);
-    const netns = `${sn.node.netns}-${short}`;
-    await ip(['netns', 'add', netns]);
-    const sb: Sandbox = {
-      netns,
-      netnsPath: `/run/netns/${netns}`,
-      containerId: createHash('sha256').update(`${uid}/sandbox`).digest('hex'),
-      attachments: [],
-      defaultEnv: {},
-    };
-    this.sandboxes.set(uid, sb);
-    const baseEnv = {
-      CNI_CONTAINERID: sb.containerId,
-      CNI_NETNS: sb.netnsPath,
-      CNI_ARGS: `IgnoreUnknown=true;K8S_POD_NAMESPACE=${pod.metadata!.namespace ?? 'default'};K8S_POD_NAME=${pod.metadata!.name};K8S_POD_INFRA_CONTAINER_ID=${sb.containerId};K8S_POD_UID=${uid}`,
-    };
-    // the cluster's default network: a bridge on the node with host-local addresses, like a kind node
-    const defConf = {
-      cniVersion: '1.0.0',
-      name: DEFAULT_NETWORK,
-      type: 'bridge',
-      bridge: 'cni0',
-      isGateway: true,
-      ipMasq: false,
-      ipam: { type: 'host-local', ranges: [[{ subnet: `10.244.${sn.index}.0/24` }]], dataDir: '/var/lib/cni/networks' },
-    };
-    sb.defaultEnv = { ...baseEnv, CNI_IFNAME: 'eth0' };
-    const defResult = await this.runCni(sn, 'ADD', defConf, sb.defaultEnv, podKey);
-    const statuses: NetworkStatus[] = [networkStatusOf(DEFAULT_NETWORK, 'eth0', sb.netnsPath, defResult, undefined, true)];
-    const podIP = statuses[0].ips?.[0];
-
-    const annotation = pod.metadata?.annotations?.[NETWORKS_ANNOTATION];
-    if (annotation) {
-      let sels;
-      try {
-        sels = parseNetworksAnnotation(annotation, pod.metadata!.namespace ?? 'default');
-      } catch (e) {
-        throw new PodStartError('FailedCreatePodSandBox', (e as Error).message);
-      }
-      const nads = sels.map((s) => {
-        const nad = this.cluster.store.get('NetworkAttachmentDefinition', s.namespace, s.name);
-        if (!nad) throw new PodStartError('FailedCreatePodSandBox', `cannot find a network-attachment-definition (${s.name}) in namespace (${s.namespace}): network-attachment-definitions.k8s.cni.cncf.io "${s.name}" not found`);
-        return nad as unknown as { metadata?: { annotations?: Record<string, string> }; spec?: { config?: string } };
-      });
-      const resources = nads.map((n) => ({ resourceName: n.metadata?.annotations?.[RESOURCE_NAME_ANNOTATION] }));
-      const podDevices = resources.some((r) => r.resourceName) ? await this.podDevices(sn, pod) : new Map<string, string[]>();
-      const ids = assignDeviceIds(resources, podDevices);
-      for (let i = 0; i < sels.length; i++) {
-        const sel = sels[i];
-        const ifname = sel.interface ?? `net${i + 1}`;
-        const conf = delegateConfig(nads[i].spec?.config ?? '{}', sel.name, ids[i], sel);
-        if (resources[i].resourceName && !ids[i]) {
-          throw new PodStartError('FailedCreatePodSandBox', `no device of resource ${resources[i].resourceName} allocated to the pod for network ${sel.namespace}/${sel.name}`);
-        }
-        const env = { ...baseEnv, CNI_IFNAME: ifname };
-        const result = await this.runCni(sn, 'ADD', conf, env, podKey);
-        sb.attachments.push({ type: String(conf.type), conf, ifname, env });
-        statuses.push(networkStatusOf(`${sel.namespace}/${sel.name}`, ifname, sb.netnsPath, result, ids[i]));
-      }
-    }
-    return { annotations: { [NETWORK_STATUS_ANNOTATION]: JSON.stringify(statuses, null, 2) }, podIP };
-  }
-
-  /** device IDs of a pod per resource, from the node's pod-resources API (the checkpoint file as a fallback) */
-  private async podDevices(sn: SimNode, pod: V1Pod): Promise<Map<string, string[]>> {
-    const out = new Map<string, string[]>();
-    const add = (res: string, ids: string[]) => out.set(res, [...(out.get(res) ?? []), ...ids]);
-    const client = new PodResourcesClient(sn.node.hostPath('/var/lib/kubelet/pod-resources/kubelet.sock'));
-    try {
-      const list = await client.list(5000);
-      const pr = list.pod_resources.find((p) => p.name === pod.metadata!.name && p.namespace === (pod.metadata!.namespace ?? 'default'));
-      for (const c of pr?.containers ?? []) for (const d of c.devices ?? []) add(d.resource_name, d.device_ids);
-      return out;
-    } catch {
-      const file = sn.node.hostPath('/var/lib/kubelet/device-plugins/kubelet_internal_checkpoint');
-      const cp = JSON.parse(readFileSync(file, 'utf8')) as { Data: { PodDeviceEntries: Array<{ PodUID: string; ResourceName: string; DeviceIDs: Record<string, string[]> | string[] }> | null } };
-      for (const e of cp.Data.PodDeviceEntries ?? []) {
-        if (e.PodUID !== pod.metadata!.uid) continue;
-        add(e.ResourceName, Array.isArray(e.DeviceIDs) ? e.DeviceIDs : Object.values(e.DeviceIDs).flat());
-      }
-      return out;
-    } finally {
-      client.close();
-    }
-  }
-
-  private async podStopped(pod: V1Pod, nodeName: string): Promise<void> {
-    const sn = this.nodes.get(nodeName);
-    const uid = pod.metadata!.uid!;
-    const sb = this.sandboxes.get(uid);
-    if (!sn || !sb) return;
-    const podKey = `${pod.metadata!.namespace ?? 'default'}/${pod.metadata!.name}`;
-    // DEL in reverse order with the same env as ADD; a failing DEL is logged, never blocks deletion
-    for (const a of [...sb.attachments].reverse()) {
-      await this.runCni(sn, 'DEL', a.conf, a.env, podKey).catch((e: Error) => this.trace({ kind: 'log', atMs: Date.now(), node: nodeName, source: 'cni', level: 'warn', message: e.message }));
-    }
-    await this.runCni(
-      sn,
-      'DEL',
-      { cniVersion: '1.0.0', name: DEFAULT_NETWORK, type: 'bridge', bridge: 'cni0', isGateway: true, ipam: { type: 'host-local', ranges: [[{ subnet: `10.244.${sn.index}.0/24` }]], dataDir: '/var/lib/cni/networks' } },
-      sb.defaultEnv,
-      podKey,
-    ).catch(() => undefined);
-    await ip(['netns', 'del', sb.netns]).catch(() => undefined);
-    this.sandboxes.delete(uid);
+  stopDevicePlugin(sn: SimNode, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    return sn.runtime.stopDevicePlugin(signal);
   }
 
   /** The pod's network namespace path on the host, for exec. */
   podNetns(namespace: string, name: string): string | undefined {
     const pod = this.cluster.store.get('Pod', namespace, name);
-    const sb = pod && this.sandboxes.get(pod.metadata!.uid!);
-    return sb ? `/run/netns/${sb.netns}` : undefined;
+    const nodeName = pod?.spec?.nodeName;
+    return pod && nodeName ? this.nodes.get(nodeName)?.runtime.podNetns(pod.metadata!.uid!) : undefined;
   }
 
   /** Runs a command in a pod: the node's mount view, the pod's network namespace, the container's device env. */
   async execInPod(namespace: string, name: string, argv: string[], opts: { input?: string; timeoutMs?: number } = {}) {
     const pod = this.cluster.store.get('Pod', namespace, name);
     if (!pod) throw new SimClusterError(`pods "${name}" not found`);
-    const sb = this.sandboxes.get(pod.metadata!.uid!);
     const nodeName = pod.spec?.nodeName;
-    if (!sb || !nodeName) throw new SimClusterError(`pod ${namespace}/${name} is not running (phase ${pod.status?.phase ?? 'Pending'})`);
-    const sn = this.mustNode(nodeName);
-    const container = pod.spec!.containers[0]?.name ?? '';
-    const envs = sn.kubelet.runContainerOptions(pod.metadata!.uid!, container)?.envs ?? {};
-    return sn.node.exec(['nsenter', `--net=/run/netns/${sb.netns}`, '--', ...argv], {
-      input: opts.input,
-      timeoutMs: opts.timeoutMs ?? 60_000,
-      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOSTNAME: name, ...envs },
-    });
+    if (!nodeName || !this.mustNode(nodeName).runtime.podNetns(pod.metadata!.uid!)) throw new SimClusterError(`pod ${namespace}/${name} is not running (phase ${pod.status?.phase ?? 'Pending'})`);
+    return this.mustNode(nodeName).runtime.execInPod(pod, argv, opts);
   }
 
   // ---- faults ---------------------------------------------------------------------------------
 
   setIpamFailure(nodeName: string, count: number, message: string): void {
-    const sn = this.mustNode(nodeName);
-    writeFileSync(sn.node.hostPath('/run/sriov-lab/ipam-fail'), `${count}\n${message}\n`);
-    this.ipamFailures.set(nodeName, { count, message });
+    this.mustNode(nodeName).runtime.setIpamFailure(count, message);
   }
 
   mustNode(name: string): SimNode {
@@ -494,12 +279,7 @@ export class SimCluster implements AsyncDisposable {
     this.stopped = true;
     if (this.sysfsPoll) clearInterval(this.sysfsPoll);
     for (const u of this.unsubscribe) u();
-    for (const sn of this.nodes.values()) {
-      await this.stopDevicePlugin(sn).catch(() => undefined);
-      await sn.kubelet?.close().catch(() => undefined);
-    }
-    for (const sb of this.sandboxes.values()) await ip(['netns', 'del', sb.netns]).catch(() => undefined);
-    this.sandboxes.clear();
+    for (const sn of this.nodes.values()) await sn.runtime.stop();
     this.cluster.close();
     for (const sn of this.nodes.values()) await sn.node.stop();
     this.nodes.clear();

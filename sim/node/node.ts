@@ -11,6 +11,7 @@ import { startSysfsServer, type StartedSysfsServer } from '../kernel/server-proc
 import { entryCommand, projectRoot } from '../paths.ts';
 import { ipShimScript } from '../netns/ip-shim.ts';
 import { ip } from './mirror.ts';
+import { execWith } from './exec.ts';
 
 export interface NodeOptions {
   /** node name, e.g. "node1" (also the hostname inside the node) */
@@ -244,21 +245,7 @@ export async function startNode(opts: NodeOptions): Promise<StartedNode> {
       enterArgv,
       spawn: spawnIn,
       exec(argv, o = {}) {
-        const t0 = Date.now();
-        return new Promise((resolve) => {
-          const c = spawnIn(argv, { stdio: ['pipe', 'pipe', 'pipe'], env: o.env });
-          let stdout = '';
-          let stderr = '';
-          c.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-          c.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-          const timer = o.timeoutMs ? setTimeout(() => c.kill('SIGKILL'), o.timeoutMs) : null;
-          c.on('close', (code) => {
-            if (timer) clearTimeout(timer);
-            resolve({ exitCode: code, stdout, stderr, durationMs: Date.now() - t0 });
-          });
-          c.stdin!.on('error', () => undefined); // a command that exits without reading its input
-          c.stdin!.end(o.input ?? '');
-        });
+        return execWith(spawnIn, argv, o);
       },
       stop,
       [Symbol.asyncDispose]: stop,

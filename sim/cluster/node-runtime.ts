@@ -1,0 +1,400 @@
+// The node side of a lab cluster, whatever the machine: the emulated kubelet, the device plugin under test running
+// unmodified (DaemonSet-like), pod sandboxes with the cluster's default network, and the Multus-style attach of
+// NetworkAttachmentDefinitions through the CNI plugins of the node. The machine is a simulated node (sim backend), a
+// QEMU guest (qemu backend: this runs inside the guest) or a real host (host backend); it is reached through
+// `NodeMachine`. The control plane (object store, scheduler) is elsewhere: it calls `kubelet` (a NodeAgent),
+// `podStarted` and `podStopped`.
+import type { ChildProcess, SpawnOptions } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { V1Pod } from '@kubernetes/client-node';
+import { PodStartError } from './cluster.ts';
+import { Kubelet, PodResourcesClient, type Clock, type RegistrationMode } from '../kubelet/index.ts';
+import { ip } from '../node/mirror.ts';
+import type { ExecOptions, ExecOutcome } from '../node/exec.ts';
+import {
+  NETWORKS_ANNOTATION,
+  NETWORK_STATUS_ANNOTATION,
+  RESOURCE_NAME_ANNOTATION,
+  assignDeviceIds,
+  delegateConfig,
+  networkStatusOf,
+  parseNetworksAnnotation,
+  type CniResult,
+  type NetworkStatus,
+} from './multus.ts';
+
+/** The machine a node runtime drives: where paths are, how a process is started in the node. */
+export interface NodeMachine {
+  /** a node path (/var/lib/kubelet, /opt/cni/bin, /etc/pcidp, /run/…) as this process reaches it */
+  hostPath(nodePath: string): string;
+  spawn(argv: string[], opts?: SpawnOptions): ChildProcess;
+  exec(argv: string[], opts?: ExecOptions): Promise<ExecOutcome>;
+  /** prefix of pod network namespaces (/run/netns/<prefix>-<hash>), unique on the machine */
+  readonly netnsPrefix: string;
+}
+
+/** What the runtime reports: CNI calls and log lines (the SimTraceEvent shapes of sim-cluster.ts). */
+export type NodeRuntimeEvent =
+  | { kind: 'cni'; atMs: number; node: string; command: 'ADD' | 'DEL' | 'CHECK'; plugin: string; env: Record<string, string>; stdin: string; stdout: string; stderr?: string; exitCode: number; durationMs: number; pod?: string }
+  | { kind: 'log'; atMs: number; node: string; source: string; level: 'debug' | 'info' | 'warn' | 'error'; message: string };
+
+export interface NodeRuntimeOptions {
+  nodeName: string;
+  /** index of the node in the cluster: the default network's subnet is 10.244.<index>.0/24 */
+  index: number;
+  machine: NodeMachine;
+  clock: Clock;
+  /** device picking of the kubelet derives from it */
+  seed: string;
+  registrationModes?: RegistrationMode[];
+  /** argv of the device plugin run inside the node (unmodified) */
+  devicePluginArgv: string[];
+  /** content of /etc/pcidp/config.json */
+  devicePluginConfig: unknown;
+  /** CNI executables installed in /opt/cni/bin: type name → path as the node sees it */
+  cniPlugins: Record<string, string>;
+  /** directory of reference CNI plugins (host-local, bridge, host-device, …), as the node sees it; linked too */
+  referenceCniDir?: string;
+  /** where the reference plugins are from this process, when it differs (to list them) */
+  referenceCniDirHere?: string;
+  /** the kubelet's /var/lib/kubelet as plugins inside the node see it (default /var/lib/kubelet) */
+  nodeKubeletDir?: string;
+  event?: (e: NodeRuntimeEvent) => void;
+}
+
+interface Sandbox {
+  netns: string;
+  /** as the node sees it */
+  netnsPath: string;
+  containerId: string;
+  attachments: Array<{ type: string; conf: Record<string, unknown>; ifname: string; env: Record<string, string> }>;
+  defaultEnv: Record<string, string>;
+}
+
+/** A NetworkAttachmentDefinition as far as the attach needs it. */
+export interface NadLite {
+  metadata?: { annotations?: Record<string, string> };
+  spec?: { config?: string };
+}
+
+export const DEFAULT_NETWORK = 'sriov-lab-default';
+const LOG_LIMIT = 20_000;
+
+export class NodeRuntime {
+  readonly kubelet: Kubelet;
+  plugin: ChildProcess | null = null;
+  readonly pluginLog: string[] = [];
+  readonly kubeletLog: string[] = [];
+  private readonly sandboxes = new Map<string, Sandbox>(); // pod uid → sandbox
+  private readonly opts: NodeRuntimeOptions;
+  private started = false;
+
+  constructor(opts: NodeRuntimeOptions) {
+    this.opts = opts;
+    const m = opts.machine;
+    this.kubelet = new Kubelet({
+      nodeName: opts.nodeName,
+      rootDir: m.hostPath('/var/lib/kubelet'),
+      nodeKubeletDir: opts.nodeKubeletDir,
+      clock: opts.clock,
+      seed: opts.seed,
+      registrationModes: opts.registrationModes,
+      log: {
+        info: (msg) => this.logKubelet('info', msg),
+        warn: (msg) => this.logKubelet('warn', msg),
+        error: (msg) => this.logKubelet('error', msg),
+      },
+    });
+  }
+
+  get nodeName(): string {
+    return this.opts.nodeName;
+  }
+
+  private emit(e: NodeRuntimeEvent): void {
+    this.opts.event?.(e);
+  }
+
+  private logKubelet(level: 'info' | 'warn' | 'error', message: string): void {
+    this.kubeletLog.push(`${new Date().toISOString()} ${level.toUpperCase()} ${message}`);
+    if (this.kubeletLog.length > LOG_LIMIT) this.kubeletLog.splice(0, LOG_LIMIT / 2);
+    this.emit({ kind: 'log', atMs: Date.now(), node: this.opts.nodeName, source: 'kubelet', level, message });
+  }
+
+  /** Installs CNI plugins and the device plugin's config, starts the kubelet (then call startDevicePlugin). */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    this.installCni();
+    const cfg = this.opts.machine.hostPath('/etc/pcidp/config.json');
+    mkdirSync(dirname(cfg), { recursive: true });
+    writeFileSync(cfg, `${JSON.stringify(this.opts.devicePluginConfig, null, 2)}\n`);
+    mkdirSync(this.opts.machine.hostPath('/run/sriov-lab'), { recursive: true });
+    await this.kubelet.start();
+  }
+
+  /** /opt/cni/bin of the node: the reference plugins, plus the plugins under test under their type names */
+  private installCni(): void {
+    const bin = this.opts.machine.hostPath('/opt/cni/bin');
+    mkdirSync(bin, { recursive: true });
+    const ref = this.opts.referenceCniDir ?? '/usr/lib/cni';
+    const refHere = this.opts.referenceCniDirHere ?? ref;
+    if (existsSync(refHere)) {
+      for (const f of readdirSync(refHere)) {
+        rmSync(join(bin, f), { force: true });
+        symlinkSync(join(ref, f), join(bin, f));
+      }
+    }
+    for (const [type, exe] of Object.entries(this.opts.cniPlugins)) {
+      rmSync(join(bin, type), { force: true });
+      symlinkSync(exe, join(bin, type));
+    }
+    // a faulty IPAM for fault injection: fails while the harness says so, otherwise delegates to host-local
+    const faulty = join(bin, 'sriov-lab-faulty-ipam');
+    writeFileSync(
+      faulty,
+      `#!/bin/sh\nf=/run/sriov-lab/ipam-fail\nif [ "$CNI_COMMAND" = ADD ] && [ -s "$f" ]; then n=$(head -n1 "$f"); msg=$(tail -n1 "$f"); if [ "$n" -gt 0 ]; then echo $((n-1)) > "$f.tmp"; echo "$msg" >> "$f.tmp"; mv "$f.tmp" "$f"; printf '{"cniVersion":"1.0.0","code":11,"msg":"%s"}' "$msg"; exit 1; fi; fi\nexec /opt/cni/bin/host-local "$@"\n`,
+    );
+    chmodSync(faulty, 0o755);
+  }
+
+  // ---- the device plugin process ----------------------------------------------------------
+
+  pluginRunning(): boolean {
+    const p = this.plugin;
+    return !!p && p.exitCode === null && p.signalCode === null;
+  }
+
+  startDevicePlugin(): void {
+    if (this.pluginRunning()) return;
+    const argv = this.opts.devicePluginArgv;
+    if (argv.length === 0) throw new Error('no device plugin command');
+    const child = this.opts.machine.spawn(argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.plugin = child;
+    const onData = (d: Buffer) => {
+      for (const line of d.toString().split('\n')) {
+        if (!line) continue;
+        this.pluginLog.push(line);
+        const level = /"level":"(error|warn)"/.exec(line)?.[1] === 'error' ? 'error' : 'info';
+        this.emit({ kind: 'log', atMs: Date.now(), node: this.opts.nodeName, source: 'device-plugin', level, message: line });
+      }
+      if (this.pluginLog.length > LOG_LIMIT) this.pluginLog.splice(0, LOG_LIMIT / 2);
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.on('error', (e) => this.pluginLog.push(`[sriov-lab] device plugin could not start: ${e.message}`));
+    child.once('exit', (code, sig) => {
+      this.pluginLog.push(`[sriov-lab] device plugin exited (${sig ?? code})`);
+    });
+  }
+
+  async stopDevicePlugin(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const p = this.plugin;
+    if (!p || !this.pluginRunning()) return;
+    await new Promise<void>((resolve) => {
+      p.once('exit', () => resolve());
+      p.kill(signal);
+      setTimeout(() => p.kill('SIGKILL'), 3000).unref();
+    });
+  }
+
+  /** Deletes the plugin's own socket(s) while everything runs (REFERENCE §10: upstream never re-registers). */
+  async deletePluginSockets(): Promise<void> {
+    const r = await this.opts.machine.exec(['sh', '-c', 'cd /var/lib/kubelet/device-plugins && for s in *.sock; do [ "$s" = kubelet.sock ] || rm -f "$s"; done; cd /var/lib/kubelet/plugins_registry 2>/dev/null && rm -f *.sock; true']);
+    if (r.exitCode !== 0) throw new Error(`deleting plugin sockets failed: ${r.stderr}`);
+  }
+
+  /** The node reboots: its plugin dies with it, the kubelet comes back with an empty device manager. */
+  async reboot(): Promise<void> {
+    await this.stopDevicePlugin('SIGKILL');
+    await this.kubelet.reboot();
+  }
+
+  // ---- pods: sandbox, default network, attachments ----------------------------------------
+
+  private async runCni(command: 'ADD' | 'DEL' | 'CHECK', conf: Record<string, unknown>, env: Record<string, string>, pod: string): Promise<CniResult> {
+    const plugins = Array.isArray(conf.plugins) ? (conf.plugins as Array<Record<string, unknown>>) : [conf];
+    const order = command === 'DEL' ? [...plugins].reverse() : plugins;
+    let prev: CniResult | undefined;
+    for (const p of order) {
+      const netconf: Record<string, unknown> = Array.isArray(conf.plugins) ? { ...p, name: conf.name, cniVersion: conf.cniVersion } : { ...p };
+      if (prev && command !== 'DEL') netconf.prevResult = prev;
+      const type = String(netconf.type ?? '');
+      if (!/^[A-Za-z0-9_.-]+$/.test(type)) throw new PodStartError('FailedCreatePodSandBox', `CNI config of ${String(conf.name)} has no valid "type"`);
+      const stdin = JSON.stringify(netconf);
+      const fullEnv = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', ...env, CNI_COMMAND: command, CNI_PATH: '/opt/cni/bin' };
+      const r = await this.opts.machine.exec([`/opt/cni/bin/${type}`], { input: stdin, env: fullEnv, timeoutMs: 60_000 });
+      this.emit({ kind: 'cni', atMs: Date.now() - r.durationMs, node: this.opts.nodeName, command, plugin: type, env: fullEnv, stdin, stdout: r.stdout, stderr: r.stderr || undefined, exitCode: r.exitCode ?? -1, durationMs: r.durationMs, pod });
+      if (r.exitCode !== 0) {
+        let msg = r.stderr.trim() || r.stdout.trim();
+        try {
+          const e = JSON.parse(r.stdout) as { msg?: string; details?: string };
+          msg = `${e.msg ?? ''}${e.details ? `: ${e.details}` : ''}`;
+        } catch {
+          /* not JSON */
+        }
+        throw new PodStartError('FailedCreatePodSandBox', `plugin type="${type}" name="${String(conf.name)}" failed (${command.toLowerCase()}): ${msg}`);
+      }
+      if (command !== 'DEL' && r.stdout.trim()) prev = JSON.parse(r.stdout) as CniResult;
+    }
+    return prev ?? {};
+  }
+
+  private defaultNetwork(): Record<string, unknown> {
+    return {
+      cniVersion: '1.0.0',
+      name: DEFAULT_NETWORK,
+      type: 'bridge',
+      bridge: 'cni0',
+      isGateway: true,
+      ipMasq: false,
+      ipam: { type: 'host-local', ranges: [[{ subnet: `10.244.${this.opts.index}.0/24` }]], dataDir: '/var/lib/cni/networks' },
+    };
+  }
+
+  /**
+   * The pod was admitted: its sandbox netns, eth0 on the default network, then one CNI ADD per network of its
+   * networks annotation (device IDs from the pod-resources API). Throws PodStartError (the pod fails with its reason).
+   */
+  async podStarted(pod: V1Pod, nad: (namespace: string, name: string) => NadLite | undefined): Promise<{ annotations: Record<string, string>; podIP?: string }> {
+    const uid = pod.metadata!.uid!;
+    const podKey = `${pod.metadata!.namespace ?? 'default'}/${pod.metadata!.name}`;
+    const short = createHash('sha256').update(uid).digest('hex').slice(0, 8);
+    const netns = `${this.opts.machine.netnsPrefix}-${short}`;
+    await ip(['netns', 'add', netns]);
+    const sb: Sandbox = {
+      netns,
+      netnsPath: `/run/netns/${netns}`,
+      containerId: createHash('sha256').update(`${uid}/sandbox`).digest('hex'),
+      attachments: [],
+      defaultEnv: {},
+    };
+    this.sandboxes.set(uid, sb);
+    const baseEnv = {
+      CNI_CONTAINERID: sb.containerId,
+      CNI_NETNS: sb.netnsPath,
+      CNI_ARGS: `IgnoreUnknown=true;K8S_POD_NAMESPACE=${pod.metadata!.namespace ?? 'default'};K8S_POD_NAME=${pod.metadata!.name};K8S_POD_INFRA_CONTAINER_ID=${sb.containerId};K8S_POD_UID=${uid}`,
+    };
+    // the cluster's default network: a bridge on the node with host-local addresses, like a kind node
+    sb.defaultEnv = { ...baseEnv, CNI_IFNAME: 'eth0' };
+    const defResult = await this.runCni('ADD', this.defaultNetwork(), sb.defaultEnv, podKey);
+    const statuses: NetworkStatus[] = [networkStatusOf(DEFAULT_NETWORK, 'eth0', sb.netnsPath, defResult, undefined, true)];
+    const podIP = statuses[0].ips?.[0];
+
+    const annotation = pod.metadata?.annotations?.[NETWORKS_ANNOTATION];
+    if (annotation) {
+      let sels;
+      try {
+        sels = parseNetworksAnnotation(annotation, pod.metadata!.namespace ?? 'default');
+      } catch (e) {
+        throw new PodStartError('FailedCreatePodSandBox', (e as Error).message);
+      }
+      const nads = sels.map((s) => {
+        const n = nad(s.namespace, s.name);
+        if (!n) throw new PodStartError('FailedCreatePodSandBox', `cannot find a network-attachment-definition (${s.name}) in namespace (${s.namespace}): network-attachment-definitions.k8s.cni.cncf.io "${s.name}" not found`);
+        return n;
+      });
+      const resources = nads.map((n) => ({ resourceName: n.metadata?.annotations?.[RESOURCE_NAME_ANNOTATION] }));
+      const podDevices = resources.some((r) => r.resourceName) ? await this.podDevices(pod) : new Map<string, string[]>();
+      const ids = assignDeviceIds(resources, podDevices);
+      for (let i = 0; i < sels.length; i++) {
+        const sel = sels[i];
+        const ifname = sel.interface ?? `net${i + 1}`;
+        const conf = delegateConfig(nads[i].spec?.config ?? '{}', sel.name, ids[i], sel);
+        if (resources[i].resourceName && !ids[i]) {
+          throw new PodStartError('FailedCreatePodSandBox', `no device of resource ${resources[i].resourceName} allocated to the pod for network ${sel.namespace}/${sel.name}`);
+        }
+        const env = { ...baseEnv, CNI_IFNAME: ifname };
+        const result = await this.runCni('ADD', conf, env, podKey);
+        sb.attachments.push({ type: String(conf.type), conf, ifname, env });
+        statuses.push(networkStatusOf(`${sel.namespace}/${sel.name}`, ifname, sb.netnsPath, result, ids[i]));
+      }
+    }
+    return { annotations: { [NETWORK_STATUS_ANNOTATION]: JSON.stringify(statuses, null, 2) }, podIP };
+  }
+
+  /** device IDs of a pod per resource, from the node's pod-resources API (the checkpoint file as a fallback) */
+  private async podDevices(pod: V1Pod): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    const add = (res: string, ids: string[]) => out.set(res, [...(out.get(res) ?? []), ...ids]);
+    const client = new PodResourcesClient(this.opts.machine.hostPath('/var/lib/kubelet/pod-resources/kubelet.sock'));
+    try {
+      const list = await client.list(5000);
+      const pr = list.pod_resources.find((p) => p.name === pod.metadata!.name && p.namespace === (pod.metadata!.namespace ?? 'default'));
+      for (const c of pr?.containers ?? []) for (const d of c.devices ?? []) add(d.resource_name, d.device_ids);
+      return out;
+    } catch {
+      const cp = JSON.parse(this.checkpointText()) as { Data: { PodDeviceEntries: Array<{ PodUID: string; ResourceName: string; DeviceIDs: Record<string, string[]> | string[] }> | null } };
+      for (const e of cp.Data.PodDeviceEntries ?? []) {
+        if (e.PodUID !== pod.metadata!.uid) continue;
+        add(e.ResourceName, Array.isArray(e.DeviceIDs) ? e.DeviceIDs : Object.values(e.DeviceIDs).flat());
+      }
+      return out;
+    } finally {
+      client.close();
+    }
+  }
+
+  /** The pod is gone: DEL of every attachment in reverse order (a failing DEL is logged, never blocks), netns removed. */
+  async podStopped(pod: V1Pod): Promise<void> {
+    const uid = pod.metadata!.uid!;
+    const sb = this.sandboxes.get(uid);
+    if (!sb) return;
+    const podKey = `${pod.metadata!.namespace ?? 'default'}/${pod.metadata!.name}`;
+    for (const a of [...sb.attachments].reverse()) {
+      await this.runCni('DEL', a.conf, a.env, podKey).catch((e: Error) => this.emit({ kind: 'log', atMs: Date.now(), node: this.opts.nodeName, source: 'cni', level: 'warn', message: e.message }));
+    }
+    await this.runCni('DEL', this.defaultNetwork(), sb.defaultEnv, podKey).catch(() => undefined);
+    await ip(['netns', 'del', sb.netns]).catch(() => undefined);
+    this.sandboxes.delete(uid);
+  }
+
+  /** The pod's network namespace path (/run/netns/…), while it has a sandbox. */
+  podNetns(podUid: string): string | undefined {
+    const sb = this.sandboxes.get(podUid);
+    return sb ? `/run/netns/${sb.netns}` : undefined;
+  }
+
+  /** Runs a command in a pod: the node's mount view, the pod's network namespace, the container's device env. */
+  async execInPod(pod: V1Pod, argv: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<ExecOutcome> {
+    const sb = this.sandboxes.get(pod.metadata!.uid!);
+    if (!sb) throw new Error(`pod ${pod.metadata!.namespace ?? 'default'}/${pod.metadata!.name} is not running (phase ${pod.status?.phase ?? 'Pending'})`);
+    const container = pod.spec!.containers[0]?.name ?? '';
+    const envs = this.kubelet.runContainerOptions(pod.metadata!.uid!, container)?.envs ?? {};
+    return this.opts.machine.exec(['nsenter', `--net=/run/netns/${sb.netns}`, '--', ...argv], {
+      input: opts.input,
+      timeoutMs: opts.timeoutMs ?? 60_000,
+      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOSTNAME: pod.metadata!.name!, ...envs },
+    });
+  }
+
+  /** The next `count` IPAM ADDs of pods fail with `message` (the faulty IPAM in /opt/cni/bin). */
+  setIpamFailure(count: number, message: string): void {
+    writeFileSync(this.opts.machine.hostPath('/run/sriov-lab/ipam-fail'), `${count}\n${message}\n`);
+  }
+
+  checkpointText(): string {
+    return readFileSync(this.opts.machine.hostPath('/var/lib/kubelet/device-plugins/kubelet_internal_checkpoint'), 'utf8');
+  }
+
+  /** the pod-resources API's List and GetAllocatableResources, as a JSON document */
+  async podResourcesJson(): Promise<string> {
+    const c = new PodResourcesClient(this.opts.machine.hostPath('/var/lib/kubelet/pod-resources/kubelet.sock'));
+    try {
+      const [list, alloc] = await Promise.all([c.list(5000), c.getAllocatableResources(5000)]);
+      return JSON.stringify({ list, allocatable: alloc }, null, 2);
+    } finally {
+      c.close();
+    }
+  }
+
+  /** Stops the plugin and the kubelet, removes the pod namespaces. */
+  async stop(): Promise<void> {
+    await this.stopDevicePlugin().catch(() => undefined);
+    await this.kubelet.close().catch(() => undefined);
+    for (const sb of this.sandboxes.values()) await ip(['netns', 'del', sb.netns]).catch(() => undefined);
+    this.sandboxes.clear();
+  }
+}

@@ -18,12 +18,9 @@ const VLAN = 100;
 const VLAN_QOS = 3;
 // the plugin's default cache dir (plugins/cni/cache.ts DEFAULT_CACHE_DIR): tmpfs /var in the guest
 const CACHE_DIR = '/var/lib/cni/sriov';
-// Known bug, reported, not fixed here (the assertions still run and print "not ok … # TODO"; drop the todo once
-// fixed): the VF settings go to the kernel in one `ip link set … vf 0 mac … vlan … qos … spoofchk … trust …
-// min_tx_rate … max_tx_rate …`, which the kernel applies attribute by attribute (do_setvfinfo: mac, vlan, rate,
-// spoofchk, trust …) and stops at the first error, while plugins/cni/attach.ts addLocked pushes the undo of the VF
-// settings only after applyVfSettings returned. So when igb refuses the rate, the MAC and VLAN it already applied stay.
-const ROLLBACK_BUG = 'bundled CNI: a VF-settings command that fails half-way is not rolled back (attach.ts addLocked)';
+// A refused setting: the kernel applies the attributes of one `ip link set … vf 0 mac … vlan … max_tx_rate …` in order
+// (do_setvfinfo: mac, vlan, rate, spoofchk, trust …) and stops at the first error, so the MAC and VLAN are already
+// on the VF when igb refuses the rate; the CNI's rollback must take them back off.
 
 interface VfInfo {
   vf: number;
@@ -231,7 +228,7 @@ if (!qemu.ok) {
     t.notMatch(podLinks, new RegExp(`\\b${POD_IFNAME}\\b`), `no ${POD_IFNAME} in ${POD_NETNS}`);
     const vf0 = await vfInfo(0);
     t.comment(`vfinfo VF 0 after the failed ADD: ${JSON.stringify(vf0)}`);
-    t.same(vf0, vf0Before, 'vfinfo of VF 0 equals the one before', { todo: ROLLBACK_BUG });
+    t.same(vf0, vf0Before, 'vfinfo of VF 0 equals the one before');
     const netdev = (await links(['link', 'show', 'dev', vf0Name]))[0];
     t.same(stableNetdev(netdev), stableNetdev(vfNetdevBefore), 'the VF netdev is as before');
     t.equal((await vm.exec(['test', '-e', `${CACHE_DIR}/ctr-igb-2-${POD_IFNAME}`])).exitCode, 1, 'no cache entry');
@@ -240,7 +237,7 @@ if (!qemu.ok) {
     // a runtime calls DEL after a failed ADD: nothing to undo, and it must not touch the VF
     const del = await cni('DEL', netconf({ max_tx_rate: 100 }), 'ctr-igb-2');
     t.equal(del.exitCode, 0, `DEL after the failed ADD succeeds\n${diag(del)}`);
-    t.same(await vfInfo(0), vf0Before, 'and leaves VF 0 as before', { todo: ROLLBACK_BUG });
+    t.same(await vfInfo(0), vf0Before, 'and leaves VF 0 as before');
     t.same(await vfInfo(1), vf1Before, 'VF 1 was never touched');
   });
 

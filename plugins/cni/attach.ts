@@ -12,7 +12,7 @@ import type { Logger } from './log.ts';
 import { configureAddresses, moveIntoPod, netdevStateOf, netnsAlive, parseLinks, returnNetdev, type IpLinkJson } from './netdev.ts';
 import { DPDK_DRIVERS, type Sysfs, type VfMode } from './sysfs.ts';
 import type { CniResult } from './version.ts';
-import { applyVfSettings, findVfInfo, originalsFor, settingsToChange, vfMismatches, vfSettingsOf } from './vf.ts';
+import { applyVfSettings, findVfInfo, restoreVfSettings, originalsFor, settingsToChange, vfMismatches, vfSettingsOf } from './vf.ts';
 
 export interface Ctx {
   env: CniEnv;
@@ -168,9 +168,11 @@ function addLocked(ctx: Ctx, target: Target): CniResult {
       const change = settingsToChange(wanted, current);
       state.appliedVf = wanted;
       state.originalVf = originalsFor(change, current);
-      applyVfSettings(runner, pf.netdev, pf.vfIndex, change);
+      // the undo is registered first: a refused setting can leave the ones before it applied (the kernel applies
+      // the attributes of one `vf N …` command in order and stops at the first error)
       const original = state.originalVf;
-      undo.push({ what: `VF ${pf.vfIndex} settings on ${pf.netdev}`, fn: () => applyVfSettings(runner, pf.netdev, pf.vfIndex, original) });
+      undo.push({ what: `VF ${pf.vfIndex} settings on ${pf.netdev}`, fn: () => restoreVfSettings(runner, pf.netdev, pf.vfIndex, original) });
+      applyVfSettings(runner, pf.netdev, pf.vfIndex, change);
     }
     failpoint(ctx, 'vf-config');
 
@@ -262,7 +264,7 @@ export function teardown(ctx: Ctx, s: AttachmentState, opts: { netns?: string; i
         log.warn(`VF ${s.pciAddr} (VF ${s.pf!.vfIndex} of ${s.pf!.pciAddr}) no longer exists (sriov_numvfs changed or the node rebooted): nothing to restore`);
         return;
       }
-      applyVfSettings(runner, pfNetdev, s.pf!.vfIndex, s.originalVf!);
+      restoreVfSettings(runner, pfNetdev, s.pf!.vfIndex, s.originalVf!);
     });
   }
   if (s.vfMode === 'kernel' && s.originalNetdev) {

@@ -80,6 +80,36 @@ export function applyVfSettings(runner: Runner, pf: string, index: number, s: Vf
   runner.ip(['link', 'set', 'dev', pf, ...vfSetArgs(index, s)]);
 }
 
+/**
+ * Puts settings back: one command when the kernel takes it, else one command per group (MAC, VLAN, rates, spoofchk,
+ * trust, link state) so that a group the driver refuses does not keep the others from being restored — the kernel
+ * applies a `vf N …` command attribute by attribute and stops at the first error. Throws the groups that failed.
+ */
+export function restoreVfSettings(runner: Runner, pf: string, index: number, s: VfSettings): void {
+  try {
+    applyVfSettings(runner, pf, index, s);
+    return;
+  } catch {
+    /* go group by group */
+  }
+  const groups: VfSettings[] = [];
+  if (s.mac !== undefined) groups.push({ mac: s.mac });
+  if (s.vlan !== undefined) groups.push({ vlan: s.vlan, vlanQoS: s.vlanQoS, vlanProto: s.vlanProto });
+  if (s.minTxRate !== undefined || s.maxTxRate !== undefined) groups.push({ minTxRate: s.minTxRate, maxTxRate: s.maxTxRate });
+  if (s.spoofchk !== undefined) groups.push({ spoofchk: s.spoofchk });
+  if (s.trust !== undefined) groups.push({ trust: s.trust });
+  if (s.linkState !== undefined) groups.push({ linkState: s.linkState });
+  const failed: string[] = [];
+  for (const g of groups) {
+    try {
+      applyVfSettings(runner, pf, index, g);
+    } catch (e) {
+      failed.push(`${Object.keys(g).filter((k) => (g as Record<string, unknown>)[k] !== undefined).join('/')}: ${(e as Error).message}`);
+    }
+  }
+  if (failed.length) throw new CniError(CNI_CODES.failed, `could not restore VF ${index} settings on ${pf}`, failed.join('; '));
+}
+
 export function findVfInfo(list: VfInfoJson[] | undefined, pf: string, index: number): VfInfoJson {
   const v = list?.find((x) => x.vf === index);
   if (!v) throw new CniError(CNI_CODES.failed, `${pf} does not report VF ${index}`, `\`ip -j link show dev ${pf}\` has no vfinfo_list entry for it: does the PF driver support VF netlink?`);

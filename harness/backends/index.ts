@@ -1,5 +1,6 @@
 // The backends `sriov-lab run --backend NAME` knows.
 import { backends } from '../runner/registry.ts';
+import { qemuBackend } from './qemu.ts';
 import { simBackend } from './sim.ts';
 
 let done = false;
@@ -7,4 +8,5 @@ export function registerBuiltinBackends(): void {
   if (done) return;
   done = true;
   backends.register(simBackend);
+  backends.register(qemuBackend);
 }

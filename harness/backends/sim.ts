@@ -1,62 +1,20 @@
 // The `sim` backend: a SimCluster behind the runner's ClusterHandle.
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { caps } from '../../sim/caps.ts';
 import { SimCluster, type SimTraceEvent } from '../../sim/cluster/sim-cluster.ts';
-import { PodResourcesClient } from '../../sim/kubelet/index.ts';
 import type { Attachment, TraceEvent, JsonValue } from '../../reports/types.ts';
-import type { Backend, BackendUpOptions, ClusterHandle, ExecResult, Fault, KubeObject, ObjectRef, Requirement, SysfsResult } from '../backend.ts';
+import type { Backend, BackendUpOptions, ClusterHandle, ExecResult, Fault, Requirement } from '../backend.ts';
 import { bundledDevicePluginArgv, cniInstallSet, defaultDevicePluginConfig, pluginsUnderTest } from '../plugins.ts';
 import type { BackendRunInfo } from '../runner/runner.ts';
+import { StoreBackedHandle, textAttachment, type CollectWhat } from './store-handle.ts';
 import type { ErrnoName } from '../../sim/kernel/types.ts';
 
-function kindOf(kind: string): 'Pod' | 'Node' | 'NetworkAttachmentDefinition' | 'Event' {
-  const k = kind.toLowerCase();
-  if (['pod', 'pods', 'po'].includes(k)) return 'Pod';
-  if (['node', 'nodes', 'no'].includes(k)) return 'Node';
-  if (['networkattachmentdefinition', 'net-attach-def', 'network-attachment-definitions', 'networkattachmentdefinitions'].includes(k)) return 'NetworkAttachmentDefinition';
-  if (['event', 'events', 'ev'].includes(k)) return 'Event';
-  throw new Error(`unsupported kind "${kind}" (Pod, Node, NetworkAttachmentDefinition, Event)`);
-}
-
-function toJson<T>(o: T): KubeObject {
-  return JSON.parse(JSON.stringify(o)) as KubeObject;
-}
-
-class SimClusterHandle implements ClusterHandle {
+class SimClusterHandle extends StoreBackedHandle {
   readonly backend = 'sim' as const;
   readonly nodes: readonly string[];
   constructor(private readonly sc: SimCluster) {
+    super(sc.cluster);
     this.nodes = [...sc.nodes.keys()];
-  }
-
-  async apply(objects: KubeObject[]): Promise<void> {
-    for (const o of objects) this.sc.cluster.apply(o as never);
-    await this.sc.settle();
-  }
-
-  async delete(ref: ObjectRef): Promise<void> {
-    const kind = kindOf(ref.kind);
-    const ns = ref.namespace ?? 'default';
-    if (kind === 'Pod') await this.sc.cluster.deletePod(ns, ref.name);
-    else if (kind === 'NetworkAttachmentDefinition') this.sc.cluster.store.delete(kind, ns, ref.name);
-    else throw new Error(`delete of ${ref.kind} is not supported`);
-    await this.sc.settle();
-  }
-
-  get(ref: ObjectRef): KubeObject | undefined {
-    const kind = kindOf(ref.kind);
-    const o = this.sc.cluster.store.get(kind, kind === 'Node' ? '' : (ref.namespace ?? 'default'), ref.name);
-    return o ? toJson(o) : undefined;
-  }
-
-  list(kind: string, namespace?: string): KubeObject[] {
-    return this.sc.cluster.store.list(kindOf(kind), namespace).map(toJson);
-  }
-
-  events(ref?: ObjectRef): KubeObject[] {
-    if (!ref) return this.sc.cluster.store.list('Event').map(toJson);
-    return this.sc.cluster.eventsFor(kindOf(ref.kind), ref.namespace ?? 'default', ref.name).map(toJson);
   }
 
   async exec(target: { pod: string; namespace?: string } | { node: string }, argv: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<ExecResult> {
@@ -65,20 +23,6 @@ class SimClusterHandle implements ClusterHandle {
     const r = await sn.node.exec(argv, { input: opts.input, timeoutMs: opts.timeoutMs ?? 60_000 });
     await this.sc.pollSysfs();
     return r;
-  }
-
-  async sysfsRead(node: string, path: string): Promise<SysfsResult> {
-    const r = await this.exec({ node }, ['cat', path]);
-    if (r.exitCode === 0) return { ok: true, value: r.stdout };
-    return { ok: false, errno: errnoFromMessage(r.stderr), message: r.stderr.trim() };
-  }
-
-  async sysfsWrite(node: string, path: string, value: string): Promise<SysfsResult> {
-    // `echo VALUE > PATH`, as an operator does it (a trailing newline, so an empty value still writes); the errno
-    // comes back through the FUSE sysfs
-    const r = await this.exec({ node }, ['bash', '-c', 'printf "%s\\n" "$1" > "$2"', 'sysfs-write', value, path]);
-    if (r.exitCode === 0) return { ok: true };
-    return { ok: false, errno: errnoFromMessage(r.stderr), message: r.stderr.trim() };
   }
 
   async kubelet(node: string, action: 'restart' | 'stop' | 'start'): Promise<void> {
@@ -98,9 +42,7 @@ class SimClusterHandle implements ClusterHandle {
       await this.sc.stopDevicePlugin(sn, 'SIGTERM');
       this.sc.startDevicePlugin(sn);
     } else {
-      // delete the plugin's own socket(s) while everything runs (REFERENCE §10: upstream never re-registers)
-      const r = await sn.node.exec(['bash', '-c', 'cd /var/lib/kubelet/device-plugins && for s in *.sock; do [ "$s" = kubelet.sock ] || rm -f "$s"; done; cd /var/lib/kubelet/plugins_registry 2>/dev/null && rm -f *.sock; true']);
-      if (r.exitCode !== 0) throw new Error(`deleting plugin sockets failed: ${r.stderr}`);
+      await sn.runtime.deletePluginSockets();
     }
   }
 
@@ -150,18 +92,17 @@ class SimClusterHandle implements ClusterHandle {
     return this.sc.settle();
   }
 
-  async collect(node: string, what: Array<'logs' | 'events' | 'sysfs' | 'checkpoint' | 'podResources'>): Promise<Attachment[]> {
+  async collect(node: string, what: CollectWhat[]): Promise<Attachment[]> {
     const sn = this.sc.mustNode(node);
     const out: Attachment[] = [];
-    const text = (name: string, body: string, contentType = 'text/plain'): Attachment => ({ name: `${node}/${name}`, contentType, encoding: 'text', body });
+    const text = (name: string, body: string, contentType = 'text/plain'): Attachment => textAttachment(node, name, body, contentType);
     for (const w of what) {
       try {
         if (w === 'logs') {
           out.push(text('device-plugin.log', sn.pluginLog.join('\n')));
           out.push(text('kubelet.log', sn.kubeletLog.join('\n')));
         } else if (w === 'events') {
-          const evs = this.sc.cluster.store.list('Event').map((e) => `${e.type ?? ''}\t${e.reason ?? ''}\t${e.involvedObject?.kind}/${e.involvedObject?.name}\t${e.message ?? ''}`);
-          out.push(text('events.txt', evs.join('\n')));
+          out.push(this.eventsAttachment(node));
         } else if (w === 'sysfs') {
           const { data } = await sn.node.sysfs.control.request({ op: 'snapshot' });
           const lines = (data as Array<{ path: string; kind: string; value?: string }>)
@@ -169,15 +110,9 @@ class SimClusterHandle implements ClusterHandle {
             .map((e) => `${e.path}${e.kind === 'link' ? ` -> ${e.value}` : e.value !== undefined ? ` = ${e.value.trimEnd()}` : ''}`);
           out.push(text('sysfs.txt', lines.join('\n')));
         } else if (w === 'checkpoint') {
-          out.push(text('kubelet_internal_checkpoint', readFileSync(sn.node.hostPath('/var/lib/kubelet/device-plugins/kubelet_internal_checkpoint'), 'utf8'), 'application/json'));
+          out.push(text('kubelet_internal_checkpoint', sn.runtime.checkpointText(), 'application/json'));
         } else if (w === 'podResources') {
-          const c = new PodResourcesClient(sn.node.hostPath('/var/lib/kubelet/pod-resources/kubelet.sock'));
-          try {
-            const [list, alloc] = await Promise.all([c.list(5000), c.getAllocatableResources(5000)]);
-            out.push(text('pod-resources.json', JSON.stringify({ list, allocatable: alloc }, null, 2), 'application/json'));
-          } finally {
-            c.close();
-          }
+          out.push(text('pod-resources.json', await sn.runtime.podResourcesJson(), 'application/json'));
         }
       } catch (e) {
         out.push(text(`${w}.error.txt`, (e as Error).message));
@@ -190,28 +125,6 @@ class SimClusterHandle implements ClusterHandle {
     await this.sc.stop();
   }
 
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.down();
-  }
-}
-
-const STRERROR: Record<string, string> = {
-  'Device or resource busy': 'EBUSY',
-  'No such device': 'ENODEV',
-  'No such file or directory': 'ENOENT',
-  'Invalid argument': 'EINVAL',
-  'Numerical result out of range': 'ERANGE',
-  'Permission denied': 'EACCES',
-  'Input/output error': 'EIO',
-  'File exists': 'EEXIST',
-  'Operation not permitted': 'EPERM',
-  'Is a directory': 'EISDIR',
-  'Operation not supported': 'EOPNOTSUPP',
-};
-
-export function errnoFromMessage(stderr: string): string {
-  for (const [msg, errno] of Object.entries(STRERROR)) if (stderr.includes(msg)) return errno;
-  return 'EIO';
 }
 
 export function toTraceEvent(e: SimTraceEvent): TraceEvent {

@@ -11,9 +11,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { NodeSpec } from '../../sim/topology/topology.ts';
 import { getNicModel } from '../../sim/nics/catalog.ts';
+import { projectRoot } from '../../sim/paths.ts';
 import { AgentClient } from './agent-client.ts';
 import { buildGuestArtefacts, type GuestArtefacts } from './artefacts.ts';
 import { chooseAccel, type Accel } from './accel.ts';
@@ -21,7 +21,8 @@ import { addExitHook } from './exit-hooks.ts';
 import { errnoFromMessage } from './errno.ts';
 import { AGENT_PORT_NAME, BOOT_ERROR_MARKER, BOOT_MARKER, CHROOT, XFER_DIR_IN_CHROOT } from './guest-files.ts';
 
-export const PROJECT_DIR = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+/** the sriov-lab checkout (also from a dist/ bundle), shared read-write with every guest at its host path */
+export const PROJECT_DIR = projectRoot();
 export const QEMU_BINARY = process.env.SRIOV_LAB_QEMU || 'qemu-system-x86_64';
 
 export type VmNicKind = 'igb' | 'virtio-net';

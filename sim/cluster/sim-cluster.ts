@@ -97,7 +97,7 @@ export class SimCluster implements AsyncDisposable {
     // socket path must stay under 108 bytes however deep the caller's work directory is
     const workDir = mkdtempSync(join(tmpdir(), 'sl-'));
     this.nodeRoot = workDir;
-    this.watchStore();
+    this.unsubscribe.push(...watchClusterTrace(this.cluster, (e) => this.trace(e)));
     let index = 0;
     for (const spec of topology.nodes) {
       this.opts.progress?.(`starting node ${spec.name} (${spec.nics.map((n) => `${n.model} ${n.ifname}`).join(', ')})`);
@@ -138,7 +138,7 @@ export class SimCluster implements AsyncDisposable {
       };
       this.nodes.set(spec.name, sn);
       const kubelet = runtime.kubelet;
-      this.unsubscribe.push(kubelet.onEvent((e) => this.onKubeletEvent(e)));
+      this.unsubscribe.push(kubelet.onEvent((e) => traceKubeletEvent(e, this.cluster, (t) => this.trace(t))));
       // a pod the kubelet fails by itself (re-admission after a reboot) is failed in the cluster too
       this.unsubscribe.push(
         kubelet.onPodStatusChanged((st) => {
@@ -202,58 +202,6 @@ export class SimCluster implements AsyncDisposable {
 
   // ---- trace ---------------------------------------------------------------------------------
 
-  private onKubeletEvent(e: KubeletEvent): void {
-    if (e.kind === 'grpc') {
-      this.trace({
-        kind: 'grpc',
-        atMs: Date.now(),
-        node: e.node,
-        direction: e.direction === 'out' ? 'to-plugin' : 'to-kubelet',
-        method: e.method,
-        request: e.request,
-        response: e.response ?? e.message,
-        stream: e.message !== undefined ? 'message' : undefined,
-        status: e.error ? { code: 2, name: 'UNKNOWN', details: e.error } : undefined,
-      });
-    } else if (e.kind === 'resources') {
-      const allocated = this.cluster.scheduler.requested(e.node)?.scalar.get(e.resource) ?? 0;
-      this.trace({ kind: 'resource', atMs: Date.now(), node: e.node, resource: e.resource, capacity: e.capacity, allocatable: e.allocatable, allocated });
-    } else if (e.kind === 'registration') {
-      this.trace({ kind: 'log', atMs: Date.now(), node: e.node, source: 'kubelet', level: e.ok ? 'info' : 'warn', message: `registration of ${e.resource} (${e.mode}, ${e.endpoint}): ${e.ok ? 'ok' : e.error}` });
-    } else if (e.kind === 'lifecycle') {
-      this.trace({ kind: 'log', atMs: Date.now(), node: e.node, source: 'kubelet', level: 'info', message: `${e.what}${e.detail ? `: ${e.detail}` : ''}` });
-    }
-  }
-
-  private watchStore(): void {
-    const phases = new Map<string, string>();
-    this.unsubscribe.push(
-      this.cluster.store.watch('Pod', {
-        added: (p) => {
-          phases.set(p.metadata!.uid!, p.status?.phase ?? 'Pending');
-          this.trace({ kind: 'pod', atMs: Date.now(), pod: `${p.metadata!.namespace}/${p.metadata!.name}`, to: p.status?.phase ?? 'Pending' });
-        },
-        modified: (p) => {
-          const uid = p.metadata!.uid!;
-          const to = p.status?.phase ?? 'Pending';
-          const from = phases.get(uid);
-          if (from !== to) {
-            phases.set(uid, to);
-            this.trace({ kind: 'pod', atMs: Date.now(), node: p.spec?.nodeName, pod: `${p.metadata!.namespace}/${p.metadata!.name}`, from, to, reason: p.status?.reason, message: p.status?.message });
-          }
-        },
-        deleted: (p) => phases.delete(p.metadata!.uid!),
-      }),
-      this.cluster.store.watch('Event', {
-        added: (ev) => {
-          const pod = `${ev.involvedObject?.namespace ?? 'default'}/${ev.involvedObject?.name}`;
-          if (ev.reason === 'Scheduled') this.trace({ kind: 'scheduler', atMs: Date.now(), pod, result: 'bound', nodeName: /to (\S+)$/.exec(ev.message ?? '')?.[1], message: ev.message });
-          else if (ev.reason === 'FailedScheduling') this.trace({ kind: 'scheduler', atMs: Date.now(), pod, result: 'unschedulable', message: ev.message });
-        },
-      }),
-    );
-  }
-
   /** Pulls the sysfs servers' events into the trace. */
   async pollSysfs(): Promise<void> {
     for (const sn of this.nodes.values()) {
@@ -289,4 +237,58 @@ export class SimCluster implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.stop();
   }
+}
+
+/** A kubelet event as trace events of the run (the resource event carries what the scheduler has allocated). */
+export function traceKubeletEvent(e: KubeletEvent, cluster: Cluster, trace: (e: SimTraceEvent) => void): void {
+  if (e.kind === 'grpc') {
+    trace({
+      kind: 'grpc',
+      atMs: Date.now(),
+      node: e.node,
+      direction: e.direction === 'out' ? 'to-plugin' : 'to-kubelet',
+      method: e.method,
+      request: e.request,
+      response: e.response ?? e.message,
+      stream: e.message !== undefined ? 'message' : undefined,
+      status: e.error ? { code: 2, name: 'UNKNOWN', details: e.error } : undefined,
+    });
+  } else if (e.kind === 'resources') {
+    const allocated = cluster.scheduler.requested(e.node)?.scalar.get(e.resource) ?? 0;
+    trace({ kind: 'resource', atMs: Date.now(), node: e.node, resource: e.resource, capacity: e.capacity, allocatable: e.allocatable, allocated });
+  } else if (e.kind === 'registration') {
+    trace({ kind: 'log', atMs: Date.now(), node: e.node, source: 'kubelet', level: e.ok ? 'info' : 'warn', message: `registration of ${e.resource} (${e.mode}, ${e.endpoint}): ${e.ok ? 'ok' : e.error}` });
+  } else if (e.kind === 'lifecycle') {
+    trace({ kind: 'log', atMs: Date.now(), node: e.node, source: 'kubelet', level: 'info', message: `${e.what}${e.detail ? `: ${e.detail}` : ''}` });
+  }
+}
+
+/** Pod phase changes and scheduling outcomes of the object store as trace events; returns the unsubscribers. */
+export function watchClusterTrace(cluster: Cluster, trace: (e: SimTraceEvent) => void): Array<() => void> {
+  const phases = new Map<string, string>();
+  return [
+    cluster.store.watch('Pod', {
+      added: (p) => {
+        phases.set(p.metadata!.uid!, p.status?.phase ?? 'Pending');
+        trace({ kind: 'pod', atMs: Date.now(), pod: `${p.metadata!.namespace}/${p.metadata!.name}`, to: p.status?.phase ?? 'Pending' });
+      },
+      modified: (p) => {
+        const uid = p.metadata!.uid!;
+        const to = p.status?.phase ?? 'Pending';
+        const from = phases.get(uid);
+        if (from !== to) {
+          phases.set(uid, to);
+          trace({ kind: 'pod', atMs: Date.now(), node: p.spec?.nodeName, pod: `${p.metadata!.namespace}/${p.metadata!.name}`, from, to, reason: p.status?.reason, message: p.status?.message });
+        }
+      },
+      deleted: (p) => phases.delete(p.metadata!.uid!),
+    }),
+    cluster.store.watch('Event', {
+      added: (ev) => {
+        const pod = `${ev.involvedObject?.namespace ?? 'default'}/${ev.involvedObject?.name}`;
+        if (ev.reason === 'Scheduled') trace({ kind: 'scheduler', atMs: Date.now(), pod, result: 'bound', nodeName: /to (\S+)$/.exec(ev.message ?? '')?.[1], message: ev.message });
+        else if (ev.reason === 'FailedScheduling') trace({ kind: 'scheduler', atMs: Date.now(), pod, result: 'unschedulable', message: ev.message });
+      },
+    }),
+  ];
 }

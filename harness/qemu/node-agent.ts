@@ -1,0 +1,203 @@
+// The node agent: the node side of a lab cluster (NodeRuntime: kubelet emulator, device plugin under test, pod
+// sandboxes, CNI) on the machine it runs on — a QEMU guest for the `qemu` backend — serving the cluster brain on the
+// host over node-rpc. Bundled as dist/sriov-lab-node-agent.mjs; started in the guest with the path of its config.
+//
+// Besides, it names netdevs the way the topology says, as udev does on a real node: the PFs by PCI address, and VF
+// netdevs `<pf>v<N>` (systemd's predictable names for SR-IOV VFs), also when a VF comes back from vfio-pci.
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { basename } from 'node:path';
+import { NodeRuntime, type NadLite } from '../../sim/cluster/node-runtime.ts';
+import { SkewClock } from '../../sim/kubelet/index.ts';
+import { execWith, spawnLocal } from '../../sim/node/exec.ts';
+import { serveNodeRpc, type NodeAgentConfig, type Resources } from './node-rpc.ts';
+
+const IP = '/usr/sbin/ip';
+
+function netdevOf(pciAddr: string): string | undefined {
+  const dir = `/sys/bus/pci/devices/${pciAddr}/net`;
+  return existsSync(dir) ? readdirSync(dir)[0] : undefined;
+}
+
+async function ipRun(args: string[]): Promise<void> {
+  const r = await execWith(spawnLocal, [IP, ...args]);
+  if (r.exitCode !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr.trim()}`);
+}
+
+async function rename(from: string, to: string): Promise<void> {
+  if (from === to) return;
+  const up = readFileSync(`/sys/class/net/${from}/flags`, 'utf8').trim();
+  const wasUp = (parseInt(up, 16) & 1) === 1;
+  if (wasUp) await ipRun(['link', 'set', 'dev', from, 'down']);
+  await ipRun(['link', 'set', 'dev', from, 'name', to]);
+  if (wasUp) await ipRun(['link', 'set', 'dev', to, 'up']);
+}
+
+/** Names the topology's PFs, and VFs <pf>v<N>; returns what it renamed. */
+async function applyNames(cfg: NodeAgentConfig): Promise<string[]> {
+  const done: string[] = [];
+  for (const r of cfg.renames) {
+    const cur = netdevOf(r.pciAddr);
+    if (cur && cur !== r.ifname) {
+      await rename(cur, r.ifname);
+      done.push(`${cur} → ${r.ifname}`);
+    }
+  }
+  if (!cfg.predictableVfNames) return done;
+  for (const r of cfg.renames) {
+    const pfDir = `/sys/bus/pci/devices/${r.pciAddr}`;
+    if (!existsSync(pfDir)) continue;
+    for (const e of readdirSync(pfDir)) {
+      const m = /^virtfn(\d+)$/.exec(e);
+      if (!m) continue;
+      const vfAddr = basename(readlinkSync(`${pfDir}/${e}`));
+      const cur = netdevOf(vfAddr);
+      const want = `${r.ifname}v${m[1]}`;
+      if (cur && cur !== want) {
+        await rename(cur, want).then(
+          () => done.push(`${cur} → ${want}`),
+          () => undefined, // in use under its name already (moved into a pod meanwhile): left alone
+        );
+      }
+    }
+  }
+  return done;
+}
+
+async function main(): Promise<void> {
+  const cfgPath = process.argv[2];
+  if (!cfgPath) throw new Error('usage: sriov-lab-node-agent CONFIG.json');
+  const cfg = JSON.parse(readFileSync(cfgPath, 'utf8')) as NodeAgentConfig;
+  const log = (m: string): void => void process.stderr.write(`${new Date().toISOString()} node-agent ${cfg.nodeName}: ${m}\n`);
+
+  for (const r of await applyNames(cfg)) log(`renamed ${r}`);
+  // udev's part: new netdevs (VFs created, a VF back from vfio-pci) get their names as soon as they appear
+  let naming = Promise.resolve();
+  const monitor = spawn(IP, ['-o', 'monitor', 'link'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  monitor.stdout.on('data', () => {
+    naming = naming
+      .then(async () => {
+        for (const r of await applyNames(cfg)) log(`renamed ${r}`);
+      })
+      .catch((e: Error) => {
+        log(`naming: ${e.message}`);
+      });
+  });
+  const settleNames = () => naming.then(() => applyNames(cfg)).then(() => undefined, () => undefined);
+
+  const clock = new SkewClock();
+  let notify: ReturnType<typeof serveNodeRpc>['notify'] = () => undefined;
+  const runtime = new NodeRuntime({
+    nodeName: cfg.nodeName,
+    index: cfg.index,
+    machine: { hostPath: (p) => p, spawn: spawnLocal, exec: (a, o) => execWith(spawnLocal, a, o), netnsPrefix: 'pod' },
+    clock,
+    seed: cfg.seed,
+    registrationModes: cfg.registrationModes,
+    devicePluginArgv: cfg.devicePluginArgv,
+    devicePluginConfig: cfg.devicePluginConfig,
+    cniPlugins: cfg.cniPlugins,
+    event: (e) => notify('runtime', e),
+  });
+  const k = runtime.kubelet;
+  const resources = (): Resources => ({ capacity: k.capacity(), allocatable: k.allocatable() });
+  k.onResourcesChanged(() => notify('resources', resources()));
+  k.onEvent((e) => notify('kubelet', e));
+  k.onPodStatusChanged((s) => notify('podStatus', s));
+  const kernelRelease = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
+
+  const server = createServer();
+  const rpc = serveNodeRpc(server, {
+    hello: async () => ({ nodeName: cfg.nodeName, kernelRelease, ...resources() }),
+    admitPod: ({ pod }) => k.admitPod(pod),
+    releasePod: async ({ uid }) => {
+      await k.releasePod(uid);
+      return null;
+    },
+    podStarted: ({ pod, nads }) => runtime.podStarted(pod, (ns, name): NadLite | undefined => nads[`${ns}/${name}`]),
+    podStopped: async ({ pod }) => {
+      await runtime.podStopped(pod);
+      return null;
+    },
+    exec: async ({ argv, input, timeoutMs }) => {
+      const r = await execWith(spawnLocal, argv, { input, timeoutMs: timeoutMs ?? 60_000, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root' } });
+      await settleNames(); // a sysfs write may have made netdevs: named before the next step looks
+      return r;
+    },
+    execInPod: ({ pod, argv, input, timeoutMs }) => runtime.execInPod(pod, argv, { input, timeoutMs }),
+    kubelet: async ({ action }) => {
+      if (action === 'restart') await k.restart();
+      else if (action === 'stop') await k.stop();
+      else await k.start();
+      return null;
+    },
+    devicePlugin: async ({ action }) => {
+      if (action === 'kill') await runtime.stopDevicePlugin('SIGKILL');
+      else if (action === 'stop') await runtime.stopDevicePlugin('SIGTERM');
+      else if (action === 'start') runtime.startDevicePlugin();
+      else if (action === 'restart') {
+        await runtime.stopDevicePlugin('SIGTERM');
+        runtime.startDevicePlugin();
+      } else await runtime.deletePluginSockets();
+      return { pid: runtime.plugin?.pid };
+    },
+    reboot: async () => {
+      await runtime.reboot();
+      return null;
+    },
+    setIpamFailure: async ({ count, message }) => {
+      runtime.setIpamFailure(count, message);
+      return null;
+    },
+    advanceClock: async ({ ms }) => {
+      clock.advance(ms);
+      return null;
+    },
+    collect: async ({ what }) => {
+      const out: { pluginLog?: string; kubeletLog?: string; checkpoint?: string; podResources?: string; errors: Record<string, string> } = { errors: {} };
+      for (const w of what) {
+        try {
+          if (w === 'logs') {
+            out.pluginLog = runtime.pluginLog.join('\n');
+            out.kubeletLog = runtime.kubeletLog.join('\n');
+          } else if (w === 'checkpoint') out.checkpoint = runtime.checkpointText();
+          else if (w === 'podResources') out.podResources = await runtime.podResourcesJson();
+        } catch (e) {
+          out.errors[w] = (e as Error).message;
+        }
+      }
+      return out;
+    },
+    shutdown: async () => {
+      setImmediate(() => void stop(0));
+      return null;
+    },
+  });
+  notify = rpc.notify;
+
+  let stopping = false;
+  const stop = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    monitor.kill();
+    await runtime.stop();
+    server.close();
+    process.exit(code);
+  };
+  process.on('SIGTERM', () => void stop(0));
+  process.on('SIGINT', () => void stop(130));
+
+  await runtime.start();
+  runtime.startDevicePlugin();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(cfg.port, '0.0.0.0', () => resolve());
+  });
+  log(`ready on port ${cfg.port} (kernel ${kernelRelease})`);
+}
+
+main().catch((e: Error) => {
+  process.stderr.write(`sriov-lab-node-agent: ${e.stack ?? e.message}\n`);
+  process.exit(1);
+});

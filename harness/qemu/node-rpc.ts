@@ -1,0 +1,225 @@
+// The wire between the cluster brain on the host and a node agent in a guest (or any machine): JSON lines over TCP.
+// A request `{id, method, params}` gets one reply `{id, result}` or `{id, error: {name, message, reason?}}`; the agent
+// also pushes notifications `{event, data}` (resources changed, kubelet events, pod status, trace events), written to
+// the same stream in the order they happened, so a reply never overtakes the events that preceded it.
+import { connect, type Server, type Socket } from 'node:net';
+import type { V1Pod } from '@kubernetes/client-node';
+import type { AdmitResult, PodSpecLite, ResourceList } from '../../sim/kubelet/types.ts';
+import type { KubeletEvent, PodStatusLite } from '../../sim/kubelet/index.ts';
+import type { NadLite, NodeRuntimeEvent } from '../../sim/cluster/node-runtime.ts';
+import type { ExecOutcome } from '../../sim/node/exec.ts';
+
+export const NODE_AGENT_PORT = 7411;
+
+export interface Resources {
+  capacity: ResourceList;
+  allocatable: ResourceList;
+}
+
+export interface NodeAgentConfig {
+  nodeName: string;
+  index: number;
+  seed: string;
+  port: number;
+  registrationModes?: Array<'kubelet.sock' | 'plugins_registry'>;
+  devicePluginArgv: string[];
+  devicePluginConfig: unknown;
+  cniPlugins: Record<string, string>;
+  /** netdev names the topology gives: rename the guest's PFs (by PCI address) and name VFs `<pf>v<N>` like udev */
+  renames: Array<{ pciAddr: string; ifname: string }>;
+  predictableVfNames: boolean;
+}
+
+export interface Methods {
+  hello: { params: Record<string, never>; result: Resources & { nodeName: string; kernelRelease: string } };
+  admitPod: { params: { pod: PodSpecLite }; result: AdmitResult };
+  releasePod: { params: { uid: string }; result: null };
+  podStarted: { params: { pod: V1Pod; nads: Record<string, NadLite> }; result: { annotations: Record<string, string>; podIP?: string } };
+  podStopped: { params: { pod: V1Pod }; result: null };
+  exec: { params: { argv: string[]; input?: string; timeoutMs?: number }; result: ExecOutcome };
+  execInPod: { params: { pod: V1Pod; argv: string[]; input?: string; timeoutMs?: number }; result: ExecOutcome };
+  kubelet: { params: { action: 'restart' | 'stop' | 'start' }; result: null };
+  devicePlugin: { params: { action: 'kill' | 'restart' | 'deleteSocket' | 'start' | 'stop' }; result: { pid?: number } };
+  reboot: { params: Record<string, never>; result: null };
+  setIpamFailure: { params: { count: number; message: string }; result: null };
+  advanceClock: { params: { ms: number }; result: null };
+  collect: { params: { what: string[] }; result: { pluginLog?: string; kubeletLog?: string; checkpoint?: string; podResources?: string; errors: Record<string, string> } };
+  shutdown: { params: Record<string, never>; result: null };
+}
+export type Method = keyof Methods;
+
+export interface Notifications {
+  resources: Resources;
+  kubelet: KubeletEvent;
+  podStatus: PodStatusLite;
+  runtime: NodeRuntimeEvent;
+}
+export type NotificationName = keyof Notifications;
+
+export type Request = { id: number; method: Method; params: unknown };
+export type Reply = { id: number; result?: unknown; error?: RpcErrorBody };
+export type Notification = { event: NotificationName; data: unknown };
+export interface RpcErrorBody {
+  name: string;
+  message: string;
+  /** PodStartError's reason */
+  reason?: string;
+}
+
+export class NodeRpcError extends Error {
+  constructor(
+    readonly node: string,
+    readonly method: string,
+    readonly remote: RpcErrorBody,
+  ) {
+    super(remote.message);
+    this.name = remote.name || 'NodeRpcError';
+  }
+}
+
+/** Splits a stream into JSON lines. */
+function onLines(sock: Socket, cb: (msg: unknown) => void): void {
+  let buf = '';
+  sock.setEncoding('utf8');
+  sock.on('data', (d: string) => {
+    buf += d;
+    let i: number;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      if (line.trim()) cb(JSON.parse(line));
+    }
+  });
+}
+
+type Handler = { [M in Method]: (params: Methods[M]['params']) => Promise<Methods[M]['result']> };
+
+/** Serves one client at a time on `server` (the cluster brain); notifications go to the connected client. */
+export function serveNodeRpc(server: Server, handlers: Handler): { notify<N extends NotificationName>(event: N, data: Notifications[N]): void } {
+  let client: Socket | null = null;
+  server.on('connection', (sock) => {
+    client?.destroy();
+    client = sock;
+    sock.on('error', () => undefined);
+    sock.on('close', () => {
+      if (client === sock) client = null;
+    });
+    onLines(sock, (msg) => {
+      const req = msg as Request;
+      const h = handlers[req.method] as ((p: unknown) => Promise<unknown>) | undefined;
+      const reply = (r: Reply) => {
+        if (!sock.destroyed) sock.write(`${JSON.stringify(r)}\n`);
+      };
+      if (!h) return reply({ id: req.id, error: { name: 'NodeRpcError', message: `unknown method ${String(req.method)}` } });
+      h(req.params).then(
+        (result) => reply({ id: req.id, result: result ?? null }),
+        (e: Error & { reason?: string }) => reply({ id: req.id, error: { name: e.name, message: e.message, reason: e.reason } }),
+      );
+    });
+  });
+  return {
+    notify(event, data) {
+      if (client && !client.destroyed) client.write(`${JSON.stringify({ event, data })}\n`);
+    },
+  };
+}
+
+/** The host side: calls and notifications of one node agent. */
+export class NodeRpcClient {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; method: string }>();
+  private readonly listeners = new Map<NotificationName, Array<(d: unknown) => void>>();
+  private closed = false;
+
+  private constructor(
+    readonly node: string,
+    private readonly sock: Socket,
+  ) {
+    onLines(sock, (msg) => {
+      const m = msg as Reply & Notification;
+      if (m.event) {
+        for (const l of this.listeners.get(m.event) ?? []) l(m.data);
+        return;
+      }
+      const p = this.pending.get(m.id);
+      if (!p) return;
+      this.pending.delete(m.id);
+      if (m.error) p.reject(new NodeRpcError(node, p.method, m.error));
+      else p.resolve(m.result);
+    });
+    const fail = () => {
+      this.closed = true;
+      for (const p of this.pending.values()) p.reject(new Error(`node agent of ${node}: connection closed during ${p.method}`));
+      this.pending.clear();
+    };
+    sock.on('close', fail);
+    sock.on('error', () => undefined);
+  }
+
+  /** Connects to 127.0.0.1:port and waits for the agent's hello, retrying until deadline (the guest boots). */
+  static async connect(node: string, port: number, timeoutMs: number): Promise<{ client: NodeRpcClient; hello: Methods['hello']['result'] }> {
+    const deadline = Date.now() + timeoutMs;
+    let last = '';
+    while (Date.now() < deadline) {
+      const sock = await new Promise<Socket | null>((resolve) => {
+        const s = connect({ host: '127.0.0.1', port });
+        s.once('connect', () => resolve(s));
+        s.once('error', (e) => {
+          last = e.message;
+          resolve(null);
+        });
+      });
+      if (sock) {
+        const client = new NodeRpcClient(node, sock);
+        try {
+          // QEMU's user network accepts before the guest listens; a hello that gets no answer soon is retried
+          const hello = await client.call('hello', {}, 3000);
+          return { client, hello };
+        } catch (e) {
+          last = (e as Error).message;
+          sock.destroy();
+        }
+      }
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    throw new Error(`node agent of ${node} did not answer on 127.0.0.1:${port} within ${timeoutMs} ms (${last})`);
+  }
+
+  call<M extends Method>(method: M, params: Methods[M]['params'], timeoutMs = 120_000): Promise<Methods[M]['result']> {
+    if (this.closed) return Promise.reject(new Error(`node agent of ${this.node}: connection closed`));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        if (this.pending.delete(id)) reject(new Error(`node agent of ${this.node}: ${method} got no answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      timer.unref();
+      this.pending.set(id, {
+        resolve: (v) => {
+          clearTimeout(timer);
+          resolve(v as Methods[M]['result']);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+        method,
+      });
+      this.sock.write(`${JSON.stringify({ id, method, params })}\n`);
+    });
+  }
+
+  on<N extends NotificationName>(event: N, cb: (data: Notifications[N]) => void): () => void {
+    const l = this.listeners.get(event) ?? [];
+    l.push(cb as (d: unknown) => void);
+    this.listeners.set(event, l);
+    return () => {
+      const i = l.indexOf(cb as (d: unknown) => void);
+      if (i >= 0) l.splice(i, 1);
+    };
+  }
+
+  close(): void {
+    this.closed = true;
+    this.sock.destroy();
+  }
+}

@@ -3,6 +3,7 @@ import { doctor } from './doctor.ts';
 import { nodeShell, sysfsServe } from './node-commands.ts';
 import { reportCommand } from '../../reports/render.ts';
 import { runCommand, RUN_USAGE } from '../runner/command.ts';
+import { fidelityCommand, FIDELITY_USAGE } from '../fidelity/command.ts';
 import { registerBuiltinBackends } from '../backends/index.ts';
 import { demoCommand } from '../demo.ts';
 import { clusterCommands } from './cluster-commands.ts';
@@ -36,6 +37,14 @@ commands.set('run', {
   run(args) {
     registerBuiltinBackends();
     return runCommand(args);
+  },
+});
+
+commands.set('fidelity', {
+  summary: `run scenarios on two backends and print every difference in what they observed: ${FIDELITY_USAGE.split('\n')[0].replace(/^usage: sriov-lab fidelity /, '')}`,
+  run(args) {
+    registerBuiltinBackends();
+    return fidelityCommand(args);
   },
 });
 

@@ -38,13 +38,112 @@ export interface RunCommandIo {
   cwd?: string;
 }
 
-function toolVersion(): string {
+export function toolVersion(): string {
   try {
     const pkg = JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version?: string };
     return pkg.version ?? '0.0.0';
   } catch {
     return '0.0.0';
   }
+}
+
+/** the flags `run` shares with other commands that run scenarios (`fidelity`) */
+export const SCENARIO_RUN_OPTIONS = {
+  'device-plugin': { type: 'string' },
+  cni: { type: 'string' },
+  seed: { type: 'string' },
+  filter: { type: 'string', multiple: true },
+} as const;
+
+export interface ScenarioRunFlags {
+  seed: number;
+  devicePlugin?: string[];
+  cni?: string;
+  filter: string[];
+}
+
+/** --seed (random when absent), --device-plugin (split like a shell), --cni, --filter; a problem is a usage message */
+export function scenarioRunFlags(values: Record<string, string | boolean | (string | boolean)[] | undefined>): { ok: true; flags: ScenarioRunFlags } | { ok: false; message: string } {
+  let seed: number;
+  if (values.seed !== undefined) {
+    const s = parseSeed(String(values.seed));
+    if (s === undefined) return { ok: false, message: `--seed ${String(values.seed)}: expected a whole number 0..4294967295` };
+    seed = s;
+  } else seed = randomSeed();
+  let devicePlugin: string[] | undefined;
+  if (values['device-plugin'] !== undefined) {
+    try {
+      devicePlugin = splitCommandLine(String(values['device-plugin']));
+    } catch (e) {
+      return { ok: false, message: `--device-plugin: ${(e as Error).message}` };
+    }
+    if (devicePlugin.length === 0) return { ok: false, message: '--device-plugin: empty command' };
+  }
+  return {
+    ok: true,
+    flags: { seed, devicePlugin, cni: values.cni !== undefined ? String(values.cni) : undefined, filter: (values.filter as string[] | undefined) ?? [] },
+  };
+}
+
+/**
+ * The scenarios under `paths` (files or folders), with files shown relative to `cwd`. On a problem, `message` is the
+ * whole text to print on stderr (already prefixed with `sriov-lab <command>:`); nothing should run.
+ */
+export function loadScenarioPaths(paths: string[], cwd: string, command = 'run'): { ok: true; scenarios: Scenario[] } | { ok: false; message: string } {
+  const scenarios: Scenario[] = [];
+  const problems: string[] = [];
+  let files: string[];
+  try {
+    files = findScenarioFiles(paths);
+  } catch (e) {
+    if (e instanceof ScenarioValidationError) return { ok: false, message: `sriov-lab ${command}: ${e.lines().join('\n')}\n` };
+    throw e;
+  }
+  for (const f of files) {
+    try {
+      const s = loadScenario(f);
+      scenarios.push({ ...s, file: relative(cwd, f) || f });
+    } catch (e) {
+      if (!(e instanceof ScenarioValidationError)) throw e;
+      problems.push(...e.lines());
+    }
+  }
+  if (problems.length) {
+    return { ok: false, message: `${problems.join('\n')}\nsriov-lab ${command}: ${problems.length} problem${problems.length === 1 ? '' : 's'} in scenario files; nothing ran\n` };
+  }
+  const seen = new Map<string, string>();
+  for (const s of scenarios) {
+    const prev = seen.get(s.name);
+    if (prev) return { ok: false, message: `sriov-lab ${command}: two scenarios are named "${s.name}": ${prev} and ${s.file}\n` };
+    seen.set(s.name, s.file);
+  }
+  if (scenarios.length === 0) return { ok: false, message: `sriov-lab ${command}: no scenario files (kind: Scenario) under ${paths.join(', ')}\n` };
+  return { ok: true, scenarios };
+}
+
+/**
+ * Ctrl-C once aborts the returned signal (the current scenario's finally and down still run); twice exits at once.
+ * With an `external` signal, that one is followed instead and SIGINT is left alone (tests).
+ */
+export function interruptOnSigint(stderr: { write(s: string): unknown }, external?: AbortSignal): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) {
+      stderr.write('\nsriov-lab: interrupted twice, exiting without cleanup\n');
+      process.exit(130);
+    }
+    stderr.write("\nsriov-lab: interrupting: finishing the current scenario's cleanup (Ctrl-C again to exit now)\n");
+    controller.abort();
+  };
+  if (external?.aborted) controller.abort();
+  else if (external) external.addEventListener('abort', () => controller.abort(), { once: true });
+  else process.on('SIGINT', onSigint);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      if (!external) process.off('SIGINT', onSigint);
+    },
+  };
 }
 
 export async function runCommand(args: string[], io: RunCommandIo = {}): Promise<number> {
@@ -61,10 +160,7 @@ export async function runCommand(args: string[], io: RunCommandIo = {}): Promise
   try {
     ({ values, positionals } = parse(args, {
       backend: { type: 'string', default: 'sim' },
-      'device-plugin': { type: 'string' },
-      cni: { type: 'string' },
-      seed: { type: 'string' },
-      filter: { type: 'string', multiple: true },
+      ...SCENARIO_RUN_OPTIONS,
       json: { type: 'string' },
       junit: { type: 'string' },
       html: { type: 'string' },
@@ -78,21 +174,9 @@ export async function runCommand(args: string[], io: RunCommandIo = {}): Promise
     stdout.write(RUN_USAGE);
     return 0;
   }
-  let seed: number;
-  if (values.seed !== undefined) {
-    const s = parseSeed(String(values.seed));
-    if (s === undefined) return fail(`--seed ${String(values.seed)}: expected a whole number 0..4294967295`);
-    seed = s;
-  } else seed = randomSeed();
-  let devicePlugin: string[] | undefined;
-  if (values['device-plugin'] !== undefined) {
-    try {
-      devicePlugin = splitCommandLine(String(values['device-plugin']));
-    } catch (e) {
-      return fail(`--device-plugin: ${(e as Error).message}`);
-    }
-    if (devicePlugin.length === 0) return fail('--device-plugin: empty command');
-  }
+  const parsed = scenarioRunFlags(values);
+  if (!parsed.ok) return fail(parsed.message);
+  const { seed, devicePlugin, cni, filter } = parsed.flags;
 
   let backend;
   try {
@@ -104,35 +188,12 @@ export async function runCommand(args: string[], io: RunCommandIo = {}): Promise
 
   const cwd = io.cwd ?? process.cwd();
   const paths = positionals.length ? positionals : ['scenarios'];
-  const scenarios: Scenario[] = [];
-  const problems: string[] = [];
-  let files: string[];
-  try {
-    files = findScenarioFiles(paths);
-  } catch (e) {
-    if (e instanceof ScenarioValidationError) return fail(e.lines().join('\n'));
-    throw e;
-  }
-  for (const f of files) {
-    try {
-      const s = loadScenario(f);
-      scenarios.push({ ...s, file: relative(cwd, f) || f });
-    } catch (e) {
-      if (!(e instanceof ScenarioValidationError)) throw e;
-      problems.push(...e.lines());
-    }
-  }
-  if (problems.length) {
-    stderr.write(`${problems.join('\n')}\nsriov-lab run: ${problems.length} problem${problems.length === 1 ? '' : 's'} in scenario files; nothing ran\n`);
+  const loaded = loadScenarioPaths(paths, cwd, 'run');
+  if (!loaded.ok) {
+    stderr.write(loaded.message);
     return 2;
   }
-  const seen = new Map<string, string>();
-  for (const s of scenarios) {
-    const prev = seen.get(s.name);
-    if (prev) return fail(`two scenarios are named "${s.name}": ${prev} and ${s.file}`);
-    seen.set(s.name, s.file);
-  }
-  if (scenarios.length === 0) return fail(`no scenario files (kind: Scenario) under ${paths.join(', ')}`);
+  const scenarios = loaded.scenarios;
 
   const reporters: Reporter[] = [terminalReporter({ stream: stdout })];
   if (values.json) reporters.push(jsonReporter({ outputFile: String(values.json) }));
@@ -141,38 +202,27 @@ export async function runCommand(args: string[], io: RunCommandIo = {}): Promise
   const reporter = multiplex(reporters, { onReporterError: (e) => stderr.write(`sriov-lab: ${e.message}\n`) });
 
   // Ctrl-C once: stop the current scenario (its finally and down still run) and write the reports; twice: exit now
-  const controller = new AbortController();
-  const onSigint = () => {
-    if (controller.signal.aborted) {
-      stderr.write('\nsriov-lab: interrupted twice, exiting without cleanup\n');
-      process.exit(130);
-    }
-    stderr.write('\nsriov-lab: interrupting: finishing the current scenario\'s cleanup (Ctrl-C again to exit now)\n');
-    controller.abort();
-  };
-  if (io.signal?.aborted) controller.abort();
-  else if (io.signal) io.signal.addEventListener('abort', () => controller.abort(), { once: true });
-  else process.on('SIGINT', onSigint);
+  const interrupt = interruptOnSigint(stderr, io.signal);
   try {
     const run = await runScenarios(scenarios, {
       backend: backend as typeof backend & BackendRunInfo,
       seed,
       reporter,
       devicePlugin,
-      cni: values.cni !== undefined ? String(values.cni) : undefined,
-      filter: (values.filter as string[] | undefined) ?? [],
+      cni,
+      filter,
       keep: values.keep === true,
-      signal: controller.signal,
+      signal: interrupt.signal,
       clock: io.clock,
       command: joinCommandLine(['sriov-lab', 'run', ...args]),
       paths,
       toolVersion: toolVersion(),
       progress: (line) => stderr.write(`${line}\n`),
     });
-    if (run.scenarios.length === 0) stderr.write(`sriov-lab run: no scenario matches --filter ${((values.filter as string[] | undefined) ?? []).join(', ')}\n`);
+    if (run.scenarios.length === 0) stderr.write(`sriov-lab run: no scenario matches --filter ${filter.join(', ')}\n`);
     return runTotals(run).status === 'passed' ? 0 : 1;
   } finally {
-    if (!io.signal) process.off('SIGINT', onSigint);
+    interrupt.dispose();
   }
 }
 

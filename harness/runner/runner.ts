@@ -14,8 +14,8 @@ import { hostname, arch, cpus, platform, release, totalmem, tmpdir, type as osTy
 import { join } from 'node:path';
 import type { Backend, BackendUpOptions, ClusterHandle, PluginCommand } from '../backend.ts';
 import type {
-  Attachment, KernelInfo, NicInfo, OperationResult, PluginUnderTest, RunMeta, RunResult, ScenarioResult, StepResult,
-  TraceEvent,
+  Attachment, KernelInfo, NicInfo, OperationPhase, OperationResult, PluginUnderTest, RunMeta, RunResult, ScenarioResult,
+  StepResult, TraceEvent,
 } from '../../reports/types.ts';
 import { RUN_RESULT_SCHEMA, RUN_RESULT_VERSION, scenarioId } from '../../reports/types.ts';
 import type { Reporter, ScenarioInfo } from '../../reports/reporter.ts';
@@ -37,6 +37,23 @@ export interface BackendRunInfo {
   kernelInfo?(): Promise<KernelInfo> | KernelInfo;
   /** the plugins that will run (name, version, sha256, path) for the given options */
   pluginsUnderTest?(opts: { devicePlugin: PluginCommand; cni?: { path: string } }): Promise<PluginUnderTest[]> | PluginUnderTest[];
+}
+
+/** what `RunOptions.afterOperation` is told after each operation that ran (the cluster is still up) */
+export interface AfterOperationContext {
+  scenario: Scenario;
+  /** "<file>#<name>" */
+  scenarioId: string;
+  stepIndex: number;
+  stepName: string;
+  phase: OperationPhase;
+  /** index of the operation within its phase of the step (catch: the step's catch, then the scenario's) */
+  operationIndex: number;
+  operation: Operation;
+  /** the operation's result as the report will have it */
+  result: OperationResult;
+  handle: ClusterHandle;
+  signal: AbortSignal;
 }
 
 export interface RunOptions {
@@ -63,6 +80,11 @@ export interface RunOptions {
   toolVersion?: string;
   /** progress lines from slow backend steps */
   progress?: (line: string) => void;
+  /**
+   * called after each operation that ran, while the cluster is up (e.g. `sriov-lab fidelity` samples the nodes).
+   * Not counted in the operation's duration; an error it throws is logged to the trace and does not fail the run.
+   */
+  afterOperation?: (ctx: AfterOperationContext) => Promise<void>;
 }
 
 const TOOL = 'sriov-lab';
@@ -157,7 +179,7 @@ export async function runScenarios(all: Scenario[], opts: RunOptions): Promise<R
         continue;
       }
       await reporter.onScenarioBegin?.(info);
-      const r = await runOne(s, info, { backend: opts.backend, seed: opts.seed, signal, clock, devicePlugin, cni, baseWork, reporter, availability: avail, progress: opts.progress });
+      const r = await runOne(s, info, { backend: opts.backend, seed: opts.seed, signal, clock, devicePlugin, cni, baseWork, reporter, availability: avail, progress: opts.progress, afterOperation: opts.afterOperation });
       if (r.error?.name === 'InterruptedError') interrupted = true;
       results.push(r);
       await reporter.onScenarioEnd?.(r);
@@ -205,6 +227,7 @@ interface OneOptions {
   reporter: Reporter;
   availability: Awaited<ReturnType<Backend['available']>>;
   progress?: (line: string) => void;
+  afterOperation?: RunOptions['afterOperation'];
 }
 
 async function runOne(
@@ -287,7 +310,12 @@ async function runOne(
       if (failed || o.signal.aborted) {
         sr = { name: step.name, ...(step.location ? { location: step.location } : {}), status: 'skipped', startMs: rel(clock.now()), durationMs: 0, operations: [] };
       } else {
-        sr = await runStep(s, step, { ...env, SRIOV_LAB_STEP: step.name }, cluster, clock, o.signal, rel, log, attachments);
+        const hook = o.afterOperation;
+        const after: AfterOp | undefined = hook
+          ? (phase, operationIndex, operation, result, handle) =>
+              hook({ scenario: s, scenarioId: info.id, stepIndex: index, stepName: step.name, phase, operationIndex, operation, result, handle, signal: o.signal })
+          : undefined;
+        sr = await runStep(s, step, { ...env, SRIOV_LAB_STEP: step.name }, cluster, clock, o.signal, rel, log, attachments, after);
         if (sr.status === 'failed') failed = true;
       }
       result.steps.push(sr);
@@ -317,6 +345,8 @@ async function runOne(
   return result;
 }
 
+type AfterOp = (phase: OperationPhase, operationIndex: number, operation: Operation, result: OperationResult, handle: ClusterHandle) => Promise<void>;
+
 async function runStep(
   s: Scenario,
   step: Scenario['steps'][number],
@@ -327,10 +357,11 @@ async function runStep(
   rel: (wall: number) => number,
   log: (level: 'info' | 'error', message: string) => void,
   attachments: Attachment[],
+  after?: AfterOp,
 ): Promise<StepResult> {
   const stepStart = clock.now();
   const sr: StepResult = { name: step.name, ...(step.location ? { location: step.location } : {}), status: 'passed', startMs: rel(stepStart), durationMs: 0, operations: [] };
-  const run = async (phase: 'try' | 'catch' | 'finally', op: Operation): Promise<boolean> => {
+  const run = async (phase: 'try' | 'catch' | 'finally', op: Operation, index: number): Promise<boolean> => {
     const opStart = clock.now();
     const ctx: OpContext = { cluster, scenario: s, step: step.name, phase, clock, signal, env };
     log('info', `${step.name} › ${phase === 'try' ? '' : `${phase}: `}${op.title}`);
@@ -348,26 +379,33 @@ async function runStep(
     }
     or.durationMs = Math.max(0, clock.now() - opStart);
     sr.operations.push(or);
+    if (after) {
+      try {
+        await after(phase, index, op, or, cluster);
+      } catch (e) {
+        log('error', `afterOperation hook failed after "${op.title}": ${(e as Error).message}`);
+      }
+    }
     return ok;
   };
 
-  for (const op of step.try) {
+  for (const [i, op] of step.try.entries()) {
     if (signal.aborted) {
       sr.operations.push({ kind: op.kind, title: op.title, phase: 'try', ...(op.location ? { location: op.location } : {}), status: 'failed', startMs: rel(clock.now()), durationMs: 0, error: toResultError(new InterruptedError(op.title), op.location) });
       sr.status = 'failed';
       break;
     }
-    if (!(await run('try', op))) {
+    if (!(await run('try', op, i))) {
       sr.status = 'failed';
       break;
     }
   }
   // collectors run on failure, but not when the user asked to stop
   if (sr.status === 'failed' && !signal.aborted) {
-    for (const op of [...step.catch, ...s.catch]) await run('catch', op);
+    for (const [i, op] of [...step.catch, ...s.catch].entries()) await run('catch', op, i);
   }
-  for (const op of step.finally) {
-    if (!(await run('finally', op))) sr.status = 'failed';
+  for (const [i, op] of step.finally.entries()) {
+    if (!(await run('finally', op, i))) sr.status = 'failed';
   }
   sr.durationMs = Math.max(0, clock.now() - stepStart);
   return sr;

@@ -1,0 +1,180 @@
+// `sriov-lab fidelity [PATH…] [--a sim] [--b qemu] [--seed N] [--filter GLOB]… [--device-plugin "CMD"] [--cni PATH]
+//                     [--json FILE] [--keep]`
+// Runs each scenario on backend A, then on backend B (same seed, so the same per-scenario seed), observes both after
+// every operation (observe.ts) and prints every difference (compare.ts).
+// Exit codes: 0 no differences; 1 a difference, or the run was interrupted; 2 a usage error, an unknown backend, an
+// invalid scenario file, or no scenario selected (nothing ran).
+import { writeFileSync } from 'node:fs';
+import type { Backend } from '../backend.ts';
+import { parse } from '../cli/args.ts';
+import type { Clock } from '../runner/clock.ts';
+import { SCENARIO_RUN_OPTIONS, interruptOnSigint, loadScenarioPaths, scenarioRunFlags, toolVersion } from '../runner/command.ts';
+import { matchesFilter } from '../runner/glob.ts';
+import { backends as defaultRegistry, UnknownBackendError, type BackendRegistry } from '../runner/registry.ts';
+import { runScenarios, scenarioInfoOf, type BackendRunInfo } from '../runner/runner.ts';
+import { joinCommandLine } from '../runner/shell-words.ts';
+import type { Scenario } from '../scenario/types.ts';
+import { compareScenario, formatScenario, formatTotals, totals, type BackendNames, type ScenarioComparison } from './compare.ts';
+import { ScenarioObserver, recordingBackend, type QuietOptions, type ScenarioObservation } from './observe.ts';
+
+export const FIDELITY_USAGE =
+  'usage: sriov-lab fidelity [PATH…] [--a sim] [--b qemu] [--seed N] [--filter GLOB]… [--device-plugin "CMD"] [--cni PATH]\n' +
+  '                          [--json FILE] [--keep]\n' +
+  '  Runs each scenario on backend A and on backend B and compares what each observed after every operation\n' +
+  '  (sysfs of SR-IOV PFs/VFs, netdevs, VF settings, Node extended resources, sysfs read values and write errnos,\n' +
+  '  Allocate, ListAndWatch devices, CNI results). PATH: scenario files or folders (default: scenarios/).\n' +
+  '  Exit code: 0 no differences, 1 differences (or interrupted), 2 usage error or invalid scenario.\n';
+
+export interface FidelityCommandIo {
+  stdout?: { write(s: string): unknown };
+  stderr?: { write(s: string): unknown };
+  registry?: BackendRegistry;
+  signal?: AbortSignal;
+  clock?: Clock;
+  cwd?: string;
+}
+
+export interface FidelityResult {
+  backends: BackendNames;
+  seed: number;
+  comparisons: ScenarioComparison[];
+  interrupted: boolean;
+}
+
+export interface FidelityOptions {
+  a: Backend & BackendRunInfo;
+  b: Backend & BackendRunInfo;
+  seed: number;
+  devicePlugin?: string[];
+  cni?: string;
+  keep?: boolean;
+  signal?: AbortSignal;
+  clock?: Clock;
+  /** called with each scenario's comparison as soon as it is known */
+  onScenario?: (c: ScenarioComparison, observations: { a: ScenarioObservation; b: ScenarioObservation }) => void;
+  progress?: (line: string) => void;
+  command?: string;
+  /** how long Node resources must stay unchanged to be sampled (observe.ts quietResources) */
+  quiet?: QuietOptions;
+}
+
+async function observeOn(s: Scenario, backend: Backend & BackendRunInfo, o: FidelityOptions, signal: AbortSignal): Promise<{ obs: ScenarioObservation; interrupted: boolean }> {
+  const observer = new ScenarioObserver(s.topology.nodes.map((n) => n.name), o.quiet);
+  const run = await runScenarios([s], {
+    backend: recordingBackend(backend),
+    seed: o.seed,
+    devicePlugin: o.devicePlugin,
+    cni: o.cni,
+    keep: o.keep,
+    signal,
+    clock: o.clock,
+    command: o.command,
+    toolVersion: toolVersion(),
+    progress: o.progress,
+    afterOperation: observer.hook,
+  });
+  return { obs: observer.finish(run.scenarios[0]), interrupted: run.run.interrupted === true };
+}
+
+/** each scenario on A then on B, compared; stops after the scenario during which the signal aborted */
+export async function fidelity(scenarios: readonly Scenario[], o: FidelityOptions): Promise<FidelityResult> {
+  const names: BackendNames = { a: o.a.name, b: o.b.name };
+  const signal = o.signal ?? new AbortController().signal;
+  const comparisons: ScenarioComparison[] = [];
+  let interrupted = false;
+  for (const s of scenarios) {
+    if (signal.aborted) {
+      interrupted = true;
+      break;
+    }
+    o.progress?.(`${s.name}: on ${names.a}…`);
+    const ra = await observeOn(s, o.a, o, signal);
+    o.progress?.(`${s.name}: on ${names.b}…`);
+    const rb = await observeOn(s, o.b, o, signal);
+    if (ra.interrupted || rb.interrupted) {
+      interrupted = true;
+      break;
+    }
+    const c = compareScenario(ra.obs, rb.obs, names);
+    comparisons.push(c);
+    o.onScenario?.(c, { a: ra.obs, b: rb.obs });
+  }
+  return { backends: names, seed: o.seed, comparisons, interrupted };
+}
+
+export async function fidelityCommand(args: string[], io: FidelityCommandIo = {}): Promise<number> {
+  const stdout = io.stdout ?? process.stdout;
+  const stderr = io.stderr ?? process.stderr;
+  const registry = io.registry ?? defaultRegistry;
+  const fail = (msg: string, usage = false): number => {
+    stderr.write(`sriov-lab fidelity: ${msg}\n${usage ? FIDELITY_USAGE : ''}`);
+    return 2;
+  };
+
+  let values: Record<string, string | boolean | (string | boolean)[] | undefined>;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parse(args, {
+      a: { type: 'string', default: 'sim' },
+      b: { type: 'string', default: 'qemu' },
+      ...SCENARIO_RUN_OPTIONS,
+      json: { type: 'string' },
+      keep: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    }));
+  } catch (e) {
+    return fail((e as Error).message, true);
+  }
+  if (values.help) {
+    stdout.write(FIDELITY_USAGE);
+    return 0;
+  }
+  const parsed = scenarioRunFlags(values);
+  if (!parsed.ok) return fail(parsed.message);
+  const { seed, devicePlugin, cni, filter } = parsed.flags;
+
+  let a: Backend;
+  let b: Backend;
+  try {
+    a = registry.get(String(values.a));
+    b = registry.get(String(values.b));
+  } catch (e) {
+    if (e instanceof UnknownBackendError) return fail(e.message);
+    throw e;
+  }
+
+  const paths = positionals.length ? positionals : ['scenarios'];
+  const loaded = loadScenarioPaths(paths, io.cwd ?? process.cwd(), 'fidelity');
+  if (!loaded.ok) {
+    stderr.write(loaded.message);
+    return 2;
+  }
+  const scenarios = loaded.scenarios.filter((s) => matchesFilter(filter, scenarioInfoOf(s)));
+  if (scenarios.length === 0) return fail(`no scenario matches --filter ${filter.join(', ')}`);
+
+  const names: BackendNames = { a: a.name, b: b.name };
+  stdout.write(`sriov-lab fidelity: ${scenarios.length} scenario${scenarios.length === 1 ? '' : 's'}, ${names.a} vs ${names.b}, seed ${seed}\n`);
+  const interrupt = interruptOnSigint(stderr, io.signal);
+  try {
+    const result = await fidelity(scenarios, {
+      a: a as Backend & BackendRunInfo,
+      b: b as Backend & BackendRunInfo,
+      seed,
+      devicePlugin,
+      cni,
+      keep: values.keep === true,
+      signal: interrupt.signal,
+      clock: io.clock,
+      command: joinCommandLine(['sriov-lab', 'fidelity', ...args]),
+      progress: (line) => stderr.write(`${line}\n`),
+      onScenario: (c) => stdout.write(formatScenario(c, names)),
+    });
+    stdout.write(formatTotals(result.comparisons, names));
+    if (result.interrupted) stdout.write('interrupted: the remaining scenarios were not compared\n');
+    stdout.write(`reproduce: ${joinCommandLine(['sriov-lab', 'fidelity', ...paths, '--a', names.a, '--b', names.b, '--seed', String(seed), ...(devicePlugin ? ['--device-plugin', joinCommandLine(devicePlugin)] : []), ...(cni ? ['--cni', cni] : []), ...filter.flatMap((f) => ['--filter', f])])}\n`);
+    if (values.json) writeFileSync(String(values.json), `${JSON.stringify(result, null, 2)}\n`);
+    return result.interrupted || totals(result.comparisons).differences > 0 ? 1 : 0;
+  } finally {
+    interrupt.dispose();
+  }
+}

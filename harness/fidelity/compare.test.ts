@@ -1,0 +1,89 @@
+import t from 'tap';
+import { compareScenario, diffMaps, formatScenario, formatTotals, totals } from './compare.ts';
+import type { OperationObservation, ScenarioObservation } from './observe.ts';
+
+const names = { a: 'sim', b: 'qemu' };
+const op = (i: number, values: Record<string, string>, title = `op ${i}`): OperationObservation => ({
+  key: `0/try/${i}`, stepIndex: 0, stepName: 'step one', phase: 'try', kind: 'sysfs', title, location: { file: 's.yaml', line: 10 + i, column: 11 }, values,
+});
+const scenario = (operations: OperationObservation[], extra: Partial<ScenarioObservation> = {}): ScenarioObservation => ({
+  id: 's.yaml#s', name: 's', file: 's.yaml', status: 'passed', operations, trace: [], timeline: operations.map((o, i) => ({ key: o.key, startMs: i * 100 })), ...extra,
+});
+
+t.test('diffMaps: changed, missing and extra keys, sorted', async (t) => {
+  t.same(diffMaps({ b: '1', a: '1', c: 'x' }, { a: '2', b: '1', d: 'y' }), [
+    { what: 'a', a: '1', b: '2' },
+    { what: 'c', a: 'x', b: '(absent)' },
+    { what: 'd', a: '(absent)', b: 'y' },
+  ]);
+});
+
+t.test('equal observations: no differences', async (t) => {
+  const ops = [op(0, { x: '1' }), op(1, { x: '2' })];
+  const c = compareScenario(scenario(ops), scenario(ops.map((o) => ({ ...o, values: { ...o.values } }))), names);
+  t.equal(c.operationsCompared, 2);
+  t.same(c.differences, []);
+  t.match(formatScenario(c, names), /^✓ s \(s\.yaml\): 2 operations compared, 0 differences\n$/);
+});
+
+t.test('a difference that persists is one difference with its extent; a new value is a new one', async (t) => {
+  const a = scenario([op(0, { drv: 'igbvf' }), op(1, { drv: 'igbvf' }), op(2, { drv: 'igbvf' }), op(3, { drv: 'vfio-pci' })]);
+  const b = scenario([op(0, { drv: 'igbvf' }), op(1, { drv: 'none' }), op(2, { drv: 'none' }), op(3, { drv: 'none' })]);
+  const c = compareScenario(a, b, names);
+  t.same(
+    c.differences.map((d) => [d.operation?.title, d.what, d.a, d.b, d.repeats, d.until?.title]),
+    [
+      ['op 1', 'drv', 'igbvf', 'none', 1, 'op 2'],
+      ['op 3', 'drv', 'vfio-pci', 'none', 0, undefined],
+    ],
+  );
+  const text = formatScenario(c, names);
+  t.match(text, '✗ s › step one › op 1 (s.yaml:11)\n    drv\n      sim:  igbvf\n      qemu: none\n      (unchanged after the next 1 operation, until step one › op 2 (s.yaml:12))\n');
+  t.match(text, /✗ s \(s\.yaml\): 4 operations compared, 2 differences\n$/);
+});
+
+t.test('a Node resource difference gone after the next operation is transient and not counted', async (t) => {
+  const a = scenario([op(0, { 'node1 allocatable intel.com/a': '2' }), op(1, { 'node1 allocatable intel.com/a': '2' }), op(2, { 'node1 capacity intel.com/a': '2' })]);
+  const b = scenario([op(0, { 'node1 allocatable intel.com/a': '0' }), op(1, { 'node1 allocatable intel.com/a': '2' }), op(2, { 'node1 capacity intel.com/a': '1' })]);
+  const c = compareScenario(a, b, names);
+  t.same(c.differences.map((d) => [d.what, !!d.transient]), [['node1 allocatable intel.com/a', true], ['node1 capacity intel.com/a', false]], 'still differing at the end counts');
+  t.same(totals([c]), { scenarios: 1, compared: 1, skipped: 0, operations: 3, differences: 1, transient: 1 });
+  t.match(formatScenario(c, names), /1 difference \(\+1 transient\)/);
+  t.equal(formatTotals([c], names), 'fidelity sim vs qemu: 1 scenario (1 compared, 0 skipped), 3 operations compared, 1 difference (+1 transient)\n');
+});
+
+t.test('operations run on one side only; the scenario failing on one side', async (t) => {
+  const a = scenario([op(0, { 'operation outcome': 'passed' }), op(1, { 'operation outcome': 'passed' })]);
+  const b = scenario([op(0, { 'operation outcome': 'failed: SysfsError EINVAL' })], { status: 'failed' });
+  const c = compareScenario(a, b, names);
+  t.same(c.differences.map((d) => [d.operation?.title, d.what, d.a, d.b]), [
+    ['op 0', 'operation outcome', 'passed', 'failed: SysfsError EINVAL'],
+    ['op 1', 'operation', 'ran', 'not run'],
+  ]);
+  t.same(c.failedOn, ['qemu']);
+  t.match(formatScenario(c, names), /2 differences; the scenario failed on qemu/);
+});
+
+t.test('skipped on either side: reported with the reason, nothing compared', async (t) => {
+  const c = compareScenario(scenario([op(0, {})]), scenario([], { status: 'skipped', skipReason: 'needs vfNetlink' }), names);
+  t.same(c.skipped, [{ backend: 'qemu', reason: 'needs vfNetlink' }]);
+  t.same(c.differences, []);
+  t.equal(formatScenario(c, names), '- s (s.yaml): skipped on qemu: needs vfNetlink\n');
+  t.same(totals([c]), { scenarios: 1, compared: 0, skipped: 1, operations: 0, differences: 0, transient: 0 });
+});
+
+t.test('trace differences are reported at the operation running when the event happened', async (t) => {
+  const ops = [op(0, {}), op(1, {}), op(2, {})];
+  const a = scenario(ops, { trace: [{ what: 'Allocate node1[0] status', value: 'OK', atMs: 150 }, { what: 'CNI ADD default/p net1[0] exit code', value: '0', atMs: 250 }] });
+  const b = scenario(ops, { trace: [{ what: 'Allocate node1[0] status', value: 'OK', atMs: 120 }, { what: 'CNI ADD default/p net1[0] exit code', value: '1', atMs: 260 }, { what: 'Allocate node1[1] status', value: 'OK', atMs: 20 }] });
+  const c = compareScenario(a, b, names);
+  t.same(c.differences.map((d) => [d.operation?.title, d.what, d.a, d.b]), [
+    ['op 2', 'CNI ADD default/p net1[0] exit code', '0', '1'],
+    ['op 0', 'Allocate node1[1] status', '(absent)', 'OK'],
+  ]);
+});
+
+t.test('the same backend on both sides is labelled A and B', async (t) => {
+  const c = compareScenario(scenario([op(0, { x: '1' })]), scenario([op(0, { x: '2' })]), { a: 'sim', b: 'sim' });
+  t.match(formatScenario(c, { a: 'sim', b: 'sim' }), '      sim (A): 1\n      sim (B): 2\n');
+});

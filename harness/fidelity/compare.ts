@@ -1,0 +1,220 @@
+// Comparing one scenario's observations on two backends, and printing the differences.
+//
+// Operations are aligned by (step, phase, index); at each one the two `what → value` maps are diffed. A difference
+// that stays exactly the same over the following operations is one difference, printed once with how long it
+// lasted ("still differs after the next N operations"), so a PF that differs once does not flood the output.
+// Trace observations (Allocate, ListAndWatch, CNI) are compared by their ordinal keys and reported at the operation
+// that was running when the event happened (on backend A, else B).
+import type { SourceLocation } from '../../reports/types.ts';
+import type { OperationObservation, ScenarioObservation, TraceObservation } from './observe.ts';
+
+export const ABSENT = '(absent)';
+
+export interface OperationRef {
+  stepName: string;
+  title: string;
+  phase: string;
+  location?: SourceLocation;
+}
+
+export interface Difference {
+  /** the operation it was seen after (first time); undefined for the scenario as a whole */
+  operation?: OperationRef;
+  what: string;
+  a: string;
+  b: string;
+  /** how many following operations showed the same difference */
+  repeats: number;
+  /** the last of those */
+  until?: OperationRef;
+  /**
+   * a difference in a value that changes asynchronously (Node resources: the plugin advertises on its own schedule)
+   * that was gone after the very next operation: a race between the two runs, shown but not counted
+   */
+  transient?: boolean;
+}
+
+/** values a device plugin and the kubelet update on their own schedule, not as a result of the operation */
+export function timingSensitive(what: string): boolean {
+  return /^\S+ (capacity|allocatable) /.test(what);
+}
+
+export interface ScenarioComparison {
+  name: string;
+  file: string;
+  /** set when the scenario was skipped on either backend: nothing is compared */
+  skipped?: Array<{ backend: string; reason: string }>;
+  operationsCompared: number;
+  differences: Difference[];
+  /** backends on which the scenario itself failed (its own assertions), for context */
+  failedOn?: string[];
+}
+
+export interface BackendNames {
+  a: string;
+  b: string;
+}
+
+function refOf(o: OperationObservation): OperationRef {
+  return { stepName: o.stepName, title: o.title, phase: o.phase, ...(o.location ? { location: o.location } : {}) };
+}
+
+/** the differences of two flat maps, keys sorted */
+export function diffMaps(a: Record<string, string>, b: Record<string, string>): Array<{ what: string; a: string; b: string }> {
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+  const out: Array<{ what: string; a: string; b: string }> = [];
+  for (const k of keys) {
+    const va = a[k] ?? ABSENT;
+    const vb = b[k] ?? ABSENT;
+    if (va !== vb) out.push({ what: k, a: va, b: vb });
+  }
+  return out;
+}
+
+export function compareScenario(a: ScenarioObservation, b: ScenarioObservation, names: BackendNames): ScenarioComparison {
+  const result: ScenarioComparison = { name: a.name, file: a.file, operationsCompared: 0, differences: [] };
+  const skipped: Array<{ backend: string; reason: string }> = [];
+  if (a.status === 'skipped') skipped.push({ backend: names.a, reason: a.skipReason ?? '' });
+  if (b.status === 'skipped') skipped.push({ backend: names.b, reason: b.skipReason ?? '' });
+  if (skipped.length) return { ...result, skipped };
+
+  const failedOn = [a.status === 'failed' ? names.a : '', b.status === 'failed' ? names.b : ''].filter(Boolean);
+  if (failedOn.length) result.failedOn = failedOn;
+  const diffs = result.differences;
+  if ((a.error ?? '') !== (b.error ?? '')) diffs.push({ what: 'scenario error', a: a.error ?? '(none)', b: b.error ?? '(none)', repeats: 0 });
+
+  // operations: A's order, then any B ran that A did not
+  const bByKey = new Map(b.operations.map((o) => [o.key, o]));
+  const aKeys = new Set(a.operations.map((o) => o.key));
+  const order: Array<{ a?: OperationObservation; b?: OperationObservation }> = a.operations.map((o) => ({ a: o, b: bByKey.get(o.key) }));
+  for (const o of b.operations) if (!aKeys.has(o.key)) order.push({ b: o });
+
+  let open = new Map<string, Difference>();
+  const close = (now: Map<string, Difference>) => {
+    for (const [k, d] of open) if (!now.has(k) && d.repeats === 0 && timingSensitive(d.what)) d.transient = true;
+  };
+  for (const pair of order) {
+    const ref = refOf((pair.a ?? pair.b)!);
+    if (!pair.a || !pair.b) {
+      diffs.push({ operation: ref, what: 'operation', a: pair.a ? 'ran' : 'not run', b: pair.b ? 'ran' : 'not run', repeats: 0 });
+      open = new Map();
+      continue;
+    }
+    result.operationsCompared++;
+    const now = new Map<string, Difference>();
+    for (const d of diffMaps(pair.a.values, pair.b.values)) {
+      const prev = open.get(d.what);
+      if (prev && prev.a === d.a && prev.b === d.b) {
+        prev.repeats++;
+        prev.until = ref;
+        now.set(d.what, prev);
+      } else {
+        const nd: Difference = { operation: ref, ...d, repeats: 0 };
+        diffs.push(nd);
+        now.set(d.what, nd);
+      }
+    }
+    close(now);
+    open = now;
+  }
+
+  // trace sequences
+  const opAt = (s: ScenarioObservation, atMs: number): OperationRef | undefined => {
+    let key: string | undefined;
+    for (const t of s.timeline) if (t.startMs <= atMs) key = t.key;
+    const o = key ? s.operations.find((x) => x.key === key) : undefined;
+    return o ? refOf(o) : undefined;
+  };
+  const ta = new Map<string, TraceObservation>(a.trace.map((t) => [t.what, t]));
+  const tb = new Map<string, TraceObservation>(b.trace.map((t) => [t.what, t]));
+  const seen = new Set<string>();
+  for (const t of [...a.trace, ...b.trace]) {
+    if (seen.has(t.what)) continue;
+    seen.add(t.what);
+    const x = ta.get(t.what);
+    const y = tb.get(t.what);
+    if (x && y && x.value === y.value) continue;
+    const operation = x ? opAt(a, x.atMs) : opAt(b, y!.atMs);
+    diffs.push({ ...(operation ? { operation } : {}), what: t.what, a: x?.value ?? ABSENT, b: y?.value ?? ABSENT, repeats: 0 });
+  }
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Output
+
+export function formatLocation(l: SourceLocation | undefined): string {
+  return l ? `${l.file}:${l.line}` : '(no location)';
+}
+
+function opHeader(scenario: string, op: OperationRef | undefined): string {
+  if (!op) return `${scenario} › (whole scenario)`;
+  return `${scenario} › ${op.stepName} › ${op.phase === 'try' ? '' : `${op.phase}: `}${op.title} (${formatLocation(op.location)})`;
+}
+
+const show = (v: string) => (v === '' ? '""' : v);
+
+/** every difference of one scenario, grouped under the operation they were seen after, then the summary line */
+/** the labels of the two sides: the backend names, or "sim (A)"/"sim (B)" when both are the same backend */
+export function sideLabels(names: BackendNames): BackendNames {
+  return names.a === names.b ? { a: `${names.a} (A)`, b: `${names.b} (B)` } : names;
+}
+
+export function formatScenario(c: ScenarioComparison, backends: BackendNames): string {
+  const names = sideLabels(backends);
+  const lines: string[] = [];
+  if (c.skipped) {
+    for (const s of c.skipped) lines.push(`- ${c.name} (${c.file}): skipped on ${s.backend}: ${s.reason}`);
+    return `${lines.join('\n')}\n`;
+  }
+  const w = Math.max(names.a.length, names.b.length) + 1;
+  let header: string | undefined;
+  for (const d of c.differences) {
+    const h = opHeader(c.name, d.operation);
+    if (h !== header) {
+      lines.push(`✗ ${h}`);
+      header = h;
+    }
+    lines.push(`    ${d.what}${d.transient ? '  [transient: gone after the next operation; not counted]' : ''}`);
+    lines.push(`      ${`${names.a}:`.padEnd(w)} ${show(d.a)}`);
+    lines.push(`      ${`${names.b}:`.padEnd(w)} ${show(d.b)}`);
+    if (d.repeats > 0 && d.until) {
+      lines.push(`      (unchanged after the next ${d.repeats} operation${d.repeats === 1 ? '' : 's'}, until ${d.until.stepName} › ${d.until.title} (${formatLocation(d.until.location)}))`);
+    }
+  }
+  const n = counted(c).length;
+  const tr = c.differences.length - n;
+  lines.push(`${n ? '✗' : '✓'} ${c.name} (${c.file}): ${c.operationsCompared} operation${c.operationsCompared === 1 ? '' : 's'} compared, ${n} difference${n === 1 ? '' : 's'}${tr ? ` (+${tr} transient)` : ''}${c.failedOn ? `; the scenario failed on ${c.failedOn.join(' and ')}` : ''}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** the differences that count (not transient) */
+export function counted(c: ScenarioComparison): Difference[] {
+  return c.differences.filter((d) => !d.transient);
+}
+
+export interface FidelityTotals {
+  scenarios: number;
+  compared: number;
+  skipped: number;
+  operations: number;
+  differences: number;
+  transient: number;
+}
+
+export function totals(all: readonly ScenarioComparison[]): FidelityTotals {
+  const t: FidelityTotals = { scenarios: all.length, compared: 0, skipped: 0, operations: 0, differences: 0, transient: 0 };
+  for (const c of all) {
+    if (c.skipped) t.skipped++;
+    else t.compared++;
+    t.operations += c.operationsCompared;
+    t.differences += counted(c).length;
+    t.transient += c.differences.length - counted(c).length;
+  }
+  return t;
+}
+
+export function formatTotals(all: readonly ScenarioComparison[], names: BackendNames): string {
+  const t = totals(all);
+  return `fidelity ${names.a} vs ${names.b}: ${t.scenarios} scenario${t.scenarios === 1 ? '' : 's'} (${t.compared} compared, ${t.skipped} skipped), ${t.operations} operations compared, ${t.differences} difference${t.differences === 1 ? '' : 's'}${t.transient ? ` (+${t.transient} transient)` : ''}\n`;
+}

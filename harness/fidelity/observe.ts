@@ -1,0 +1,420 @@
+// What `sriov-lab fidelity` observes, through the Backend/ClusterHandle seam only:
+//  - after every operation (runner hook `afterOperation`), per node of the scenario: one `exec` of NODE_SCRIPT
+//    (SR-IOV PFs and VFs in sysfs, hardware netdevs, VF settings as `ip link` shows them) plus the Node object's
+//    extended resources; and what the operation itself got back from the cluster (sysfs reads, errno of sysfs writes,
+//    exit codes), recorded by a ClusterHandle wrapper;
+//  - after the scenario, from its trace: Allocate calls, the devices each ListAndWatch stream advertised, CNI calls.
+// Every observation is a flat `what → value` map of normalised strings (normalise.ts), so comparing is a map diff.
+import type { Backend, ClusterHandle, ExecResult, Fault, KubeObject, ObjectRef, SysfsResult } from '../backend.ts';
+import type { CniEvent, GrpcEvent, JsonValue, OperationPhase, OperationResult, ScenarioResult, SourceLocation, TraceEvent } from '../../reports/types.ts';
+import type { AfterOperationContext, BackendRunInfo } from '../runner/runner.ts';
+import { asIs, flattenJson, Normaliser } from './normalise.ts';
+
+export type Observed = Record<string, string>;
+
+export interface OperationObservation {
+  /** aligns the same operation across backends: "<step index>/<phase>/<index in phase>" */
+  key: string;
+  stepIndex: number;
+  stepName: string;
+  phase: OperationPhase;
+  kind: string;
+  title: string;
+  location?: SourceLocation;
+  values: Observed;
+}
+
+export interface TraceObservation {
+  /** e.g. "Allocate node1[0] response.container_responses[0].envs.PCIDEVICE_…" */
+  what: string;
+  value: string;
+  /** ms since the scenario started, to name the operation it happened during */
+  atMs: number;
+}
+
+export interface ScenarioObservation {
+  id: string;
+  name: string;
+  file: string;
+  status: ScenarioResult['status'];
+  skipReason?: string;
+  /** a failure outside every step (the cluster did not come up, down failed) */
+  error?: string;
+  operations: OperationObservation[];
+  trace: TraceObservation[];
+  /** the operations with their times, to attribute trace events */
+  timeline: Array<{ key: string; startMs: number }>;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Per node: one exec. POSIX sh, busybox-compatible (the qemu guest), output "what<TAB>value" lines, plus "@ipvf PF"
+// markers followed by the PF's raw `ip link show` VF lines. The vfio group number is never printed: only whether
+// /dev/vfio/<group> exists.
+
+// (`\${` in the text below is the shell's `${`; String.raw keeps backslashes, the replace drops them)
+export const NODE_SCRIPT = String.raw`
+b() { l=$(readlink "$1" 2>/dev/null) && echo "\${l##*/}" || echo -; }
+kv() { printf '%s\t%s\n' "$1" "$2"; }
+nets() { ls "$1/net" 2>/dev/null | sort | tr '\n' ' ' | sed 's/ $//'; }
+if cd /sys/bus/pci/devices 2>/dev/null; then
+  for a in *; do
+    [ -r "$a/sriov_totalvfs" ] || continue
+    p="pf $a"
+    kv "$p vendor" "$(cat $a/vendor)"; kv "$p device" "$(cat $a/device)"; kv "$p driver" "$(b $a/driver)"
+    kv "$p sriov_totalvfs" "$(cat $a/sriov_totalvfs)"; kv "$p sriov_numvfs" "$(cat $a/sriov_numvfs)"
+    kv "$p net" "$(nets $a)"
+    for v in $a/virtfn*; do
+      [ -L "$v" ] || continue
+      q="vf $a/\${v##*virtfn}"; va=$(b $v); d=$(b $va/driver)
+      kv "$q pciAddr" "$va"; kv "$q vendor" "$(cat $va/vendor 2>/dev/null)"; kv "$q device" "$(cat $va/device 2>/dev/null)"
+      kv "$q driver" "$d"; kv "$q net" "$(nets $va)"
+      if [ "$d" = vfio-pci ]; then
+        g=$(b $va/iommu_group); if [ -e "/dev/vfio/$g" ]; then kv "$q /dev/vfio/<group>" present; else kv "$q /dev/vfio/<group>" absent; fi
+      fi
+    done
+    for nd in $(ls $a/net 2>/dev/null); do echo "@ipvf $a"; ip link show dev "$nd" 2>/dev/null | grep '^ *vf '; done
+  done
+fi
+for n in /sys/class/net/*; do
+  [ -e "$n/device" ] || continue
+  x=$(readlink -f "$n/device"); y=\${x##*/}
+  case "$y" in virtio*) x=\${x%/*}; y=\${x##*/};; esac
+  kv "net \${n##*/} device" "$y"; kv "net \${n##*/} operstate" "$(cat $n/operstate 2>/dev/null)"
+done
+true
+`.replaceAll('\\${', '${');
+
+/** `vf 0 link/ether aa:… brd ff:…, vlan 100, qos 2, spoof checking on, link-state auto, trust off` → fields */
+export function parseIpVfLine(line: string): { vf: string; fields: Array<[string, string]> } | undefined {
+  const m = /^\s*vf\s+(\d+)\s+(.*)$/.exec(line);
+  if (!m) return undefined;
+  const fields: Array<[string, string]> = [];
+  for (const part of m[2].split(/,\s*/)) {
+    const p = part.trim();
+    if (!p) continue;
+    const ether = /^link\/ether\s+(\S+)/.exec(p);
+    if (ether) {
+      fields.push(['mac', ether[1]]);
+      continue;
+    }
+    const mac = /^MAC\s+(\S+)/.exec(p);
+    if (mac) {
+      fields.push(['mac', mac[1]]);
+      continue;
+    }
+    const words = p.split(/\s+/);
+    if (words.length === 1) fields.push([words[0], 'yes']);
+    else fields.push([words.slice(0, -1).join(' '), words[words.length - 1]]);
+  }
+  return { vf: m[1], fields };
+}
+
+/** NODE_SCRIPT's output as `<node> …` keys, values normalised */
+export function parseNodeDump(node: string, stdout: string, n: Normaliser): Observed {
+  const out: Observed = {};
+  let ipPf: string | undefined;
+  for (const line of stdout.split('\n')) {
+    if (!line.trim()) continue;
+    if (line.startsWith('@ipvf ')) {
+      ipPf = line.slice(6).trim();
+      continue;
+    }
+    const tab = line.indexOf('\t');
+    if (tab >= 0 && !/^\s/.test(line)) {
+      out[`${node} ${line.slice(0, tab)}`] = n.text(line.slice(tab + 1).trim());
+      continue;
+    }
+    const vf = parseIpVfLine(line);
+    if (vf && ipPf) {
+      for (const [k, v] of vf.fields) out[`${node} vf ${ipPf}/${vf.vf} ip ${k}`] = n.text(v);
+    }
+  }
+  return out;
+}
+
+/** extended resources (names with a "/") of the Node object: capacity and allocatable */
+export function nodeResources(node: string, obj: KubeObject | undefined): Observed {
+  const out: Observed = {};
+  if (!obj) {
+    out[`${node} Node object`] = 'absent';
+    return out;
+  }
+  const status = (obj.status ?? {}) as { capacity?: Record<string, JsonValue>; allocatable?: Record<string, JsonValue> };
+  for (const field of ['capacity', 'allocatable'] as const) {
+    for (const [name, v] of Object.entries(status[field] ?? {})) {
+      if (name.includes('/')) out[`${node} ${field} ${name}`] = String(v);
+    }
+  }
+  return out;
+}
+
+/** the node's sysfs/netdev dump: one exec */
+export async function observeNode(handle: ClusterHandle, node: string, n: Normaliser): Promise<Observed> {
+  const r = await handle.exec({ node }, ['sh', '-c', NODE_SCRIPT], { timeoutMs: 60_000 });
+  return r.exitCode === 0 ? parseNodeDump(node, r.stdout, n) : { [`${node} observe`]: `exit ${r.exitCode}: ${r.stderr.trim().split('\n')[0] ?? ''}` };
+}
+
+export interface QuietOptions {
+  /** the Node objects must stay the same this long (wall clock) to be sampled; default 700 (the bundled plugin polls sysfs every 300 ms) */
+  quietMs?: number;
+  /** give up waiting for quiet after this long and take the last sample; default 10000 */
+  maxWaitMs?: number;
+}
+
+const sleepMs = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Extended resources of every node, once they have stopped changing: a device plugin advertises asynchronously
+ * (it polls sysfs, then ListAndWatch, then the kubelet updates the Node), so a sample right after an operation
+ * would race with it. `during` runs between the first and the next sample (the sysfs dumps) so the wait overlaps it.
+ */
+export async function quietResources(handle: ClusterHandle, nodes: readonly string[], during: () => Promise<void>, o: QuietOptions = {}): Promise<Observed> {
+  const quietMs = o.quietMs ?? 700;
+  const maxWaitMs = o.maxWaitMs ?? 10_000;
+  const sample = (): Observed => Object.assign({}, ...nodes.map((node) => nodeResources(node, handle.get({ kind: 'Node', name: node }))));
+  const start = Date.now();
+  let last = sample();
+  let lastAt = start;
+  await during();
+  for (;;) {
+    const wait = lastAt + quietMs - Date.now();
+    if (wait > 0) await sleepMs(wait);
+    await handle.settle();
+    const cur = sample();
+    if (JSON.stringify(cur) === JSON.stringify(last) || Date.now() - start >= maxWaitMs) return cur;
+    last = cur;
+    lastAt = Date.now();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// What each operation got back from the cluster: a ClusterHandle that records sysfs reads/writes and exec exit codes.
+
+export interface RecordedCall {
+  what: string;
+  value: string;
+}
+
+export class RecordingHandle implements ClusterHandle {
+  private pending: RecordedCall[] = [];
+  constructor(readonly inner: ClusterHandle) {}
+
+  get backend() {
+    return this.inner.backend;
+  }
+  get nodes() {
+    return this.inner.nodes;
+  }
+
+  /** what was recorded since the last call */
+  take(): RecordedCall[] {
+    const r = this.pending;
+    this.pending = [];
+    return r;
+  }
+
+  apply(objects: KubeObject[]): Promise<void> {
+    return this.inner.apply(objects);
+  }
+  delete(ref: ObjectRef, opts?: { waitMs?: number }): Promise<void> {
+    return this.inner.delete(ref, opts);
+  }
+  get(ref: ObjectRef): KubeObject | undefined {
+    return this.inner.get(ref);
+  }
+  list(kind: string, namespace?: string): KubeObject[] {
+    return this.inner.list(kind, namespace);
+  }
+  events(ref?: ObjectRef): KubeObject[] {
+    return this.inner.events(ref);
+  }
+  async exec(target: { pod: string; namespace?: string } | { node: string }, argv: string[], opts?: { input?: string; timeoutMs?: number }): Promise<ExecResult> {
+    const r = await this.inner.exec(target, argv, opts);
+    const where = 'pod' in target ? `pod ${target.namespace ?? 'default'}/${target.pod}` : `node ${target.node}`;
+    this.pending.push({ what: `exec in ${where} exit code`, value: r.exitCode === null ? 'killed or timed out' : String(r.exitCode) });
+    return r;
+  }
+  async sysfsRead(node: string, path: string): Promise<SysfsResult> {
+    const r = await this.inner.sysfsRead(node, path);
+    this.pending.push({ what: `${node} sysfs read ${path}`, value: r.ok ? (r.value ?? '').trim() : `errno ${r.errno}` });
+    return r;
+  }
+  async sysfsWrite(node: string, path: string, value: string): Promise<SysfsResult> {
+    const r = await this.inner.sysfsWrite(node, path, value);
+    this.pending.push({ what: `${node} sysfs write ${JSON.stringify(value)} to ${path}`, value: r.ok ? 'ok' : `errno ${r.errno}` });
+    return r;
+  }
+  kubelet(node: string, action: 'restart' | 'stop' | 'start'): Promise<void> {
+    return this.inner.kubelet(node, action);
+  }
+  devicePlugin(node: string, action: 'kill' | 'restart' | 'deleteSocket' | 'start' | 'stop'): Promise<void> {
+    return this.inner.devicePlugin(node, action);
+  }
+  nodeReboot(node: string): Promise<void> {
+    return this.inner.nodeReboot(node);
+  }
+  fault(node: string, fault: Fault): Promise<void> {
+    return this.inner.fault(node, fault);
+  }
+  advanceClock(ms: number): Promise<void> {
+    return this.inner.advanceClock(ms);
+  }
+  settle(): Promise<void> {
+    return this.inner.settle();
+  }
+  collect(node: string, what: Array<'logs' | 'events' | 'sysfs' | 'checkpoint' | 'podResources'>) {
+    return this.inner.collect(node, what);
+  }
+  down(): Promise<void> {
+    return this.inner.down();
+  }
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.inner[Symbol.asyncDispose]();
+  }
+}
+
+/** the same backend, whose clusters record what operations get back (RecordingHandle) */
+export function recordingBackend(b: Backend & BackendRunInfo): Backend & BackendRunInfo {
+  return {
+    name: b.name,
+    available: () => b.available(),
+    provides: (req) => b.provides(req),
+    up: async (opts) => new RecordingHandle(await b.up(opts)),
+    ...(b.kernelInfo ? { kernelInfo: () => b.kernelInfo!() } : {}),
+    ...(b.pluginsUnderTest ? { pluginsUnderTest: (o: Parameters<NonNullable<BackendRunInfo['pluginsUnderTest']>>[0]) => b.pluginsUnderTest!(o) } : {}),
+  };
+}
+
+/** the outcome of the operation itself: passed, or failed with the error's class (and errno, when it has one) */
+export function operationOutcome(r: OperationResult): string {
+  if (r.status !== 'failed') return r.status;
+  const errno = r.error?.fields?.errno;
+  return `failed: ${r.error?.name ?? 'Error'}${typeof errno === 'string' && errno ? ` ${errno}` : ''}`;
+}
+
+/** Collects one scenario's observations on one backend; `hook` is the runner's afterOperation. */
+export class ScenarioObserver {
+  readonly normaliser = new Normaliser();
+  readonly operations: OperationObservation[] = [];
+
+  constructor(
+    private readonly nodes: readonly string[],
+    private readonly quiet: QuietOptions = {},
+  ) {}
+
+  readonly hook = async (ctx: AfterOperationContext): Promise<void> => {
+    const rec = ctx.handle instanceof RecordingHandle ? ctx.handle : undefined;
+    const handle = rec?.inner ?? ctx.handle;
+    const values: Observed = { 'operation outcome': operationOutcome(ctx.result) };
+    // repeated reads (a sysfs wait polling) count once: the last value; writes are numbered
+    const writes = new Map<string, number>();
+    for (const c of rec?.take() ?? []) {
+      if (c.what.includes(' sysfs write ')) {
+        const i = (writes.get(c.what) ?? 0) + 1;
+        writes.set(c.what, i);
+        values[i === 1 ? c.what : `${c.what} (#${i})`] = c.value;
+      } else values[c.what] = this.normaliser.text(c.value);
+    }
+    if (!ctx.signal.aborted) {
+      await handle.settle();
+      const dumps: Observed = {};
+      const resources = await quietResources(handle, this.nodes, async () => {
+        for (const node of this.nodes) Object.assign(dumps, await observeNode(handle, node, this.normaliser));
+      }, this.quiet);
+      Object.assign(values, dumps, resources);
+    }
+    this.operations.push({
+      key: `${ctx.stepIndex}/${ctx.phase}/${ctx.operationIndex}`,
+      stepIndex: ctx.stepIndex,
+      stepName: ctx.stepName,
+      phase: ctx.phase,
+      kind: ctx.operation.kind,
+      title: ctx.operation.title,
+      ...(ctx.operation.location ? { location: ctx.operation.location } : {}),
+      values,
+    });
+  };
+
+  /** the finished scenario: this observer's operations plus what its trace shows */
+  finish(r: ScenarioResult): ScenarioObservation {
+    const timeline: ScenarioObservation['timeline'] = [];
+    r.steps.forEach((st, stepIndex) => {
+      const perPhase = new Map<string, number>();
+      for (const op of st.operations) {
+        const phase = op.phase ?? 'try';
+        const i = perPhase.get(phase) ?? 0;
+        perPhase.set(phase, i + 1);
+        timeline.push({ key: `${stepIndex}/${phase}/${i}`, startMs: op.startMs });
+      }
+    });
+    return {
+      id: r.id,
+      name: r.name,
+      file: r.file,
+      status: r.status,
+      ...(r.skipReason ? { skipReason: r.skipReason } : {}),
+      ...(r.error ? { error: `${r.error.name}: ${r.error.message}` } : {}),
+      operations: this.operations,
+      trace: traceObservations(r.trace, this.normaliser),
+      timeline,
+    };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The trace: Allocate calls per node in order; the distinct device lists each ListAndWatch stream sent, in order;
+// CNI calls per pod, interface and command, in order.
+
+/** a CNI result's pod address (`result.ips[0].address`) */
+export const IPAM_ADDRESS = /\bresult\.ips\[\d+\]\.address$/;
+
+const base = (p: string) => p.slice(p.lastIndexOf('/') + 1);
+
+export function traceObservations(trace: readonly TraceEvent[], normaliser: Normaliser): TraceObservation[] {
+  // collected raw, then normalised in the order of their keys: events of different pods interleave differently
+  // from run to run, and placeholder numbers must not depend on that
+  const n = asIs;
+  const out: TraceObservation[] = [];
+  const counters = new Map<string, number>();
+  const next = (k: string) => {
+    const i = counters.get(k) ?? 0;
+    counters.set(k, i + 1);
+    return i;
+  };
+  const lastDevices = new Map<string, string>();
+  for (const e of trace) {
+    if (e.kind === 'grpc') {
+      const g = e as GrpcEvent;
+      if (g.method.endsWith('/Allocate')) {
+        const at = `Allocate ${g.node ?? ''}[${next(`a ${g.node}`)}]`;
+        for (const [k, v] of flattenJson(g.request, n, 'request')) out.push({ what: `${at} ${k}`, value: v, atMs: g.atMs });
+        for (const [k, v] of flattenJson(g.response, n, 'response')) out.push({ what: `${at} ${k}`, value: v, atMs: g.atMs });
+        out.push({ what: `${at} status`, value: g.status ? `${g.status.name}: ${n.text(g.status.details)}` : 'OK', atMs: g.atMs });
+      } else if (g.method.endsWith('/ListAndWatch') && g.stream === 'message') {
+        const resp = (g.response ?? {}) as { devices?: Array<{ ID?: string; health?: string }> };
+        const devices = (resp.devices ?? []).map((d) => `${d.ID ?? '?'} ${d.health ?? '?'}`).sort().join(', ') || '(none)';
+        const stream = `${g.node ?? ''} ${g.socket ? base(g.socket) : ''}`.trim();
+        if (lastDevices.get(stream) === devices) continue;
+        lastDevices.set(stream, devices);
+        out.push({ what: `ListAndWatch ${stream}[${next(`l ${stream}`)}] devices`, value: devices, atMs: g.atMs });
+      }
+    } else if (e.kind === 'cni') {
+      const c = e as CniEvent;
+      const ifname = c.env.CNI_IFNAME ?? '?';
+      const at = `CNI ${c.command} ${c.pod ?? '?'} ${ifname}[${next(`c ${c.command} ${c.pod} ${ifname}`)}]`;
+      out.push({ what: `${at} plugin`, value: base(c.plugin), atMs: c.atMs });
+      out.push({ what: `${at} exit code`, value: String(c.exitCode), atMs: c.atMs });
+      for (const [k, v] of Object.entries(c.env).sort()) {
+        if (k.startsWith('CNI_') && k !== 'CNI_PATH') out.push({ what: `${at} env ${k}`, value: n.text(v), atMs: c.atMs });
+      }
+      for (const [k, v] of flattenJson(c.stdin, n, 'stdin')) out.push({ what: `${at} ${k}`, value: v, atMs: c.atMs });
+      for (const [k, v] of flattenJson(c.stdout, n, 'result')) out.push({ what: `${at} ${k}`, value: v, atMs: c.atMs });
+    }
+  }
+  const byKey = [...out].sort((x, y) => (x.what < y.what ? -1 : x.what > y.what ? 1 : 0));
+  for (const o of byKey) {
+    // pod addresses come from IPAM in the order concurrent ADDs reach it: not a kernel property
+    o.value = IPAM_ADDRESS.test(o.what) ? normaliser.placeholder('ip', o.value) : normaliser.text(o.value);
+  }
+  return out;
+}

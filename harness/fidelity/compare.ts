@@ -78,7 +78,8 @@ export function compareScenario(a: ScenarioObservation, b: ScenarioObservation, 
   if (b.status === 'skipped') skipped.push({ backend: names.b, reason: b.skipReason ?? '' });
   if (skipped.length) return { ...result, skipped };
 
-  const failedOn = [a.status === 'failed' ? names.a : '', b.status === 'failed' ? names.b : ''].filter(Boolean);
+  const labels = sideLabels(names);
+  const failedOn = [a.status === 'failed' ? labels.a : '', b.status === 'failed' ? labels.b : ''].filter(Boolean);
   if (failedOn.length) result.failedOn = failedOn;
   const diffs = result.differences;
   if ((a.error ?? '') !== (b.error ?? '')) diffs.push({ what: 'scenario error', a: a.error ?? '(none)', b: b.error ?? '(none)', repeats: 0 });

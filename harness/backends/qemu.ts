@@ -179,6 +179,8 @@ export class QemuCluster {
           progress?.(`${spec.name}: ${nic.model} ${nic.topologyIfname ?? ''} is QEMU's igb (Intel 82576) in the guest: its IDs and VF layout are the 82576's`);
         }
       }
+      // what a node's pods need of the kernel: veth pairs and the bridge of the default network
+      await vm.run(['sh', '-c', 'modprobe veth && modprobe bridge'], { where: 'guest' });
       for (const nic of spec.nics) {
         const g = vm.nics.find((n) => n.topologyPciAddr === nic.pciAddr);
         if (g && nic.numVfs) await vm.writeFile(`/sys/bus/pci/devices/${g.pciAddr}/sriov_numvfs`, String(nic.numVfs));

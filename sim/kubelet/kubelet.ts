@@ -95,6 +95,15 @@ function isSocket(path: string): boolean {
   }
 }
 
+/** a socket in plugins_registry as the plugin watcher tracks it */
+interface WatchedSocket {
+  ino: number;
+  resource?: string;
+  endpoint?: string;
+  retryMs?: number;
+  retryTimer?: NodeJS.Timeout;
+}
+
 export class KubeletError extends Error {
   readonly nodeName: string;
   readonly op: string;
@@ -133,7 +142,7 @@ export class Kubelet implements NodeAgent {
   /** resource → current gRPC endpoint (replaced on re-registration) */
   readonly #clients = new Map<string, GrpcEndpoint>();
   /** plugins_registry socket path → what registered through it */
-  readonly #watched = new Map<string, { ino: number; resource?: string; endpoint?: string }>();
+  readonly #watched = new Map<string, WatchedSocket>();
   readonly #pods = new Map<string, PodRecord>();
   #podSeq = 0;
   #queue: Promise<unknown> = Promise.resolve();
@@ -461,6 +470,7 @@ export class Kubelet implements NodeAgent {
     this.#podResourcesServer = null;
     this.#watcher?.close();
     this.#watcher = null;
+    for (const w of this.#watched.values()) if (w.retryTimer) clearTimeout(w.retryTimer);
     this.#watched.clear();
     for (const ep of this.#clients.values()) ep.close();
     this.#clients.clear();
@@ -622,11 +632,12 @@ export class Kubelet implements NodeAgent {
     for (const [p, w] of [...this.#watched]) {
       if (present.get(p) === w.ino) continue;
       this.#watched.delete(p);
+      if (w.retryTimer) clearTimeout(w.retryTimer);
       this.#deregisterWatched(w);
     }
     for (const [p, ino] of present) {
       if (this.#watched.has(p)) continue;
-      const w: { ino: number; resource?: string; endpoint?: string } = { ino };
+      const w: WatchedSocket = { ino };
       this.#watched.set(p, w);
       void this.#serialRegistration(() => this.#registerWatched(p, w));
     }
@@ -655,7 +666,23 @@ export class Kubelet implements NodeAgent {
     return isAbsolute(p) ? p : join(this.pluginsRegistryDir, p);
   }
 
-  async #registerWatched(socketPath: string, w: { resource?: string; endpoint?: string }): Promise<void> {
+  /**
+   * A registration that failed before the plugin answered (dial, GetInfo) is tried again, as the kubelet's plugin
+   * manager reconciler does for a socket still in its desired state: with exponential backoff (500 ms doubling, at
+   * most 2 min 2 s). A slow machine (a TCG guest) makes the 1 s deadlines miss now and then.
+   */
+  #retryWatched(socketPath: string, w: WatchedSocket): void {
+    if (!this.#running || this.#watched.get(socketPath) !== w) return;
+    w.retryMs = Math.min((w.retryMs ?? 250) * 2, 122_000);
+    this.#log.info(`plugin watcher: registration of ${socketPath} retried in ${w.retryMs} ms`);
+    w.retryTimer = setTimeout(() => {
+      w.retryTimer = undefined;
+      void this.#serialRegistration(() => this.#registerWatched(socketPath, w));
+    }, w.retryMs);
+    w.retryTimer.unref();
+  }
+
+  async #registerWatched(socketPath: string, w: WatchedSocket): Promise<void> {
     if (!this.#running || this.#watched.get(socketPath) !== w || !existsSync(socketPath)) return;
     const client = new PluginRegistrationClient(socketPath);
     const at = () => this.clock.now();
@@ -674,6 +701,7 @@ export class Kubelet implements NodeAgent {
         await client.waitForReady(1000);
       } catch (e) {
         this.#log.error(`RegisterPlugin error -- dial failed at socket ${socketPath}, err: ${(e as Error).message}`);
+        this.#retryWatched(socketPath, w);
         return;
       }
       let info;
@@ -683,6 +711,7 @@ export class Kubelet implements NodeAgent {
       } catch (e) {
         this.#emit({ kind: 'grpc', node: this.nodeName, direction: 'out', method: METHODS.getInfo, request: {}, error: (e as Error).message, atMs: at() });
         this.#log.error(`RegisterPlugin error -- failed to get plugin info using RPC GetInfo at socket ${socketPath}, err: ${(e as Error).message}`);
+        this.#retryWatched(socketPath, w);
         return;
       }
       if (info.type !== DEVICE_PLUGIN_TYPE) {

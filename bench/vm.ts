@@ -1,16 +1,24 @@
 // The qemu backend's costs: guest artefact build (cold, into a fresh cache dir, and cached), QEMU start → agent
 // handshake, → N VFs bound to igbvf with netdevs, a VF to vfio-pci and back, sriov_numvfs N → 0, and the host's node
-// started in the guest (cold and warm).
-// Run: node --import tsx bench/vm.ts [--vfs N] [--keep-cold-cache]
-import { mkdtempSync, rmSync } from 'node:fs';
+// started in the guest (cold and warm); then the same scenarios' wall time on `sim` and on `qemu` side by side
+// (`sriov-lab run` with the bundled plugins; qemu needs `npm run build`).
+// Run: node --import tsx bench/vm.ts [--vfs N] [--keep-cold-cache] [--scenario FILE]… [--no-scenarios]
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildGuestArtefacts } from '../harness/qemu/artefacts.ts';
 import { startVm } from '../harness/qemu/vm.ts';
 import { caps } from '../sim/caps.ts';
+import { projectRoot } from '../sim/paths.ts';
+import { parseRunResult } from '../reports/json.ts';
+import { runCommand } from '../harness/runner/command.ts';
+import { createBackendRegistry } from '../harness/runner/registry.ts';
+import { simBackend } from '../harness/backends/sim.ts';
+import { qemuBackend } from '../harness/backends/qemu.ts';
+import type { Backend } from '../harness/backend.ts';
 
-const { values } = parseArgs({ options: { vfs: { type: 'string' }, 'keep-cold-cache': { type: 'boolean' } } });
+const { values } = parseArgs({ options: { vfs: { type: 'string' }, 'keep-cold-cache': { type: 'boolean' }, scenario: { type: 'string', multiple: true }, 'no-scenarios': { type: 'boolean' } } });
 const numVfs = Number(values.vfs ?? 4);
 const q = caps.qemu();
 if (!q.ok) {
@@ -65,3 +73,38 @@ await vm.stop();
 const w = Math.max(...rows.map(([l]) => l.length));
 console.log(`bench/vm (${vm.accel}, load average ${loadavg()[0].toFixed(1)} on this machine)`);
 for (const [l, v] of rows) console.log(`  ${l.padEnd(w)}  ${v.padStart(9)}`);
+
+// ---- the same scenarios on sim and on qemu ----------------------------------------------------------------------
+if (!values['no-scenarios']) {
+  const files = values.scenario ?? ['scenarios/tutorial/sriov-dpdk.yaml', 'scenarios/tutorial/sriov-kernel.yaml', 'scenarios/restart/kubelet-restart.yaml'];
+  const wall = async (b: Backend): Promise<Map<string, { ms: number; status: string }>> => {
+    const registry = createBackendRegistry();
+    registry.register(b);
+    const dir = mkdtempSync(join(tmpdir(), 'sl-bench-vm-run-'));
+    try {
+      await runCommand([...files.map((f) => join(projectRoot(), f)), '--backend', b.name, '--seed', '1', '--json', join(dir, 'run.json')], {
+        registry,
+        cwd: projectRoot(),
+        stdout: { write: () => true, isTTY: false } as never,
+        stderr: { write: () => true },
+        signal: new AbortController().signal,
+      });
+      const run = parseRunResult(readFileSync(join(dir, 'run.json'), 'utf8'));
+      return new Map(run.scenarios.map((sc) => [sc.name, { ms: sc.durationMs, status: sc.status }]));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  const sim = await wall(simBackend);
+  const qemu = await wall(qemuBackend);
+  const names = [...new Set([...sim.keys(), ...qemu.keys()])];
+  const nw = Math.max(8, ...names.map((n) => n.length));
+  console.log(`\nscenario wall time, sim vs qemu (${vm.accel}; qemu includes booting its VMs and starting the node agents)`);
+  console.log(`  ${'scenario'.padEnd(nw)}  ${'sim'.padStart(9)}  ${'qemu'.padStart(9)}  ratio`);
+  for (const n of names) {
+    const a = sim.get(n);
+    const b = qemu.get(n);
+    const cell = (r?: { ms: number; status: string }) => (r ? `${ms(r.ms)}${r.status === 'passed' ? '' : ` ${r.status}`}` : '-');
+    console.log(`  ${n.padEnd(nw)}  ${cell(a).padStart(9)}  ${cell(b).padStart(9)}  ${a && b ? `${(b.ms / a.ms).toFixed(1)}×` : ''}`);
+  }
+}

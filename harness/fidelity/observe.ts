@@ -77,6 +77,8 @@ if cd /sys/bus/pci/devices 2>/dev/null; then
 fi
 for n in /sys/class/net/*; do
   [ -e "$n/device" ] || continue
+  # the qemu backend's management NIC (the node agent's line to the host) is the harness's, not the topology's
+  [ "\${n##*/}" = mgmt0 ] && continue
   x=$(readlink -f "$n/device"); y=\${x##*/}
   case "$y" in virtio*) x=\${x%/*}; y=\${x##*/};; esac
   kv "net \${n##*/} device" "$y"; kv "net \${n##*/} operstate" "$(cat $n/operstate 2>/dev/null)"

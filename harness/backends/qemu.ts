@@ -183,7 +183,13 @@ export class QemuCluster {
       await vm.run(['sh', '-c', 'modprobe veth && modprobe bridge'], { where: 'guest' });
       for (const nic of spec.nics) {
         const g = vm.nics.find((n) => n.topologyPciAddr === nic.pciAddr);
-        if (g && nic.numVfs) await vm.writeFile(`/sys/bus/pci/devices/${g.pciAddr}/sriov_numvfs`, String(nic.numVfs));
+        if (!g || !nic.numVfs) continue;
+        const dev = `/sys/bus/pci/devices/${g.pciAddr}`;
+        await vm.writeFile(`${dev}/sriov_numvfs`, String(nic.numVfs));
+        if (nic.vfDriver === 'vfio-pci') {
+          // the topology's VFs that start on vfio-pci, bound the way operators do it
+          await vm.run(['sh', '-c', `for v in ${dev}/virtfn*; do a=$(basename $(readlink $v)); [ -e $v/driver ] && echo $a > $v/driver/unbind; echo vfio-pci > $v/driver_override; echo $a > /sys/bus/pci/drivers_probe; echo > $v/driver_override; done`], { where: 'guest' });
+        }
       }
       const cfg: NodeAgentConfig = {
         nodeName: spec.name,

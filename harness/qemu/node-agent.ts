@@ -15,9 +15,13 @@ import { serveNodeRpc, type NodeAgentConfig, type Resources } from './node-rpc.t
 
 const IP = '/usr/sbin/ip';
 
+/** the netdev of a PCI device: in its net/, or in its virtio device's (virtio-net: <pci>/virtioN/net) */
 function netdevOf(pciAddr: string): string | undefined {
-  const dir = `/sys/bus/pci/devices/${pciAddr}/net`;
-  return existsSync(dir) ? readdirSync(dir)[0] : undefined;
+  const dev = `/sys/bus/pci/devices/${pciAddr}`;
+  if (!existsSync(dev)) return undefined;
+  const dirs = [`${dev}/net`, ...readdirSync(dev).filter((e) => /^virtio\d+$/.test(e)).map((e) => `${dev}/${e}/net`)];
+  for (const d of dirs) if (existsSync(d)) return readdirSync(d)[0];
+  return undefined;
 }
 
 async function ipRun(args: string[]): Promise<void> {
@@ -72,6 +76,8 @@ async function main(): Promise<void> {
   const log = (m: string): void => void process.stderr.write(`${new Date().toISOString()} node-agent ${cfg.nodeName}: ${m}\n`);
 
   for (const r of await applyNames(cfg)) log(`renamed ${r}`);
+  // the node's PFs are up, as an administrator leaves them (and as the simulator shows them)
+  for (const r of cfg.renames) await ipRun(['link', 'set', 'dev', r.ifname, 'up']).catch((e: Error) => log(e.message));
   // udev's part: new netdevs (VFs created, a VF back from vfio-pci) get their names as soon as they appear
   let naming = Promise.resolve();
   const monitor = spawn(IP, ['-o', 'monitor', 'link'], { stdio: ['ignore', 'pipe', 'ignore'] });

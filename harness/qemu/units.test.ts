@@ -9,7 +9,7 @@ import { resolveTopology } from '../../sim/topology/topology.ts';
 import { readCpio, writeCpio } from './cpio.ts';
 import { errnoFromMessage } from './errno.ts';
 import { moduleDepends, pruneCache } from './artefacts.ts';
-import { guestConfig, nicsOfNode, qemuArgs, shQuote, type QemuPlan } from './vm.ts';
+import { guestConfig, mirrorPlacement, nicsOfNode, qemuArgs, shQuote, type QemuPlan } from './vm.ts';
 
 t.test('cpio newc: what is written reads back, padded to 4 bytes, with a trailer', async (t) => {
   const buf = writeCpio([
@@ -148,4 +148,32 @@ t.test('pruneCache keeps the current build and the newest other one, and drops s
   age('.y-456', 10);
   t.same(pruneCache(dir, 'cur').sort(), ['.x-123', 'a', 'c']);
   t.same(readdirSync(join(dir, 'vm')).sort(), ['.y-456', 'b', 'cur']);
+});
+
+t.test('NICs mirror the topology: bus-0 slots and functions, root ports numbered like the buses', async (t) => {
+  const nic = (topologyPciAddr: string, kind: 'igb' | 'virtio-net' = 'igb') => ({ kind, mac: '02:00:00:00:00:09', topologyPciAddr });
+  const m = mirrorPlacement([nic('0000:01:00.0'), nic('0000:03:00.0'), nic('0000:00:05.0', 'virtio-net'), nic('0000:00:06.0', 'virtio-net'), nic('0000:00:06.1', 'virtio-net')]);
+  t.ok(m, 'mirrored');
+  t.same(m!.rootPorts.map((r) => r.id), ['rp1', 'rp2', 'rp3'], 'an empty root port stands for bus 02, which the topology skips');
+  t.same(m!.nics, [
+    { bus: 'rp1', addr: '0.0', multifunction: false },
+    { bus: 'rp3', addr: '0.0', multifunction: false },
+    { bus: 'pcie.0', addr: '5.0', multifunction: false },
+    { bus: 'pcie.0', addr: '6.0', multifunction: true },
+    { bus: 'pcie.0', addr: '6.1', multifunction: false },
+  ]);
+  t.equal(mirrorPlacement([nic('0000:01:00.0'), nic('0000:01:00.1')]), null, 'a dual-port igb behind a root port: its function 1 would stay invisible (ARI)');
+  t.equal(mirrorPlacement([nic('0000:3b:00.0')]), null, 'bus 0x3b: not mirrored (one root port per bus would take 59)');
+  t.equal(mirrorPlacement([nic('0000:01:02.0')]), null, 'a PCIe link has device 0 only');
+  t.equal(mirrorPlacement([nic('0000:01:00.1')]), null, 'function 1 without function 0 is not enumerated');
+  t.equal(mirrorPlacement([nic('0000:00:18.0')]), null, 'a slot the harness uses');
+  t.equal(mirrorPlacement([{ kind: 'igb', mac: '02:00:00:00:00:01' }]), null, 'no topology address');
+  const a = qemuArgs({ ...plan, nics: [nic('0000:01:00.0'), nic('0000:02:00.0')], mgmt: { hostForwards: [] } });
+  const devs = a.flatMap((x, i) => (a[i - 1] === '-device' ? [x] : []));
+  t.ok(devs.indexOf('pcie-root-port,id=rp1,bus=pcie.0,chassis=1,addr=10.0') < devs.findIndex((d) => d.startsWith('igb,')), 'the root port before its devices');
+  t.ok(devs.includes('igb,bus=rp1,addr=0.0,netdev=n0,mac=02:00:00:00:00:09'));
+  t.ok(devs.includes('igb,bus=rp2,addr=0.0,netdev=n1,mac=02:00:00:00:00:09'));
+  t.ok(devs.includes('virtio-serial-pci,id=vser,addr=18.0'), 'the agent port at its fixed slot');
+  t.ok(devs.some((d) => d.startsWith('virtio-9p-pci,fsdev=fs0,') && d.endsWith(',addr=19.0')));
+  t.ok(devs.some((d) => d.startsWith('virtio-net-pci,netdev=mgmt,') && d.includes('addr=1e.0')));
 });

@@ -215,13 +215,79 @@ export function qemuArgs(plan: QemuPlan, opts: { probe?: boolean } = {}): string
     const fwd = plan.mgmt.hostForwards.map((f) => `,hostfwd=tcp:127.0.0.1:${f.hostPort}-:${f.guestPort}`).join('');
     a.push('-netdev', `user,id=mgmt,net=10.0.2.0/24${fwd}`, '-device', `virtio-net-pci,netdev=mgmt,mac=${MGMT_MAC},bus=pcie.0`);
   }
+  const mirror = opts.probe || plan.shares.length > INFRA_SLOTS.shares.length ? null : mirrorPlacement(plan.nics);
+  if (mirror) {
+    // the harness's own devices at fixed slots the topology does not use
+    const at = (dev: string, slot: number) => {
+      const i = a.indexOf(dev);
+      if (i >= 0) a[i] = `${dev},addr=${slot.toString(16)}.0`;
+    };
+    at('virtio-serial-pci,id=vser', INFRA_SLOTS.vser);
+    plan.shares.forEach((_, i) => {
+      const j = a.findIndex((x) => x.startsWith(`virtio-9p-pci,fsdev=fs${i},`));
+      if (j >= 0) a[j] += `,addr=${INFRA_SLOTS.shares[i].toString(16)}.0`;
+    });
+    const m = a.findIndex((x) => x.startsWith('virtio-net-pci,netdev=mgmt,'));
+    if (m >= 0) a[m] = a[m].replace(',bus=pcie.0', `,bus=pcie.0,addr=${INFRA_SLOTS.mgmt.toString(16)}.0`);
+    mirror.rootPorts.forEach((rp, k) => a.push('-device', `pcie-root-port,id=${rp.id},bus=pcie.0,chassis=${k + 1},addr=${rp.addr}`));
+  }
   plan.nics.forEach((n, i) => {
-    // root ports at 00:1x.0 in NIC order, so firmware numbers their buses 1, 2, … and NIC i sits at 0000:0<i+1>:00.0
-    a.push('-device', `pcie-root-port,id=rp${i},bus=pcie.0,chassis=${i + 1},addr=${(0x10 + i).toString(16)}.0`);
     a.push('-netdev', `hubport,id=n${i},hubid=${i}`);
-    a.push('-device', n.kind === 'igb' ? `igb,bus=rp${i},netdev=n${i},mac=${n.mac}` : `virtio-net-pci,bus=rp${i},netdev=n${i},mac=${n.mac},disable-legacy=off`);
+    let where: string;
+    if (mirror) {
+      const m = mirror.nics[i];
+      where = `bus=${m.bus},addr=${m.addr}${m.multifunction ? ',multifunction=on' : ''}`;
+    } else {
+      // root ports at 00:1x.0 in NIC order, so firmware numbers their buses 1, 2, … and NIC i sits at 0000:0<i+1>:00.0
+      a.push('-device', `pcie-root-port,id=rp${i},bus=pcie.0,chassis=${i + 1},addr=${(0x10 + i).toString(16)}.0`);
+      where = `bus=rp${i}`;
+    }
+    a.push('-device', n.kind === 'igb' ? `igb,${where},netdev=n${i},mac=${n.mac}` : `virtio-net-pci,${where},netdev=n${i},mac=${n.mac},disable-legacy=off`);
   });
   return a;
+}
+
+/** Slots of pcie.0 the harness's own devices take when NICs mirror the topology (free of the topology's). */
+const INFRA_SLOTS = { vser: 0x18, mgmt: 0x1e, shares: [0x19, 0x1a, 0x1b, 0x1c, 0x1d] };
+
+/**
+ * Where each NIC goes so that the guest sees the topology's PCI addresses: NICs on bus 0 on pcie.0 at their
+ * slot.function; NICs on bus B > 0 behind the B-th root port (the kernel numbers root ports' buses 1, 2, … in slot
+ * order; a bus the topology skips gets an empty root port), several functions of one device as a multifunction
+ * device. Null when the topology cannot be mirrored (bus > 8, a slot other than 0 behind a root port — a PCIe link
+ * has one device —, a function other than 0 behind a root port, a bus-0 slot the harness uses, a NIC without a topology address): NICs then go one per root
+ * port in order.
+ */
+export function mirrorPlacement(nics: VmNicInput[]): { nics: Array<{ bus: string; addr: string; multifunction: boolean }>; rootPorts: Array<{ id: string; addr: string }> } | null {
+  const parsed = nics.map((n) => /^0000:([0-9a-f]{2}):([0-9a-f]{2})\.([0-7])$/.exec(n.topologyPciAddr ?? ''));
+  if (parsed.length === 0 || parsed.some((m) => !m)) return null;
+  const addrs = parsed.map((m) => ({ bus: parseInt(m![1], 16), slot: parseInt(m![2], 16), fn: parseInt(m![3], 16) }));
+  const reserved = new Set([0, 0x1f, INFRA_SLOTS.vser, INFRA_SLOTS.mgmt, ...INFRA_SLOTS.shares]);
+  const maxBus = Math.max(0, ...addrs.map((x) => x.bus));
+  if (maxBus > 8) return null;
+  for (const x of addrs) {
+    if (x.bus > 0 && x.slot !== 0) return null;
+    if (x.bus === 0 && (reserved.has(x.slot) || (x.slot >= 0x10 && x.slot < 0x10 + maxBus))) return null;
+  }
+  const keys = addrs.map((x) => `${x.bus}:${x.slot}.${x.fn}`);
+  if (new Set(keys).size !== keys.length) return null;
+  // functions > 0 behind a root port stay invisible: igb has ARI, and the kernel then follows its next-function
+  // field, which QEMU leaves at 0 (measured: the second port of a multifunction igb never appears)
+  if (addrs.some((x) => x.bus > 0 && x.fn !== 0)) return null;
+  // a device without function 0 is not enumerated
+  if (addrs.some((x) => !addrs.some((y) => y.bus === x.bus && y.slot === x.slot && y.fn === 0))) return null;
+  const rootPorts = Array.from({ length: maxBus }, (_, b) => ({ id: `rp${b + 1}`, addr: `${(0x10 + b).toString(16)}.0` }));
+  return {
+    rootPorts,
+    nics: addrs.map((x) => {
+      const siblings = addrs.filter((y) => y.bus === x.bus && y.slot === x.slot);
+      return {
+        bus: x.bus === 0 ? 'pcie.0' : `rp${x.bus}`,
+        addr: `${x.slot.toString(16)}.${x.fn}`,
+        multifunction: x.fn === 0 && siblings.length > 1,
+      };
+    }),
+  };
 }
 
 export interface Vm extends AsyncDisposable {

@@ -1,0 +1,261 @@
+// The cluster of the backends whose nodes run the node agent (harness/qemu/node-agent.ts) on a real kernel — `qemu`
+// (one guest per node) and `host` (this machine): the control plane (object store, scheduler) here, each node's
+// kubelet emulator, device plugin, sandboxes and CNI in its agent, reached over node-rpc. A NodeProvider starts the
+// machines and their agents; everything here is the same for both.
+import type { V1Pod } from '@kubernetes/client-node';
+import { Cluster, PodStartError } from '../../sim/cluster/cluster.ts';
+import type { NadLite } from '../../sim/cluster/node-runtime.ts';
+import { traceKubeletEvent, watchClusterTrace, type SimTraceEvent } from '../../sim/cluster/sim-cluster.ts';
+import type { AdmitResult, NodeAgent, PodSpecLite, ResourceList } from '../../sim/kubelet/types.ts';
+import type { NodeSpec } from '../../sim/topology/topology.ts';
+import type { Attachment, BackendName } from '../../reports/types.ts';
+import type { BackendUpOptions, ExecResult, Fault } from '../backend.ts';
+import { NodeRpcClient, type Methods, type Resources } from '../qemu/node-rpc.ts';
+import { StoreBackedHandle, textAttachment, type CollectWhat } from './store-handle.ts';
+
+/** The host side of a node's kubelet: resources as the agent last reported them, admission over RPC. */
+class RemoteNodeAgent implements NodeAgent {
+  private res: Resources;
+  private readonly listeners = new Set<() => void>();
+  constructor(
+    readonly nodeName: string,
+    private readonly rpc: NodeRpcClient,
+    initial: Resources,
+  ) {
+    this.res = initial;
+    rpc.on('resources', (r) => {
+      this.res = r;
+      for (const l of this.listeners) l();
+    });
+  }
+  capacity(): ResourceList {
+    return { ...this.res.capacity };
+  }
+  allocatable(): ResourceList {
+    return { ...this.res.allocatable };
+  }
+  onResourcesChanged(cb: () => void): () => void {
+    this.listeners.add(cb);
+    return () => this.listeners.delete(cb);
+  }
+  admitPod(pod: PodSpecLite): Promise<AdmitResult> {
+    return this.rpc.call('admitPod', { pod });
+  }
+  async releasePod(podUid: string): Promise<void> {
+    await this.rpc.call('releasePod', { uid: podUid });
+  }
+}
+
+export interface AgentNode {
+  spec: NodeSpec;
+  rpc: NodeRpcClient;
+  hello: Methods['hello']['result'];
+  /** stops the agent and whatever machine it runs on */
+  stop(): Promise<void>;
+}
+
+export interface NodeProvider {
+  /** once, before the nodes (artefacts, claims) */
+  prepare?(opts: BackendUpOptions): Promise<void>;
+  /** a machine for this node with its agent answering */
+  startNode(spec: NodeSpec, index: number, opts: BackendUpOptions): Promise<AgentNode>;
+  /** once, after every node stopped (restore what was claimed) */
+  finish?(): Promise<void>;
+}
+
+/** Starts the nodes through a provider (in parallel), joins them to one control plane; stops all on failure. */
+export class AgentCluster {
+  readonly cluster: Cluster;
+  readonly nodes = new Map<string, AgentNode>();
+  private readonly unsubscribe: Array<() => void> = [];
+  private stopped = false;
+
+  private constructor(
+    private readonly provider: NodeProvider,
+    private readonly opts: BackendUpOptions,
+  ) {
+    this.cluster = new Cluster({ seed: opts.seed });
+  }
+
+  static async start(provider: NodeProvider, opts: BackendUpOptions): Promise<AgentCluster> {
+    const c = new AgentCluster(provider, opts);
+    try {
+      await c.boot();
+    } catch (e) {
+      await c.stop().catch(() => undefined);
+      throw e;
+    }
+    return c;
+  }
+
+  private trace(e: SimTraceEvent): void {
+    this.opts.trace(e as never);
+  }
+
+  private async boot(): Promise<void> {
+    const { topology } = this.opts;
+    await this.provider.prepare?.(this.opts);
+    this.unsubscribe.push(...watchClusterTrace(this.cluster, (e) => this.trace(e)));
+    const booted = await Promise.allSettled(topology.nodes.map((spec, index) => this.provider.startNode(spec, index, this.opts)));
+    for (const b of booted) if (b.status === 'fulfilled') this.nodes.set(b.value.spec.name, b.value);
+    const failed = booted.find((b): b is PromiseRejectedResult => b.status === 'rejected');
+    if (failed) throw failed.reason as Error;
+    // nodes join the cluster in topology order
+    for (const [index, spec] of topology.nodes.entries()) {
+      const n = this.nodes.get(spec.name)!;
+      this.cluster.addNode(new RemoteNodeAgent(spec.name, n.rpc, n.hello), {
+        cpu: spec.cpu,
+        memory: spec.memory,
+        pods: String(spec.pods),
+        labels: { 'kubernetes.io/hostname': spec.name, 'kubernetes.io/os': 'linux', ...spec.labels },
+        taints: spec.taints.map((t) => ({ key: t.key, value: t.value, effect: t.effect })),
+        internalIP: `172.18.0.${index + 2}`,
+      });
+      this.unsubscribe.push(
+        n.rpc.on('kubelet', (e) => traceKubeletEvent(e, this.cluster, (t) => this.trace(t))),
+        n.rpc.on('runtime', (e) => this.trace(e)),
+        n.rpc.on('podStatus', (st) => {
+          if (st.phase === 'Failed' && st.reason) void this.cluster.podRejectedByNode(st.uid, st.reason, st.message ?? '');
+        }),
+      );
+    }
+    this.cluster.onPodAdmitted(async ({ pod, nodeName }) => {
+      try {
+        return await this.mustNode(nodeName).rpc.call('podStarted', { pod, nads: this.nads() });
+      } catch (e) {
+        const err = e as Error & { remote?: { reason?: string } };
+        if (err.name === 'PodStartError') throw new PodStartError(err.remote?.reason ?? 'FailedCreatePodSandBox', err.message);
+        throw e;
+      }
+    });
+    this.cluster.onPodReleased(async ({ pod, nodeName }) => {
+      await this.nodes.get(nodeName)?.rpc.call('podStopped', { pod: pod as V1Pod });
+    });
+  }
+
+  /** the NADs a pod's networks annotation may name, from the store (the agent has no store) */
+  private nads(): Record<string, NadLite> {
+    const out: Record<string, NadLite> = {};
+    for (const n of this.cluster.store.list('NetworkAttachmentDefinition')) out[`${n.metadata?.namespace ?? 'default'}/${n.metadata?.name}`] = n as unknown as NadLite;
+    return out;
+  }
+
+  mustNode(name: string): AgentNode {
+    const n = this.nodes.get(name);
+    if (!n) throw new Error(`no node "${name}" (nodes: ${[...this.nodes.keys()].join(', ')})`);
+    return n;
+  }
+
+  async settle(): Promise<void> {
+    await this.cluster.settle();
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const u of this.unsubscribe) u();
+    await Promise.all([...this.nodes.values()].map((n) => n.stop().catch(() => undefined)));
+    this.nodes.clear();
+    this.cluster.close();
+    await this.provider.finish?.();
+  }
+}
+
+export class AgentClusterHandle extends StoreBackedHandle {
+  readonly nodes: readonly string[];
+  constructor(
+    readonly backend: BackendName,
+    private readonly qc: AgentCluster,
+  ) {
+    super(qc.cluster);
+    this.nodes = [...qc.nodes.keys()];
+  }
+
+  settle(): Promise<void> {
+    return this.qc.settle();
+  }
+
+  async exec(target: { pod: string; namespace?: string } | { node: string }, argv: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<ExecResult> {
+    if ('pod' in target) {
+      const ns = target.namespace ?? 'default';
+      const pod = this.cluster.store.get('Pod', ns, target.pod);
+      if (!pod) throw new Error(`pods "${target.pod}" not found`);
+      if (!pod.spec?.nodeName) throw new Error(`pod ${ns}/${target.pod} is not running (phase ${pod.status?.phase ?? 'Pending'})`);
+      return this.qc.mustNode(pod.spec.nodeName).rpc.call('execInPod', { pod, argv, input: opts.input, timeoutMs: opts.timeoutMs });
+    }
+    return this.qc.mustNode(target.node).rpc.call('exec', { argv, input: opts.input, timeoutMs: opts.timeoutMs });
+  }
+
+  async kubelet(node: string, action: 'restart' | 'stop' | 'start'): Promise<void> {
+    await this.qc.mustNode(node).rpc.call('kubelet', { action });
+    await this.settle();
+  }
+
+  async devicePlugin(node: string, action: 'kill' | 'restart' | 'deleteSocket' | 'start' | 'stop'): Promise<void> {
+    await this.qc.mustNode(node).rpc.call('devicePlugin', { action });
+  }
+
+  async nodeReboot(node: string): Promise<void> {
+    // the node's software reboots (plugin killed, kubelet back with an empty device manager); the guest kernel stays
+    // up, so VFs keep their state as after a reboot with the same sriov_numvfs configuration
+    await this.qc.mustNode(node).rpc.call('reboot', {});
+    await this.settle();
+  }
+
+  async fault(node: string, fault: Fault): Promise<void> {
+    const n = this.qc.mustNode(node);
+    const sh = async (cmd: string) => {
+      const r = await n.rpc.call('exec', { argv: ['sh', '-c', cmd] });
+      if (r.exitCode !== 0) throw new Error(`fault ${fault.kind} on ${node}: ${cmd}: ${r.stderr.trim()}`);
+    };
+    switch (fault.kind) {
+      case 'pfLink':
+        await sh(`/usr/sbin/ip link set dev ${fault.pf} ${fault.up ? 'up' : 'down'}`);
+        break;
+      case 'vfLink': {
+        // a VF's link through the PF, as an operator forces it (igb answers "Operation not supported")
+        const vfs = fault.vf === undefined ? `$(ls -d /sys/class/net/${fault.pf}/device/virtfn* | sed 's/.*virtfn//')` : String(fault.vf);
+        await sh(`for v in ${vfs}; do /usr/sbin/ip link set dev ${fault.pf} vf $v state ${fault.up ? 'auto' : 'disable'} || exit 1; done`);
+        break;
+      }
+      case 'vfUnplug':
+        await sh(`echo 1 > /sys/bus/pci/devices/${fault.pciAddr}/remove`);
+        break;
+      case 'ipamFail':
+        await n.rpc.call('setIpamFailure', { count: fault.count ?? 1, message: fault.message ?? 'injected IPAM failure' });
+        break;
+      case 'sysfsFailWrites':
+      case 'sysfsDelay':
+        throw new Error(`fault ${fault.kind} needs the simulated sysfs: a real kernel cannot be told to fail or delay a write (use --backend sim)`);
+    }
+  }
+
+  async advanceClock(ms: number): Promise<void> {
+    await Promise.all([...this.qc.nodes.values()].map((n) => n.rpc.call('advanceClock', { ms })));
+    await this.settle();
+  }
+
+  async collect(node: string, what: CollectWhat[]): Promise<Attachment[]> {
+    const n = this.qc.mustNode(node);
+    const out: Attachment[] = [];
+    const r = await n.rpc.call('collect', { what });
+    if (r.pluginLog !== undefined) out.push(textAttachment(node, 'device-plugin.log', r.pluginLog));
+    if (r.kubeletLog !== undefined) out.push(textAttachment(node, 'kubelet.log', r.kubeletLog));
+    if (r.checkpoint !== undefined) out.push(textAttachment(node, 'kubelet_internal_checkpoint', r.checkpoint, 'application/json'));
+    if (r.podResources !== undefined) out.push(textAttachment(node, 'pod-resources.json', r.podResources, 'application/json'));
+    if (what.includes('events')) out.push(this.eventsAttachment(node));
+    if (what.includes('sysfs')) {
+      const dump = await n.rpc.call('exec', {
+        argv: ['sh', '-c', 'for d in /sys/bus/pci/devices/*; do [ -e $d/sriov_totalvfs ] || [ -e $d/physfn ] || continue; for f in vendor device sriov_numvfs sriov_totalvfs driver_override; do [ -f $d/$f ] && echo "$d/$f = $(cat $d/$f)"; done; [ -L $d/driver ] && echo "$d/driver -> $(readlink $d/driver)"; [ -d $d/net ] && echo "$d/net = $(ls $d/net)"; done'],
+      });
+      out.push(textAttachment(node, 'sysfs.txt', dump.stdout));
+    }
+    for (const [w, msg] of Object.entries(r.errors)) out.push(textAttachment(node, `${w}.error.txt`, msg));
+    return out;
+  }
+
+  async down(): Promise<void> {
+    await this.qc.stop();
+  }
+}
+

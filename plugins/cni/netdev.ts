@@ -70,9 +70,43 @@ export interface MoveIn {
 
 export function moveIntoPod(runner: Runner, m: MoveIn): void {
   const opts = [`name ${m.ifname}`];
-  if (m.mac) opts.push(`address ${m.mac}`);
   if (m.mtu) opts.push(`mtu ${m.mtu}`);
+  // the MAC after the move and up: a VF whose MAC its PF just set takes that MAC when it opens (see setAddress)
   runner.ipBatch([`link set dev ${m.hostName} netns ${m.netns} ${opts.join(' ')} up`]);
+  if (m.mac) setAddress(runner, m.ifname, m.mac, m.netns);
+}
+
+function sleepMs(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * Sets a netdev's MAC. A VF whose MAC its PF has set refuses any change of its own — igb answers "Cannot assign
+ * requested address" however the MAC compares — and takes the PF's MAC when it resets, which closing it does. So on
+ * that refusal the netdev is closed and reopened (or opened and closed) until it shows the wanted MAC; if it never
+ * does, the refusal stands.
+ */
+export function setAddress(runner: Runner, dev: string, mac: string, netns?: string): void {
+  const show = () => parseLinks(runner.ip(['-j', 'link', 'show', 'dev', dev], { netns }).stdout)[0];
+  if (show()?.address?.toLowerCase() === mac.toLowerCase()) return;
+  try {
+    runner.ip(['link', 'set', 'dev', dev, 'address', mac], { netns });
+  } catch (e) {
+    if (!(e instanceof CommandError) || !/Cannot assign requested address/.test(e.stderr)) throw e;
+    // igbvf resets when it is closed (igbvf_down) and asks the PF for its MAC then: close and reopen, or open and
+    // close, and look after each
+    const wasUp = show()?.flags.includes('UP') ?? false;
+    const want = mac.toLowerCase();
+    let now = show()?.address?.toLowerCase();
+    for (const state of wasUp ? ['down', 'up'] : ['up', 'down']) {
+      runner.ip(['link', 'set', 'dev', dev, state], { netns });
+      for (let i = 0; i < 20 && now !== want; i++) {
+        sleepMs(50);
+        now = show()?.address?.toLowerCase();
+      }
+    }
+    if (now !== want) throw e;
+  }
 }
 
 /** Adds the IPAM addresses and routes to the pod interface. */
@@ -111,7 +145,7 @@ export function returnNetdev(runner: Runner, sysfs: Sysfs, log: Logger, a: Retur
     return 'gone';
   }
   const netns = a.netns!;
-  const moveLine = `link set dev ${a.ifname} netns /proc/${process.pid}/ns/net name ${o.name} address ${o.mac} mtu ${o.mtu}`;
+  const moveLine = `link set dev ${a.ifname} netns /proc/${process.pid}/ns/net name ${o.name} mtu ${o.mtu}`;
   {
     try {
       runner.ipBatch([moveLine], { netns });
@@ -136,6 +170,7 @@ export function returnNetdev(runner: Runner, sysfs: Sysfs, log: Logger, a: Retur
       runner.ipBatch(lines, { netns });
     }
   }
+  setAddress(runner, o.name, o.mac);
   if (o.up) runner.ip(['link', 'set', 'dev', o.name, 'up']);
   return 'returned';
 }
@@ -154,6 +189,8 @@ function fixHere(runner: Runner, name: string, o: NetdevState): void {
     if (links[0]?.altnames?.includes(o.name)) lines.push(`link property del dev ${name} altname ${o.name}`);
     lines.push(`link set dev ${name} name ${o.name}`);
   }
-  lines.push(`link set dev ${o.name} address ${o.mac} mtu ${o.mtu}${o.up ? ' up' : ' down'}`);
+  lines.push(`link set dev ${o.name} mtu ${o.mtu} down`);
   runner.ipBatch(lines);
+  setAddress(runner, o.name, o.mac);
+  if (o.up) runner.ip(['link', 'set', 'dev', o.name, 'up']);
 }

@@ -90,6 +90,8 @@ export class NodeRuntime {
   private readonly sandboxes = new Map<string, Sandbox>(); // pod uid → sandbox
   private readonly opts: NodeRuntimeOptions;
   private started = false;
+  /** the default network's bridge was there before this runtime (a real host's own cni0 is left alone) */
+  private bridgeWasThere = true;
 
   constructor(opts: NodeRuntimeOptions) {
     this.opts = opts;
@@ -132,6 +134,7 @@ export class NodeRuntime {
     mkdirSync(dirname(cfg), { recursive: true });
     writeFileSync(cfg, `${JSON.stringify(this.opts.devicePluginConfig, null, 2)}\n`);
     mkdirSync(this.opts.machine.hostPath('/run/sriov-lab'), { recursive: true });
+    this.bridgeWasThere = (await this.opts.machine.exec(['ip', 'link', 'show', 'dev', 'cni0'])).exitCode === 0;
     await this.kubelet.start();
   }
 
@@ -396,5 +399,7 @@ export class NodeRuntime {
     await this.kubelet.close().catch(() => undefined);
     for (const sb of this.sandboxes.values()) await ip(['netns', 'del', sb.netns]).catch(() => undefined);
     this.sandboxes.clear();
+    // the default network's bridge, made by the first pod's bridge CNI, goes with the node side
+    if (!this.bridgeWasThere) await this.opts.machine.exec(['ip', 'link', 'del', 'dev', 'cni0']);
   }
 }

@@ -41,6 +41,9 @@ export interface BackendUpOptions {
   /** a CNI binary to install under its type names instead of the bundled one */
   cni?: { path: string; types?: string[] };
   workDir: string;
+  /** the host backend: the PFs it may touch (`--pf NAME|PCI`, in the order of the topology's NICs), and `--force`
+   * past its guard rails */
+  host?: { pfs: string[]; force?: boolean };
   /** every trace event of the cluster goes here, stamped with wall-clock ms (the runner rebases to the scenario) */
   trace: (e: TraceEvent) => void;
   /** progress lines for slow steps */

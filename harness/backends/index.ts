@@ -1,5 +1,6 @@
 // The backends `sriov-lab run --backend NAME` knows.
 import { backends } from '../runner/registry.ts';
+import { hostBackend } from './host.ts';
 import { qemuBackend } from './qemu.ts';
 import { simBackend } from './sim.ts';
 
@@ -9,4 +10,5 @@ export function registerBuiltinBackends(): void {
   done = true;
   backends.register(simBackend);
   backends.register(qemuBackend);
+  backends.register(hostBackend);
 }

@@ -6,6 +6,7 @@ import { caps } from '../../sim/caps.ts';
 import { vmSystem } from '../qemu/vm-system.ts';
 import { snapshotHost, type HostSnapshot } from './snapshot.ts';
 import { guestHost, type ToolResult } from './testdata/guest-host.ts';
+import { PROJECT_DIR } from '../qemu/vm.ts';
 
 const qemu = caps.qemu();
 if (!qemu.ok) {
@@ -43,5 +44,34 @@ if (!qemu.ok) {
     t.ok(report.actions.length > 0, `restore did work: ${report.actions.length} actions`);
     t.same(after, before);
     t.notOk(await g.pending(), 'journal retired');
+  });
+
+  t.test('sriov-lab run --backend host --pf PF0: a scenario on the real PF, then the machine as before', async (t) => {
+    // the whole CLI runs in the guest against its igb: kubelet emulator and bundled plugins beside it, in their own
+    // mount namespace; the pod takes a real VF with a VLAN and a MAC through the bundled CNI (VF 0 starts with MAC and
+    // VLAN 10 of its own); the run ends with the host restore
+    const out = `/tmp/host-run-${process.pid}.json`;
+    // a vendor's PF is up with its link (the plugin's health follows the PF's carrier); the run must leave it so.
+    // VF 0 is re-probed first: igbvf takes the MAC the PF set when it probes with the PF up, and until then its netdev
+    // keeps one it made up — which nothing can put back once the PF has set one (the pod's use resets the VF)
+    await g.vm.run(['sh', '-e', '-c', `ip link set ${g.pf0} up; vf0=$(basename $(readlink /sys/class/net/${g.pf0}/device/virtfn0))
+      echo $vf0 > /sys/bus/pci/drivers/igbvf/unbind; echo $vf0 > /sys/bus/pci/drivers/igbvf/bind
+      test "$(cat /sys/class/net/${g.pf0}/device/virtfn0/net/*/address)" = 02:00:00:00:bb:01`]);
+    const beforeRun = await g.snapshot();
+    const nodeFiles = async () => (await g.vm.exec(['sh', '-c', 'find /run/netns /var/lib/kubelet /var/lib/cni /etc/cni /opt/cni /etc/pcidp 2>/dev/null | sort'])).stdout;
+    const filesBefore = await nodeFiles();
+    const r = await g.vm.exec(['node', `${PROJECT_DIR}/dist/sriov-lab.mjs`, 'run', `${PROJECT_DIR}/harness/host/testdata/host-run.yaml`, '--backend', 'host', '--pf', g.pf0, '--seed', '5', '--json', out], { timeoutMs: 600_000, cwd: PROJECT_DIR });
+    t.equal(r.exitCode, 0, `the scenario passed on the guest's igb\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`);
+    const run = JSON.parse((await g.vm.readFile(out)).toString()) as { run: { backend: string; kernel: { release: string } }; scenarios: Array<{ status: string; attachments: Array<{ name: string; body: string }>; trace: Array<{ kind: string; plugin?: string; command?: string; exitCode?: number; method?: string }> }> };
+    if (run.scenarios[0].status !== 'passed') for (const a of run.scenarios[0].attachments) t.comment(`${a.name}:\n${a.body.slice(-2500)}`);
+    t.equal(run.run.backend, 'host');
+    t.match(run.run.kernel.release, /-amd64$/, 'the guest kernel');
+    t.equal(run.scenarios[0].status, 'passed');
+    t.ok(run.scenarios[0].trace.some((e) => e.kind === 'grpc' && e.method?.endsWith('/Allocate')), 'Allocate over real gRPC');
+    t.ok(run.scenarios[0].trace.some((e) => e.kind === 'cni' && e.command === 'ADD' && e.exitCode === 0), 'the CNI attached a real VF');
+    t.match(r.stderr, new RegExp(`host: claimed ${g.pf0}`), 'the claim is reported');
+    t.same(await g.snapshot(), beforeRun, 'sysfs and netlink as before the run');
+    t.equal(await nodeFiles(), filesBefore, 'no pod namespace, kubelet or CNI file, plugin config left on the machine');
+    t.equal((await g.vm.exec(['test', '-e', '/var/lib/sriov-lab/host-journal.jsonl'])).exitCode, 1, 'the journal is retired');
   });
 }

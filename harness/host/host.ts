@@ -298,6 +298,13 @@ export async function restoreFromJournal(sys: HostSystem, journalPath = DEFAULT_
         });
       }
       const mac = await sys.read(`/sys/class/net/${want.ifname}/address`).catch(() => null);
+      // a VF whose MAC the PF set takes that MAC at its next reset (opening the netdev resets it) and refuses any
+      // other: its netdev's MAC follows the restored VF setting, and an older one cannot be put back
+      const adminMac = b.vfLinks.find((l) => l.vf === want.index)?.mac;
+      if (adminMac && adminMac !== '00:00:00:00:00:00' && mac === adminMac) {
+        if (want.netdevMac !== mac) report.actions.push(`${want.ifname}: address ${mac} left (the PF sets it; was ${want.netdevMac})`);
+        continue;
+      }
       if (want.netdevMac && mac && mac !== want.netdevMac) {
         await attempt(`${want.ifname}: address ${mac} → ${want.netdevMac}`, () => must(sys, ['ip', 'link', 'set', 'dev', want.ifname as string, 'address', want.netdevMac as string]).then(() => undefined));
       }

@@ -22,8 +22,9 @@ import { parseSeed, randomSeed } from './seed.ts';
 import { joinCommandLine, splitCommandLine } from './shell-words.ts';
 
 export const RUN_USAGE =
-  'usage: sriov-lab run [PATH…] [--backend sim] [--device-plugin "CMD"] [--cni PATH] [--seed N] [--filter GLOB]…\n' +
-  '                     [--json FILE] [--junit FILE] [--html FILE] [--keep]\n' +
+  'usage: sriov-lab run [PATH…] [--backend sim|qemu|host] [--device-plugin "CMD"] [--cni PATH] [--seed N] [--filter GLOB]…\n' +
+  '                     [--json FILE] [--junit FILE] [--html FILE] [--keep] [--pf NAME|PCI]… [--force]\n' +
+  '  --pf (host backend): a PF it may use, for the topology\'s NICs in order; --force: past its guard rails.\n' +
   '  PATH: scenario files or folders (default: scenarios/); --filter matches a scenario\'s name, id or file.\n' +
   '  Exit code: 0 passed, 1 a scenario failed or the run was interrupted, 2 usage error or invalid scenario.\n';
 
@@ -53,6 +54,8 @@ export const SCENARIO_RUN_OPTIONS = {
   cni: { type: 'string' },
   seed: { type: 'string' },
   filter: { type: 'string', multiple: true },
+  pf: { type: 'string', multiple: true },
+  force: { type: 'boolean' },
 } as const;
 
 export interface ScenarioRunFlags {
@@ -60,6 +63,7 @@ export interface ScenarioRunFlags {
   devicePlugin?: string[];
   cni?: string;
   filter: string[];
+  host?: { pfs: string[]; force: boolean };
 }
 
 /** --seed (random when absent), --device-plugin (split like a shell), --cni, --filter; a problem is a usage message */
@@ -81,7 +85,13 @@ export function scenarioRunFlags(values: Record<string, string | boolean | (stri
   }
   return {
     ok: true,
-    flags: { seed, devicePlugin, cni: values.cni !== undefined ? String(values.cni) : undefined, filter: (values.filter as string[] | undefined) ?? [] },
+    flags: {
+      seed,
+      devicePlugin,
+      cni: values.cni !== undefined ? String(values.cni) : undefined,
+      filter: (values.filter as string[] | undefined) ?? [],
+      ...(values.pf !== undefined || values.force === true ? { host: { pfs: (values.pf as string[] | undefined) ?? [], force: values.force === true } } : {}),
+    },
   };
 }
 
@@ -176,7 +186,7 @@ export async function runCommand(args: string[], io: RunCommandIo = {}): Promise
   }
   const parsed = scenarioRunFlags(values);
   if (!parsed.ok) return fail(parsed.message);
-  const { seed, devicePlugin, cni, filter } = parsed.flags;
+  const { seed, devicePlugin, cni, filter, host } = parsed.flags;
 
   let backend;
   try {
@@ -211,6 +221,7 @@ export async function runCommand(args: string[], io: RunCommandIo = {}): Promise
       devicePlugin,
       cni,
       filter,
+      host,
       keep: values.keep === true,
       signal: interrupt.signal,
       clock: io.clock,

@@ -65,6 +65,8 @@ export interface RunOptions {
   devicePlugin?: string[];
   /** a third-party CNI binary */
   cni?: string;
+  /** passed to the backend (the host backend's --pf and --force) */
+  host?: { pfs: string[]; force?: boolean };
   /** --filter globs (any may match) */
   filter?: string[];
   /** where per-scenario work folders go (default: a fresh folder under the OS temp dir) */
@@ -97,11 +99,13 @@ function pluginFlags(opts: RunOptions): string[] {
   const out: string[] = [];
   if (opts.devicePlugin) out.push('--device-plugin', joinCommandLine(opts.devicePlugin));
   if (opts.cni) out.push('--cni', opts.cni);
+  for (const pf of opts.host?.pfs ?? []) out.push('--pf', pf);
+  if (opts.host?.force) out.push('--force');
   return out;
 }
 
 /** `sriov-lab run <file> --seed N --backend B [--device-plugin …] [--cni …]`: this scenario alone, same seed */
-export function reproduceCommand(file: string, opts: Pick<RunOptions, 'seed' | 'backend' | 'devicePlugin' | 'cni'> & { filter?: string[] }): string {
+export function reproduceCommand(file: string, opts: Pick<RunOptions, 'seed' | 'backend' | 'devicePlugin' | 'cni' | 'host'> & { filter?: string[] }): string {
   const argv = [TOOL, 'run', file, '--seed', String(opts.seed), '--backend', opts.backend.name, ...pluginFlags(opts as RunOptions)];
   for (const f of opts.filter ?? []) argv.push('--filter', f);
   return joinCommandLine(argv);
@@ -179,7 +183,7 @@ export async function runScenarios(all: Scenario[], opts: RunOptions): Promise<R
         continue;
       }
       await reporter.onScenarioBegin?.(info);
-      const r = await runOne(s, info, { backend: opts.backend, seed: opts.seed, signal, clock, devicePlugin, cni, baseWork, reporter, availability: avail, progress: opts.progress, afterOperation: opts.afterOperation });
+      const r = await runOne(s, info, { backend: opts.backend, seed: opts.seed, signal, clock, devicePlugin, cni, baseWork, reporter, availability: avail, progress: opts.progress, afterOperation: opts.afterOperation, host: opts.host });
       if (r.error?.name === 'InterruptedError') interrupted = true;
       results.push(r);
       await reporter.onScenarioEnd?.(r);
@@ -228,6 +232,7 @@ interface OneOptions {
   availability: Awaited<ReturnType<Backend['available']>>;
   progress?: (line: string) => void;
   afterOperation?: RunOptions['afterOperation'];
+  host?: RunOptions['host'];
 }
 
 async function runOne(
@@ -235,7 +240,7 @@ async function runOne(
   info: ScenarioInfo,
   o: OneOptions,
 ): Promise<ScenarioResult> {
-  const flagOpts: RunOptions = { seed: o.seed, backend: o.backend, devicePlugin: o.devicePlugin.argv, cni: o.cni?.path };
+  const flagOpts: RunOptions = { seed: o.seed, backend: o.backend, devicePlugin: o.devicePlugin.argv, cni: o.cni?.path, host: o.host };
   if (!o.availability.ok) return skipped(s, info, flagOpts, `backend ${o.backend.name} is not available here: ${o.availability.reason}`);
   const missing: string[] = [];
   for (const req of s.requires) {
@@ -277,6 +282,7 @@ async function runOne(
     seed,
     devicePlugin: { ...o.devicePlugin, ...(s.devicePlugin.config !== undefined ? { config: s.devicePlugin.config } : {}) },
     ...(o.cni ? { cni: o.cni } : {}),
+    ...(o.host ? { host: o.host } : {}),
     workDir,
     // the backend stamps wall-clock ms; the contract wants ms since the scenario started
     trace: (e) => trace.push({ ...e, atMs: rel(e.atMs) }),

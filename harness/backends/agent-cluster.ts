@@ -38,6 +38,26 @@ class RemoteNodeAgent implements NodeAgent {
     this.listeners.add(cb);
     return () => this.listeners.delete(cb);
   }
+  /** Resolves once the node's resources stayed the same for quietMs (true), or after timeoutMs (false). */
+  settled(quietMs: number, timeoutMs: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      let quiet: NodeJS.Timeout | undefined;
+      const arm = () => {
+        if (quiet) clearTimeout(quiet);
+        quiet = setTimeout(() => done(true), quietMs);
+      };
+      const off = this.onResourcesChanged(arm);
+      const deadline = setTimeout(() => done(false), timeoutMs);
+      const done = (ok: boolean) => {
+        if (quiet) clearTimeout(quiet);
+        clearTimeout(deadline);
+        off();
+        resolve(ok);
+      };
+      arm();
+    });
+  }
+
   admitPod(pod: PodSpecLite): Promise<AdmitResult> {
     return this.rpc.call('admitPod', { pod });
   }
@@ -45,6 +65,13 @@ class RemoteNodeAgent implements NodeAgent {
     await this.rpc.call('releasePod', { uid: podUid });
   }
 }
+
+/** start-up: a plugin that has not registered after running this long has nothing to serve (yet) */
+const PLUGIN_ALIVE_MS = 8000;
+const PLUGIN_READY_TIMEOUT_MS = 60_000;
+/** then the node's resources must stay the same this long (registrations of its other resources), at most the limit */
+const ADVERTISE_QUIET_MS = 2000;
+const ADVERTISE_TIMEOUT_MS = 20_000;
 
 export interface AgentNode {
   spec: NodeSpec;
@@ -67,6 +94,7 @@ export interface NodeProvider {
 export class AgentCluster {
   readonly cluster: Cluster;
   readonly nodes = new Map<string, AgentNode>();
+  private readonly agents = new Map<string, RemoteNodeAgent>();
   private readonly unsubscribe: Array<() => void> = [];
   private stopped = false;
 
@@ -103,7 +131,9 @@ export class AgentCluster {
     // nodes join the cluster in topology order
     for (const [index, spec] of topology.nodes.entries()) {
       const n = this.nodes.get(spec.name)!;
-      this.cluster.addNode(new RemoteNodeAgent(spec.name, n.rpc, n.hello), {
+      const agent = new RemoteNodeAgent(spec.name, n.rpc, n.hello);
+      this.agents.set(spec.name, agent);
+      this.cluster.addNode(agent, {
         cpu: spec.cpu,
         memory: spec.memory,
         pods: String(spec.pods),
@@ -119,6 +149,16 @@ export class AgentCluster {
         }),
       );
     }
+    // like a DaemonSet's pod becoming ready: the device plugin registered (or found nothing to serve), and what it
+    // advertises has settled
+    await Promise.all(
+      topology.nodes.map(async (spec) => {
+        const r = await this.mustNode(spec.name).rpc.call('devicePluginReady', { aliveMs: PLUGIN_ALIVE_MS, timeoutMs: PLUGIN_READY_TIMEOUT_MS }, PLUGIN_READY_TIMEOUT_MS + 10_000);
+        if (!r.running) this.opts.progress?.(`${spec.name}: the device plugin is not running`);
+        else if (!r.registered) this.opts.progress?.(`${spec.name}: the device plugin registered nothing in ${(r.waitedMs / 1000).toFixed(1)} s (no devices to serve yet?); going on`);
+        else await this.agents.get(spec.name)!.settled(ADVERTISE_QUIET_MS, ADVERTISE_TIMEOUT_MS);
+      }),
+    );
     this.cluster.onPodAdmitted(async ({ pod, nodeName }) => {
       try {
         return await this.mustNode(nodeName).rpc.call('podStarted', { pod, nads: this.nads() });

@@ -17,7 +17,8 @@ const SCENARIOS = ['scenarios/tutorial/sriov-dpdk.yaml', 'scenarios/tutorial/sri
 
 function qemuProcesses(): string[] {
   const r = spawnSync('pgrep', ['-a', '-f', 'qemu-system-x86_64'], { encoding: 'utf8' });
-  return r.stdout.split('\n').filter((l) => l.includes('sl-vm-'));
+  // this test's VMs only (their names carry our pid): other runs may have VMs of their own on the machine
+  return r.stdout.split('\n').filter((l) => l.includes('sl-vm-') && l.includes(`-${process.pid}-`));
 }
 
 const available = await qemuBackend.available();
@@ -30,7 +31,7 @@ if (!available.ok) {
   t.setTimeout(1_200_000);
   t.test('DPDK round trip, exhaustion and kubelet restart pass on qemu', async (t) => {
     const before = qemuProcesses();
-    const vmDirs = () => readdirSync(tmpdir()).filter((f) => f.startsWith('sl-vm-'));
+    const vmDirs = () => readdirSync(tmpdir()).filter((f) => f.startsWith('sl-vm-') && f.includes(`-${process.pid}-`));
     const dirsBefore = vmDirs();
     const dir = mkdtempSync(join(tmpdir(), 'sl-qemu-run-'));
     t.teardown(() => rmSync(dir, { recursive: true, force: true }));

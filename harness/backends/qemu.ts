@@ -21,6 +21,8 @@ export const NODE = '/usr/bin/node';
 export const dist = (name: string): string => join(PROJECT_DIR, 'dist', `${name}.mjs`);
 
 /** The bundles the node side runs from (tsx in a TCG guest costs tens of seconds per process). */
+export { freePort };
+
 export function assertBundles(): void {
   for (const f of ['sriov-lab-node-agent', 'sriov-lab-cni', 'sriov-lab-device-plugin']) {
     if (!existsSync(dist(f))) throw new Error(`${dist(f)} is missing: run \`npm run build\` (the node side runs the bundles)`);
@@ -36,6 +38,31 @@ function freePort(): Promise<number> {
       s.close(() => (a && typeof a === 'object' ? resolve(a.port) : reject(new Error('no port'))));
     });
   });
+}
+
+/** /opt/cni/bin entries of a node: the bundled CNI as its bundle under both type names, or the user's CNI */
+function cniPlugins(workDir: string, opts: BackendUpOptions): Record<string, string> {
+  const set: Record<string, string> = {};
+  const shim = writeShim(join(workDir, 'sriov-lab-cni'), [NODE, dist('sriov-lab-cni')]);
+  for (const t of BUNDLED_CNI_TYPES) set[t] = shim;
+  if (opts.cni) for (const t of opts.cni.types ?? ['sriov']) set[t] = opts.cni.path;
+  return set;
+}
+
+/** A node agent's configuration, but for how the machine names its netdevs; `workDir` is visible to the node. */
+export function agentConfig(spec: NodeSpec, index: number, opts: BackendUpOptions, workDir: string): NodeAgentConfig {
+  return {
+    nodeName: spec.name,
+    index,
+    seed: `${opts.seed}/${spec.name}`,
+    port: NODE_AGENT_PORT,
+    registrationModes: spec.kubeletRegistration,
+    devicePluginArgv: opts.devicePlugin.argv ?? [NODE, dist('sriov-lab-device-plugin'), '--config-file', DEVICE_PLUGIN_CONFIG_PATH],
+    devicePluginConfig: opts.devicePlugin.config ?? defaultDevicePluginConfig(),
+    cniPlugins: cniPlugins(workDir, opts),
+    renames: [],
+    predictableVfNames: false,
+  };
 }
 
 class QemuProvider implements NodeProvider {
@@ -82,14 +109,7 @@ class QemuProvider implements NodeProvider {
         }
       }
       const cfg: NodeAgentConfig = {
-        nodeName: spec.name,
-        index,
-        seed: `${opts.seed}/${spec.name}`,
-        port: NODE_AGENT_PORT,
-        registrationModes: spec.kubeletRegistration,
-        devicePluginArgv: opts.devicePlugin.argv ?? [NODE, dist('sriov-lab-device-plugin'), '--config-file', DEVICE_PLUGIN_CONFIG_PATH],
-        devicePluginConfig: opts.devicePlugin.config ?? defaultDevicePluginConfig(),
-        cniPlugins: this.cniPlugins(opts),
+        ...agentConfig(spec, index, opts, this.workDir),
         renames: vm.nics.filter((n) => n.topologyIfname).map((n) => ({ pciAddr: n.pciAddr, ifname: n.topologyIfname! })),
         predictableVfNames: spec.netdevNaming !== 'kernel',
       };
@@ -122,15 +142,6 @@ class QemuProvider implements NodeProvider {
   private userShares(opts: BackendUpOptions): Array<{ hostPath: string; readOnly: boolean }> {
     const paths = [opts.devicePlugin.argv?.[0], opts.cni?.path].filter((p): p is string => !!p && p.startsWith('/') && !p.startsWith('/usr/') && !p.startsWith(PROJECT_DIR));
     return [...new Set(paths.map((p) => dirname(p)))].map((hostPath) => ({ hostPath, readOnly: true }));
-  }
-
-  /** /opt/cni/bin entries of the guests: the bundled CNI (as a bundle: tsx in a TCG guest costs tens of seconds) */
-  private cniPlugins(opts: BackendUpOptions): Record<string, string> {
-    const set: Record<string, string> = {};
-    const shim = writeShim(join(this.workDir, 'sriov-lab-cni'), [NODE, dist('sriov-lab-cni')]);
-    for (const t of BUNDLED_CNI_TYPES) set[t] = shim;
-    if (opts.cni) for (const t of opts.cni.types ?? ['sriov']) set[t] = opts.cni.path;
-    return set;
   }
 
   async finish(): Promise<void> {

@@ -111,6 +111,11 @@ async function main(): Promise<void> {
   k.onResourcesChanged(() => notify('resources', resources()));
   k.onEvent((e) => notify('kubelet', e));
   k.onPodStatusChanged((s) => notify('podStatus', s));
+  let registered = false;
+  k.onEvent((e) => {
+    if (e.kind === 'registration' && e.ok) registered = true;
+  });
+  let pluginSince = 0;
   const kernelRelease = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
 
   const server = createServer();
@@ -175,6 +180,11 @@ async function main(): Promise<void> {
       }
       return out;
     },
+    devicePluginReady: async ({ aliveMs, timeoutMs }) => {
+      const t0 = Date.now();
+      while (!registered && Date.now() - t0 < timeoutMs && runtime.pluginRunning() && Date.now() - pluginSince < aliveMs) await new Promise((r) => setTimeout(r, 100));
+      return { registered, running: runtime.pluginRunning(), waitedMs: Date.now() - t0 };
+    },
     shutdown: async () => {
       setImmediate(() => void stop(0));
       return null;
@@ -196,9 +206,10 @@ async function main(): Promise<void> {
 
   await runtime.start();
   runtime.startDevicePlugin();
+  pluginSince = Date.now();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(cfg.port, '0.0.0.0', () => resolve());
+    server.listen(cfg.port, cfg.listenHost ?? '0.0.0.0', () => resolve());
   });
   log(`ready on port ${cfg.port} (kernel ${kernelRelease})`);
 }

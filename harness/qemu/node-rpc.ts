@@ -21,6 +21,8 @@ export interface NodeAgentConfig {
   index: number;
   seed: string;
   port: number;
+  /** listen address (default 0.0.0.0: QEMU's user network connects to the guest's address) */
+  listenHost?: string;
   registrationModes?: Array<'kubelet.sock' | 'plugins_registry'>;
   devicePluginArgv: string[];
   devicePluginConfig: unknown;
@@ -44,6 +46,8 @@ export interface Methods {
   setIpamFailure: { params: { count: number; message: string }; result: null };
   advanceClock: { params: { ms: number }; result: null };
   collect: { params: { what: string[] }; result: { pluginLog?: string; kubeletLog?: string; checkpoint?: string; podResources?: string; errors: Record<string, string> } };
+  /** waits until the device plugin registered, or ran aliveMs without registering (nothing to serve), or exited */
+  devicePluginReady: { params: { aliveMs: number; timeoutMs: number }; result: { registered: boolean; running: boolean; waitedMs: number } };
   shutdown: { params: Record<string, never>; result: null };
 }
 export type Method = keyof Methods;

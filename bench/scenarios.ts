@@ -1,34 +1,19 @@
 // Wall time of the scenario library on the sim backend: per scenario and in total. Prints figures; asserts nothing.
 //   node --import tsx bench/scenarios.ts [--seed N]
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../sim/paths.ts';
-import { parseRunResult } from '../reports/json.ts';
-import { runCommand } from '../harness/runner/command.ts';
-import { createBackendRegistry } from '../harness/runner/registry.ts';
+import { runToResult } from '../harness/runner/command.ts';
 import { simBackend } from '../harness/backends/sim.ts';
 
 const available = await simBackend.available();
 if (!available.ok) {
   console.log(`skipped: the sim backend cannot run here: ${available.reason}`);
 } else {
-  const registry = createBackendRegistry();
-  registry.register(simBackend);
-  const dir = mkdtempSync(join(tmpdir(), 'sl-bench-'));
   const seedArg = process.argv.indexOf('--seed');
   const seed = seedArg > 0 ? process.argv[seedArg + 1] : '1';
   const t0 = performance.now();
-  const code = await runCommand([join(projectRoot(), 'scenarios'), '--seed', seed, '--json', join(dir, 'run.json')], {
-    registry,
-    cwd: projectRoot(),
-    stdout: { write: () => true, isTTY: false } as never,
-    stderr: { write: () => true },
-    signal: new AbortController().signal,
-  });
+  const { code, result: run } = await runToResult([join(projectRoot(), 'scenarios'), '--seed', seed], [simBackend]);
   const wallMs = performance.now() - t0;
-  const run = parseRunResult(readFileSync(join(dir, 'run.json'), 'utf8'));
-  rmSync(dir, { recursive: true, force: true });
   const rows = run.scenarios.map((s) => ({ name: s.name, status: s.status, ms: s.durationMs })).sort((a, b) => b.ms - a.ms);
   const w = Math.max(...rows.map((r) => r.name.length));
   console.log(`scenario library on sim (seed ${seed}), slowest first:`);

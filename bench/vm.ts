@@ -3,7 +3,7 @@
 // started in the guest (cold and warm); then the same scenarios' wall time on `sim` and on `qemu` side by side
 // (`sriov-lab run` with the bundled plugins; qemu needs `npm run build`).
 // Run: node --import tsx bench/vm.ts [--vfs N] [--keep-cold-cache] [--scenario FILE]… [--no-scenarios]
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -11,9 +11,8 @@ import { buildGuestArtefacts } from '../harness/qemu/artefacts.ts';
 import { startVm } from '../harness/qemu/vm.ts';
 import { caps } from '../sim/caps.ts';
 import { projectRoot } from '../sim/paths.ts';
-import { parseRunResult } from '../reports/json.ts';
-import { runCommand } from '../harness/runner/command.ts';
-import { createBackendRegistry } from '../harness/runner/registry.ts';
+import { runToResult } from '../harness/runner/command.ts';
+import type { BackendRunInfo } from '../harness/runner/runner.ts';
 import { simBackend } from '../harness/backends/sim.ts';
 import { qemuBackend } from '../harness/backends/qemu.ts';
 import type { Backend } from '../harness/backend.ts';
@@ -77,23 +76,9 @@ for (const [l, v] of rows) console.log(`  ${l.padEnd(w)}  ${v.padStart(9)}`);
 // ---- the same scenarios on sim and on qemu ----------------------------------------------------------------------
 if (!values['no-scenarios']) {
   const files = values.scenario ?? ['scenarios/tutorial/sriov-dpdk.yaml', 'scenarios/tutorial/sriov-kernel.yaml', 'scenarios/restart/kubelet-restart.yaml'];
-  const wall = async (b: Backend): Promise<Map<string, { ms: number; status: string }>> => {
-    const registry = createBackendRegistry();
-    registry.register(b);
-    const dir = mkdtempSync(join(tmpdir(), 'sl-bench-vm-run-'));
-    try {
-      await runCommand([...files.map((f) => join(projectRoot(), f)), '--backend', b.name, '--seed', '1', '--json', join(dir, 'run.json')], {
-        registry,
-        cwd: projectRoot(),
-        stdout: { write: () => true, isTTY: false } as never,
-        stderr: { write: () => true },
-        signal: new AbortController().signal,
-      });
-      const run = parseRunResult(readFileSync(join(dir, 'run.json'), 'utf8'));
-      return new Map(run.scenarios.map((sc) => [sc.name, { ms: sc.durationMs, status: sc.status }]));
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+  const wall = async (b: Backend & BackendRunInfo): Promise<Map<string, { ms: number; status: string }>> => {
+    const { result } = await runToResult([...files.map((f) => join(projectRoot(), f)), '--backend', b.name, '--seed', '1'], [b]);
+    return new Map(result.scenarios.map((sc) => [sc.name, { ms: sc.durationMs, status: sc.status }]));
   };
   const sim = await wall(simBackend);
   const qemu = await wall(qemuBackend);

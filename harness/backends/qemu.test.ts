@@ -3,13 +3,11 @@
 // plugin and CNI running in the guest; the report says so; no VM or VM run directory is left behind.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../../sim/paths.ts';
-import { parseRunResult } from '../../reports/json.ts';
-import { runCommand } from '../runner/command.ts';
-import { createBackendRegistry } from '../runner/registry.ts';
+import { runToResult } from '../runner/command.ts';
 import { qemuBackend } from './qemu.ts';
 
 const root = projectRoot();
@@ -33,20 +31,7 @@ if (!available.ok) {
     const before = qemuProcesses();
     const vmDirs = () => readdirSync(tmpdir()).filter((f) => f.startsWith('sl-vm-') && f.includes(`-${process.pid}-`));
     const dirsBefore = vmDirs();
-    const dir = mkdtempSync(join(tmpdir(), 'sl-qemu-run-'));
-    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-    const registry = createBackendRegistry();
-    registry.register(qemuBackend);
-    let out = '';
-    let err = '';
-    const code = await runCommand([...SCENARIOS.map((s) => join(root, s)), '--backend', 'qemu', '--seed', '11', '--json', join(dir, 'run.json')], {
-      registry,
-      cwd: root,
-      stdout: { write: (s: string) => (out += s), isTTY: false } as never,
-      stderr: { write: (s: string) => (err += s) },
-      signal: new AbortController().signal,
-    });
-    const result = parseRunResult(readFileSync(join(dir, 'run.json'), 'utf8'));
+    const { code, result, out, err } = await runToResult([...SCENARIOS.map((s) => join(root, s)), '--backend', 'qemu', '--seed', '11'], [qemuBackend], root);
     t.same(
       result.scenarios.filter((s) => s.status !== 'passed').map((s) => `${s.name}: ${s.status} ${s.skipReason ?? ''}${s.steps.flatMap((st) => st.operations).find((o) => o.error)?.error?.message ?? ''}`),
       [],

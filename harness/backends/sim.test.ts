@@ -2,39 +2,16 @@
 // the bundled device plugin given as a third-party command line gives the same results; a broken expectation
 // fails with a diff that points at its file and step.
 import t from 'tap';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../../sim/paths.ts';
-import { parseRunResult } from '../../reports/json.ts';
-import { runCommand } from '../runner/command.ts';
-import { createBackendRegistry } from '../runner/registry.ts';
+import { runToResult } from '../runner/command.ts';
 import { joinCommandLine } from '../runner/shell-words.ts';
 import { bundledDevicePluginArgv } from '../plugins.ts';
 import { simBackend } from './sim.ts';
 
 const root = projectRoot();
 
-async function run(args: string[]) {
-  const registry = createBackendRegistry();
-  registry.register(simBackend);
-  const dir = mkdtempSync(join(tmpdir(), 'sl-lib-'));
-  let out = '';
-  let err = '';
-  try {
-    const code = await runCommand([...args, '--json', join(dir, 'run.json')], {
-      registry,
-      cwd: root,
-      stdout: { write: (s: string) => (out += s), isTTY: false } as never,
-      stderr: { write: (s: string) => (err += s) },
-      signal: new AbortController().signal,
-    });
-    const result = parseRunResult(readFileSync(join(dir, 'run.json'), 'utf8'));
-    return { code, result, out, err };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+const run = (args: string[]) => runToResult(args, [simBackend], root);
 
 const available = await simBackend.available();
 if (!available.ok) {

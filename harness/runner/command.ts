@@ -2,21 +2,23 @@
 //                [--json F] [--junit F] [--html F] [--keep]`
 // Exit codes: 0 every selected scenario passed or was skipped; 1 a scenario failed or the run was interrupted;
 // 2 a usage error, an unknown backend, or an invalid scenario file (nothing ran).
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { projectRoot } from '../../sim/paths.ts';
 import { multiplex } from '../../reports/reporter.ts';
 import type { Reporter } from '../../reports/reporter.ts';
-import { jsonReporter } from '../../reports/json.ts';
+import { jsonReporter, parseRunResult } from '../../reports/json.ts';
 import { junitReporter } from '../../reports/junit.ts';
 import { htmlReporter } from '../../reports/html.ts';
 import { terminalReporter, type TerminalSink } from '../../reports/terminal.ts';
-import { runTotals } from '../../reports/types.ts';
+import { runTotals, type RunResult } from '../../reports/types.ts';
 import { parse, UsageError } from '../cli/args.ts';
 import { ScenarioValidationError, findScenarioFiles, loadScenario } from '../scenario/load.ts';
 import type { Scenario } from '../scenario/types.ts';
 import type { Clock } from './clock.ts';
-import { backends as defaultRegistry, UnknownBackendError, type BackendRegistry } from './registry.ts';
+import type { Backend } from '../backend.ts';
+import { backends as defaultRegistry, createBackendRegistry, UnknownBackendError, type BackendRegistry } from './registry.ts';
 import { runScenarios, type BackendRunInfo } from './runner.ts';
 import { parseSeed, randomSeed } from './seed.ts';
 import { joinCommandLine, splitCommandLine } from './shell-words.ts';
@@ -238,3 +240,27 @@ export async function runCommand(args: string[], io: RunCommandIo = {}): Promise
 }
 
 export { UsageError };
+
+/**
+ * `sriov-lab run ARGS` in this process with only `backends` registered, for tests and benchmarks: its terminal output
+ * captured, its JSON result parsed (written to a temporary file that is removed).
+ */
+export async function runToResult(args: string[], backends: Array<Backend & BackendRunInfo>, cwd = projectRoot()): Promise<{ code: number; result: RunResult; out: string; err: string }> {
+  const registry = createBackendRegistry();
+  for (const b of backends) registry.register(b);
+  const dir = mkdtempSync(join(tmpdir(), 'sl-run-'));
+  let out = '';
+  let err = '';
+  try {
+    const code = await runCommand([...args, '--json', join(dir, 'run.json')], {
+      registry,
+      cwd,
+      stdout: { write: (s: string) => (out += s), isTTY: false } as never,
+      stderr: { write: (s: string) => (err += s) },
+      signal: new AbortController().signal,
+    });
+    return { code, result: parseRunResult(readFileSync(join(dir, 'run.json'), 'utf8')), out, err };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -5,6 +5,7 @@ import { connect, type Socket } from 'node:net';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { onLines } from '../../sim/lines.ts';
 import { AGENT_VERSION } from './guest-files.ts';
 
 export class AgentError extends Error {
@@ -33,7 +34,6 @@ export type FileReply = { ok: true; data: Buffer } | { ok: false; message: strin
 
 export class AgentClient {
   private sock: Socket | undefined;
-  private buf = '';
   private nextId = 1;
   private readonly pending = new Map<string, (fields: string[]) => void>();
   private closedError: Error | undefined;
@@ -91,23 +91,13 @@ export class AgentClient {
         if (Date.now() > deadline) throw new AgentError(`guest agent did not answer on ${this.socketPath} after ${opts.timeoutMs}ms`, this.socketPath);
       }
       this.closedError = undefined;
-      this.buf = '';
     }
   }
 
   private attach(s: Socket): void {
     this.sock = s;
     this.closedError = undefined;
-    s.setEncoding('utf8');
-    s.on('data', (d: string) => {
-      this.buf += d;
-      let i: number;
-      while ((i = this.buf.indexOf('\n')) >= 0) {
-        const line = this.buf.slice(0, i).replace(/\r$/, '');
-        this.buf = this.buf.slice(i + 1);
-        this.onLine(line);
-      }
-    });
+    onLines(s, (line) => this.onLine(line.replace(/\r$/, '')));
     const closed = (e?: Error): void => {
       if (this.sock !== s) return;
       this.closedError = e ?? new AgentError(`guest agent connection ${this.socketPath} closed`, this.socketPath);

@@ -3,6 +3,7 @@
 // also pushes notifications `{event, data}` (resources changed, kubelet events, pod status, trace events), written to
 // the same stream in the order they happened, so a reply never overtakes the events that preceded it.
 import { connect, type Server, type Socket } from 'node:net';
+import { onLines } from '../../sim/lines.ts';
 import type { V1Pod } from '@kubernetes/client-node';
 import type { AdmitResult, PodSpecLite, ResourceList } from '../../sim/kubelet/types.ts';
 import type { KubeletEvent, PodStatusLite } from '../../sim/kubelet/index.ts';
@@ -81,18 +82,10 @@ export class NodeRpcError extends Error {
   }
 }
 
-/** Splits a stream into JSON lines. */
-function onLines(sock: Socket, cb: (msg: unknown) => void): void {
-  let buf = '';
-  sock.setEncoding('utf8');
-  sock.on('data', (d: string) => {
-    buf += d;
-    let i: number;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      if (line.trim()) cb(JSON.parse(line));
-    }
+/** The stream's JSON messages, one per line. */
+function onMessages(sock: Socket, cb: (msg: unknown) => void): void {
+  onLines(sock, (line) => {
+    if (line.trim()) cb(JSON.parse(line));
   });
 }
 
@@ -108,7 +101,7 @@ export function serveNodeRpc(server: Server, handlers: Handler): { notify<N exte
     sock.on('close', () => {
       if (client === sock) client = null;
     });
-    onLines(sock, (msg) => {
+    onMessages(sock, (msg) => {
       const req = msg as Request;
       const h = handlers[req.method] as ((p: unknown) => Promise<unknown>) | undefined;
       const reply = (r: Reply) => {
@@ -139,7 +132,7 @@ export class NodeRpcClient {
     readonly node: string,
     private readonly sock: Socket,
   ) {
-    onLines(sock, (msg) => {
+    onMessages(sock, (msg) => {
       const m = msg as Reply & Notification;
       if (m.event) {
         for (const l of this.listeners.get(m.event) ?? []) l(m.data);

@@ -1,6 +1,7 @@
 // Client side of the control socket (used by the harness, the node runtime and tests).
 import { connect, type Socket } from 'node:net';
 import type { ControlRequest, ControlResponse } from './types.ts';
+import { onLines } from '../lines.ts';
 
 export class ControlError extends Error {
   readonly errno: string;
@@ -15,23 +16,13 @@ export class ControlError extends Error {
 
 export class ControlClient {
   private sock: Socket | null = null;
-  private buf = '';
   private waiting: Array<(r: ControlResponse) => void> = [];
   constructor(readonly socketPath: string) {}
 
   private async connection(): Promise<Socket> {
     if (this.sock && !this.sock.destroyed) return this.sock;
     const sock = connect(this.socketPath);
-    sock.setEncoding('utf8');
-    sock.on('data', (d: string) => {
-      this.buf += d;
-      let i: number;
-      while ((i = this.buf.indexOf('\n')) >= 0) {
-        const line = this.buf.slice(0, i);
-        this.buf = this.buf.slice(i + 1);
-        this.waiting.shift()?.(JSON.parse(line) as ControlResponse);
-      }
-    });
+    onLines(sock, (line) => this.waiting.shift()?.(JSON.parse(line) as ControlResponse));
     const fail = () => {
       const w = this.waiting;
       this.waiting = [];

@@ -2,6 +2,7 @@
 import { createServer, type Server } from 'node:net';
 import { rmSync } from 'node:fs';
 import type { SysfsModel } from './model.ts';
+import { onLines } from '../lines.ts';
 import { type ControlRequest, type ControlResponse, SysfsError } from './types.ts';
 
 export interface ControlHooks {
@@ -62,27 +63,19 @@ export function serveControl(model: SysfsModel, socketPath: string, hooks: Contr
   // requests are handled one at a time across all clients, so the model sees a total order
   let chain: Promise<unknown> = Promise.resolve();
   const server = createServer((sock) => {
-    let buf = '';
-    sock.setEncoding('utf8');
-    sock.on('data', (d: string) => {
-      buf += d;
-      let i: number;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        if (!line.trim()) continue;
-        chain = chain.then(async () => {
-          let res: ControlResponse;
-          try {
-            const req = JSON.parse(line) as ControlRequest;
-            hooks.onRequest?.(req);
-            res = await handleControl(model, req, hooks);
-          } catch (e) {
-            res = { ok: false, errno: 'EINVAL', message: `bad request: ${(e as Error).message}` };
-          }
-          if (!sock.destroyed) sock.write(`${JSON.stringify(res)}\n`);
-        });
-      }
+    onLines(sock, (line) => {
+      if (!line.trim()) return;
+      chain = chain.then(async () => {
+        let res: ControlResponse;
+        try {
+          const req = JSON.parse(line) as ControlRequest;
+          hooks.onRequest?.(req);
+          res = await handleControl(model, req, hooks);
+        } catch (e) {
+          res = { ok: false, errno: 'EINVAL', message: `bad request: ${(e as Error).message}` };
+        }
+        if (!sock.destroyed) sock.write(`${JSON.stringify(res)}\n`);
+      });
     });
     sock.on('error', () => undefined);
   });

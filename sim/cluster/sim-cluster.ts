@@ -5,9 +5,9 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Cluster } from './cluster.ts';
+import { Cluster, type NodeOptions } from './cluster.ts';
 import { NodeRuntime, type NadLite } from './node-runtime.ts';
-import { Kubelet, SkewClock, type KubeletEvent } from '../kubelet/index.ts';
+import { Kubelet, SkewClock, type KubeletEvent, type PodStatusLite } from '../kubelet/index.ts';
 import { startNode, modelOptionsFor, newRunId, type StartedNode } from '../node/node.ts';
 import type { NodeSpec, Topology } from '../topology/topology.ts';
 import type { SysfsEvent as ModelSysfsEvent } from '../kernel/types.ts';
@@ -139,21 +139,9 @@ export class SimCluster implements AsyncDisposable {
       this.nodes.set(spec.name, sn);
       const kubelet = runtime.kubelet;
       this.unsubscribe.push(kubelet.onEvent((e) => traceKubeletEvent(e, this.cluster, (t) => this.trace(t))));
-      // a pod the kubelet fails by itself (re-admission after a reboot) is failed in the cluster too
-      this.unsubscribe.push(
-        kubelet.onPodStatusChanged((st) => {
-          if (st.phase === 'Failed' && st.reason) void this.cluster.podRejectedByNode(st.uid, st.reason, st.message ?? '');
-        }),
-      );
+      this.unsubscribe.push(kubelet.onPodStatusChanged(podFailedByNode(this.cluster)));
       await runtime.start();
-      this.cluster.addNode(kubelet, {
-        cpu: spec.cpu,
-        memory: spec.memory,
-        pods: String(spec.pods),
-        labels: { 'kubernetes.io/hostname': spec.name, 'kubernetes.io/os': 'linux', ...spec.labels },
-        taints: spec.taints.map((t) => ({ key: t.key, value: t.value, effect: t.effect })),
-        internalIP: `172.18.0.${sn.index + 2}`,
-      });
+      this.cluster.addNode(kubelet, nodeOptionsOf(spec, sn.index));
       runtime.startDevicePlugin();
     }
     this.cluster.onPodAdmitted(async ({ pod, nodeName }) =>
@@ -237,6 +225,25 @@ export class SimCluster implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.stop();
   }
+}
+
+/** The Node object of a topology node: its capacity, labels and taints, an InternalIP in kind's range by its index. */
+export function nodeOptionsOf(spec: NodeSpec, index: number): NodeOptions {
+  return {
+    cpu: spec.cpu,
+    memory: spec.memory,
+    pods: String(spec.pods),
+    labels: { 'kubernetes.io/hostname': spec.name, 'kubernetes.io/os': 'linux', ...spec.labels },
+    taints: spec.taints.map((t) => ({ key: t.key, value: t.value, effect: t.effect })),
+    internalIP: `172.18.0.${index + 2}`,
+  };
+}
+
+/** A pod a node's kubelet fails by itself (re-admission after a reboot) is failed in the cluster too. */
+export function podFailedByNode(cluster: Cluster): (st: PodStatusLite) => void {
+  return (st) => {
+    if (st.phase === 'Failed' && st.reason) void cluster.podRejectedByNode(st.uid, st.reason, st.message ?? '');
+  };
 }
 
 /** A kubelet event as trace events of the run (the resource event carries what the scheduler has allocated). */

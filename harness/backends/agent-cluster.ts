@@ -5,7 +5,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { Cluster, PodStartError } from '../../sim/cluster/cluster.ts';
 import type { NadLite } from '../../sim/cluster/node-runtime.ts';
-import { traceKubeletEvent, watchClusterTrace, type SimTraceEvent } from '../../sim/cluster/sim-cluster.ts';
+import { nodeOptionsOf, podFailedByNode, traceKubeletEvent, watchClusterTrace, type SimTraceEvent } from '../../sim/cluster/sim-cluster.ts';
 import type { AdmitResult, NodeAgent, PodSpecLite, ResourceList } from '../../sim/kubelet/types.ts';
 import type { NodeSpec } from '../../sim/topology/topology.ts';
 import type { Attachment, BackendName } from '../../reports/types.ts';
@@ -81,6 +81,27 @@ export interface AgentNode {
   stop(): Promise<void>;
 }
 
+/**
+ * Waits for a started node agent to answer on 127.0.0.1:port; on failure the error carries the tail of its log. The
+ * node it returns stops the agent (shutdown over node-rpc), then the machine with `stopMachine`.
+ */
+export async function connectAgent(spec: NodeSpec, port: number, timeoutMs: number, agentLog: () => Promise<string>, stopMachine: () => Promise<void>): Promise<AgentNode> {
+  const { client, hello } = await NodeRpcClient.connect(spec.name, port, timeoutMs).catch(async (e: Error) => {
+    const log = await agentLog().catch(() => '');
+    throw new Error(`${e.message}\n--- node agent log ---\n${log.split('\n').slice(-20).join('\n')}`);
+  });
+  return {
+    spec,
+    rpc: client,
+    hello,
+    stop: async () => {
+      await client.call('shutdown', {}, 10_000).catch(() => undefined);
+      client.close();
+      await stopMachine();
+    },
+  };
+}
+
 export interface NodeProvider {
   /** once, before the nodes (artefacts, claims) */
   prepare?(opts: BackendUpOptions): Promise<void>;
@@ -133,20 +154,11 @@ export class AgentCluster {
       const n = this.nodes.get(spec.name)!;
       const agent = new RemoteNodeAgent(spec.name, n.rpc, n.hello);
       this.agents.set(spec.name, agent);
-      this.cluster.addNode(agent, {
-        cpu: spec.cpu,
-        memory: spec.memory,
-        pods: String(spec.pods),
-        labels: { 'kubernetes.io/hostname': spec.name, 'kubernetes.io/os': 'linux', ...spec.labels },
-        taints: spec.taints.map((t) => ({ key: t.key, value: t.value, effect: t.effect })),
-        internalIP: `172.18.0.${index + 2}`,
-      });
+      this.cluster.addNode(agent, nodeOptionsOf(spec, index));
       this.unsubscribe.push(
         n.rpc.on('kubelet', (e) => traceKubeletEvent(e, this.cluster, (t) => this.trace(t))),
         n.rpc.on('runtime', (e) => this.trace(e)),
-        n.rpc.on('podStatus', (st) => {
-          if (st.phase === 'Failed' && st.reason) void this.cluster.podRejectedByNode(st.uid, st.reason, st.message ?? '');
-        }),
+        n.rpc.on('podStatus', podFailedByNode(this.cluster)),
       );
     }
     // like a DaemonSet's pod becoming ready: the device plugin registered (or found nothing to serve), and what it

@@ -15,10 +15,9 @@ import type { Backend, BackendUpOptions, ClusterHandle, Requirement } from '../b
 import { HostSession } from '../host/host.ts';
 import { listVfs } from '../host/nic.ts';
 import { localSystem } from '../host/system.ts';
-import { NodeRpcClient } from '../qemu/node-rpc.ts';
 import { pluginsUnderTest } from '../plugins.ts';
 import type { BackendRunInfo } from '../runner/runner.ts';
-import { AgentCluster, AgentClusterHandle, type AgentNode, type NodeProvider } from './agent-cluster.ts';
+import { AgentCluster, AgentClusterHandle, connectAgent, type AgentNode, type NodeProvider } from './agent-cluster.ts';
 import { NODE, agentConfig, assertBundles, dist, freePort } from './qemu.ts';
 
 /** the mount namespace of the node side: nothing it writes under /etc, /var/lib, /opt or /run reaches the machine */
@@ -74,24 +73,15 @@ class HostProvider implements NodeProvider {
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     opts.progress?.(`${spec.name}: node agent (kubelet emulator, device plugin) on this machine, pid ${child.pid}`);
     try {
-      const { client, hello } = await NodeRpcClient.connect(spec.name, port, 60_000);
-      return {
-        spec,
-        rpc: client,
-        hello,
-        stop: async () => {
-          await client.call('shutdown', {}, 10_000).catch(() => undefined);
-          client.close();
-          const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
-          await exited;
-          clearTimeout(t);
-        },
-      };
+      return await connectAgent(spec, port, 60_000, async () => readFileSync(logPath, 'utf8'), async () => {
+        const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        await exited;
+        clearTimeout(t);
+      });
     } catch (e) {
       child.kill('SIGKILL');
       await exited;
-      const log = existsSync(logPath) ? readFileSync(logPath, 'utf8').split('\n').slice(-20).join('\n') : '';
-      throw new Error(`${(e as Error).message}\n--- node agent log ---\n${log}`);
+      throw e;
     }
   }
 

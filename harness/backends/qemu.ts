@@ -14,8 +14,8 @@ import { BUNDLED_CNI_TYPES, DEVICE_PLUGIN_CONFIG_PATH, defaultDevicePluginConfig
 import type { BackendRunInfo } from '../runner/runner.ts';
 import { buildGuestArtefacts, type GuestArtefacts } from '../qemu/artefacts.ts';
 import { PROJECT_DIR, startVm } from '../qemu/vm.ts';
-import { NODE_AGENT_PORT, NodeRpcClient, type NodeAgentConfig } from '../qemu/node-rpc.ts';
-import { AgentCluster, AgentClusterHandle, type AgentNode, type NodeProvider } from './agent-cluster.ts';
+import { NODE_AGENT_PORT, type NodeAgentConfig } from '../qemu/node-rpc.ts';
+import { AgentCluster, AgentClusterHandle, connectAgent, type AgentNode, type NodeProvider } from './agent-cluster.ts';
 
 export const NODE = '/usr/bin/node';
 export const dist = (name: string): string => join(PROJECT_DIR, 'dist', `${name}.mjs`);
@@ -117,21 +117,9 @@ class QemuProvider implements NodeProvider {
       writeFileSync(cfgPath, `${JSON.stringify(cfg, null, 2)}\n`);
       progress?.(`${spec.name}: starting the node agent (kubelet emulator, device plugin) in the guest`);
       await vm.spawn([NODE, dist('sriov-lab-node-agent'), cfgPath], { logPath: '/var/log/node-agent.log' });
-      const { client, hello } = await NodeRpcClient.connect(spec.name, port, 120_000).catch(async (e: Error) => {
-        const log = await vm.readFile('/var/log/node-agent.log').catch(() => '');
-        throw new Error(`${e.message}\n--- node agent log ---\n${String(log).split('\n').slice(-20).join('\n')}`);
-      });
-      progress?.(`${spec.name}: node agent up (guest kernel ${hello.kernelRelease})`);
-      return {
-        spec,
-        rpc: client,
-        hello,
-        stop: async () => {
-          await client.call('shutdown', {}, 10_000).catch(() => undefined);
-          client.close();
-          await vm.stop();
-        },
-      };
+      const node = await connectAgent(spec, port, 120_000, async () => String(await vm.readFile('/var/log/node-agent.log')), () => vm.stop());
+      progress?.(`${spec.name}: node agent up (guest kernel ${node.hello.kernelRelease})`);
+      return node;
     } catch (e) {
       await vm.stop();
       throw e;

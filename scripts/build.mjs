@@ -29,7 +29,7 @@ for (const [name, src] of Object.entries(entries)) {
       target: 'node20',
       format: 'esm',
       sourcemap: 'linked',
-      external: ['@cocalc/fuse-native', 'playwright-core'],
+      external: ['playwright-core'],
       banner: {
         // bundled CommonJS dependencies (grpc-js, yaml) call require()
         js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",

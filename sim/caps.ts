@@ -1,7 +1,6 @@
 // What this machine offers. Tests use these to skip with a reason; `sriov-lab doctor` prints them.
 import { accessSync, constants, existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
 
 export interface Capability {
   name: string;
@@ -45,16 +44,7 @@ export const caps = {
       } catch {
         return { ok: false, detail: '/dev/fuse is not accessible', disables: 'the FUSE sysfs' };
       }
-      try {
-        createRequire(import.meta.url)('@cocalc/fuse-native');
-      } catch (e) {
-        return {
-          ok: false,
-          detail: `@cocalc/fuse-native does not load (${(e as Error).message.split('\n')[0]}); install libfuse-dev and pkg-config, then npm ci`,
-          disables: 'the FUSE sysfs',
-        };
-      }
-      return { ok: isRoot(), detail: isRoot() ? '/dev/fuse and the native module work' : 'mounting needs root', disables: 'the FUSE sysfs' };
+      return { ok: isRoot(), detail: isRoot() ? '/dev/fuse, served by the TypeScript FUSE server (no native module)' : 'mounting needs root', disables: 'the FUSE sysfs' };
     }),
   iproute2: (): Capability =>
     cached('iproute2', () => {

@@ -12,6 +12,8 @@ export interface ControlHooks {
   sync?: () => Promise<void>;
   /** every well-formed request, in the order the model sees it, before it is handled (for tracing and tests) */
   onRequest?: (req: ControlRequest) => void;
+  /** after every request, before its answer: e.g. tell a caching FUSE projection what changed */
+  afterRequest?: () => Promise<void>;
 }
 
 export async function handleControl(model: SysfsModel, req: ControlRequest, hooks: ControlHooks = {}): Promise<ControlResponse> {
@@ -71,6 +73,7 @@ export function serveControl(model: SysfsModel, socketPath: string, hooks: Contr
           const req = JSON.parse(line) as ControlRequest;
           hooks.onRequest?.(req);
           res = await handleControl(model, req, hooks);
+          await hooks.afterRequest?.();
         } catch (e) {
           res = { ok: false, errno: 'EINVAL', message: `bad request: ${(e as Error).message}` };
         }

@@ -1,205 +1,354 @@
-// FUSE projection: serves a SysfsModel as a mounted tree. Writes run the model's side effects synchronously and
-// return its errno to the writer. Must run in its own process: reading the mount from the serving process deadlocks.
-import { createRequire } from 'node:module';
+// FUSE projection: serves a SysfsModel as a mounted tree through the TypeScript FUSE server (fuse/connection.ts).
+// Writes run the model's side effects synchronously and return its errno to the writer. Must run in a process of
+// its own: reading the mount from the serving process deadlocks.
+//
+// The kernel caches names, attributes, symlinks and file content for a long time, and is told the moment the model
+// changes, so that a cached read costs what a tmpfs read costs and is never stale:
+// - after every change (a write, a control-socket request, a netdev sync), the names the kernel knows are checked
+//   against the model: a name that is gone gets FUSE_NOTIFY_DELETE, a name that now is something else (another
+//   link target, kind or mode) FUSE_NOTIFY_INVAL_ENTRY, and its old node id is never used again;
+// - every file whose content the kernel may hold is re-read in the model; if it changed, its inode's attributes are
+//   invalidated (FUSE_NOTIFY_INVAL_INODE with a negative offset: no page lock, so it is safe to wait for before the
+//   reply). The file's mtime is its content version, and with FUSE_AUTO_INVAL_DATA the kernel drops the cached
+//   pages when it sees the new mtime on its next read;
+// - names inside a `net` directory (netdevs, which move between network namespaces behind the model's back) are
+//   not cached: each lookup reaches the server, which first brings the netdev view up to date.
+// Invalidations are written before the reply to the request that caused them, except entry invalidations caused
+// by a lookup or readdir: the kernel holds that directory's lock while it waits, so they follow the reply.
 import type { SysfsModel } from './model.ts';
 import { ERRNO, SysfsError } from './types.ts';
-
-interface FuseStat {
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-  mtime: Date;
-  atime: Date;
-  ctime: Date;
-  nlink: number;
-}
-type Cb<T = never> = (err: number, value?: T) => void;
-interface FuseOps {
-  getattr(path: string, cb: Cb<FuseStat>): void;
-  readdir(path: string, cb: (err: number, names?: string[]) => void): void;
-  readlink(path: string, cb: Cb<string>): void;
-  open(path: string, flags: number, cb: Cb<number>): void;
-  release(path: string, fd: number, cb: Cb): void;
-  read(path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (n: number) => void): void;
-  write(path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (n: number) => void): void;
-  truncate(path: string, size: number, cb: Cb): void;
-  ftruncate(path: string, fd: number, size: number, cb: Cb): void;
-  chmod(path: string, mode: number, cb: Cb): void;
-  chown(path: string, uid: number, gid: number, cb: Cb): void;
-  utimens(path: string, a: Date, m: Date, cb: Cb): void;
-  create(path: string, mode: number, cb: Cb<number>): void;
-  unlink(path: string, cb: Cb): void;
-  mkdir(path: string, mode: number, cb: Cb): void;
-}
-interface FuseHandle {
-  mount(cb: (err: Error | null) => void): void;
-  unmount(cb: (err: Error | null) => void): void;
-}
-type FuseCtor = new (mnt: string, ops: FuseOps, opts: Record<string, unknown>) => FuseHandle;
+import { Op, S_IFDIR, S_IFLNK, S_IFREG, DT_DIR, DT_LNK, DT_REG, type Attr, type Dirent } from './fuse/abi.ts';
+import { FuseErrno, mountFuse, type AttrReply, type ConnectionStats, type EntryReply, type FuseOps } from './fuse/connection.ts';
 
 export interface FuseHooks {
   /** after a successful write: mirror netdev changes before the writer's write() returns */
   afterWrite?: (path: string) => Promise<void>;
-  /** before serving a read/readdir/lookup under a netdev-bearing path; `listing` for a readdir */
+  /** before serving a lookup/readdir under a netdev-bearing path; `listing` for a readdir */
   beforeLookup?: (path: string, listing: boolean) => Promise<void>;
-}
-
-const S_IFDIR = 0o040000;
-const S_IFREG = 0o100000;
-const S_IFLNK = 0o120000;
-const O_ACCMODE = 3;
-
-function errnoOf(e: unknown): number {
-  if (e instanceof SysfsError) return -(ERRNO[e.errno] ?? ERRNO.EIO);
-  return -ERRNO.EIO;
+  log?: (msg: string) => void;
 }
 
 export interface MountedModel {
   mountDir: string;
+  /** the FUSE connection number (under /sys/fs/fuse/connections) */
+  connection: number;
+  stats(): ConnectionStats & { inodes: number; cachedFiles: number };
+  /** tells the kernel about every model change since the last call; resolves once the kernel has taken it */
+  refresh(): Promise<void>;
   unmount(): Promise<void>;
 }
 
+/** how long the kernel may keep names and attributes without asking: until told otherwise */
+const LONG_TTL_MS = 24 * 3600 * 1000;
+
+interface Inode {
+  id: number;
+  path: string;
+  segs: string[];
+  parent: number;
+  name: string;
+  kind: 'dir' | 'file' | 'link';
+  mode: number;
+  target?: string;
+  /** kind, mode and link target: if this changes, the name means something else */
+  sig: string;
+  nlookup: number;
+  /** still what the model has at `path` (false once retired: the kernel may still hold it) */
+  live: boolean;
+  /** content as last described to the kernel in an attribute reply (READ serves this, matching the size) */
+  reported?: string;
+  /** content last seen by refresh() */
+  seen?: string;
+  version: number;
+}
+
+function errnoOf(e: unknown): number {
+  if (e instanceof SysfsError) return ERRNO[e.errno] ?? ERRNO.EIO;
+  return ERRNO.EIO;
+}
+
+function sigOf(e: { kind: string; mode: number; target?: string }): string {
+  return `${e.kind}:${e.mode}:${e.target ?? ''}`;
+}
+
+/** A stable, non-zero inode number for a readdir entry the kernel has not looked up. */
+function pathIno(path: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < path.length; i++) h = Math.imul(h ^ path.charCodeAt(i), 0x01000193) >>> 0;
+  return 0x100000000 + h;
+}
+
+const EROFS = 30;
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
 /** Mounts `model` at `mountDir` (an existing empty directory). Paths in the mount: `/sys/...`, `/dev/vfio/...`. */
 export async function mountModel(model: SysfsModel, mountDir: string, hooks: FuseHooks = {}): Promise<MountedModel> {
-  const Fuse = createRequire(import.meta.url)('@cocalc/fuse-native') as FuseCtor;
-  const t0 = new Date(0);
-  const stat = (kind: 'dir' | 'file' | 'link', mode: number, size: number): FuseStat => ({
-    mode: (kind === 'dir' ? S_IFDIR : kind === 'link' ? S_IFLNK : S_IFREG) | mode,
-    uid: 0,
-    gid: 0,
-    size,
-    mtime: t0,
-    atime: t0,
-    ctime: t0,
-    nlink: kind === 'dir' ? 2 : 1,
-  });
-  // each open file remembers what it was opened for, like kernfs checks at open
-  const open = new Map<number, { path: string; content?: Buffer }>();
-  let nextFd = 10;
-  const before = async (path: string, listing = false) => {
-    if (hooks.beforeLookup && path.includes('net')) await hooks.beforeLookup(path, listing);
+  const root: Inode = { id: 1, path: '/', segs: [], parent: 1, name: '', kind: 'dir', mode: 0o755, sig: 'dir:493:', nlookup: 1, live: true, version: 0 };
+  const byId = new Map<number, Inode>([[1, root]]);
+  const byPath = new Map<string, Inode>([['/', root]]);
+  /** files whose content the kernel may hold */
+  const cached = new Set<Inode>();
+  let nextId = 2;
+  let lastGen = model.treeGeneration();
+  /** entry invalidations that must wait for the reply of the request in progress */
+  let deferred: Array<() => Promise<void>> = [];
+
+  const volatileName = (parent: Inode) => parent.name === 'net';
+
+  const attrOf = (ino: Inode): Attr => {
+    let size = 0;
+    if (ino.kind === 'link') size = Buffer.byteLength(ino.target ?? '');
+    else if (ino.kind === 'file') {
+      const content = ino.live ? model.peek(ino.segs) : ino.reported;
+      // an unreadable file (or one whose read fails) keeps sysfs's 4096, so the read reaches us and fails there
+      if (content !== undefined && !content.startsWith('\0')) {
+        if (content !== ino.reported) {
+          if (ino.reported !== undefined) ino.version++;
+          ino.reported = content;
+        }
+        ino.seen = content;
+        cached.add(ino);
+        size = Buffer.byteLength(content);
+      } else {
+        ino.reported = content;
+        size = 4096;
+      }
+    }
+    const type = ino.kind === 'dir' ? S_IFDIR : ino.kind === 'link' ? S_IFLNK : S_IFREG;
+    return { ino: ino.id, mode: type | ino.mode, size, nlink: ino.kind === 'dir' ? 2 : 1, uid: 0, gid: 0, timeSec: ino.version };
   };
-  const EROFS = -30;
+
+  const inode = (id: number): Inode => {
+    const ino = byId.get(id);
+    if (!ino) throw new FuseErrno(ERRNO.ENOENT, `unknown node ${id}`);
+    return ino;
+  };
+
+  const retire = (ino: Inode) => {
+    ino.live = false;
+    if (byPath.get(ino.path) === ino) byPath.delete(ino.path);
+    cached.delete(ino);
+  };
+
+  let mount: Awaited<ReturnType<typeof mountFuse>> | undefined;
+
+  /**
+   * Compares what the kernel may hold with the model and sends the invalidations. `deferEntries` when serving a
+   * lookup or readdir, whose directory lock the kernel holds: entry invalidations then follow the reply.
+   */
+  const refresh = async (opts: { deferEntries?: boolean; written?: Inode } = {}): Promise<void> => {
+    if (!mount) return;
+    const m = mount;
+    const now: Array<Promise<void>> = [];
+    const entries: Array<() => Promise<void>> = [];
+    const gen = model.treeGeneration();
+    if (gen !== lastGen) {
+      lastGen = gen;
+      for (const ino of [...byPath.values()]) {
+        if (ino === root) continue;
+        const e = model.entryAt(ino.segs);
+        if (e && sigOf(e) === ino.sig) continue;
+        retire(ino);
+        if (!e && ino.kind !== 'dir') entries.push(() => m.deleteEntry(ino.parent, ino.id, ino.name));
+        else entries.push(() => m.invalEntry(ino.parent, ino.name));
+      }
+    }
+    const w = opts.written;
+    if (w?.live && w.kind === 'file') {
+      // the kernel may have copied the written bytes into its cached page: always start that file afresh
+      w.version++;
+      w.reported = undefined;
+      w.seen = undefined;
+      now.push(m.invalInode(w.id, -1, 0));
+    }
+    for (const ino of cached) {
+      if (ino === w) continue;
+      const content = model.peek(ino.segs);
+      if (content === ino.seen) continue;
+      ino.seen = content;
+      now.push(m.invalInode(ino.id, -1, 0));
+    }
+    for (const p of model.delayedPaths()) {
+      const ino = byPath.get(p);
+      if (ino?.reported !== undefined) {
+        // the next read must reach the server, where the delay is applied
+        ino.version++;
+        ino.reported = undefined;
+        now.push(m.invalInode(ino.id, -1, 0));
+      }
+    }
+    await Promise.all(now);
+    if (opts.deferEntries) deferred.push(...entries);
+    else await Promise.all(entries.map((f) => f()));
+  };
+
+  const before = async (path: string, listing: boolean) => {
+    if (!hooks.beforeLookup || !path.includes('/net')) return;
+    await hooks.beforeLookup(path, listing);
+    await refresh({ deferEntries: true });
+  };
+
+  const childPath = (parent: Inode, name: string) => (parent === root ? `/${name}` : `${parent.path}/${name}`);
 
   const ops: FuseOps = {
-    getattr(path, cb) {
-      before(path).then(() => {
-        if (path === '/') return cb(0, stat('dir', 0o755, 0));
-        try {
-          const s = model.lstat(path);
-          cb(0, stat(s.kind, s.mode, s.kind === 'link' ? s.size : s.kind === 'file' ? 4096 : 0));
-        } catch (e) {
-          cb(errnoOf(e));
-        }
-      }, () => cb(-ERRNO.EIO));
+    async lookup(_req, parentId, name) {
+      const parent = inode(parentId);
+      if (!parent.live || parent.kind !== 'dir') throw new FuseErrno(ERRNO.ENOENT);
+      const path = childPath(parent, name);
+      await before(path, false);
+      if (!parent.live) throw new FuseErrno(ERRNO.ENOENT);
+      const segs = [...parent.segs, name];
+      const e = model.entryAt(segs);
+      if (!e) throw new FuseErrno(ERRNO.ENOENT);
+      const sig = sigOf(e);
+      let ino = byPath.get(path);
+      if (ino && ino.sig !== sig) {
+        retire(ino);
+        ino = undefined;
+      }
+      if (!ino) {
+        ino = { id: nextId++, path, segs, parent: parent.id, name, kind: e.kind, mode: e.mode, target: e.target, sig, nlookup: 0, live: true, version: 0 };
+        byId.set(ino.id, ino);
+        byPath.set(path, ino);
+      }
+      ino.nlookup++;
+      const ttl = volatileName(parent) ? 0 : LONG_TTL_MS;
+      const reply: EntryReply = { nodeid: ino.id, attr: attrOf(ino), entryTtlMs: ttl, attrTtlMs: ttl };
+      return reply;
     },
-    readdir(path, cb) {
-      before(path, true).then(() => {
-        try {
-          cb(0, model.readdir(path === '/' ? '/' : path));
-        } catch (e) {
-          cb(errnoOf(e));
-        }
-      }, () => cb(-ERRNO.EIO));
-    },
-    readlink(path, cb) {
-      try {
-        cb(0, model.readlink(path));
-      } catch (e) {
-        cb(errnoOf(e));
+    forget(id, n) {
+      const ino = byId.get(id);
+      if (!ino || ino === root) return;
+      ino.nlookup -= n;
+      if (ino.nlookup <= 0) {
+        byId.delete(id);
+        if (byPath.get(ino.path) === ino) byPath.delete(ino.path);
+        cached.delete(ino);
       }
     },
-    open(path, flags, cb) {
-      try {
-        const s = model.lstat(path);
-        if (s.kind !== 'file') return cb(-ERRNO.EISDIR);
-        const acc = flags & O_ACCMODE;
-        const wantRead = acc === 0 || acc === 2;
-        const wantWrite = acc === 1 || acc === 2;
-        if ((wantRead && !(s.mode & 0o444)) || (wantWrite && !(s.mode & 0o222))) return cb(-ERRNO.EACCES);
-        const fd = nextFd++;
-        open.set(fd, { path });
-        cb(0, fd);
-      } catch (e) {
-        cb(errnoOf(e));
-      }
+    getattr(_req, id): AttrReply {
+      const ino = inode(id);
+      const parent = byId.get(ino.parent);
+      return { attr: attrOf(ino), attrTtlMs: parent && volatileName(parent) && ino !== root ? 0 : LONG_TTL_MS };
     },
-    release(_path, fd, cb) {
-      open.delete(fd);
-      cb(0);
+    setattr(_req, id, set): AttrReply {
+      const ino = inode(id);
+      if (set.mode !== undefined || set.uid !== undefined || set.gid !== undefined) throw new FuseErrno(ERRNO.EPERM);
+      // O_TRUNC arrives as a size change: sysfs accepts it on a writable attribute and changes nothing
+      if (set.size !== undefined && (ino.kind !== 'file' || !(ino.mode & 0o222))) throw new FuseErrno(ino.kind === 'dir' ? ERRNO.EISDIR : ERRNO.EACCES);
+      return { attr: attrOf(ino), attrTtlMs: LONG_TTL_MS };
     },
-    read(path, fd, buf, len, pos, cb) {
-      const f = open.get(fd);
-      const delayMs = model.takeDelay(path);
-      const go = () => {
-        try {
-          // content is produced once per open file, like a seq_file
-          let content = f?.content;
-          if (!content || pos === 0) {
-            content = Buffer.from(model.read(path));
-            if (f) f.content = content;
-          }
-          if (pos >= content.length) return cb(0);
-          const n = content.copy(buf, 0, pos, Math.min(content.length, pos + len));
-          cb(n);
-        } catch (e) {
-          cb(errnoOf(e));
+    readlink(_req, id) {
+      const ino = inode(id);
+      if (ino.kind !== 'link' || ino.target === undefined) throw new FuseErrno(ERRNO.EINVAL);
+      if (ino.live) model.readlink(ino.path); // for the trace
+      return ino.target;
+    },
+    read(_req, id, _fh, offset, size) {
+      const ino = inode(id);
+      if (ino.kind !== 'file') throw new FuseErrno(ERRNO.EISDIR);
+      const serve = (): Buffer => {
+        let content = ino.reported;
+        if (content === undefined || !ino.live) {
+          if (!ino.live) throw new FuseErrno(ERRNO.ENODEV);
+          content = model.peek(ino.segs);
         }
+        if (content === undefined) throw new FuseErrno(ERRNO.EACCES);
+        model.noteRead(ino.path, content);
+        if (content.startsWith('\0')) {
+          ino.reported = undefined; // a failing read is never cached: ask the model again next time
+          throw new FuseErrno(ERRNO[content.slice(1) as keyof typeof ERRNO] ?? ERRNO.EIO);
+        }
+        const buf = Buffer.from(content);
+        return buf.subarray(Math.min(offset, buf.length), Math.min(buf.length, offset + size));
       };
-      if (delayMs > 0) setTimeout(go, delayMs);
-      else go();
-    },
-    write(path, _fd, buf, len, _pos, cb) {
-      const value = buf.subarray(0, len).toString('utf8');
-      const delayMs = model.takeDelay(path);
-      const go = () => {
-        try {
-          model.write(path, value);
-        } catch (e) {
-          return cb(errnoOf(e));
-        }
-        (hooks.afterWrite ? hooks.afterWrite(path) : Promise.resolve()).then(
-          () => cb(len),
-          () => cb(-ERRNO.EIO),
-        );
-      };
-      if (delayMs > 0) setTimeout(go, delayMs);
-      else go();
-    },
-    // `echo N > f` opens with O_TRUNC: accept the truncate of a writable attribute
-    truncate(path, _size, cb) {
-      try {
-        const s = model.lstat(path);
-        cb(s.kind === 'file' && s.mode & 0o222 ? 0 : -ERRNO.EACCES);
-      } catch (e) {
-        cb(errnoOf(e));
+      const delayMs = model.takeDelay(ino.path);
+      if (delayMs > 0) {
+        // the delayed read must see the content as it is when it ends
+        return sleep(delayMs).then(() => {
+          if (ino.live) ino.reported = model.peek(ino.segs);
+          return serve();
+        });
       }
+      return serve();
     },
-    ftruncate(path, _fd, size, cb) {
-      ops.truncate(path, size, cb);
+    async write(_req, id, _fh, _offset, data) {
+      const ino = inode(id);
+      if (!ino.live) throw new FuseErrno(ERRNO.ENODEV);
+      const delayMs = model.takeDelay(ino.path);
+      if (delayMs > 0) await sleep(delayMs);
+      try {
+        model.write(ino.path, data.toString('utf8'));
+      } catch (e) {
+        await refresh({ written: ino });
+        throw new FuseErrno(errnoOf(e));
+      }
+      try {
+        await hooks.afterWrite?.(ino.path);
+      } catch (e) {
+        hooks.log?.(`sysfs: after write of ${ino.path}: ${(e as Error).message}`);
+        await refresh({ written: ino });
+        throw new FuseErrno(ERRNO.EIO);
+      }
+      await refresh({ written: ino });
+      return data.length;
     },
-    chmod: (_p, _m, cb) => cb(-ERRNO.EPERM),
-    chown: (_p, _u, _g, cb) => cb(-ERRNO.EPERM),
-    utimens: (_p, _a, _m, cb) => cb(0),
-    create: (_p, _m, cb) => cb(-ERRNO.EACCES),
-    unlink: (_p, cb) => cb(-ERRNO.EPERM),
-    mkdir: (_p, _m, cb) => cb(EROFS),
+    async readdir(_req, id) {
+      const ino = inode(id);
+      if (ino.kind !== 'dir') throw new FuseErrno(ERRNO.ENOTDIR);
+      await before(ino.path, /\/net$/.test(ino.path));
+      if (!ino.live) throw new FuseErrno(ERRNO.ENOENT);
+      let names: string[];
+      try {
+        names = model.readdir(ino.path);
+      } catch (e) {
+        throw new FuseErrno(errnoOf(e));
+      }
+      const parent = byId.get(ino.parent) ?? root;
+      const list: Dirent[] = [
+        { ino: ino.id, name: '.', type: DT_DIR },
+        { ino: parent.id, name: '..', type: DT_DIR },
+      ];
+      for (const name of names) {
+        const segs = [...ino.segs, name];
+        const e = model.entryAt(segs);
+        if (!e) continue;
+        const p = childPath(ino, name);
+        list.push({ ino: byPath.get(p)?.id ?? pathIno(p), name, type: e.kind === 'dir' ? DT_DIR : e.kind === 'link' ? DT_LNK : DT_REG });
+      }
+      return list;
+    },
+    statfs() {
+      return { blocks: 0, files: byId.size, bsize: 4096, namelen: 255 };
+    },
+    access(req, id, mask) {
+      // generic_permission: root may read and write anything, and execute what has an execute bit
+      const ino = inode(id);
+      const X = 1;
+      if (req.uid === 0) {
+        if (mask & X && ino.kind === 'file' && !(ino.mode & 0o111)) throw new FuseErrno(ERRNO.EACCES);
+        return;
+      }
+      const bits = ino.mode & 0o007; // everything is root's: others' bits apply
+      if ((mask & 4 && !(bits & 4)) || (mask & 2 && !(bits & 2)) || (mask & X && !(bits & 1))) throw new FuseErrno(ERRNO.EACCES);
+    },
+    // sysfs has no create, link or rename: what kernfs answers
+    refused: { [Op.CREATE]: ERRNO.EACCES, [Op.MKNOD]: ERRNO.EACCES, [Op.MKDIR]: EROFS, [Op.SYMLINK]: ERRNO.EPERM, [Op.LINK]: ERRNO.EPERM, [Op.UNLINK]: ERRNO.EPERM, [Op.RMDIR]: ERRNO.EPERM, [Op.RENAME]: ERRNO.EPERM },
+    afterReply() {
+      if (!deferred.length) return;
+      const todo = deferred;
+      deferred = [];
+      for (const f of todo) void f();
+    },
   };
-  // timeouts as strings: fuse-native drops falsy values, which would mean 1 s of kernel caching
-  const fuse = new Fuse(mountDir, ops, {
-    force: true,
-    mkdir: true,
-    entryTimeout: '0',
-    attrTimeout: '0',
-    acAttrTimeout: '0',
-    fsname: 'sysfs',
-    subtype: 'sriov-lab',
-    allowOther: true,
-  });
-  await new Promise<void>((resolve, reject) => fuse.mount((err) => (err ? reject(err) : resolve())));
+
+  mount = await mountFuse(mountDir, ops, { fsname: 'sysfs', subtype: 'sriov-lab', log: hooks.log });
+  const m = mount;
   return {
     mountDir,
-    unmount: () => new Promise<void>((resolve) => fuse.unmount(() => resolve())),
+    connection: m.connection,
+    stats: () => ({ ...m.stats, inodes: byId.size, cachedFiles: cached.size }),
+    refresh: () => refresh(),
+    unmount: () => m.unmount(),
   };
 }

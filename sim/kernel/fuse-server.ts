@@ -55,10 +55,12 @@ async function main(): Promise<void> {
     // listing a netdev directory always looks at the real links (a netdev may have just come back from a pod, and
     // the link monitor's event may not have arrived yet); other lookups sync when the monitor saw a change
     beforeLookup: async (path, listing) => mirror?.sync(listing && /\/net$/.test(path)),
+    log: (msg) => process.stderr.write(`${msg}\n`),
   });
   const control = await serveControl(model, config.controlSocket, {
     afterChange: async () => mirror?.flush(),
     sync: async () => mirror?.sync(true),
+    afterRequest: () => mounted.refresh(),
   });
   let stopping = false;
   const stop = async (why: string) => {

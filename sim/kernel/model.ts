@@ -428,10 +428,56 @@ export class SysfsModel {
 
   // ---- tree ---------------------------------------------------------------------------------
 
+  private treeGen = 0;
+
   private ensureTree(): void {
     if (!this.dirty) return;
     this.root = this.build();
     this.dirty = false;
+    this.treeGen++;
+  }
+
+  /** A number that changes whenever the tree's shape (names, kinds, link targets) may have changed. */
+  treeGeneration(): number {
+    this.ensureTree();
+    return this.treeGen;
+  }
+
+  /** What is at a canonical path (symlinks not followed anywhere), or undefined; for projections that cache. */
+  entryAt(segs: readonly string[]): { kind: 'dir' | 'file' | 'link'; mode: number; target?: string } | undefined {
+    this.ensureTree();
+    const n = this.lookupExact(segs as string[]);
+    if (!n) return undefined;
+    if (n.kind === 'dir') return { kind: 'dir', mode: 0o755 };
+    if (n.kind === 'link') return { kind: 'link', mode: 0o777, target: n.target };
+    return { kind: 'file', mode: n.mode };
+  }
+
+  /**
+   * The content a read of the file at the canonical path would give now, without recording a read: the errno name
+   * prefixed with NUL if the read would fail, undefined if it is not a readable file.
+   */
+  peek(segs: readonly string[]): string | undefined {
+    this.ensureTree();
+    const n = this.lookupExact(segs as string[]);
+    if (!n || n.kind !== 'file' || !n.read) return undefined;
+    try {
+      return n.read();
+    } catch (e) {
+      if (e instanceof SysfsError) return `\0${e.errno}`;
+      throw e;
+    }
+  }
+
+  /** Records a read served from content obtained with peek(), so the trace shows what a process read. */
+  noteRead(path: string, value: string): void {
+    if (value.startsWith('\0')) this.record({ op: 'read', path, errno: value.slice(1) as ErrnoName });
+    else this.record({ op: 'read', path, value });
+  }
+
+  /** Canonical paths that have a pending delay (a projection that caches must let the next access reach it). */
+  delayedPaths(): string[] {
+    return [...this.delays.keys()];
   }
 
   private build(): DirNode {

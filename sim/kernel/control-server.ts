@@ -14,6 +14,8 @@ export interface ControlHooks {
   onRequest?: (req: ControlRequest) => void;
   /** after every request, before its answer: e.g. tell a caching FUSE projection what changed */
   afterRequest?: () => Promise<void>;
+  /** the serving projection's counters, for `fuse.stats` */
+  stats?: () => unknown;
 }
 
 export async function handleControl(model: SysfsModel, req: ControlRequest, hooks: ControlHooks = {}): Promise<ControlResponse> {
@@ -48,6 +50,8 @@ export async function handleControl(model: SysfsModel, req: ControlRequest, hook
       case 'snapshot':
         await hooks.sync?.();
         return { ok: true, data: model.walk() };
+      case 'fuse.stats':
+        return { ok: true, data: hooks.stats?.() ?? null };
       case 'netdev.sync':
         await hooks.sync?.();
         return { ok: true, data: model.netdevs() };

@@ -2,17 +2,21 @@
 // Writes run the model's side effects synchronously and return its errno to the writer. Must run in a process of
 // its own: reading the mount from the serving process deadlocks.
 //
-// The kernel caches names, attributes, symlinks and file content for a long time, and is told the moment the model
-// changes, so that a cached read costs what a tmpfs read costs and is never stale:
+// The kernel caches names, attributes, symlinks, listings and constant content for a long time, and is told the
+// moment the model changes, so that a lookup costs what a tmpfs lookup costs and is never stale:
 // - after every change (a write, a control-socket request, a netdev sync), the names the kernel knows are checked
 //   against the model: a name that is gone gets FUSE_NOTIFY_DELETE, a name that now is something else (another
 //   link target, kind or mode) FUSE_NOTIFY_INVAL_ENTRY, and its old node id is never used again;
-// - every file whose content the kernel may hold is re-read in the model; if it changed, its inode's attributes are
+// - a directory's listing is cached; when its names change, its mtime (its version) changes and its attributes are
 //   invalidated (FUSE_NOTIFY_INVAL_INODE with a negative offset: no page lock, so it is safe to wait for before the
-//   reply). The file's mtime is its content version, and with FUSE_AUTO_INVAL_DATA the kernel drops the cached
-//   pages when it sees the new mtime on its next read;
-// - names inside a `net` directory (netdevs, which move between network namespaces behind the model's back) are
-//   not cached: each lookup reaches the server, which first brings the netdev view up to date.
+//   reply), and the kernel drops the cached listing when a process next starts reading it;
+// - attributes that can change (writable ones, netdev ones, any seen to change) are opened with FOPEN_DIRECT_IO and
+//   produce their value once per open, like kernfs's seq_file; constant ones keep their pages cached, and if one
+//   changes after all, its attributes are invalidated and its mtime (its version) moves, so that the kernel
+//   (FUSE_AUTO_INVAL_DATA) drops the pages at its next read;
+// - names inside a `net` directory (netdevs, which move between network namespaces behind the model's back) and
+//   the listings of `net` directories are not cached: each lookup and listing reaches the server, which first
+//   brings the netdev view up to date.
 // Invalidations are written before the reply to the request that caused them, except entry invalidations caused
 // by a lookup or readdir: the kernel holds that directory's lock while it waits, so they follow the reply.
 import type { SysfsModel } from './model.ts';
@@ -59,6 +63,10 @@ interface Inode {
   reported?: string;
   /** content last seen by refresh() */
   seen?: string;
+  /** a directory's names as last listed to the kernel (which caches listings) */
+  listing?: string;
+  /** its content has changed once: it is read directly from now on */
+  changed?: boolean;
   version: number;
 }
 
@@ -89,6 +97,9 @@ export async function mountModel(model: SysfsModel, mountDir: string, hooks: Fus
   /** files whose content the kernel may hold */
   const cached = new Set<Inode>();
   let nextId = 2;
+  /** open files read directly: the value produced by the first read, like a seq_file buffer */
+  const handles = new Map<number, { content?: string }>();
+  let nextFh = 1;
   let lastGen = model.treeGeneration();
   /** entry invalidations that must wait for the reply of the request in progress */
   let deferred: Array<() => Promise<void>> = [];
@@ -152,6 +163,20 @@ export async function mountModel(model: SysfsModel, mountDir: string, hooks: Fus
         if (!e && ino.kind !== 'dir') entries.push(() => m.deleteEntry(ino.parent, ino.id, ino.name));
         else entries.push(() => m.invalEntry(ino.parent, ino.name));
       }
+      // a cached listing is checked against the directory's mtime when a process starts reading it
+      for (const ino of byPath.values()) {
+        if (ino.listing === undefined) continue;
+        let names: string;
+        try {
+          names = model.readdir(ino.path).join('/');
+        } catch {
+          names = '';
+        }
+        if (names === ino.listing) continue;
+        ino.listing = undefined;
+        ino.version++;
+        now.push(m.invalInode(ino.id, -1, 0));
+      }
     }
     const w = opts.written;
     if (w?.live && w.kind === 'file') {
@@ -166,6 +191,7 @@ export async function mountModel(model: SysfsModel, mountDir: string, hooks: Fus
       const content = model.peek(ino.segs);
       if (content === ino.seen) continue;
       ino.seen = content;
+      ino.changed = true;
       now.push(m.invalInode(ino.id, -1, 0));
     }
     for (const p of model.delayedPaths()) {
@@ -244,17 +270,36 @@ export async function mountModel(model: SysfsModel, mountDir: string, hooks: Fus
       if (ino.live) model.readlink(ino.path); // for the trace
       return ino.target;
     },
-    read(_req, id, _fh, offset, size) {
+    open(_req, id) {
       const ino = inode(id);
       if (ino.kind !== 'file') throw new FuseErrno(ERRNO.EISDIR);
+      if (!ino.live) throw new FuseErrno(ERRNO.ENOENT);
+      // An attribute that can change is read past the page cache, a whole value per open like kernfs's seq_file:
+      // a cached page could be torn by a writer's bytes or by a size learnt before the change. Constant ones
+      // (vendor, device, class, …) stay cached.
+      if (ino.mode & 0o222 || ino.changed || ino.path.includes('/net/')) {
+        const fh = nextFh++;
+        handles.set(fh, {});
+        return { fh, directIo: true };
+      }
+      return { fh: 0, keepCache: true };
+    },
+    release(_req, _id, fh) {
+      handles.delete(fh);
+    },
+    read(_req, id, fh, offset, size) {
+      const ino = inode(id);
+      if (ino.kind !== 'file') throw new FuseErrno(ERRNO.EISDIR);
+      const handle = handles.get(fh);
       const serve = (): Buffer => {
-        let content = ino.reported;
+        let content = handle ? (offset === 0 || handle.content === undefined ? undefined : handle.content) : ino.reported;
         if (content === undefined || !ino.live) {
           if (!ino.live) throw new FuseErrno(ERRNO.ENODEV);
           content = model.peek(ino.segs);
         }
         if (content === undefined) throw new FuseErrno(ERRNO.EACCES);
-        model.noteRead(ino.path, content);
+        if (handle) handle.content = content;
+        if (offset === 0) model.noteRead(ino.path, content);
         if (content.startsWith('\0')) {
           ino.reported = undefined; // a failing read is never cached: ask the model again next time
           throw new FuseErrno(ERRNO[content.slice(1) as keyof typeof ERRNO] ?? ERRNO.EIO);
@@ -293,6 +338,13 @@ export async function mountModel(model: SysfsModel, mountDir: string, hooks: Fus
       await refresh({ written: ino });
       return data.length;
     },
+    opendir(_req, id) {
+      const ino = inode(id);
+      if (ino.kind !== 'dir') throw new FuseErrno(ERRNO.ENOTDIR);
+      // a netdev directory is listed afresh every time (its names follow real links); others are cached
+      const fresh = ino.name === 'net';
+      return { fh: 0, cacheDir: !fresh, keepCache: !fresh };
+    },
     async readdir(_req, id) {
       const ino = inode(id);
       if (ino.kind !== 'dir') throw new FuseErrno(ERRNO.ENOTDIR);
@@ -304,6 +356,7 @@ export async function mountModel(model: SysfsModel, mountDir: string, hooks: Fus
       } catch (e) {
         throw new FuseErrno(errnoOf(e));
       }
+      if (ino.name !== 'net') ino.listing = names.join('/');
       const parent = byId.get(ino.parent) ?? root;
       const list: Dirent[] = [
         { ino: ino.id, name: '.', type: DT_DIR },

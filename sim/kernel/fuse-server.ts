@@ -61,6 +61,7 @@ async function main(): Promise<void> {
     afterChange: async () => mirror?.flush(),
     sync: async () => mirror?.sync(true),
     afterRequest: () => mounted.refresh(),
+    stats: () => mounted.stats(),
   });
   let stopping = false;
   const stop = async (why: string) => {

@@ -73,7 +73,9 @@ export type ControlRequest =
   | { op: 'link.set'; ifname: string; up: boolean }
   | { op: 'events'; since: number }
   | { op: 'snapshot' }
-  | { op: 'netdev.sync' };
+  | { op: 'netdev.sync' }
+  /** the FUSE server's counters for this mount (requests by op, notifications, inodes the kernel holds) */
+  | { op: 'fuse.stats' };
 
 export interface PfSummary {
   ifname: string | null;

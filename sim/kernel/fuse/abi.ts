@@ -61,6 +61,7 @@ export const InitFlag = {
 /** fuse_open_out.open_flags */
 export const FOPEN_DIRECT_IO = 1 << 0;
 export const FOPEN_KEEP_CACHE = 1 << 1;
+export const FOPEN_CACHE_DIR = 1 << 3;
 
 /** fuse_setattr_in.valid */
 export const FATTR_SIZE = 1 << 3;

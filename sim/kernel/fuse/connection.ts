@@ -21,6 +21,9 @@ import {
   encodeStatfsOut,
   encodeWriteOut,
   FATTR_SIZE,
+  FOPEN_CACHE_DIR,
+  FOPEN_DIRECT_IO,
+  FOPEN_KEEP_CACHE,
   FUSE_KERNEL_VERSION,
   FUSE_SERVER_MINOR,
   IN_HEADER_SIZE,
@@ -78,7 +81,10 @@ export interface AttrReply {
 export interface OpenReply {
   fh: number;
   directIo?: boolean;
+  /** keep cached pages (or a cached listing) from one open to the next */
   keepCache?: boolean;
+  /** a directory's listing may be cached (FOPEN_CACHE_DIR) */
+  cacheDir?: boolean;
 }
 export interface SetattrIn {
   size?: number;
@@ -89,7 +95,8 @@ export interface SetattrIn {
 
 /**
  * The filesystem behind a connection, node-id based like libfuse's low-level API. A missing method answers ENOSYS;
- * for OPEN/OPENDIR/FLUSH that tells the kernel to stop sending them (zero-message open, no flush on close).
+ * for OPEN/OPENDIR/FLUSH that tells the kernel to stop sending them (zero-message open, no flush on close); the
+ * kernel then keeps file pages and directory listings cached across opens (FOPEN_KEEP_CACHE | FOPEN_CACHE_DIR).
  * A handler answers with an error by throwing FuseErrno.
  */
 export interface FuseOps {
@@ -169,6 +176,12 @@ export class FuseDispatcher {
     try {
       result = this.dispatch(req, body);
     } catch (e) {
+      if (h.opcode === Op.FORGET || h.opcode === Op.BATCH_FORGET) {
+        // the kernel waits for no answer to a forget, so there is none to send
+        this.stats.malformed++;
+        this.opts.log?.(`fuse: malformed ${name}: ${(e as Error).message}`);
+        return;
+      }
       this.fail(req, e);
       return;
     }
@@ -274,7 +287,7 @@ export class FuseDispatcher {
       case Op.OPENDIR: {
         const f = req.opcode === Op.OPEN ? ops.open : ops.opendir;
         if (!f) return this.enosys();
-        return map(f.call(ops, req, req.nodeid, b.u32(0)), (o) => encodeOpenOut(o.fh, (o.directIo ? 1 : 0) | (o.keepCache ? 2 : 0)));
+        return map(f.call(ops, req, req.nodeid, b.u32(0)), (o) => encodeOpenOut(o.fh, (o.directIo ? FOPEN_DIRECT_IO : 0) | (o.keepCache ? FOPEN_KEEP_CACHE : 0) | (o.cacheDir ? FOPEN_CACHE_DIR : 0)));
       }
       case Op.READ: {
         if (!ops.read) return this.enosys();

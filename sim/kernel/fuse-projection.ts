@@ -106,12 +106,17 @@ export async function mountModel(model: SysfsModel, mountDir: string, hooks: Fus
 
   const volatileName = (parent: Inode) => parent.name === 'net';
 
+  /** an attribute that can change: opened with FOPEN_DIRECT_IO, never in the page cache */
+  const direct = (ino: Inode) => !!(ino.mode & 0o222) || !!ino.changed || ino.path.includes('/net/');
+
   const attrOf = (ino: Inode): Attr => {
     let size = 0;
     if (ino.kind === 'link') size = Buffer.byteLength(ino.target ?? '');
+    else if (ino.kind === 'file' && direct(ino)) size = 4096; // what sysfs says of every attribute
     else if (ino.kind === 'file') {
       const content = ino.live ? model.peek(ino.segs) : ino.reported;
       // an unreadable file (or one whose read fails) keeps sysfs's 4096, so the read reaches us and fails there
+      // a cached constant: its exact size, so that the kernel's page holds exactly the value
       if (content !== undefined && !content.startsWith('\0')) {
         if (content !== ino.reported) {
           if (ino.reported !== undefined) ino.version++;
@@ -147,7 +152,7 @@ export async function mountModel(model: SysfsModel, mountDir: string, hooks: Fus
    * Compares what the kernel may hold with the model and sends the invalidations. `deferEntries` when serving a
    * lookup or readdir, whose directory lock the kernel holds: entry invalidations then follow the reply.
    */
-  const refresh = async (opts: { deferEntries?: boolean; written?: Inode } = {}): Promise<void> => {
+  const refresh = async (opts: { deferEntries?: boolean } = {}): Promise<void> => {
     if (!mount) return;
     const m = mount;
     const now: Array<Promise<void>> = [];
@@ -178,20 +183,14 @@ export async function mountModel(model: SysfsModel, mountDir: string, hooks: Fus
         now.push(m.invalInode(ino.id, -1, 0));
       }
     }
-    const w = opts.written;
-    if (w?.live && w.kind === 'file') {
-      // the kernel may have copied the written bytes into its cached page: always start that file afresh
-      w.version++;
-      w.reported = undefined;
-      w.seen = undefined;
-      now.push(m.invalInode(w.id, -1, 0));
-    }
     for (const ino of cached) {
-      if (ino === w) continue;
       const content = model.peek(ino.segs);
       if (content === ino.seen) continue;
+      // a "constant" that changed: from now on it is read directly; the new size and mtime drop its pages
       ino.seen = content;
       ino.changed = true;
+      ino.version++;
+      cached.delete(ino);
       now.push(m.invalInode(ino.id, -1, 0));
     }
     for (const p of model.delayedPaths()) {
@@ -238,8 +237,9 @@ export async function mountModel(model: SysfsModel, mountDir: string, hooks: Fus
         byPath.set(path, ino);
       }
       ino.nlookup++;
-      const ttl = volatileName(parent) ? 0 : LONG_TTL_MS;
-      const reply: EntryReply = { nodeid: ino.id, attr: attrOf(ino), entryTtlMs: ttl, attrTtlMs: ttl };
+      // a netdev name is looked up every time; what it names (a directory or a link with its target) has constant
+      // attributes, since a change of kind or target makes it another node id
+      const reply: EntryReply = { nodeid: ino.id, attr: attrOf(ino), entryTtlMs: volatileName(parent) ? 0 : LONG_TTL_MS, attrTtlMs: LONG_TTL_MS };
       return reply;
     },
     forget(id, n) {
@@ -254,8 +254,7 @@ export async function mountModel(model: SysfsModel, mountDir: string, hooks: Fus
     },
     getattr(_req, id): AttrReply {
       const ino = inode(id);
-      const parent = byId.get(ino.parent);
-      return { attr: attrOf(ino), attrTtlMs: parent && volatileName(parent) && ino !== root ? 0 : LONG_TTL_MS };
+      return { attr: attrOf(ino), attrTtlMs: LONG_TTL_MS };
     },
     setattr(_req, id, set): AttrReply {
       const ino = inode(id);
@@ -277,7 +276,7 @@ export async function mountModel(model: SysfsModel, mountDir: string, hooks: Fus
       // An attribute that can change is read past the page cache, a whole value per open like kernfs's seq_file:
       // a cached page could be torn by a writer's bytes or by a size learnt before the change. Constant ones
       // (vendor, device, class, …) stay cached.
-      if (ino.mode & 0o222 || ino.changed || ino.path.includes('/net/')) {
+      if (direct(ino)) {
         const fh = nextFh++;
         handles.set(fh, {});
         return { fh, directIo: true };
@@ -325,17 +324,17 @@ export async function mountModel(model: SysfsModel, mountDir: string, hooks: Fus
       try {
         model.write(ino.path, data.toString('utf8'));
       } catch (e) {
-        await refresh({ written: ino });
+        await refresh();
         throw new FuseErrno(errnoOf(e));
       }
       try {
         await hooks.afterWrite?.(ino.path);
       } catch (e) {
         hooks.log?.(`sysfs: after write of ${ino.path}: ${(e as Error).message}`);
-        await refresh({ written: ino });
+        await refresh();
         throw new FuseErrno(ERRNO.EIO);
       }
-      await refresh({ written: ino });
+      await refresh();
       return data.length;
     },
     opendir(_req, id) {

@@ -520,7 +520,18 @@ export async function mountFuse(dir: string, ops: FuseOps, opts: MountOptions): 
       return dispatcher.kernelMinor;
     },
     closed: closedP,
-    invalInode: (nodeid, off = 0, len = 0) => channel.notify(notifyInvalInode(nodeid, off, len)),
+    invalInode: (nodeid, off = 0, len = 0) => {
+      if (off >= 0) return channel.notify(notifyInvalInode(nodeid, off, len));
+      // attributes only: the kernel takes no sleeping lock for it, so it is written at once from here
+      dispatcher.stats.notifications++;
+      try {
+        if (!closed) writeSync(fd, notifyInvalInode(nodeid, off, len));
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') dispatcher.stats.staleNotifications++;
+        else opts.log?.(`fuse: notification failed: ${(e as Error).message}`);
+      }
+      return Promise.resolve();
+    },
     invalEntry: (parent, name) => channel.notify(notifyInvalEntry(parent, name)),
     deleteEntry: (parent, child, name) => channel.notify(notifyDelete(parent, child, name)),
     unmount,

@@ -15,6 +15,7 @@ import { simBackend } from './backends/sim.ts';
 import type { Backend, BackendUpOptions, ClusterHandle } from './backend.ts';
 import type { BackendRunInfo } from './runner/runner.ts';
 import { parse } from './cli/args.ts';
+import { ensureSystemPackages } from './setup/setup.ts';
 
 export const TUTORIAL_SCENARIOS = ['scenarios/tutorial/virtio.yaml', 'scenarios/tutorial/sriov-kernel.yaml', 'scenarios/tutorial/sriov-dpdk.yaml'];
 
@@ -131,10 +132,12 @@ export async function demoCommand(args: string[]): Promise<number> {
         'First with an emulated virtio NIC (kernel.org/virt), then with SR-IOV VFs in kernel and DPDK mode.',
     ),
   );
+  const setupCode = await ensureSystemPackages('sim', 'sriov-lab demo (the sim backend)');
+  if (setupCode !== 0) return setupCode;
   const available = await simBackend.available();
   if (!available.ok) {
     out(red(`\nThe simulator cannot run here: ${available.reason}`));
-    out('Run as root on Linux with FUSE and the Debian packages listed in the README (`sriov-lab doctor` tells more).');
+    out('Run as root on Linux with /dev/fuse (`sriov-lab doctor` tells more; `sriov-lab setup` installs the Debian packages).');
     return 1;
   }
   const scenarios = TUTORIAL_SCENARIOS.map((f) => {

@@ -9,6 +9,8 @@ import { demoCommand } from '../demo.ts';
 import { clusterCommands } from './cluster-commands.ts';
 import { vmBuild, vmUp, vmExec, vmDown, vmList } from '../qemu/vm-cli.ts';
 import { hostRestore, hostSnapshot } from '../host/cli.ts';
+import { backendArg, setupCommand } from '../setup/command.ts';
+import { ensureSystemPackages } from '../setup/setup.ts';
 
 export interface Command {
   summary: string;
@@ -20,6 +22,11 @@ export const commands = new Map<string, Command>();
 commands.set('doctor', {
   summary: 'report what this machine offers (root, FUSE, namespaces, CNI plugins, QEMU, KVM, Chromium)',
   run: doctor,
+});
+
+commands.set('setup', {
+  summary: 'install with apt-get the Debian packages this machine lacks: [--for sim|test|qemu] [--dry-run] [--if-missing]',
+  run: setupCommand,
 });
 
 commands.set('node shell', {
@@ -34,8 +41,12 @@ commands.set('sysfs serve', {
 
 commands.set('run', {
   summary: `run scenario files: ${RUN_USAGE.split('\n')[0].replace(/^usage: sriov-lab run /, '')}`,
-  run(args) {
+  async run(args) {
     registerBuiltinBackends();
+    if (backendArg(args) === 'qemu') {
+      const code = await ensureSystemPackages('qemu');
+      if (code !== 0) return code;
+    }
     return runCommand(args);
   },
 });

@@ -1,4 +1,5 @@
 import { allCaps } from '../../sim/caps.ts';
+import { oneCommand, plan, SETUP_TARGETS, systemProbe } from '../setup/setup.ts';
 
 export async function doctor(): Promise<number> {
   const list = allCaps();
@@ -6,6 +7,17 @@ export async function doctor(): Promise<number> {
   for (const c of list) {
     const mark = c.ok ? 'ok ' : 'no ';
     process.stdout.write(`${mark} ${c.name.padEnd(width)}  ${c.detail}${c.ok ? '' : `  (disables: ${c.disables})`}\n`);
+  }
+  process.stdout.write('\nsriov-lab setup --for TARGET would install:\n');
+  const probe = systemProbe();
+  for (const target of SETUP_TARGETS) {
+    const p = plan(target, probe);
+    const what = p.missing.length
+      ? p.missing.map((s) => (p.backports.includes(s.name) ? `${s.name} (from ${p.backportsSuite})` : s.name)).join(', ')
+      : 'nothing (all present)';
+    process.stdout.write(`  ${target.padEnd(4)}  ${what}\n`);
+    if (p.problem) process.stdout.write(`        but cannot: ${p.problem}\n`);
+    else if (p.missing.length) process.stdout.write(`        ${probe.isRoot() ? '' : 'sudo '}npx sriov-lab setup --for ${target}   (or: ${oneCommand(p, probe.isRoot())})\n`);
   }
   return 0;
 }

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { projectRoot } from '../../sim/paths.ts';
 import { setupCommand, backendArg } from './command.ts';
-import { BACKPORTS_LIST, mirrorUri, oneCommand, plan, setup, systemProbe, type Probe, type Runner, type SetupIo, type SetupTarget } from './setup.ts';
+import { BACKPORTS_LIST, mirrorUri, oneCommand, plan, setup, systemProbe, systemRunner, type Probe, type Runner, type SetupIo, type SetupTarget } from './setup.ts';
 
 const BOOKWORM = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\nVERSION_CODENAME=bookworm\n';
 const TRIXIE = 'ID=debian\nVERSION_CODENAME=trixie\n';
@@ -266,6 +266,17 @@ t.test('CLI arguments', async (t) => {
   t.equal(backendArg(['--backend=qemu', 'x.yaml']), 'qemu');
   t.equal(backendArg(['x.yaml']), undefined);
   t.equal(backendArg(['--device-plugin', 'p', '--', '--backend', 'qemu']), undefined);
+});
+
+t.test('the real runner: output line by line, progress redrawn with \\r shown once, env, exit code', async (t) => {
+  const lines: string[] = [];
+  const r = await systemRunner.run('sh', ['-c', 'printf "(db 5%%\\r(db 100%%)\\nnext\\n"; echo "$SL_X" >&2; printf tail; exit 3'], { SL_X: 'from env' }, (l) => lines.push(l));
+  t.equal(r.code, 3);
+  t.same(lines.sort(), ['(db 100%)', 'from env', 'next', 'tail'].sort());
+  t.same(r.tail.sort(), lines);
+  const missing = await systemRunner.run('no-such-command-sl', [], {}, () => {});
+  t.equal(missing.code, 127);
+  t.match(missing.tail.at(-1), 'cannot run no-such-command-sl');
 });
 
 t.test('the real CLI: setup --for sim --dry-run on this machine', async (t) => {

@@ -331,7 +331,7 @@ export const systemRunner: Runner = {
       const tail: string[] = [];
       const emit = (raw: string) => {
         // a progress line redrawn with \r ("Reading database ... 5%"): only its final state
-        const l = raw.replace(/^.*\r(?=.)/, '').trimEnd();
+        const l = (raw.split('\r').filter((x) => x.trim()).at(-1) ?? '').trimEnd();
         if (!l) return;
         out(l);
         tail.push(l);

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { entryCommand } from '../paths.ts';
 import { ControlClient } from './control-client.ts';
+import { recoverMount } from './fuse/fusectl.ts';
 import type { SysfsServerConfig } from './fuse-server.ts';
 
 export interface StartedSysfsServer extends AsyncDisposable {
@@ -37,9 +38,13 @@ export function isMounted(dir: string): boolean {
     .some((l) => l.split(' ')[1] === esc);
 }
 
-/** Lazy-unmounts `dir` if something is still mounted there (a server killed with -9 leaves its mount behind). */
+/**
+ * Removes what is still mounted at `dir` (a server killed with -9 leaves its mount behind): its FUSE connection is
+ * aborted through fusectl first, so that no process stays blocked on it, then it is lazily unmounted.
+ */
 export function forceUnmount(dir: string): void {
-  if (isMounted(dir)) spawnSync('umount', ['-l', dir]);
+  if (!isMounted(dir)) return;
+  if (!recoverMount(dir).unmounted) spawnSync('umount', ['-l', dir]);
 }
 
 export async function startSysfsServer(

@@ -210,7 +210,9 @@ export async function startNode(opts: NodeOptions): Promise<StartedNode> {
       );
     });
 
-    const enterArgv = () => ['nsenter', `--net=/run/netns/${netns}`, `--mount=/proc/${holderPid}/ns/mnt`, `--uts=/proc/${holderPid}/ns/uts`, '--'];
+    // --root: entering a mount namespace puts a process at that namespace's root; where sriov-lab itself runs in a
+    // chroot (a build container, a fresh-machine chroot) that is not the root the node's mounts were made under
+    const enterArgv = () => ['nsenter', `--net=/run/netns/${netns}`, `--mount=/proc/${holderPid}/ns/mnt`, `--uts=/proc/${holderPid}/ns/uts`, `--root=/proc/${holderPid}/root`, '--'];
     const spawnIn = (argv: string[], o: SpawnOptions = {}): ChildProcess => {
       const [cmd, ...rest] = [...enterArgv(), ...argv];
       const c = spawn(cmd, rest, { cwd: '/', ...o });

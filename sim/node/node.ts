@@ -211,8 +211,9 @@ export async function startNode(opts: NodeOptions): Promise<StartedNode> {
     });
 
     // --root: entering a mount namespace puts a process at that namespace's root; where sriov-lab itself runs in a
-    // chroot (a build container, a fresh-machine chroot) that is not the root the node's mounts were made under
-    const enterArgv = () => ['nsenter', `--net=/run/netns/${netns}`, `--mount=/proc/${holderPid}/ns/mnt`, `--uts=/proc/${holderPid}/ns/uts`, `--root=/proc/${holderPid}/root`, '--'];
+    // chroot (a build container, a fresh-machine chroot) that is not the root the node's mounts were made under;
+    // --wd: and the working directory at that root, as setns leaves it
+    const enterArgv = () => ['nsenter', `--net=/run/netns/${netns}`, `--mount=/proc/${holderPid}/ns/mnt`, `--uts=/proc/${holderPid}/ns/uts`, `--root=/proc/${holderPid}/root`, `--wd=/proc/${holderPid}/root`, '--'];
     const spawnIn = (argv: string[], o: SpawnOptions = {}): ChildProcess => {
       const [cmd, ...rest] = [...enterArgv(), ...argv];
       const c = spawn(cmd, rest, { cwd: '/', ...o });

@@ -1,13 +1,17 @@
-// The sysfs server process: owns one SysfsModel, serves it over FUSE and a control socket, and (for a simulated
-// node) mirrors its netdevs into the node's network namespace. Started by startSysfsServer(); prints one JSON line
-// {"ready":true,...} on stdout when mounted; unmounts and exits on SIGTERM/SIGINT or when stdin closes.
-import { readFileSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+// The sysfs server process: one process serves the sysfs of many simulated nodes. Each node has its own
+// SysfsModel, FUSE mount, control socket and (for a simulated node) mirror of its netdevs into the node's network
+// namespace; the FUSE connections share the event loop (fuse/connection.ts reads them through epoll).
+// Started by server-process.ts. It speaks JSON lines (HostRequest / HostReply) on stdin and stdout and prints
+// {"ready":true,"pid":N} once it listens. It unmounts everything and exits on SIGTERM/SIGINT/SIGHUP; when stdin
+// closes (its parent died) it also removes what each node asked to be removed then (cleanupOnParentExit).
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { SysfsModel, type ModelOptions } from './model.ts';
 import { mountModel } from './fuse-projection.ts';
 import { serveControl } from './control-server.ts';
 import { NetdevMirror } from '../node/mirror.ts';
+import { onLines } from '../lines.ts';
 
 export interface SysfsServerConfig {
   model: ModelOptions;
@@ -18,73 +22,140 @@ export interface SysfsServerConfig {
   cleanupOnParentExit?: { netns: string[]; dirs: string[] };
 }
 
-async function main(): Promise<void> {
-  // once the parent is gone our stdio pipes are broken: a write must not kill us before we have cleaned up
-  process.stdout.on('error', () => undefined);
-  process.stderr.on('error', () => undefined);
-  const configPath = process.argv[2];
-  if (!configPath) {
-    process.stderr.write('usage: sysfs-server CONFIG.json\n');
-    process.exit(2);
-  }
-  const config = JSON.parse(readFileSync(configPath, 'utf8')) as SysfsServerConfig;
+export type HostRequest = { op: 'add'; id: string; config: SysfsServerConfig } | { op: 'remove'; id: string };
+
+export type HostReply =
+  | { ready: true; pid: number }
+  | { id: string; added: true; mountDir: string; controlSocket: string }
+  | { id: string; removed: true }
+  | { id: string; error: string }
+  | { id: string; log: string };
+
+interface ServedNode {
+  stop(cleanup: boolean): Promise<void>;
+}
+
+/** Serves one node's sysfs until stop(). */
+async function serveNode(config: SysfsServerConfig, log: (line: string) => void): Promise<ServedNode> {
   const model = new SysfsModel(config.model);
   const mirror = config.mirror ? new NetdevMirror(model, config.mirror) : null;
-  if (mirror) await mirror.start();
-  mkdirSync(config.mountDir, { recursive: true });
-  // the PFs' names next to the control socket, for the node's ip shim (it sends only PF listings to the wrapper)
-  const pfList = join(dirname(config.controlSocket), 'pfs');
-  let pfNames = '';
-  const publishPfs = () => {
-    const now = model
-      .pfs()
-      .filter((p) => p.ifname && p.totalVfs > 0)
-      .map((p) => `${p.ifname}\n`)
-      .join('');
-    if (now === pfNames) return;
-    pfNames = now;
-    writeFileSync(`${pfList}.tmp`, now);
-    renameSync(`${pfList}.tmp`, pfList);
-  };
-  if (config.mirror) publishPfs();
-  const mounted = await mountModel(model, config.mountDir, {
-    afterWrite: async () => {
-      await mirror?.flush();
-      if (config.mirror) publishPfs();
-    },
-    // listing a netdev directory always looks at the real links (a netdev may have just come back from a pod, and
-    // the link monitor's event may not have arrived yet); other lookups sync when the monitor saw a change
-    beforeLookup: async (path, listing) => mirror?.sync(listing && /\/net$/.test(path)),
-    log: (msg) => process.stderr.write(`${msg}\n`),
-  });
-  const control = await serveControl(model, config.controlSocket, {
-    afterChange: async () => mirror?.flush(),
-    sync: async () => mirror?.sync(true),
-    afterRequest: () => mounted.refresh(),
-    stats: () => mounted.stats(),
-  });
-  let stopping = false;
-  const stop = async (why: string) => {
-    if (stopping) return;
-    stopping = true;
-    if (why !== 'parent gone') process.stderr.write(`sysfs-server: stopping (${why})\n`);
-    mirror?.stop();
-    control.close();
-    await mounted.unmount();
-    if (why === 'parent gone' && config.cleanupOnParentExit) {
+  const undo: Array<() => Promise<void> | void> = [];
+  const stop = async (cleanup: boolean) => {
+    for (const u of undo.reverse()) {
+      try {
+        await u();
+      } catch (e) {
+        log(`stopping: ${(e as Error).message}`);
+      }
+    }
+    undo.length = 0;
+    if (cleanup && config.cleanupOnParentExit) {
       const { netns, dirs } = config.cleanupOnParentExit;
       if (netns.length) spawnSync('ip', ['-force', '-batch', '-'], { input: netns.map((n) => `netns del ${n}\n`).join('') });
       for (const d of dirs) rmSync(d, { recursive: true, force: true });
     }
+  };
+  try {
+    if (mirror) {
+      undo.push(() => mirror.stop());
+      await mirror.start();
+    }
+    mkdirSync(config.mountDir, { recursive: true });
+    // the PFs' names next to the control socket, for the node's ip shim (it sends only PF listings to the wrapper)
+    const pfList = join(dirname(config.controlSocket), 'pfs');
+    let pfNames = '';
+    const publishPfs = () => {
+      const now = model
+        .pfs()
+        .filter((p) => p.ifname && p.totalVfs > 0)
+        .map((p) => `${p.ifname}\n`)
+        .join('');
+      if (now === pfNames) return;
+      pfNames = now;
+      writeFileSync(`${pfList}.tmp`, now);
+      renameSync(`${pfList}.tmp`, pfList);
+    };
+    if (config.mirror) publishPfs();
+    const mounted = await mountModel(model, config.mountDir, {
+      afterWrite: async () => {
+        await mirror?.flush();
+        if (config.mirror) publishPfs();
+      },
+      // listing a netdev directory always looks at the real links (a netdev may have just come back from a pod, and
+      // the link monitor's event may not have arrived yet); other lookups sync when the monitor saw a change
+      beforeLookup: async (path, listing) => mirror?.sync(listing && /\/net$/.test(path)),
+      log,
+    });
+    undo.push(() => mounted.unmount());
+    const control = await serveControl(model, config.controlSocket, {
+      afterChange: async () => mirror?.flush(),
+      sync: async () => mirror?.sync(true),
+      afterRequest: () => mounted.refresh(),
+      stats: () => mounted.stats(),
+    });
+    undo.splice(undo.length - 1, 0, () => void control.close());
+    return { stop };
+  } catch (e) {
+    await stop(false);
+    throw e;
+  }
+}
+
+async function main(): Promise<void> {
+  // once the parent is gone our stdio pipes are broken: a write must not kill us before we have cleaned up
+  process.stdout.on('error', () => undefined);
+  process.stderr.on('error', () => undefined);
+  const send = (r: HostReply) => process.stdout.write(`${JSON.stringify(r)}\n`);
+  const nodes = new Map<string, Promise<ServedNode | undefined>>();
+  let stopping = false;
+  const stopAll = async (why: string, cleanup: boolean) => {
+    if (stopping) return;
+    stopping = true;
+    if (why !== 'parent gone') process.stderr.write(`sysfs-server: stopping (${why})\n`);
+    await Promise.all([...nodes.values()].map(async (p) => (await p.catch(() => undefined))?.stop(cleanup)));
     process.exit(0);
   };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGHUP', () => void stop('SIGHUP'));
-  // the parent holds our stdin: when it dies, stdin closes and we clean up rather than leave a dead mount
-  process.stdin.on('end', () => void stop('parent gone'));
-  process.stdin.resume();
-  process.stdout.write(`${JSON.stringify({ ready: true, pid: process.pid, mountDir: config.mountDir, controlSocket: config.controlSocket })}\n`);
+  onLines(process.stdin, (line) => {
+    if (!line.trim() || stopping) return;
+    let req: HostRequest;
+    try {
+      req = JSON.parse(line) as HostRequest;
+    } catch (e) {
+      process.stderr.write(`sysfs-server: bad request: ${(e as Error).message}\n`);
+      return;
+    }
+    const log = (l: string) => send({ id: req.id, log: l });
+    if (req.op === 'add') {
+      if (nodes.has(req.id)) return send({ id: req.id, error: `node ${req.id} is already served` });
+      const { id, config } = req;
+      const started = serveNode(config, log).then(
+        (n) => {
+          send({ id, added: true, mountDir: config.mountDir, controlSocket: config.controlSocket });
+          return n;
+        },
+        (e: unknown) => {
+          nodes.delete(id);
+          send({ id, error: (e as Error).stack ?? String(e) });
+          return undefined;
+        },
+      );
+      nodes.set(id, started);
+    } else if (req.op === 'remove') {
+      const { id } = req;
+      const n = nodes.get(id);
+      nodes.delete(id);
+      void (async () => {
+        await (await n)?.stop(false);
+        send({ id, removed: true });
+      })();
+    }
+  });
+  process.on('SIGTERM', () => void stopAll('SIGTERM', false));
+  process.on('SIGINT', () => void stopAll('SIGINT', false));
+  process.on('SIGHUP', () => void stopAll('SIGHUP', false));
+  // the parent holds our stdin: when it dies, stdin closes and we clean up rather than leave dead mounts
+  process.stdin.on('end', () => void stopAll('parent gone', true));
+  send({ ready: true, pid: process.pid });
 }
 
 main().catch((e: unknown) => {

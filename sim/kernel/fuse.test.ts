@@ -61,10 +61,31 @@ if (!fuse.ok) {
   });
 
   t.test('the mount is gone after the server is killed with SIGKILL and stop() runs', async (t) => {
-    const srv = await startSysfsServer({ model: { nics: [{ model: 'intel-82576', pciAddr: '0000:01:00.0', ifname: 'ens1f0' }] } });
+    const srv = await startSysfsServer({ model: { nics: [{ model: 'intel-82576', pciAddr: '0000:01:00.0', ifname: 'ens1f0' }] } }, { ownProcess: true });
     process.kill(srv.pid, 'SIGKILL');
     await srv.stop();
     t.notOk(isMounted(srv.mountDir), 'not a mountpoint any more');
-    t.notOk(spawnSync('pgrep', ['-f', srv.mountDir]).status === 0, 'no process left');
+    t.throws(() => process.kill(srv.pid, 0), { code: 'ESRCH' }, 'no process left');
+  });
+}
+
+if (fuse.ok) {
+  t.test('one server process serves the sysfs of many nodes, each on its own', async (t) => {
+    const nodes = await Promise.all(
+      [0, 1, 2, 3, 4, 5].map((i) => startSysfsServer({ model: { nics: [{ model: 'intel-i350', pciAddr: '0000:01:00.0', ifname: `ens${i}f0`, numVfs: i }] } })),
+    );
+    t.teardown(() => Promise.all(nodes.map((n) => n.stop())));
+    t.equal(new Set(nodes.map((n) => n.pid)).size, 1, 'six nodes, one process');
+    nodes.forEach((n, i) => {
+      t.equal(readFileSync(`${n.mountDir}/sys/class/net/ens${i}f0/device/sriov_numvfs`, 'utf8'), `${i}\n`, `node ${i} sees its own model`);
+    });
+    const r = spawnSync('bash', ['-c', `echo 0 > ${nodes[3].mountDir}/sys/class/net/ens3f0/device/sriov_numvfs && echo 7 > ${nodes[3].mountDir}/sys/class/net/ens3f0/device/sriov_numvfs`], { encoding: 'utf8' });
+    t.equal(r.status, 0, r.stderr);
+    t.equal(readdirSync(`${nodes[3].mountDir}/sys/bus/pci/devices`).filter((d) => d.startsWith('0000:01:')).length, 8, 'node 3 has its PF and 7 VFs');
+    t.equal(readdirSync(`${nodes[4].mountDir}/sys/bus/pci/devices`).filter((d) => d.startsWith('0000:01:')).length, 5, 'node 4 still its PF and 4 VFs');
+    await nodes[2].stop();
+    t.notOk(isMounted(nodes[2].mountDir), 'a stopped node is unmounted');
+    t.ok(isMounted(nodes[5].mountDir), 'the others are served on');
+    t.equal(readFileSync(`${nodes[5].mountDir}/sys/class/net/ens5f0/device/sriov_numvfs`, 'utf8'), '5\n');
   });
 }

@@ -202,7 +202,7 @@ print(i)
   });
 
   t.test('a server killed with SIGKILL: callers return, the mount is recoverable, nothing hangs', async (t) => {
-    const srv = await startSysfsServer({ model: NICS });
+    const srv = await startSysfsServer({ model: NICS }, { ownProcess: true });
     const sys = `${srv.mountDir}/sys`;
     const path = `/sys/bus/pci/devices/${PF}/sriov_numvfs`;
     // a write held in the server by a delay, so that a caller is waiting when the server dies

@@ -123,9 +123,16 @@ async function main(): Promise<void> {
       rows.push([o.what, `${us(s.median)} (${us(s.p99)})`, h ? `${us(h.median)} (${us(h.p99)})` : '-', h ? `${(s.median / h.median).toFixed(2)}×` : '-']);
     }
     table(rows);
-    const st = await srv.control.request({ op: 'fuse.stats' });
-    const d = st.data as { requests: number; notifications: number; inodes: number; cachedFiles: number } | undefined;
-    if (d) console.log(`server: ${d.requests} FUSE requests, ${d.notifications} notifications, ${d.inodes} inodes known to the kernel, ${d.cachedFiles} files with cached content`);
+    // a server without the op (an older sriov-lab measured for comparison) answers EINVAL
+    const st = await srv.control.request({ op: 'fuse.stats' }).catch(() => undefined);
+    const d = st?.data as { requests: number; notifications: number; inodes: number; cachedFiles: number; byOp: Record<string, number>; serverUsByOp: Record<string, number> } | undefined;
+    if (d) {
+      console.log(`server: ${d.requests} FUSE requests, ${d.notifications} notifications, ${d.inodes} inodes known to the kernel, ${d.cachedFiles} files with cached content`);
+      const per = Object.entries(d.byOp)
+        .filter(([op]) => d.serverUsByOp[op])
+        .map(([op, n]) => `${op} ${n} × ${(d.serverUsByOp[op] / n).toFixed(1)} µs`);
+      console.log(`server time per request (arrival → reply): ${per.join(', ')}`);
+    }
   } finally {
     await srv.stop();
   }

@@ -207,40 +207,46 @@ export async function mountModel(model: SysfsModel, mountDir: string, hooks: Fus
     else await Promise.all(entries.map((f) => f()));
   };
 
+  const needsSync = (path: string) => !!hooks.beforeLookup && path.includes('/net');
   const before = async (path: string, listing: boolean) => {
-    if (!hooks.beforeLookup || !path.includes('/net')) return;
-    await hooks.beforeLookup(path, listing);
+    if (!needsSync(path)) return;
+    await hooks.beforeLookup?.(path, listing);
     await refresh({ deferEntries: true });
+  };
+
+  const lookupNow = (parent: Inode, path: string, name: string): EntryReply => {
+    if (!parent.live) throw new FuseErrno(ERRNO.ENOENT);
+    const segs = [...parent.segs, name];
+    const e = model.entryAt(segs);
+    if (!e) throw new FuseErrno(ERRNO.ENOENT);
+    const sig = sigOf(e);
+    let ino = byPath.get(path);
+    if (ino && ino.sig !== sig) {
+      retire(ino);
+      ino = undefined;
+    }
+    if (!ino) {
+      ino = { id: nextId++, path, segs, parent: parent.id, name, kind: e.kind, mode: e.mode, target: e.target, sig, nlookup: 0, live: true, version: 0 };
+      byId.set(ino.id, ino);
+      byPath.set(path, ino);
+    }
+    ino.nlookup++;
+    // a netdev name is looked up every time; what it names (a directory or a link with its target) has constant
+    // attributes, since a change of kind or target makes it another node id
+    const reply: EntryReply = { nodeid: ino.id, attr: attrOf(ino), entryTtlMs: volatileName(parent) ? 0 : LONG_TTL_MS, attrTtlMs: LONG_TTL_MS };
+    return reply;
   };
 
   const childPath = (parent: Inode, name: string) => (parent === root ? `/${name}` : `${parent.path}/${name}`);
 
   const ops: FuseOps = {
-    async lookup(_req, parentId, name) {
+    lookup(_req, parentId, name) {
       const parent = inode(parentId);
       if (!parent.live || parent.kind !== 'dir') throw new FuseErrno(ERRNO.ENOENT);
       const path = childPath(parent, name);
-      await before(path, false);
-      if (!parent.live) throw new FuseErrno(ERRNO.ENOENT);
-      const segs = [...parent.segs, name];
-      const e = model.entryAt(segs);
-      if (!e) throw new FuseErrno(ERRNO.ENOENT);
-      const sig = sigOf(e);
-      let ino = byPath.get(path);
-      if (ino && ino.sig !== sig) {
-        retire(ino);
-        ino = undefined;
-      }
-      if (!ino) {
-        ino = { id: nextId++, path, segs, parent: parent.id, name, kind: e.kind, mode: e.mode, target: e.target, sig, nlookup: 0, live: true, version: 0 };
-        byId.set(ino.id, ino);
-        byPath.set(path, ino);
-      }
-      ino.nlookup++;
-      // a netdev name is looked up every time; what it names (a directory or a link with its target) has constant
-      // attributes, since a change of kind or target makes it another node id
-      const reply: EntryReply = { nodeid: ino.id, attr: attrOf(ino), entryTtlMs: volatileName(parent) ? 0 : LONG_TTL_MS, attrTtlMs: LONG_TTL_MS };
-      return reply;
+      // answered at once unless the netdev view must be brought up to date first
+      if (!needsSync(path)) return lookupNow(parent, path, name);
+      return before(path, false).then(() => lookupNow(parent, path, name));
     },
     forget(id, n) {
       const ino = byId.get(id);

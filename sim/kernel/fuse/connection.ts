@@ -125,6 +125,8 @@ export interface FuseOps {
 export interface ConnectionStats {
   requests: number;
   byOp: Record<string, number>;
+  /** time from a request's arrival to its reply, summed per operation, in µs (what the server adds to a call) */
+  serverUsByOp: Record<string, number>;
   notifications: number;
   /** notifications the kernel answered ENOENT to (it had already dropped the entry or inode) */
   staleNotifications: number;
@@ -143,7 +145,7 @@ export interface FuseChannel {
  * to it directly (the kernel never sends one, so only a test can).
  */
 export class FuseDispatcher {
-  readonly stats: ConnectionStats = { requests: 0, byOp: {}, notifications: 0, staleNotifications: 0, malformed: 0, interrupted: 0 };
+  readonly stats: ConnectionStats = { requests: 0, byOp: {}, serverUsByOp: {}, notifications: 0, staleNotifications: 0, malformed: 0, interrupted: 0 };
   private readonly pending = new Set<bigint>();
   private readonly interrupted = new Set<bigint>();
   kernelMinor = 0;
@@ -172,12 +174,14 @@ export class FuseDispatcher {
     this.stats.byOp[name] = (this.stats.byOp[name] ?? 0) + 1;
     const body = new Body(buf.subarray(IN_HEADER_SIZE, h.len), h.opcode);
     const req: FuseRequest = { opcode: h.opcode, unique: h.unique, nodeid: h.nodeid, uid: h.uid, gid: h.gid, pid: h.pid };
+    this.arrived.set(req.unique, process.hrtime.bigint());
     let result: MaybePromise<Buffer | null>;
     try {
       result = this.dispatch(req, body);
     } catch (e) {
       if (h.opcode === Op.FORGET || h.opcode === Op.BATCH_FORGET) {
         // the kernel waits for no answer to a forget, so there is none to send
+        this.arrived.delete(req.unique);
         this.stats.malformed++;
         this.opts.log?.(`fuse: malformed ${name}: ${(e as Error).message}`);
         return;
@@ -185,7 +189,10 @@ export class FuseDispatcher {
       this.fail(req, e);
       return;
     }
-    if (result === null) return; // no reply (FORGET, INTERRUPT)
+    if (result === null) {
+      this.arrived.delete(req.unique); // no reply (FORGET, INTERRUPT)
+      return;
+    }
     if (result instanceof Promise) {
       this.pending.add(req.unique);
       result.then(
@@ -206,7 +213,7 @@ export class FuseDispatcher {
   }
 
   private ok(req: FuseRequest, payload: Buffer): void {
-    this.send(req.unique, 0, payload);
+    this.send(req.unique, 0, payload, req.opcode);
     this.ops.afterReply?.(req);
   }
 
@@ -218,11 +225,19 @@ export class FuseDispatcher {
       this.opts.log?.(`fuse: malformed ${OP_NAMES[req.opcode] ?? req.opcode}: ${e.message}`);
       errno = EINVAL;
     } else this.opts.log?.(`fuse: ${OP_NAMES[req.opcode] ?? req.opcode} on node ${req.nodeid} failed: ${(e as Error).stack ?? String(e)}`);
-    this.send(req.unique, -errno);
+    this.send(req.unique, -errno, undefined, req.opcode);
     this.ops.afterReply?.(req);
   }
 
-  private send(unique: bigint, error: number, payload?: Buffer): void {
+  private readonly arrived = new Map<bigint, bigint>();
+
+  private send(unique: bigint, error: number, payload?: Buffer, opcode?: number): void {
+    const t0 = this.arrived.get(unique);
+    if (t0 !== undefined) {
+      this.arrived.delete(unique);
+      const name = OP_NAMES[opcode ?? 0] ?? `op${opcode}`;
+      this.stats.serverUsByOp[name] = (this.stats.serverUsByOp[name] ?? 0) + Number(process.hrtime.bigint() - t0) / 1000;
+    }
     const len = 16 + (payload?.length ?? 0);
     const h = encodeOutHeader(len, error, unique);
     this.channel.reply(payload && payload.length ? Buffer.concat([h, payload], len) : h);
@@ -323,6 +338,7 @@ export class FuseDispatcher {
           // answer the interrupted request now; its handler's late result is dropped
           this.interrupted.add(target);
           this.send(target, -EINTR);
+          this.arrived.delete(target);
           return null;
         }
         // not (yet) here: EAGAIN makes the kernel queue the interrupt again, unless the request was answered

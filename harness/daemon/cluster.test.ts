@@ -2,12 +2,11 @@
 // it, the second Pending with the scheduler's message until the first is deleted; exec, logs, a kubelet restart, and
 // `down` leaving no process, network namespace or mount behind.
 import t from 'tap';
-import { mkdtempSync, rmSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { caps } from '../../sim/caps.ts';
 import { testCluster, until } from './fixtures/cli.ts';
-import { cleanupLeftovers, daemonPaths, findLeftovers, isDaemonAlive, listNetns, processesOf, readDaemonInfo, type DaemonInfo } from './state.ts';
+import { findLeftovers, isDaemonAlive, listNetns, processesOf, readDaemonInfo, type DaemonInfo } from './state.ts';
 
 const missing = [caps.root(), caps.fuse(), caps.netns(), caps.cniPlugins()].find((c) => !c.ok);
 

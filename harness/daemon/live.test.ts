@@ -4,13 +4,12 @@
 // move and a kernel-VF pod gets it as net1, each with the VF's PCI address in its network-status; `down` leaves
 // nothing behind.
 import t from 'tap';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { caps } from '../../sim/caps.ts';
 import { testCluster, until } from './fixtures/cli.ts';
 import { request } from './protocol.ts';
-import { cleanupLeftovers, daemonPaths, findLeftovers, isDaemonAlive, listNetns, readDaemonInfo, type DaemonInfo } from './state.ts';
+import { findLeftovers, isDaemonAlive, listNetns, readDaemonInfo, type DaemonInfo } from './state.ts';
 
 const missing = [caps.root(), caps.fuse(), caps.netns(), caps.cniPlugins()].find((c) => !c.ok);
 

@@ -10,7 +10,7 @@
 // step's finally and `down` still run, the scenario fails with InterruptedError, every scenario not yet started is
 // reported as skipped, and the run is marked interrupted; reporters still get onRunEnd.
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import { hostname, arch, cpus, platform, release, totalmem, tmpdir, type as osType } from 'node:os';
+import { hostname, arch, cpus, release, totalmem, tmpdir, type as osType } from 'node:os';
 import { join } from 'node:path';
 import type { Backend, BackendUpOptions, ClusterHandle, PluginCommand } from '../backend.ts';
 import type {

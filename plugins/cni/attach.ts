@@ -101,7 +101,7 @@ function runUndo(ctx: Ctx, undo: Array<{ what: string; fn: () => void }>): void 
 }
 
 export async function cmdAdd(ctx: Ctx): Promise<CniResult> {
-  const { env, conf, runner, cache, log } = ctx;
+  const { env, cache, log } = ctx;
   if (!netnsAlive(env.netns)) throw new CniError(CNI_CODES.unknownContainer, `CNI_NETNS ${env.netns} is not a network namespace`, 'the sandbox is gone or the path is wrong');
   let target = resolveTarget(ctx);
   const lock = await acquireLock(target.lockKey, { timeoutMs: ctx.lockTimeoutMs });

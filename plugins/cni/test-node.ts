@@ -1,7 +1,7 @@
 // Test fixture: a simulated node (sim/node) with the plugin bundled from the current sources, pod netns helpers
 // and a CNI call helper. Tests only; the plugin itself never imports sim/.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';

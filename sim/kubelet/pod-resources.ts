@@ -70,11 +70,9 @@ export class PodResourcesServer {
   readonly socketPath: string;
   readonly #server = new grpc.Server();
   readonly #limiter: TokenBucket;
-  readonly #p: PodResourcesProvider;
 
   constructor(socketPath: string, provider: PodResourcesProvider) {
     this.socketPath = socketPath;
-    this.#p = provider;
     this.#limiter = new TokenBucket(provider.clock, POD_RESOURCES_QPS, POD_RESOURCES_BURST);
     const traced = <Req, Res>(method: string, f: (req: Req) => Res) =>
       unaryHandler<Req, Res>(async (req) => {

@@ -177,7 +177,7 @@ function validateResourceName(name: string, path: FieldPath): FieldError[] {
   return [];
 }
 
-function parseOrError(name: string, raw: string, path: FieldPath, errs: FieldError[]): Quantity | undefined {
+function parseOrError(raw: string, path: FieldPath, errs: FieldError[]): Quantity | undefined {
   try {
     return parseQuantity(raw);
   } catch (e) {
@@ -202,7 +202,7 @@ export function validateContainerResources(c: V1Container, path: FieldPath): Fie
   for (const name of Object.keys(c.resources?.limits ?? {}).sort()) {
     const p = [...limPath, key(name)];
     errs.push(...validateResourceName(name, p));
-    const q = parseOrError(name, quantityString(c.resources!.limits![name]), p, errs);
+    const q = parseOrError(quantityString(c.resources!.limits![name]), p, errs);
     if (!q) continue;
     limits.set(name, q);
     validateQuantityValue(name, q, p, errs);
@@ -210,7 +210,7 @@ export function validateContainerResources(c: V1Container, path: FieldPath): Fie
   for (const name of Object.keys(c.resources?.requests ?? {}).sort()) {
     const p = [...reqPath, key(name)];
     errs.push(...validateResourceName(name, p));
-    const q = parseOrError(name, quantityString(c.resources!.requests![name]), p, errs);
+    const q = parseOrError(quantityString(c.resources!.requests![name]), p, errs);
     if (!q) continue;
     validateQuantityValue(name, q, p, errs);
     const limit = limits.get(name);

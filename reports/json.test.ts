@@ -48,22 +48,31 @@ t.test('unknown trace kinds are kept; the reader ignores them', async (t) => {
   t.match(back.scenarios[0].trace.at(-1), { kind: 'netlink', msg: 'RTM_NEWLINK' });
 });
 
+type JsonObject = Record<string, unknown>;
+/** The object at `path` (keys and indexes) in parsed JSON whose shape the case knows. */
+function at(v: unknown, ...path: Array<string | number>): JsonObject {
+  return path.reduce<unknown>((o, k) => (o as Record<string | number, unknown>)[k], v) as JsonObject;
+}
+function traceEvent(r: JsonObject, kind: string): JsonObject {
+  return (at(r, 'scenarios', 0).trace as JsonObject[]).find((e) => e.kind === kind)!;
+}
+
 t.test('validation names the wrong field', async (t) => {
-  const cases: Array<[string, (r: Record<string, any>) => void, string]> = [
+  const cases: Array<[string, (r: JsonObject) => void, string]> = [
     ['schema', (r) => (r.schema = 'other'), 'schema: expected "sriov-lab/run-result", found "other"'],
     ['version', (r) => (r.version = 2), 'version: expected 1 (this sriov-lab reads version 1 only), found 2'],
-    ['backend', (r) => (r.run.backend = 'vmware'), 'run.backend: expected one of sim|qemu|host|kind, found "vmware"'],
-    ['seed', (r) => (r.run.seed = '12'), 'run.seed: expected a number, found "12"'],
-    ['status', (r) => (r.scenarios[2].status = 'broken'), 'scenarios[2].status: expected one of passed|failed|skipped, found "broken"'],
-    ['skip reason', (r) => delete r.scenarios[3].skipReason, 'scenarios[3].skipReason: expected a reason for a skipped scenario, found nothing'],
-    ['op status', (r) => (r.scenarios[2].steps[1].operations[1].status = 'ok'), 'scenarios[2].steps[1].operations[1].status: expected one of passed|failed|skipped'],
-    ['error line', (r) => (r.scenarios[2].steps[1].operations[1].error.location.line = '42'), 'scenarios[2].steps[1].operations[1].error.location.line: expected a number'],
-    ['cni exit', (r) => delete r.scenarios[0].trace.find((e: { kind: string }) => e.kind === 'cni').exitCode, '.exitCode: expected a number, found nothing'],
-    ['resource', (r) => (r.scenarios[0].trace.find((e: { kind: string }) => e.kind === 'resource').allocated = null), '.allocated: expected a number, found null'],
-    ['attachment', (r) => (r.scenarios[2].attachments[1].encoding = 'gzip'), 'scenarios[2].attachments[1].encoding: expected one of text|base64'],
+    ['backend', (r) => (at(r, 'run').backend = 'vmware'), 'run.backend: expected one of sim|qemu|host|kind, found "vmware"'],
+    ['seed', (r) => (at(r, 'run').seed = '12'), 'run.seed: expected a number, found "12"'],
+    ['status', (r) => (at(r, 'scenarios', 2).status = 'broken'), 'scenarios[2].status: expected one of passed|failed|skipped, found "broken"'],
+    ['skip reason', (r) => delete at(r, 'scenarios', 3).skipReason, 'scenarios[3].skipReason: expected a reason for a skipped scenario, found nothing'],
+    ['op status', (r) => (at(r, 'scenarios', 2, 'steps', 1, 'operations', 1).status = 'ok'), 'scenarios[2].steps[1].operations[1].status: expected one of passed|failed|skipped'],
+    ['error line', (r) => (at(r, 'scenarios', 2, 'steps', 1, 'operations', 1, 'error', 'location').line = '42'), 'scenarios[2].steps[1].operations[1].error.location.line: expected a number'],
+    ['cni exit', (r) => delete traceEvent(r, 'cni').exitCode, '.exitCode: expected a number, found nothing'],
+    ['resource', (r) => (traceEvent(r, 'resource').allocated = null), '.allocated: expected a number, found null'],
+    ['attachment', (r) => (at(r, 'scenarios', 2, 'attachments', 1).encoding = 'gzip'), 'scenarios[2].attachments[1].encoding: expected one of text|base64'],
   ];
   for (const [name, mutate, message] of cases) {
-    const r = JSON.parse(serializeRunResult(sampleRun())) as Record<string, any>;
+    const r = JSON.parse(serializeRunResult(sampleRun())) as JsonObject;
     mutate(r);
     t.throws(() => validateRunResult(r, 'run.json'), { name: 'RunResultError', message: new RegExp(`^run\\.json: ${message.startsWith('.') ? 'scenarios\\[0\\]\\.trace\\[\\d+\\]' : ''}${message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`) }, name);
   }

@@ -283,7 +283,10 @@ function shapeKinds(s: Shape): NodeKind[] {
       return s.object ? ['mapping'] : ['scalar', 'mapping', 'list'];
     case 'oneOf':
       return s.options.flatMap(shapeKinds);
-    default:
+    case 'string':
+    case 'integer':
+    case 'boolean':
+    case 'ref':
       return ['scalar'];
   }
 }

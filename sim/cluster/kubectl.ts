@@ -219,7 +219,7 @@ export function get(store: ObjectStore, kind: Kind, opts: GetOptions = {}): stri
         ]);
       return table([...nsCol, 'LAST SEEN', 'TYPE', 'REASON', 'OBJECT', 'MESSAGE'], rows);
     }
-    default:
+    case 'NetworkAttachmentDefinition':
       // CRDs without printer columns: NAME and AGE
       return table([...nsCol, 'NAME', 'AGE'], objs.map((o) => [...(withNs ? [o.metadata?.namespace ?? ''] : []), o.metadata!.name!, since(o.metadata?.creationTimestamp, nowMs)]));
   }

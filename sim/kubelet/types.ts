@@ -47,7 +47,8 @@ export type AdmitResult =
 
 // ---- device plugin API v1beta1 (REFERENCE §1) ----
 
-export interface Empty {}
+// a message without fields (an empty interface would accept any value but null and undefined)
+export type Empty = Record<string, never>;
 
 export interface DevicePluginOptions {
   pre_start_required: boolean;
@@ -87,7 +88,7 @@ export interface PreStartContainerRequest {
   devices_ids: string[];
 }
 
-export interface PreStartContainerResponse {}
+export type PreStartContainerResponse = Record<string, never>;
 
 export interface ContainerPreferredAllocationRequest {
   available_deviceIDs: string[];
@@ -146,7 +147,7 @@ export interface AllocateResponse {
 
 // ---- plugin watcher (pluginregistration v1) ----
 
-export interface InfoRequest {}
+export type InfoRequest = Record<string, never>;
 
 export interface PluginInfo {
   type: string;
@@ -160,7 +161,7 @@ export interface RegistrationStatus {
   error: string;
 }
 
-export interface RegistrationStatusResponse {}
+export type RegistrationStatusResponse = Record<string, never>;
 
 // ---- pod resources API v1 ----
 
@@ -189,12 +190,12 @@ export interface PodResources {
   containers: ContainerResources[];
 }
 
-export interface ListPodResourcesRequest {}
+export type ListPodResourcesRequest = Record<string, never>;
 export interface ListPodResourcesResponse {
   pod_resources: PodResources[];
 }
 
-export interface AllocatableResourcesRequest {}
+export type AllocatableResourcesRequest = Record<string, never>;
 export interface AllocatableResourcesResponse {
   devices: ContainerDevices[];
   cpu_ids: number[];

@@ -165,7 +165,7 @@ async function main(argv: readonly string[]): Promise<never> {
       if (o.brief || (inv.kind === 'addr-show' && !o.details)) execReal(argv);
       return show(argv, o);
     }
-    default:
+    case 'other':
       execReal(argv);
   }
 }

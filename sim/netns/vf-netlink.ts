@@ -379,7 +379,9 @@ export function vfOpToPatch(op: VfOp): VfAttrsPatch | null {
       return { linkState: op.linkState };
     case 'trust':
       return { trust: op.on };
-    default:
+    case 'queryRss':
+    case 'nodeGuid':
+    case 'portGuid':
       return null;
   }
 }

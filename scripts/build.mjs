@@ -6,7 +6,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-// entry name -> source; sources that do not exist yet are skipped so the build works while modules land
+// entry name -> source
 const entries = {
   'sriov-lab': 'harness/cli/main.ts',
   'sysfs-server': 'sim/kernel/fuse-server.ts',
@@ -16,10 +16,15 @@ const entries = {
   'sriov-lab-daemon': 'harness/daemon/main.ts',
   'sriov-lab-node-agent': 'harness/qemu/node-agent.ts',
 };
+// a missing source fails the build before anything is bundled: a skipped entry would leave a stale bundle in dist/
+const missing = Object.entries(entries).filter(([, src]) => !existsSync(join(root, src)));
+if (missing.length > 0) {
+  for (const [name, src] of missing) console.error(`build: entry "${name}": source ${src} does not exist`);
+  process.exit(1);
+}
 mkdirSync(join(root, 'dist'), { recursive: true });
 const jobs = [];
 for (const [name, src] of Object.entries(entries)) {
-  if (!existsSync(join(root, src))) continue;
   jobs.push(
     build({
       entryPoints: [join(root, src)],

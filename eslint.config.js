@@ -1,5 +1,7 @@
 // typescript-eslint's recommended rules (syntax only, so they are cheap) plus a few rules that need type information,
 // chosen one by one: the full type-checked preset reported some 700 findings unrelated to what the lint is for.
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -8,7 +10,7 @@ export default tseslint.config(
     files: ['{sim,harness,plugins,reports,bench,scripts}/**/*.ts'],
     extends: [tseslint.configs.recommended],
     languageOptions: {
-      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+      parserOptions: { projectService: true, tsconfigRootDir: dirname(fileURLToPath(import.meta.url)) },
     },
     linterOptions: { reportUnusedDisableDirectives: 'error' },
     rules: {

@@ -8,7 +8,7 @@ import { projectRoot } from '../../sim/paths.ts';
 import type { Backend, ClusterHandle, SysfsResult } from '../backend.ts';
 import { simBackend } from '../backends/sim.ts';
 import { createBackendRegistry } from '../runner/registry.ts';
-import type { BackendRunInfo } from '../runner/runner.ts';
+import type { BackendRunInfo } from '../backend.ts';
 import { fidelityCommand, type FidelityResult } from './command.ts';
 
 const root = projectRoot();

@@ -139,7 +139,7 @@ export class AgentCluster {
   }
 
   private trace(e: SimTraceEvent): void {
-    this.opts.trace(e as never);
+    this.opts.trace(e);
   }
 
   private async boot(): Promise<void> {

@@ -1,8 +1,8 @@
 // The `sim` backend: a SimCluster behind the runner's ClusterHandle.
 import { spawnSync } from 'node:child_process';
 import { caps } from '../../sim/caps.ts';
-import { SimCluster, type SimTraceEvent } from '../../sim/cluster/sim-cluster.ts';
-import type { Attachment, TraceEvent, JsonValue } from '../../reports/types.ts';
+import { SimCluster } from '../../sim/cluster/sim-cluster.ts';
+import type { Attachment } from '../../reports/types.ts';
 import type { Backend, BackendUpOptions, ClusterHandle, ExecResult, Fault, Requirement } from '../backend.ts';
 import { bundledDevicePluginArgv, cniInstallSet, defaultDevicePluginConfig, pluginsUnderTest } from '../plugins.ts';
 import type { BackendRunInfo } from '../backend.ts';
@@ -131,10 +131,6 @@ class SimClusterHandle extends StoreBackedHandle {
 
 }
 
-export function toTraceEvent(e: SimTraceEvent): TraceEvent {
-  return e as unknown as TraceEvent & { request?: JsonValue };
-}
-
 export const simBackend: Backend & BackendRunInfo = {
   name: 'sim',
   pluginsUnderTest: ({ devicePlugin, cni }) => pluginsUnderTest({ devicePluginArgv: devicePlugin.argv, cni }),
@@ -170,7 +166,7 @@ export const simBackend: Backend & BackendRunInfo = {
       devicePluginArgv: opts.devicePlugin.argv ?? bundledDevicePluginArgv(),
       devicePluginConfig: opts.devicePlugin.config ?? defaultDevicePluginConfig(),
       cniPlugins: cniInstallSet(opts.workDir, opts.cni),
-      trace: (e) => opts.trace(toTraceEvent(e)),
+      trace: opts.trace,
       progress: opts.progress,
     });
     return new SimClusterHandle(sc);

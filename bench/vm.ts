@@ -12,7 +12,7 @@ import { startVm } from '../harness/qemu/vm.ts';
 import { caps } from '../sim/caps.ts';
 import { projectRoot } from '../sim/paths.ts';
 import { runToResult } from '../harness/runner/command.ts';
-import type { BackendRunInfo } from '../harness/runner/runner.ts';
+import type { BackendRunInfo } from '../harness/backend.ts';
 import { simBackend } from '../harness/backends/sim.ts';
 import { qemuBackend } from '../harness/backends/qemu.ts';
 import type { Backend } from '../harness/backend.ts';

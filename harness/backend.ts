@@ -1,7 +1,8 @@
 // The seam between the scenario runner and a backend (sim, qemu, host, kind). The runner only ever talks to a
 // `ClusterHandle`; each backend makes one from a topology. Trace events use the run-result contract's types.
 import type { Topology } from '../sim/topology/topology.ts';
-import type { Attachment, BackendName, JsonValue, TraceEvent } from '../reports/types.ts';
+import type { Attachment, BackendName, JsonValue, KernelInfo, PluginUnderTest, TraceEvent } from '../reports/types.ts';
+import type { DevicePluginAction } from './scenario/types.ts';
 
 /** A Kubernetes-shaped object as a scenario writes it (apiVersion, kind, metadata, spec, …). */
 export interface KubeObject {
@@ -84,7 +85,7 @@ export interface ClusterHandle extends AsyncDisposable {
   sysfsRead(node: string, path: string): Promise<SysfsResult>;
   sysfsWrite(node: string, path: string, value: string): Promise<SysfsResult>;
   kubelet(node: string, action: 'restart' | 'stop' | 'start'): Promise<void>;
-  devicePlugin(node: string, action: 'kill' | 'restart' | 'deleteSocket' | 'start' | 'stop'): Promise<void>;
+  devicePlugin(node: string, action: DevicePluginAction): Promise<void>;
   nodeReboot(node: string): Promise<void>;
   fault(node: string, fault: Fault): Promise<void>;
   /** advance the kubelets' clocks (grace periods) without waiting */
@@ -103,4 +104,12 @@ export interface Backend {
   /** can it provide this requirement? */
   provides(req: Requirement): { ok: true } | { ok: false; reason: string };
   up(opts: BackendUpOptions): Promise<ClusterHandle>;
+}
+
+/** What the runner asks of a backend beyond Backend, for the report; every member optional, looked up at run time. */
+export interface BackendRunInfo {
+  /** the kernel the plugins talk to (the guest's for qemu); default: this host's */
+  kernelInfo?(): Promise<KernelInfo> | KernelInfo;
+  /** the plugins that will run (name, version, sha256, path) for the given options */
+  pluginsUnderTest?(opts: { devicePlugin: PluginCommand; cni?: { path: string } }): Promise<PluginUnderTest[]> | PluginUnderTest[];
 }

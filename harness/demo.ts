@@ -13,7 +13,7 @@ import { jsonReporter } from '../reports/json.ts';
 import { runTotals, type TraceEvent } from '../reports/types.ts';
 import { simBackend } from './backends/sim.ts';
 import type { Backend, BackendUpOptions, ClusterHandle } from './backend.ts';
-import type { BackendRunInfo } from './runner/runner.ts';
+import type { BackendRunInfo } from './backend.ts';
 import { parse } from './cli/args.ts';
 import { ensureSystemPackages } from './setup/setup.ts';
 

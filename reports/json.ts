@@ -70,24 +70,48 @@ function canonStep(s: StepResult): StepResult {
   );
 }
 
-const EVENT_KEYS: { [K in TraceEvent['kind']]: readonly string[] } = {
-  grpc: ['direction', 'method', 'socket', 'request', 'response', 'stream', 'status', 'durationMs'],
-  sysfs: ['op', 'path', 'value', 'errno', 'actor'],
-  cni: ['command', 'plugin', 'pod', 'env', 'stdin', 'stdout', 'stderr', 'exitCode', 'durationMs'],
-  scheduler: ['pod', 'result', 'nodeName', 'message'],
-  pod: ['pod', 'from', 'to', 'reason', 'message'],
-  fault: ['fault', 'action', 'target', 'detail'],
-  resource: ['resource', 'capacity', 'allocatable', 'allocated'],
-  log: ['source', 'level', 'message'],
+type EventOf<K extends TraceEvent['kind']> = Extract<TraceEvent, { kind: K }>;
+/** the members of each kind of event, in the order the canonical JSON has them */
+const EVENT_KEYS: { [K in TraceEvent['kind']]: ReadonlyArray<keyof EventOf<K> & string> } = {
+  grpc: ['kind', 'atMs', 'node', 'direction', 'method', 'socket', 'request', 'response', 'stream', 'status', 'durationMs'],
+  sysfs: ['kind', 'atMs', 'node', 'op', 'path', 'value', 'errno', 'actor'],
+  cni: ['kind', 'atMs', 'node', 'command', 'plugin', 'pod', 'env', 'stdin', 'stdout', 'stderr', 'exitCode', 'durationMs'],
+  scheduler: ['kind', 'atMs', 'node', 'pod', 'result', 'nodeName', 'message'],
+  pod: ['kind', 'atMs', 'node', 'pod', 'from', 'to', 'reason', 'message'],
+  fault: ['kind', 'atMs', 'node', 'fault', 'action', 'target', 'detail'],
+  resource: ['kind', 'atMs', 'node', 'resource', 'capacity', 'allocatable', 'allocated'],
+  log: ['kind', 'atMs', 'node', 'source', 'level', 'message'],
 };
 
+function canonEventOf<K extends TraceEvent['kind']>(e: EventOf<K>, kind: K): EventOf<K> {
+  return pick(e, EVENT_KEYS[kind]);
+}
+
 function canonEvent(e: TraceEvent): TraceEvent {
-  const keys = EVENT_KEYS[e.kind] as readonly string[] | undefined;
-  // an event of a kind this version does not know is kept as it is (readers ignore it)
-  if (!keys) return e;
-  const out = pick(e as unknown as Obj, ['kind', 'atMs', 'node', ...keys]);
-  if (e.kind === 'grpc' && e.status) out.status = pick(e.status, ['code', 'name', 'details']);
-  return out as unknown as TraceEvent;
+  switch (e.kind) {
+    case 'grpc': {
+      const out = canonEventOf(e, 'grpc');
+      if (e.status) out.status = pick(e.status, ['code', 'name', 'details']);
+      return out;
+    }
+    case 'sysfs':
+      return canonEventOf(e, 'sysfs');
+    case 'cni':
+      return canonEventOf(e, 'cni');
+    case 'scheduler':
+      return canonEventOf(e, 'scheduler');
+    case 'pod':
+      return canonEventOf(e, 'pod');
+    case 'fault':
+      return canonEventOf(e, 'fault');
+    case 'resource':
+      return canonEventOf(e, 'resource');
+    case 'log':
+      return canonEventOf(e, 'log');
+    default:
+      // an event of a kind this version does not know is kept as it is (readers ignore it)
+      return e;
+  }
 }
 
 function canonAttachment(a: Attachment): Attachment {

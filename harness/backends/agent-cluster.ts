@@ -1,4 +1,4 @@
-// The cluster of the backends whose nodes run the node agent (harness/qemu/node-agent.ts) on a real kernel — `qemu`
+// The cluster of the backends whose nodes run the node agent (harness/node/node-agent.ts) on a real kernel — `qemu`
 // (one guest per node) and `host` (this machine): the control plane (object store, scheduler) here, each node's
 // kubelet emulator, device plugin, sandboxes and CNI in its agent, reached over node-rpc. A NodeProvider starts the
 // machines and their agents; everything here is the same for both.
@@ -10,8 +10,9 @@ import type { AdmitResult, NodeAgent, PodSpecLite, ResourceList } from '../../si
 import type { NodeSpec } from '../../sim/topology/topology.ts';
 import type { Attachment, BackendName } from '../../reports/types.ts';
 import type { BackendUpOptions, ExecResult, Fault } from '../backend.ts';
-import { NodeRpcClient, type Methods, type Resources } from '../qemu/node-rpc.ts';
+import { NodeRpcClient, type Methods, type Resources } from '../node/node-rpc.ts';
 import { StoreBackedHandle, textAttachment, type CollectWhat } from './store-handle.ts';
+import type { DevicePluginAction } from '../scenario/types.ts';
 
 /** The host side of a node's kubelet: resources as the agent last reported them, admission over RPC. */
 class RemoteNodeAgent implements NodeAgent {
@@ -138,7 +139,7 @@ export class AgentCluster {
   }
 
   private trace(e: SimTraceEvent): void {
-    this.opts.trace(e as never);
+    this.opts.trace(e);
   }
 
   private async boot(): Promise<void> {
@@ -243,7 +244,7 @@ export class AgentClusterHandle extends StoreBackedHandle {
     await this.settle();
   }
 
-  async devicePlugin(node: string, action: 'kill' | 'restart' | 'deleteSocket' | 'start' | 'stop'): Promise<void> {
+  async devicePlugin(node: string, action: DevicePluginAction): Promise<void> {
     await this.qc.mustNode(node).rpc.call('devicePlugin', { action });
   }
 
@@ -279,6 +280,11 @@ export class AgentClusterHandle extends StoreBackedHandle {
       case 'sysfsFailWrites':
       case 'sysfsDelay':
         throw new Error(`fault ${fault.kind} needs the simulated sysfs: a real kernel cannot be told to fail or delay a write (use --backend sim)`);
+      default: {
+        // a new Fault kind must be handled (or refused with its reason) here: this stops compiling until it is
+        const unknown: never = fault;
+        throw new Error(`fault ${(unknown as Fault).kind} is not implemented on a real kernel`);
+      }
     }
   }
 

@@ -16,9 +16,9 @@ import { HostSession } from '../host/host.ts';
 import { listVfs } from '../host/nic.ts';
 import { localSystem } from '../host/system.ts';
 import { pluginsUnderTest } from '../plugins.ts';
-import type { BackendRunInfo } from '../runner/runner.ts';
+import type { BackendRunInfo } from '../backend.ts';
 import { AgentCluster, AgentClusterHandle, connectAgent, type AgentNode, type NodeProvider } from './agent-cluster.ts';
-import { NODE, agentConfig, assertBundles, dist, freePort } from './qemu.ts';
+import { NODE, agentConfig, assertBundles, dist, freePort } from '../node/agent-launch.ts';
 
 /** the mount namespace of the node side: nothing it writes under /etc, /var/lib, /opt or /run reaches the machine */
 const NODE_NS = `set -e

@@ -1,8 +1,7 @@
 // The `qemu` backend: one VM per topology node (QEMU's igb for SR-IOV PFs, virtio-net for virtio NICs, a real guest
 // kernel), the node side — kubelet emulator, device plugin under test, pod sandboxes, CNI — running in the guest as
-// the node agent (harness/qemu/node-agent.ts), and the cluster brain (object store, scheduler, runner) here on the
+// the node agent (harness/node/node-agent.ts), and the cluster brain (object store, scheduler, runner) here on the
 // host (agent-cluster.ts), talking to each agent over node-rpc through the VM's management NIC.
-import { createServer } from 'node:net';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { caps } from '../../sim/caps.ts';
@@ -10,60 +9,13 @@ import { getNicModel } from '../../sim/nics/catalog.ts';
 import type { NodeSpec } from '../../sim/topology/topology.ts';
 import type { KernelInfo } from '../../reports/types.ts';
 import type { Backend, BackendUpOptions, ClusterHandle, Requirement } from '../backend.ts';
-import { BUNDLED_CNI_TYPES, DEVICE_PLUGIN_CONFIG_PATH, defaultDevicePluginConfig, pluginsUnderTest, writeShim } from '../plugins.ts';
-import type { BackendRunInfo } from '../runner/runner.ts';
+import { pluginsUnderTest } from '../plugins.ts';
+import type { BackendRunInfo } from '../backend.ts';
 import { buildGuestArtefacts, type GuestArtefacts } from '../qemu/artefacts.ts';
 import { PROJECT_DIR, startVm } from '../qemu/vm.ts';
-import { NODE_AGENT_PORT, type NodeAgentConfig } from '../qemu/node-rpc.ts';
+import { NODE, agentConfig, assertBundles, dist, freePort } from '../node/agent-launch.ts';
+import { NODE_AGENT_PORT, type NodeAgentConfig } from '../node/node-rpc.ts';
 import { AgentCluster, AgentClusterHandle, connectAgent, type AgentNode, type NodeProvider } from './agent-cluster.ts';
-
-export const NODE = '/usr/bin/node';
-export const dist = (name: string): string => join(PROJECT_DIR, 'dist', `${name}.mjs`);
-
-/** The bundles the node side runs from (tsx in a TCG guest costs tens of seconds per process). */
-export { freePort };
-
-export function assertBundles(): void {
-  for (const f of ['sriov-lab-node-agent', 'sriov-lab-cni', 'sriov-lab-device-plugin']) {
-    if (!existsSync(dist(f))) throw new Error(`${dist(f)} is missing: run \`npm run build\` (the node side runs the bundles)`);
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (a && typeof a === 'object' ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-/** /opt/cni/bin entries of a node: the bundled CNI as its bundle under both type names, or the user's CNI */
-function cniPlugins(workDir: string, opts: BackendUpOptions): Record<string, string> {
-  const set: Record<string, string> = {};
-  const shim = writeShim(join(workDir, 'sriov-lab-cni'), [NODE, dist('sriov-lab-cni')]);
-  for (const t of BUNDLED_CNI_TYPES) set[t] = shim;
-  if (opts.cni) for (const t of opts.cni.types ?? ['sriov']) set[t] = opts.cni.path;
-  return set;
-}
-
-/** A node agent's configuration, but for how the machine names its netdevs; `workDir` is visible to the node. */
-export function agentConfig(spec: NodeSpec, index: number, opts: BackendUpOptions, workDir: string): NodeAgentConfig {
-  return {
-    nodeName: spec.name,
-    index,
-    seed: `${opts.seed}/${spec.name}`,
-    port: NODE_AGENT_PORT,
-    registrationModes: spec.kubeletRegistration,
-    devicePluginArgv: opts.devicePlugin.argv ?? [NODE, dist('sriov-lab-device-plugin'), '--config-file', DEVICE_PLUGIN_CONFIG_PATH],
-    devicePluginConfig: opts.devicePlugin.config ?? defaultDevicePluginConfig(),
-    cniPlugins: cniPlugins(workDir, opts),
-    renames: [],
-    predictableVfNames: false,
-  };
-}
 
 class QemuProvider implements NodeProvider {
   private workDir = '';

@@ -1,13 +1,14 @@
 // The `sim` backend: a SimCluster behind the runner's ClusterHandle.
 import { spawnSync } from 'node:child_process';
 import { caps } from '../../sim/caps.ts';
-import { SimCluster, type SimTraceEvent } from '../../sim/cluster/sim-cluster.ts';
-import type { Attachment, TraceEvent, JsonValue } from '../../reports/types.ts';
+import { SimCluster } from '../../sim/cluster/sim-cluster.ts';
+import type { Attachment } from '../../reports/types.ts';
 import type { Backend, BackendUpOptions, ClusterHandle, ExecResult, Fault, Requirement } from '../backend.ts';
 import { bundledDevicePluginArgv, cniInstallSet, defaultDevicePluginConfig, pluginsUnderTest } from '../plugins.ts';
-import type { BackendRunInfo } from '../runner/runner.ts';
+import type { BackendRunInfo } from '../backend.ts';
 import { StoreBackedHandle, textAttachment, type CollectWhat } from './store-handle.ts';
 import type { ErrnoName } from '../../sim/kernel/types.ts';
+import type { DevicePluginAction } from '../scenario/types.ts';
 
 class SimClusterHandle extends StoreBackedHandle {
   readonly backend = 'sim' as const;
@@ -33,7 +34,7 @@ class SimClusterHandle extends StoreBackedHandle {
     await this.sc.settle();
   }
 
-  async devicePlugin(node: string, action: 'kill' | 'restart' | 'deleteSocket' | 'start' | 'stop'): Promise<void> {
+  async devicePlugin(node: string, action: DevicePluginAction): Promise<void> {
     const sn = this.sc.mustNode(node);
     if (action === 'kill') await this.sc.stopDevicePlugin(sn, 'SIGKILL');
     else if (action === 'stop') await this.sc.stopDevicePlugin(sn, 'SIGTERM');
@@ -47,9 +48,7 @@ class SimClusterHandle extends StoreBackedHandle {
   }
 
   async nodeReboot(node: string): Promise<void> {
-    const sn = this.sc.mustNode(node);
-    await this.sc.stopDevicePlugin(sn, 'SIGKILL');
-    await sn.kubelet.reboot();
+    await this.sc.mustNode(node).runtime.reboot();
     await this.sc.settle();
   }
 
@@ -79,6 +78,11 @@ class SimClusterHandle extends StoreBackedHandle {
       case 'ipamFail':
         this.sc.setIpamFailure(node, fault.count ?? 1, fault.message ?? 'injected IPAM failure');
         break;
+      default: {
+        // a new Fault kind must be handled here: this stops compiling until it is
+        const unknown: never = fault;
+        throw new Error(`fault ${(unknown as Fault).kind} is not implemented by the sim backend`);
+      }
     }
     await this.sc.pollSysfs();
   }
@@ -127,10 +131,6 @@ class SimClusterHandle extends StoreBackedHandle {
 
 }
 
-export function toTraceEvent(e: SimTraceEvent): TraceEvent {
-  return e as unknown as TraceEvent & { request?: JsonValue };
-}
-
 export const simBackend: Backend & BackendRunInfo = {
   name: 'sim',
   pluginsUnderTest: ({ devicePlugin, cni }) => pluginsUnderTest({ devicePluginArgv: devicePlugin.argv, cni }),
@@ -166,7 +166,7 @@ export const simBackend: Backend & BackendRunInfo = {
       devicePluginArgv: opts.devicePlugin.argv ?? bundledDevicePluginArgv(),
       devicePluginConfig: opts.devicePlugin.config ?? defaultDevicePluginConfig(),
       cniPlugins: cniInstallSet(opts.workDir, opts.cni),
-      trace: (e) => opts.trace(toTraceEvent(e)),
+      trace: opts.trace,
       progress: opts.progress,
     });
     return new SimClusterHandle(sc);

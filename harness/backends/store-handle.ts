@@ -4,7 +4,8 @@
 import type { Cluster } from '../../sim/cluster/cluster.ts';
 import type { Attachment, BackendName } from '../../reports/types.ts';
 import type { ClusterHandle, ExecResult, Fault, KubeObject, ObjectRef, SysfsResult } from '../backend.ts';
-import { errnoFromMessage } from '../qemu/errno.ts';
+import { errnoFromMessage } from '../node/errno.ts';
+import type { DevicePluginAction } from '../scenario/types.ts';
 
 export type CollectWhat = 'logs' | 'events' | 'sysfs' | 'checkpoint' | 'podResources';
 
@@ -33,7 +34,7 @@ export abstract class StoreBackedHandle implements ClusterHandle {
   abstract settle(): Promise<void>;
   abstract exec(target: { pod: string; namespace?: string } | { node: string }, argv: string[], opts?: { input?: string; timeoutMs?: number }): Promise<ExecResult>;
   abstract kubelet(node: string, action: 'restart' | 'stop' | 'start'): Promise<void>;
-  abstract devicePlugin(node: string, action: 'kill' | 'restart' | 'deleteSocket' | 'start' | 'stop'): Promise<void>;
+  abstract devicePlugin(node: string, action: DevicePluginAction): Promise<void>;
   abstract nodeReboot(node: string): Promise<void>;
   abstract fault(node: string, fault: Fault): Promise<void>;
   abstract advanceClock(ms: number): Promise<void>;

@@ -7,8 +7,10 @@
 // Every observation is a flat `what → value` map of normalised strings (normalise.ts), so comparing is a map diff.
 import type { Backend, ClusterHandle, ExecResult, Fault, KubeObject, ObjectRef, SysfsResult } from '../backend.ts';
 import type { CniEvent, GrpcEvent, JsonValue, OperationPhase, OperationResult, ScenarioResult, SourceLocation, TraceEvent } from '../../reports/types.ts';
-import type { AfterOperationContext, BackendRunInfo } from '../runner/runner.ts';
+import type { AfterOperationContext } from '../runner/runner.ts';
+import type { BackendRunInfo } from '../backend.ts';
 import { asIs, flattenJson, Normaliser } from './normalise.ts';
+import type { DevicePluginAction } from '../scenario/types.ts';
 
 export type Observed = Record<string, string>;
 
@@ -249,7 +251,7 @@ export class RecordingHandle implements ClusterHandle {
   kubelet(node: string, action: 'restart' | 'stop' | 'start'): Promise<void> {
     return this.inner.kubelet(node, action);
   }
-  devicePlugin(node: string, action: 'kill' | 'restart' | 'deleteSocket' | 'start' | 'stop'): Promise<void> {
+  devicePlugin(node: string, action: DevicePluginAction): Promise<void> {
     return this.inner.devicePlugin(node, action);
   }
   nodeReboot(node: string): Promise<void> {

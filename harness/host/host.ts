@@ -2,7 +2,7 @@
 // before making it, and restores the machine on close(), on Ctrl-C (exit hook) and, after a crash or SIGKILL, from
 // the journal (`restoreFromJournal`, behind `sriov-lab host restore`).
 import { existsSync } from 'node:fs';
-import { addExitHook } from '../qemu/exit-hooks.ts';
+import { addExitHook } from '../exit-hooks.ts';
 import { checkPf } from './guard.ts';
 import { DEFAULT_JOURNAL, Journal, needsRestore, readJournal, retireJournal, type JournalEntry, type VfAttr } from './journal.ts';
 import { bindDriver, dev, driverOf, findNetdevInNetns, listVfs, netdevsOf, resolvePf, vfLinks, PfError, type PfInfo, type VfLink } from './nic.ts';

@@ -7,7 +7,7 @@ import { readdirSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveTopology } from '../../sim/topology/topology.ts';
 import { readCpio, writeCpio } from './cpio.ts';
-import { errnoFromMessage } from './errno.ts';
+import { errnoFromMessage } from '../node/errno.ts';
 import { moduleDepends, pruneCache } from './artefacts.ts';
 import { guestConfig, mirrorPlacement, nicsOfNode, qemuArgs, shQuote, type QemuPlan } from './vm.ts';
 

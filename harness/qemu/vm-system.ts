@@ -16,7 +16,7 @@ export function vmSystem(vm: Vm): HostSystem {
   const shOut = async (path: string, op: HostSysfsError['op'], script: string): Promise<string> => {
     const r = await vm.exec(['/bin/sh', '-c', script], { where: 'guest' });
     if (r.exitCode !== 0) {
-      const { errnoFromMessage } = await import('./errno.ts');
+      const { errnoFromMessage } = await import('../node/errno.ts');
       throw new HostSysfsError(path, op, errnoFromMessage(r.stderr), r.stderr.trim());
     }
     return r.stdout;

@@ -17,8 +17,8 @@ import { projectRoot } from '../../sim/paths.ts';
 import { AgentClient } from './agent-client.ts';
 import { buildGuestArtefacts, type GuestArtefacts } from './artefacts.ts';
 import { chooseAccel, type Accel } from './accel.ts';
-import { addExitHook } from './exit-hooks.ts';
-import { errnoFromMessage } from './errno.ts';
+import { addExitHook } from '../exit-hooks.ts';
+import { errnoFromMessage } from '../node/errno.ts';
 import { AGENT_PORT_NAME, BOOT_ERROR_MARKER, BOOT_MARKER, CHROOT, XFER_DIR_IN_CHROOT } from './guest-files.ts';
 
 /** the sriov-lab checkout (also from a dist/ bundle), shared read-write with every guest at its host path */

@@ -19,7 +19,8 @@ import type { Scenario } from '../scenario/types.ts';
 import type { Clock } from './clock.ts';
 import type { Backend } from '../backend.ts';
 import { backends as defaultRegistry, createBackendRegistry, UnknownBackendError, type BackendRegistry } from './registry.ts';
-import { runScenarios, type BackendRunInfo } from './runner.ts';
+import { runScenarios } from './runner.ts';
+import type { BackendRunInfo } from '../backend.ts';
 import { parseSeed, randomSeed } from './seed.ts';
 import { joinCommandLine, splitCommandLine } from './shell-words.ts';
 

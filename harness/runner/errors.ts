@@ -1,4 +1,4 @@
-// Errors of a run. Each carries fields, not only prose (STYLE.md); `toResultError` turns any of them into the
+// Errors of a run. Each carries fields, not only prose (so a report can show them); `toResultError` turns any into the
 // run-result contract's ResultError with the failing operation's location, expected/actual and a diff.
 import type { JsonValue, ResultError, SourceLocation } from '../../reports/types.ts';
 import { toJsonValue } from '../../reports/json.ts';

@@ -12,7 +12,7 @@
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { hostname, arch, cpus, release, totalmem, tmpdir, type as osType } from 'node:os';
 import { join } from 'node:path';
-import type { Backend, BackendUpOptions, ClusterHandle, PluginCommand } from '../backend.ts';
+import type { Backend, BackendRunInfo, BackendUpOptions, ClusterHandle, PluginCommand } from '../backend.ts';
 import type {
   Attachment, KernelInfo, NicInfo, OperationPhase, OperationResult, PluginUnderTest, RunMeta, RunResult, ScenarioResult,
   StepResult, TraceEvent,
@@ -27,17 +27,6 @@ import { matchesFilter } from './glob.ts';
 import { runOperation, type OpContext } from './operations.ts';
 import { scenarioSeed } from './seed.ts';
 import { joinCommandLine } from './shell-words.ts';
-
-/**
- * What the runner would like from a backend beyond harness/backend.ts; every member optional, looked up at run time.
- * (Proposed for harness/backend.ts: see the runner's README.)
- */
-export interface BackendRunInfo {
-  /** the kernel the plugins talk to (the guest's for qemu); default: this host's */
-  kernelInfo?(): Promise<KernelInfo> | KernelInfo;
-  /** the plugins that will run (name, version, sha256, path) for the given options */
-  pluginsUnderTest?(opts: { devicePlugin: PluginCommand; cni?: { path: string } }): Promise<PluginUnderTest[]> | PluginUnderTest[];
-}
 
 /** what `RunOptions.afterOperation` is told after each operation that ran (the cluster is still up) */
 export interface AfterOperationContext {

@@ -88,7 +88,8 @@ export class Sysfs {
     return info;
   }
 
-  /** Kernel mode when the VF has a netdev here, DPDK mode when a userspace driver holds it (REFERENCE §5). */
+  /** Kernel mode when the VF has a netdev here, DPDK mode when a userspace driver holds it
+   * (docs/reference/sriov-cni.md#kernel-or-dpdk-mode). */
   vfMode(info: PciInfo): VfMode {
     if (info.netdevs.length > 0) return 'kernel';
     if (info.driver && (DPDK_DRIVERS as readonly string[]).includes(info.driver)) return 'dpdk';

@@ -1,4 +1,5 @@
-// The upstream SR-IOV network device plugin's config.json format (REFERENCE §4), validated up front.
+// The upstream SR-IOV network device plugin's config.json format, validated up front
+// (docs/reference/device-plugin.md#config-file).
 // Two keys are our own additions (healthCheck, allocationPolicy); everything upstream accepts still parses.
 
 export type DeviceType = 'netDevice' | 'accelerator' | 'auxNetDevice';
@@ -308,7 +309,7 @@ export async function loadConfigFile(path: string, opts: Omit<ParseConfigOptions
   return parseConfig(raw, { ...opts, source: path });
 }
 
-// VF device IDs of the REFERENCE §8 NICs (so PFs without VFs stay out of the VF resources)
+// VF device IDs of the NICs in docs/reference/nic-ids.md#pci-ids-and-drivers (so PFs without VFs stay out of the VF resources)
 const VF_DEVICE_IDS = ['10ca', '1520', '10ed', '154c', '1889', '1018', '101c'];
 
 /**

@@ -191,7 +191,7 @@ t.test('kubelet restart: sockets deleted, kubelet.sock re-created → the plugin
   t.equal(w.kubelet.registerCalls.length, before + 3);
   t.ok(existsSync(join(w.kubeletDir, 'device-plugins', 'intel.com_sriov_dpdk.sock')), 'its socket is back');
 
-  // only the plugin's socket removed (REFERENCE §10: upstream never re-registers)
+  // only the plugin's socket removed (docs/reference/upstream-scenarios.md#bugs-reported-upstream: upstream never re-registers)
   rmSync(join(w.kubeletDir, 'device-plugins', 'intel.com_sriov_netdevice.sock'));
   await w.kubelet.waitFor('NET registered again', () => w.kubelet.registerCalls.length === before + 4, CHANGE_MS);
   t.equal(w.kubelet.registerCalls.at(-1)!.resource_name, NET);

@@ -1,4 +1,5 @@
-// Device discovery from sysfs, as the upstream plugin does it (REFERENCE §4), plus the cheap signals used to
+// Device discovery from sysfs, as the upstream plugin does it (docs/reference/device-plugin.md#discovery),
+// plus the cheap signals used to
 // notice changes while running. Reads are synchronous and few: one readdir per device tells which attributes exist.
 import { readFileSync, readdirSync, readlinkSync, existsSync } from 'node:fs';
 import { join, basename } from 'node:path';

@@ -237,7 +237,8 @@ export class FakeKubelet {
     });
   }
 
-  /** A kubelet restart as REFERENCE §2 describes: stop, delete every socket in device-plugins/, listen again. */
+  /** A kubelet restart as docs/reference/kubelet-behaviour.md#kubelet-restart describes: stop, delete every socket in
+   * device-plugins/, listen again. */
   async restart(): Promise<void> {
     await this.stopServer();
     for (const f of readdirSync(this.devicePluginDir)) if (f.endsWith('.sock')) rmSync(join(this.devicePluginDir, f), { force: true });

@@ -1,4 +1,4 @@
-// Multus semantics (REFERENCE §6): the networks annotation, NetworkAttachmentDefinitions, device IDs from the
+// Multus semantics (docs/reference/multus.md): the networks annotation, NetworkAttachmentDefinitions, device IDs from the
 // pod-resources API, delegate CNI calls, and the network-status annotation.
 
 export const NETWORKS_ANNOTATION = 'k8s.v1.cni.cncf.io/networks';

@@ -24,6 +24,7 @@ import {
   type CniResult,
   type NetworkStatus,
 } from './multus.ts';
+import type { CniEvent, LogEvent } from '../trace.ts';
 
 /** The machine a node runtime drives: where paths are, how a process is started in the node. */
 export interface NodeMachine {
@@ -35,10 +36,8 @@ export interface NodeMachine {
   readonly netnsPrefix: string;
 }
 
-/** What the runtime reports: CNI calls and log lines (the SimTraceEvent shapes of sim-cluster.ts). */
-export type NodeRuntimeEvent =
-  | { kind: 'cni'; atMs: number; node: string; command: 'ADD' | 'DEL' | 'CHECK'; plugin: string; env: Record<string, string>; stdin: string; stdout: string; stderr?: string; exitCode: number; durationMs: number; pod?: string }
-  | { kind: 'log'; atMs: number; node: string; source: string; level: 'debug' | 'info' | 'warn' | 'error'; message: string };
+/** What the runtime reports: CNI calls and log lines, as trace events of its node. */
+export type NodeRuntimeEvent = (CniEvent | LogEvent) & { node: string };
 
 export interface NodeRuntimeOptions {
   nodeName: string;
@@ -203,7 +202,7 @@ export class NodeRuntime {
     });
   }
 
-  /** Deletes the plugin's own socket(s) while everything runs (REFERENCE §10: upstream never re-registers). */
+  /** Deletes the plugin's own socket(s) while everything runs (docs/reference/upstream-scenarios.md#bugs-reported-upstream: upstream never re-registers). */
   async deletePluginSockets(): Promise<void> {
     const r = await this.opts.machine.exec(['sh', '-c', 'cd /var/lib/kubelet/device-plugins && for s in *.sock; do [ "$s" = kubelet.sock ] || rm -f "$s"; done; cd /var/lib/kubelet/plugins_registry 2>/dev/null && rm -f *.sock; true']);
     if (r.exitCode !== 0) throw new Error(`deleting plugin sockets failed: ${r.stderr}`);

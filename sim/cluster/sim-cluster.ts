@@ -10,18 +10,10 @@ import { NodeRuntime, type NadLite } from './node-runtime.ts';
 import { Kubelet, SkewClock, type KubeletEvent, type PodStatusLite } from '../kubelet/index.ts';
 import { startNode, modelOptionsFor, newRunId, type StartedNode } from '../node/node.ts';
 import type { NodeSpec, Topology } from '../topology/topology.ts';
-import type { SysfsEvent as ModelSysfsEvent } from '../kernel/types.ts';
+import { toJsonValue, type PodPhase, type TraceEvent } from '../trace.ts';
 
-/** Trace events in the run-result contract's shape (kept structural here: sim/ does not import reports/). */
-export type SimTraceEvent =
-  | { kind: 'grpc'; atMs: number; node: string; direction: 'to-plugin' | 'to-kubelet'; method: string; request?: unknown; response?: unknown; stream?: 'message'; status?: { code: number; name: string; details: string } }
-  | { kind: 'sysfs'; atMs: number; node: string; op: ModelSysfsEvent['op']; path: string; value?: string; errno?: string }
-  | { kind: 'cni'; atMs: number; node: string; command: 'ADD' | 'DEL' | 'CHECK'; plugin: string; env: Record<string, string>; stdin: string; stdout: string; stderr?: string; exitCode: number; durationMs: number; pod?: string }
-  | { kind: 'scheduler'; atMs: number; pod: string; result: 'bound' | 'unschedulable'; nodeName?: string; message?: string }
-  | { kind: 'pod'; atMs: number; node?: string; pod: string; from?: string; to: string; reason?: string; message?: string }
-  | { kind: 'fault'; atMs: number; node?: string; fault: string; action: 'inject' | 'clear'; target?: string; detail?: string }
-  | { kind: 'resource'; atMs: number; node: string; resource: string; capacity: number; allocatable: number; allocated: number }
-  | { kind: 'log'; atMs: number; node?: string; source: string; level: 'debug' | 'info' | 'warn' | 'error'; message: string };
+/** The trace events of a simulated cluster: the run's trace contract itself (sim/trace.ts). */
+export type SimTraceEvent = TraceEvent;
 
 export interface SimClusterOptions {
   topology: Topology;
@@ -255,8 +247,8 @@ export function traceKubeletEvent(e: KubeletEvent, cluster: Cluster, trace: (e: 
       node: e.node,
       direction: e.direction === 'out' ? 'to-plugin' : 'to-kubelet',
       method: e.method,
-      request: e.request,
-      response: e.response ?? e.message,
+      request: e.request === undefined ? undefined : toJsonValue(e.request),
+      response: e.response === undefined && e.message === undefined ? undefined : toJsonValue(e.response ?? e.message),
       stream: e.message !== undefined ? 'message' : undefined,
       status: e.error ? { code: 2, name: 'UNKNOWN', details: e.error } : undefined,
     });
@@ -270,18 +262,25 @@ export function traceKubeletEvent(e: KubeletEvent, cluster: Cluster, trace: (e: 
   }
 }
 
+const PHASES: readonly PodPhase[] = ['Pending', 'Running', 'Succeeded', 'Failed', 'Unknown'];
+/** a Pod's status.phase as the trace has it (the API types it as any string) */
+function phaseOf(phase: string | undefined): PodPhase {
+  if (phase === undefined) return 'Pending';
+  return PHASES.find((p) => p === phase) ?? 'Unknown';
+}
+
 /** Pod phase changes and scheduling outcomes of the object store as trace events; returns the unsubscribers. */
 export function watchClusterTrace(cluster: Cluster, trace: (e: SimTraceEvent) => void): Array<() => void> {
-  const phases = new Map<string, string>();
+  const phases = new Map<string, PodPhase>();
   return [
     cluster.store.watch('Pod', {
       added: (p) => {
-        phases.set(p.metadata!.uid!, p.status?.phase ?? 'Pending');
-        trace({ kind: 'pod', atMs: Date.now(), pod: `${p.metadata!.namespace}/${p.metadata!.name}`, to: p.status?.phase ?? 'Pending' });
+        phases.set(p.metadata!.uid!, phaseOf(p.status?.phase));
+        trace({ kind: 'pod', atMs: Date.now(), pod: `${p.metadata!.namespace}/${p.metadata!.name}`, to: phaseOf(p.status?.phase) });
       },
       modified: (p) => {
         const uid = p.metadata!.uid!;
-        const to = p.status?.phase ?? 'Pending';
+        const to = phaseOf(p.status?.phase);
         const from = phases.get(uid);
         if (from !== to) {
           phases.set(uid, to);

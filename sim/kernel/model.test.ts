@@ -25,7 +25,7 @@ function errnoOf(f: () => unknown): ErrnoName | 'none' {
   }
 }
 
-t.test('sysfs shapes of a PF (REFERENCE §7)', async (t) => {
+t.test('sysfs shapes of a PF (docs/reference/sysfs-sriov.md)', async (t) => {
   const m = i350();
   t.equal(m.readlink('/sys/bus/pci/devices/0000:01:00.0'), '../../../devices/pci0000:00/0000:00:1c.0/0000:01:00.0', 'one more ../ behind a bridge');
   t.equal(m.readlink('/sys/bus/pci/devices/0000:00:05.0'), '../../../devices/pci0000:00/0000:00:05.0');

@@ -1,4 +1,5 @@
-// Kubelet restart, stop/start and node reboot (REFERENCE §9), and the pod-resources API over real gRPC.
+// Kubelet restart, stop/start and node reboot (docs/reference/upstream-scenarios.md#kubelet-end-to-end-scenarios),
+// and the pod-resources API over real gRPC.
 import t from 'tap';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -45,7 +45,7 @@ export type AdmitResult =
   | { admitted: true; allocations: ContainerAllocation[] }
   | { admitted: false; reason: string; message: string };
 
-// ---- device plugin API v1beta1 (REFERENCE §1) ----
+// ---- device plugin API v1beta1 (docs/reference/kubelet-api.md#device-plugin-api-v1beta1) ----
 
 // a message without fields (an empty interface would accept any value but null and undefined)
 export type Empty = Record<string, never>;

@@ -1,4 +1,4 @@
-// The NIC catalog: PCI IDs, drivers and SR-IOV geometry of the models the simulator offers (REFERENCE §8).
+// The NIC catalog: PCI IDs, drivers and SR-IOV geometry of the models the simulator offers (docs/reference/nic-ids.md).
 
 export type LinkType = 'ether' | 'infiniband';
 

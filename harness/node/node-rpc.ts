@@ -9,6 +9,7 @@ import type { AdmitResult, PodSpecLite, ResourceList } from '../../sim/kubelet/t
 import type { KubeletEvent, PodStatusLite } from '../../sim/kubelet/index.ts';
 import type { NadLite, NodeRuntimeEvent } from '../../sim/cluster/node-runtime.ts';
 import type { ExecOutcome } from '../../sim/node/exec.ts';
+import type { DevicePluginAction } from '../scenario/types.ts';
 
 export const NODE_AGENT_PORT = 7411;
 
@@ -42,7 +43,7 @@ export interface Methods {
   exec: { params: { argv: string[]; input?: string; timeoutMs?: number }; result: ExecOutcome };
   execInPod: { params: { pod: V1Pod; argv: string[]; input?: string; timeoutMs?: number }; result: ExecOutcome };
   kubelet: { params: { action: 'restart' | 'stop' | 'start' }; result: null };
-  devicePlugin: { params: { action: 'kill' | 'restart' | 'deleteSocket' | 'start' | 'stop' }; result: { pid?: number } };
+  devicePlugin: { params: { action: DevicePluginAction }; result: { pid?: number } };
   reboot: { params: Record<string, never>; result: null };
   setIpamFailure: { params: { count: number; message: string }; result: null };
   advanceClock: { params: { ms: number }; result: null };

@@ -7,7 +7,7 @@ import tseslint from 'typescript-eslint';
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.tap/**'] },
   {
-    files: ['{sim,harness,plugins,reports,bench,scripts}/**/*.ts'],
+    files: ['{api,sim,harness,plugins,reports,bench,scripts}/**/*.ts'],
     extends: [tseslint.configs.recommended],
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: dirname(fileURLToPath(import.meta.url)) },

@@ -45,170 +45,49 @@ export type AdmitResult =
   | { admitted: true; allocations: ContainerAllocation[] }
   | { admitted: false; reason: string; message: string };
 
-// ---- device plugin API v1beta1 (docs/reference/kubelet-api.md#device-plugin-api-v1beta1) ----
-
-// a message without fields (an empty interface would accept any value but null and undefined)
-export type Empty = Record<string, never>;
-
-export interface DevicePluginOptions {
-  pre_start_required: boolean;
-  get_preferred_allocation_available: boolean;
-}
-
-export interface RegisterRequest {
-  version: string;
-  endpoint: string;
-  resource_name: string;
-  options?: DevicePluginOptions | null;
-}
-
-export interface NUMANode {
-  /** int64 on the wire; decoded as a number */
-  ID: number;
-}
-
-export interface TopologyInfo {
-  nodes: NUMANode[];
-}
-
-export type DeviceHealth = 'Healthy' | 'Unhealthy';
-
-export interface Device {
-  ID: string;
-  /** "Healthy" or "Unhealthy"; anything else is treated as unhealthy, like the kubelet does */
-  health: string;
-  topology?: TopologyInfo | null;
-}
-
-export interface ListAndWatchResponse {
-  devices: Device[];
-}
-
-export interface PreStartContainerRequest {
-  devices_ids: string[];
-}
-
-export type PreStartContainerResponse = Record<string, never>;
-
-export interface ContainerPreferredAllocationRequest {
-  available_deviceIDs: string[];
-  must_include_deviceIDs: string[];
-  allocation_size: number;
-}
-
-export interface PreferredAllocationRequest {
-  container_requests: ContainerPreferredAllocationRequest[];
-}
-
-export interface ContainerPreferredAllocationResponse {
-  deviceIDs: string[];
-}
-
-export interface PreferredAllocationResponse {
-  container_responses: ContainerPreferredAllocationResponse[];
-}
-
-export interface ContainerAllocateRequest {
-  devices_ids: string[];
-}
-
-export interface AllocateRequest {
-  container_requests: ContainerAllocateRequest[];
-}
-
-export interface Mount {
-  container_path: string;
-  host_path: string;
-  read_only: boolean;
-}
-
-export interface DeviceSpec {
-  container_path: string;
-  host_path: string;
-  /** letters of "rwm" */
-  permissions: string;
-}
-
-export interface CDIDevice {
-  name: string;
-}
-
-export interface ContainerAllocateResponse {
-  envs: Record<string, string>;
-  mounts: Mount[];
-  devices: DeviceSpec[];
-  annotations: Record<string, string>;
-  cdi_devices: CDIDevice[];
-}
-
-export interface AllocateResponse {
-  container_responses: ContainerAllocateResponse[];
-}
-
-// ---- plugin watcher (pluginregistration v1) ----
-
-export type InfoRequest = Record<string, never>;
-
-export interface PluginInfo {
-  type: string;
-  name: string;
-  endpoint: string;
-  supported_versions: string[];
-}
-
-export interface RegistrationStatus {
-  plugin_registered: boolean;
-  error: string;
-}
-
-export type RegistrationStatusResponse = Record<string, never>;
-
-// ---- pod resources API v1 ----
-
-export interface ContainerDevices {
-  resource_name: string;
-  device_ids: string[];
-  topology?: TopologyInfo | null;
-}
-
-export interface ContainerMemory {
-  memory_type: string;
-  size: number;
-  topology?: TopologyInfo | null;
-}
-
-export interface ContainerResources {
-  name: string;
-  devices: ContainerDevices[];
-  cpu_ids: number[];
-  memory: ContainerMemory[];
-}
-
-export interface PodResources {
-  name: string;
-  namespace: string;
-  containers: ContainerResources[];
-}
-
-export type ListPodResourcesRequest = Record<string, never>;
-export interface ListPodResourcesResponse {
-  pod_resources: PodResources[];
-}
-
-export type AllocatableResourcesRequest = Record<string, never>;
-export interface AllocatableResourcesResponse {
-  devices: ContainerDevices[];
-  cpu_ids: number[];
-  memory: ContainerMemory[];
-}
-
-export interface GetPodResourcesRequest {
-  pod_name: string;
-  pod_namespace: string;
-}
-export interface GetPodResourcesResponse {
-  pod_resources: PodResources | null;
-}
+// The kubelet's gRPC API messages: one definition in api/ (shared with the bundled device plugin).
+export type {
+  Empty,
+  DevicePluginOptions,
+  RegisterRequest,
+  NUMANode,
+  TopologyInfo,
+  DeviceHealth,
+  Device,
+  ListAndWatchResponse,
+  PreStartContainerRequest,
+  PreStartContainerResponse,
+  ContainerPreferredAllocationRequest,
+  PreferredAllocationRequest,
+  ContainerPreferredAllocationResponse,
+  PreferredAllocationResponse,
+  ContainerAllocateRequest,
+  AllocateRequest,
+  Mount,
+  DeviceSpec,
+  CDIDevice,
+  ContainerAllocateResponse,
+  AllocateResponse,
+} from '../../api/deviceplugin/v1beta1/types.ts';
+export type {
+  InfoRequest,
+  PluginInfo,
+  RegistrationStatus,
+  RegistrationStatusResponse,
+} from '../../api/pluginregistration/v1/types.ts';
+export type {
+  ContainerDevices,
+  ContainerMemory,
+  ContainerResources,
+  PodResources,
+  ListPodResourcesRequest,
+  ListPodResourcesResponse,
+  AllocatableResourcesRequest,
+  AllocatableResourcesResponse,
+  GetPodResourcesRequest,
+  GetPodResourcesResponse,
+} from '../../api/podresources/v1/types.ts';
+import type { ContainerAllocateResponse } from '../../api/deviceplugin/v1beta1/types.ts';
 
 // ---- time ----
 

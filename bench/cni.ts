@@ -14,8 +14,8 @@ if (!existsSync(bundle)) {
   process.exit(1);
 }
 if (missingCaps || missingCniPlugins) {
-  console.error(`cannot run: ${(missingCaps ?? missingCniPlugins)!.detail}`);
-  process.exit(1);
+  console.log(`skipped: bench/cni needs a simulated node and the reference CNI plugins: ${(missingCaps ?? missingCniPlugins)!.detail}`);
+  process.exit(0);
 }
 const n = Number(process.argv[2] ?? 15);
 const tn = await startTestNode({ numVfs: 2 });

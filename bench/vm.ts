@@ -21,8 +21,9 @@ const { values } = parseArgs({ options: { vfs: { type: 'string' }, 'keep-cold-ca
 const numVfs = Number(values.vfs ?? 4);
 const q = caps.qemu();
 if (!q.ok) {
-  console.error(`bench/vm: ${q.detail}`);
-  process.exit(1);
+  // a machine without QEMU has nothing to measure here: skipped, like every benchmark whose requirement is missing
+  console.log(`skipped: bench/vm needs QEMU with igb: ${q.detail}`);
+  process.exit(0);
 }
 const rows: Array<[string, string]> = [];
 const ms = (x: number): string => (x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(0)} ms`);

@@ -115,7 +115,7 @@ t.test('module depends= from .modinfo', async (t) => {
 });
 
 t.test('exit hooks run on SIGINT and SIGTERM; the process still dies of the signal', async (t) => {
-  const hooks = fileURLToPath(new URL('./exit-hooks.ts', import.meta.url));
+  const hooks = fileURLToPath(new URL('../exit-hooks.ts', import.meta.url));
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     const code = `import { addExitHook } from ${JSON.stringify(hooks)};
       addExitHook({ name: 'a', async: async () => { await new Promise((r) => setTimeout(r, 50)); process.stdout.write('async-a '); }, sync: () => process.stdout.write('sync-a ') });

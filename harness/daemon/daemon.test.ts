@@ -3,7 +3,7 @@
 import t from 'tap';
 import { StoreError } from '../../sim/cluster/store.ts';
 import { parseManifests, ManifestError } from '../../sim/cluster/manifest.ts';
-import { admitPodObject, InvalidObjectError } from '../../sim/scheduler/validation.ts';
+import { admitPodObject, InvalidObjectError } from '../../sim/apiserver/validation.ts';
 import { errorOutput } from './daemon.ts';
 
 t.test('errors print as kubectl prints them, exit code 1', async (t) => {

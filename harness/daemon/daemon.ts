@@ -9,7 +9,7 @@ import { SimCluster, type SimNode, type SimTraceEvent } from '../../sim/cluster/
 import { describe as describeObject, get as getObjects, RESOURCE_ALIASES } from '../../sim/cluster/kubectl.ts';
 import { ManifestError, parseManifests, type ManifestDoc } from '../../sim/cluster/manifest.ts';
 import { StoreError, RESOURCE_OF, type Kind } from '../../sim/cluster/store.ts';
-import { admitPodObject, InvalidObjectError } from '../../sim/scheduler/validation.ts';
+import { admitPodObject, InvalidObjectError } from '../../sim/apiserver/validation.ts';
 import { defaultTopology, loadTopology, type Topology } from '../../sim/topology/topology.ts';
 import { bundledDevicePluginArgv, cniInstallSet, defaultDevicePluginConfig } from '../plugins.ts';
 import type { CommandOutput, DaemonPhase, DaemonRequest, DaemonResponse, DaemonStatus, ExecTarget, LogsResult } from './protocol.ts';

@@ -9,7 +9,7 @@ import type { CoreV1Event, V1Container, V1Node, V1Pod, V1PodCondition, V1Taint }
 import type { AdmitResult, ContainerAllocation, ContainerLite, NodeAgent, PodSpecLite, ResourceList } from '../kubelet/types.ts';
 import { createRng, type Rng } from '../scheduler/prng.ts';
 import { computePodRequests, Scheduler, type PodRequests } from '../scheduler/scheduler.ts';
-import { admitPodObject, InvalidObjectError } from '../scheduler/validation.ts';
+import { admitPodObject, InvalidObjectError } from '../apiserver/validation.ts';
 import { ManifestError, parseManifests, type ManifestDoc } from './manifest.ts';
 import { ObjectStore, StoreError, type AnyObject, type NetworkAttachmentDefinition, type StoreClock } from './store.ts';
 

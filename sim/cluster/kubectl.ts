@@ -4,7 +4,7 @@
 import type { CoreV1Event, V1Container, V1Node, V1Pod } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { addQuantities, formatQuantity, parseQuantity, quantityMilliValue, quantityValue, type Quantity } from '../scheduler/quantity.ts';
-import { isHugePageResourceName } from '../scheduler/validation.ts';
+import { isHugePageResourceName } from '../apiserver/validation.ts';
 import { RESOURCE_OF, type AnyObject, type Kind, type ObjectStore } from './store.ts';
 import { describeWriter, tableWriter, type TabWriter } from './tabwriter.ts';
 

@@ -2,7 +2,7 @@
 // file:line:column plus the field path, so a user can go straight to the line.
 import { readFileSync } from 'node:fs';
 import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document } from 'yaml';
-import { formatFieldPath, key, type FieldError, type FieldPath } from '../scheduler/validation.ts';
+import { formatFieldPath, key, type FieldError, type FieldPath } from '../apiserver/validation.ts';
 import { formatIssue, offsetPos, syntaxIssues, type YamlIssue } from '../yaml-issues.ts';
 import type { AnyObject, Kind } from './store.ts';
 

@@ -12,7 +12,7 @@
 // and apimachinery errors.NewInvalid: `<Kind> "<name>" is invalid: <aggregate>` where an aggregate of several errors is
 // printed as "[e1, e2]". Defaulting of requests from limits is SetDefaults_Pod / defaults.go in pkg/apis/core/v1.
 import type { V1Container, V1Pod, V1Toleration } from '@kubernetes/client-node';
-import { compareQuantities, formatQuantity, isIntegerQuantity, parseQuantity, type Quantity } from './quantity.ts';
+import { compareQuantities, formatQuantity, isIntegerQuantity, parseQuantity, type Quantity } from '../scheduler/quantity.ts';
 
 export type FieldPath = Array<string | number>;
 export type FieldErrorType = 'Invalid' | 'Required' | 'NotSupported' | 'Forbidden' | 'Duplicate';

@@ -310,7 +310,7 @@ async function runOne(
           ? (phase, operationIndex, operation, result, handle) =>
               hook({ scenario: s, scenarioId: info.id, stepIndex: index, stepName: step.name, phase, operationIndex, operation, result, handle, signal: o.signal })
           : undefined;
-        sr = await runStep(s, step, { ...env, SRIOV_LAB_STEP: step.name }, cluster, clock, o.signal, rel, log, attachments, after);
+        sr = await runStep(step, { scenario: s, env: { ...env, SRIOV_LAB_STEP: step.name }, cluster, clock, signal: o.signal, rel, log, attachments, after });
         if (sr.status === 'failed') failed = true;
       }
       result.steps.push(sr);
@@ -342,18 +342,23 @@ async function runOne(
 
 type AfterOp = (phase: OperationPhase, operationIndex: number, operation: Operation, result: OperationResult, handle: ClusterHandle) => Promise<void>;
 
-async function runStep(
-  s: Scenario,
-  step: Scenario['steps'][number],
-  env: Record<string, string>,
-  cluster: ClusterHandle,
-  clock: Clock,
-  signal: AbortSignal,
-  rel: (wall: number) => number,
-  log: (level: 'info' | 'error', message: string) => void,
-  attachments: Attachment[],
-  after?: AfterOp,
-): Promise<StepResult> {
+/** What one step runs with: the scenario's cluster, clock and environment, and where its results go. */
+interface StepContext {
+  scenario: Scenario;
+  env: Record<string, string>;
+  cluster: ClusterHandle;
+  clock: Clock;
+  signal: AbortSignal;
+  /** wall-clock ms → ms since the scenario started */
+  rel: (wall: number) => number;
+  log: (level: 'info' | 'error', message: string) => void;
+  /** the scenario's attachments, which the step's collectors add to */
+  attachments: Attachment[];
+  after?: AfterOp;
+}
+
+async function runStep(step: Scenario['steps'][number], c: StepContext): Promise<StepResult> {
+  const { scenario: s, env, cluster, clock, signal, rel, log, attachments, after } = c;
   const stepStart = clock.now();
   const sr: StepResult = { name: step.name, ...(step.location ? { location: step.location } : {}), status: 'passed', startMs: rel(stepStart), durationMs: 0, operations: [] };
   const run = async (phase: 'try' | 'catch' | 'finally', op: Operation, index: number): Promise<boolean> => {

@@ -583,7 +583,7 @@ export class Cluster {
     const pod = this.store.get('Pod', rec.namespace, rec.name);
     if (!pod) return;
     if (!agent) {
-      await this.failPod(rec, 'NodeNotFound', `node ${JSON.stringify(nodeName)} has no kubelet`, false);
+      await this.failPod(rec, 'NodeNotFound', `node ${JSON.stringify(nodeName)} has no kubelet`, { rejected: false });
       return;
     }
     rec.admitted = true;
@@ -596,7 +596,7 @@ export class Cluster {
     if (rec.state !== 'admitting') return; // deleted meanwhile
     if (!result.admitted) {
       // kubelet rejectPod: event with the reason/message, status Failed with "Pod was rejected: <message>"
-      await this.failPod(rec, result.reason, result.message, true);
+      await this.failPod(rec, result.reason, result.message, { rejected: true });
       return;
     }
     rec.allocations = result.allocations;
@@ -614,7 +614,7 @@ export class Cluster {
       const reason = e instanceof PodStartError ? e.reason : 'FailedCreatePodSandBox';
       const current = this.store.get('Pod', rec.namespace, rec.name);
       if (current) this.recordEvent(current, 'Warning', 'FailedCreatePodSandBox', (e as Error).message, { component: 'kubelet', host: nodeName });
-      await this.failPod(rec, reason, (e as Error).message, false, true);
+      await this.failPod(rec, reason, (e as Error).message, { rejected: false, hooksRan: true });
       return;
     }
     if (rec.state !== 'admitting') return;
@@ -652,7 +652,12 @@ export class Cluster {
     }
   }
 
-  private async failPod(rec: PodRecord, reason: string, message: string, rejected: boolean, hooksRan = false): Promise<void> {
+  /**
+   * The pod becomes Failed. `rejected`: the kubelet refused it (a Warning event, "Pod was rejected: …"), as opposed
+   * to a failure before any kubelet saw it; `hooksRan`: its network was attached, so the release hooks tear it down.
+   */
+  private async failPod(rec: PodRecord, reason: string, message: string, how: { rejected: boolean; hooksRan?: boolean }): Promise<void> {
+    const { rejected, hooksRan = false } = how;
     rec.state = 'terminal';
     const pod = this.store.get('Pod', rec.namespace, rec.name);
     if (pod) {
@@ -682,7 +687,7 @@ export class Cluster {
     const rec = this.pods.get(uid);
     if (!rec || rec.state === 'terminal' || rec.state === 'deleting') return;
     const hooksRan = rec.state === 'running';
-    await this.track(this.failPod(rec, reason, message, true, hooksRan));
+    await this.track(this.failPod(rec, reason, message, { rejected: true, hooksRan }));
   }
 
   /** Ends a Running pod's containers: Succeeded (exit 0) or Failed; devices are released and Pending pods retried. */

@@ -47,6 +47,68 @@ interface AllocInfo {
   allocResp: ContainerAllocateResponse;
 }
 
+/** every device ID of an allocation, whatever its NUMA node */
+function idsOf(info: AllocInfo): Set<string> {
+  const s = new Set<string>();
+  for (const ids of info.deviceIds.values()) for (const id of ids) s.add(id);
+  return s;
+}
+
+/**
+ * The devices allocated to pods: pod → container → resource → allocation, as the kubelet's podDevices keeps them.
+ * Insertion order is kept: the checkpoint lists entries in it.
+ */
+class PodDevices {
+  readonly #byPod = new Map<string, Map<string, Map<string, AllocInfo>>>();
+
+  insert(podUid: string, container: string, resource: string, info: AllocInfo): void {
+    let containers = this.#byPod.get(podUid);
+    if (!containers) this.#byPod.set(podUid, (containers = new Map()));
+    let resources = containers.get(container);
+    if (!resources) containers.set(container, (resources = new Map()));
+    resources.set(resource, info);
+  }
+
+  get(podUid: string, container: string, resource: string): AllocInfo | undefined {
+    return this.#byPod.get(podUid)?.get(container)?.get(resource);
+  }
+
+  /** resource → allocation of one container */
+  container(podUid: string, container: string): ReadonlyMap<string, AllocInfo> {
+    return this.#byPod.get(podUid)?.get(container) ?? new Map();
+  }
+
+  podUids(): string[] {
+    return [...this.#byPod.keys()];
+  }
+
+  delete(podUid: string): void {
+    this.#byPod.delete(podUid);
+  }
+
+  /** every allocation, in insertion order */
+  *entries(): Generator<{ podUid: string; container: string; resource: string; info: AllocInfo }> {
+    for (const [podUid, containers] of this.#byPod)
+      for (const [container, resources] of containers) for (const [resource, info] of resources) yield { podUid, container, resource, info };
+  }
+
+  hasResource(resource: string): boolean {
+    for (const e of this.entries()) if (e.resource === resource) return true;
+    return false;
+  }
+
+  /** device IDs held by pods, per resource */
+  devices(): Map<string, Set<string>> {
+    const out = new Map<string, Set<string>>();
+    for (const { resource, info } of this.entries()) {
+      const s = out.get(resource) ?? new Set<string>();
+      for (const id of idsOf(info)) s.add(id);
+      out.set(resource, s);
+    }
+    return out;
+  }
+}
+
 /** An allocation error: its message is the kubelet's `<err>` in "Allocate failed due to <err>, which is unexpected". */
 export class DeviceAllocationError extends Error {
   readonly resource: string;
@@ -97,8 +159,7 @@ export class DeviceManager {
   readonly #unhealthy = new Map<string, Set<string>>();
   readonly #allDevices = new Map<string, Map<string, Device>>();
   readonly #endpoints = new Map<string, EndpointInfo>();
-  /** pod → container → resource → allocation; insertion order is kept for the checkpoint */
-  readonly #podDevices = new Map<string, Map<string, Map<string, AllocInfo>>>();
+  readonly #podDevices = new PodDevices();
   #allocated = new Map<string, Set<string>>();
   /** resources removed after the grace period: the node keeps reporting them with capacity 0 */
   readonly #removed = new Set<string>();
@@ -228,22 +289,11 @@ export class DeviceManager {
   // ---- admission ----
 
   #isDevicePluginResource(resource: string): boolean {
-    if (this.#healthy.has(resource)) return true;
-    for (const containers of this.#podDevices.values())
-      for (const resources of containers.values()) if (resources.has(resource)) return true;
-    return false;
+    return this.#healthy.has(resource) || this.#podDevices.hasResource(resource);
   }
 
   #podDevicesSet(): Map<string, Set<string>> {
-    const out = new Map<string, Set<string>>();
-    for (const containers of this.#podDevices.values())
-      for (const resources of containers.values())
-        for (const [r, info] of resources) {
-          const s = out.get(r) ?? new Set<string>();
-          for (const ids of info.deviceIds.values()) for (const id of ids) s.add(id);
-          out.set(r, s);
-        }
-    return out;
+    return this.#podDevices.devices();
   }
 
   /** Forget devices of pods that are no longer active (only once the kubelet has seen all its pods). */
@@ -252,7 +302,7 @@ export class DeviceManager {
     const active = this.#host.activePodUids();
     if (this.#pendingAdmissionPod) active.add(this.#pendingAdmissionPod);
     let removed = false;
-    for (const uid of [...this.#podDevices.keys()])
+    for (const uid of this.#podDevices.podUids())
       if (!active.has(uid)) {
         this.#podDevices.delete(uid);
         removed = true;
@@ -261,11 +311,8 @@ export class DeviceManager {
   }
 
   #containerDevices(podUid: string, container: string, resource: string): Set<string> | null {
-    const info = this.#podDevices.get(podUid)?.get(container)?.get(resource);
-    if (!info) return null;
-    const s = new Set<string>();
-    for (const ids of info.deviceIds.values()) for (const id of ids) s.add(id);
-    return s;
+    const info = this.#podDevices.get(podUid, container, resource);
+    return info ? idsOf(info) : null;
   }
 
   /** Seeded shuffle: Go iterates its sets in random order; we make that order reproducible. */
@@ -405,19 +452,13 @@ export class DeviceManager {
   }
 
   #insert(podUid: string, container: string, resource: string, deviceIds: Map<number, string[]>, allocResp: ContainerAllocateResponse): void {
-    let containers = this.#podDevices.get(podUid);
-    if (!containers) this.#podDevices.set(podUid, (containers = new Map()));
-    let resources = containers.get(container);
-    if (!resources) containers.set(container, (resources = new Map()));
-    resources.set(resource, { deviceIds, allocResp });
+    this.#podDevices.insert(podUid, container, resource, { deviceIds, allocResp });
   }
 
   #containerAllocated(podUid: string, container: string): Map<string, Set<string>> {
     const out = new Map<string, Set<string>>();
-    for (const [r, info] of this.#podDevices.get(podUid)?.get(container) ?? []) {
-      const s = new Set<string>();
-      for (const ids of info.deviceIds.values()) for (const id of ids) s.add(id);
-      out.set(r, s);
+    for (const [r, info] of this.#podDevices.container(podUid, container)) {
+      out.set(r, idsOf(info));
     }
     return out;
   }
@@ -477,7 +518,7 @@ export class DeviceManager {
   /** Allocations of one container: resource → device IDs (allocation order) and the plugin's response. */
   containerAllocations(podUid: string, container: string): Array<{ resource: string; deviceIds: string[]; response: ContainerAllocateResponse }> {
     const out: Array<{ resource: string; deviceIds: string[]; response: ContainerAllocateResponse }> = [];
-    for (const [resource, info] of this.#podDevices.get(podUid)?.get(container) ?? []) {
+    for (const [resource, info] of this.#podDevices.container(podUid, container)) {
       const ids: string[] = [];
       for (const numa of [...info.deviceIds.keys()].sort((a, b) => a - b)) ids.push(...(info.deviceIds.get(numa) ?? []));
       out.push({ resource, deviceIds: ids, response: info.allocResp });
@@ -521,7 +562,7 @@ export class DeviceManager {
   /** Devices of one container, one entry per resource and NUMA node (as the pod-resources API reports them). */
   podResourcesDevices(podUid: string, container: string): ContainerDevices[] {
     const out: ContainerDevices[] = [];
-    for (const [resource, info] of this.#podDevices.get(podUid)?.get(container) ?? []) {
+    for (const [resource, info] of this.#podDevices.container(podUid, container)) {
       for (const numa of [...info.deviceIds.keys()].sort((a, b) => a - b)) {
         const ids = info.deviceIds.get(numa) ?? [];
         if (!ids.length) continue;
@@ -551,17 +592,15 @@ export class DeviceManager {
   }
 
   podUids(): string[] {
-    return [...this.#podDevices.keys()];
+    return this.#podDevices.podUids();
   }
 
   // ---- checkpoint ----
 
   checkpointData(): CheckpointData {
     const entries: CheckpointData['entries'] = [];
-    for (const [podUid, containers] of this.#podDevices)
-      for (const [containerName, resources] of containers)
-        for (const [resourceName, info] of resources)
-          entries.push({ podUid, containerName, resourceName, deviceIds: info.deviceIds, allocResp: info.allocResp });
+    for (const { podUid, container, resource, info } of this.#podDevices.entries())
+      entries.push({ podUid, containerName: container, resourceName: resource, deviceIds: info.deviceIds, allocResp: info.allocResp });
     const registeredDevices: Record<string, string[]> = {};
     for (const [r, ids] of this.#healthy) registeredDevices[r] = sortedIds(ids);
     return { entries, registeredDevices };

@@ -27,8 +27,11 @@ import { FuseErrno, mountFuse, type AttrReply, type ConnectionStats, type EntryR
 export interface FuseHooks {
   /** after a successful write: mirror netdev changes before the writer's write() returns */
   afterWrite?: (path: string) => Promise<void>;
-  /** before serving a lookup/readdir under a netdev-bearing path; `listing` for a readdir */
-  beforeLookup?: (path: string, listing: boolean) => Promise<void>;
+  /**
+   * before serving a lookup/readdir under a netdev-bearing path: bring the netdev view up to date; `force` when it
+   * must look at the real links now (a listing of a net/ directory, a netdev name that is not there)
+   */
+  beforeLookup?: (path: string, force: boolean) => Promise<void>;
   log?: (msg: string) => void;
 }
 
@@ -208,9 +211,9 @@ export async function mountModel(model: SysfsModel, mountDir: string, hooks: Fus
   };
 
   const needsSync = (path: string) => !!hooks.beforeLookup && path.includes('/net');
-  const before = async (path: string, listing: boolean) => {
+  const before = async (path: string, force: boolean) => {
     if (!needsSync(path)) return;
-    await hooks.beforeLookup?.(path, listing);
+    await hooks.beforeLookup?.(path, force);
     await refresh({ deferEntries: true });
   };
 
@@ -246,7 +249,17 @@ export async function mountModel(model: SysfsModel, mountDir: string, hooks: Fus
       const path = childPath(parent, name);
       // answered at once unless the netdev view must be brought up to date first
       if (!needsSync(path)) return lookupNow(parent, path, name);
-      return before(path, false).then(() => lookupNow(parent, path, name));
+      return before(path, false).then(async () => {
+        try {
+          return lookupNow(parent, path, name);
+        } catch (e) {
+          if (!(e instanceof FuseErrno) || e.errno !== ERRNO.ENOENT || !volatileName(parent)) throw e;
+          // a netdev name that is not there may just have come back from a pod, before the link monitor said so:
+          // look at the real links before answering that it does not exist
+          await before(path, true);
+          return lookupNow(parent, path, name);
+        }
+      });
     },
     forget(id, n) {
       const ino = byId.get(id);

@@ -81,9 +81,10 @@ async function serveNode(config: SysfsServerConfig, log: (line: string) => void)
         await mirror?.flush();
         if (config.mirror) publishPfs();
       },
-      // listing a netdev directory always looks at the real links (a netdev may have just come back from a pod, and
-      // the link monitor's event may not have arrived yet); other lookups sync when the monitor saw a change
-      beforeLookup: async (path, listing) => mirror?.sync(listing && /\/net$/.test(path)),
+      // a listing of a netdev directory, or a netdev name that is not there, looks at the real links (a netdev may
+      // have just come back from a pod before the link monitor's event arrived); other lookups sync when the monitor
+      // saw a change
+      beforeLookup: async (_path, force) => mirror?.sync(force),
       log,
     });
     undo.push(() => mounted.unmount());

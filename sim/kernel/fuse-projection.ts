@@ -21,6 +21,7 @@
 // by a lookup or readdir: the kernel holds that directory's lock while it waits, so they follow the reply.
 import type { SysfsModel } from './model.ts';
 import { ERRNO, SysfsError } from './types.ts';
+import { seedToUint32 } from '../scheduler/prng.ts';
 import { Op, S_IFDIR, S_IFLNK, S_IFREG, DT_DIR, DT_LNK, DT_REG, type Attr, type Dirent } from './fuse/abi.ts';
 import { FuseErrno, mountFuse, type AttrReply, type ConnectionStats, type EntryReply, type FuseOps } from './fuse/connection.ts';
 
@@ -82,12 +83,8 @@ function sigOf(e: { kind: string; mode: number; target?: string }): string {
   return `${e.kind}:${e.mode}:${e.target ?? ''}`;
 }
 
-/** A stable, non-zero inode number for a readdir entry the kernel has not looked up. */
-function pathIno(path: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < path.length; i++) h = Math.imul(h ^ path.charCodeAt(i), 0x01000193) >>> 0;
-  return 0x100000000 + h;
-}
+/** A stable, non-zero inode number for a readdir entry the kernel has not looked up (above every node id). */
+const pathIno = (path: string): number => 0x100000000 + seedToUint32(path);
 
 const EROFS = 30;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -94,7 +94,7 @@ async function serveNode(config: SysfsServerConfig, log: (line: string) => void)
       afterRequest: () => mounted.refresh(),
       stats: () => mounted.stats(),
     });
-    undo.splice(undo.length - 1, 0, () => void control.close());
+    undo.push(() => void control.close());
     return { stop };
   } catch (e) {
     await stop(false);

@@ -3,7 +3,7 @@
 // of N nodes is one FUSE process, not N); `ownProcess` gives a node a process of its own (to kill it in a test).
 // The shared process holds this one open only while it serves a node.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -11,6 +11,7 @@ import { entryCommand } from '../paths.ts';
 import { onLines } from '../lines.ts';
 import { ControlClient } from './control-client.ts';
 import { recoverMount } from './fuse/fusectl.ts';
+import { isMounted } from './fuse/connection.ts';
 import type { HostReply, HostRequest, SysfsServerConfig } from './fuse-server.ts';
 
 export interface StartedSysfsServer extends AsyncDisposable {
@@ -34,13 +35,7 @@ export class ServerStartError extends Error {
   }
 }
 
-/** from /proc/self/mounts, since stat() of a dead FUSE mount fails with ENOTCONN */
-export function isMounted(dir: string): boolean {
-  const esc = dir.replace(/ /g, '\\040');
-  return readFileSync('/proc/self/mounts', 'utf8')
-    .split('\n')
-    .some((l) => l.split(' ')[1] === esc);
-}
+export { isMounted };
 
 /**
  * Removes what is still mounted at `dir` (a server killed with -9 leaves its mount behind): its FUSE connection is

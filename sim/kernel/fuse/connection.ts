@@ -393,6 +393,14 @@ function run(cmd: string, args: string[], extraFd?: number): Promise<{ code: num
   });
 }
 
+/** from /proc/self/mounts, since stat() of a dead FUSE mount fails with ENOTCONN */
+export function isMounted(dir: string): boolean {
+  const esc = dir.replace(/ /g, '\\040');
+  return readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .some((l) => l.split(' ')[1] === esc);
+}
+
 /** The mount's device number from /proc/self/mountinfo (stat() of a dead FUSE mount fails with ENOTCONN). */
 export function connectionOf(dir: string): number | undefined {
   const esc = dir.replace(/ /g, '\\040');
@@ -450,15 +458,16 @@ export async function mountFuse(dir: string, ops: FuseOps, opts: MountOptions): 
       dispatcher.stats.notifications++;
       return new Promise((resolve) => {
         fsWrite(fd, buf, 0, buf.length, null, (err) => {
-          if (err) {
-            const code = (err as NodeJS.ErrnoException).code;
-            if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ENOTEMPTY') dispatcher.stats.staleNotifications++;
-            else if (!closed) opts.log?.(`fuse: notification failed: ${err.message}`);
-          }
+          if (err) notifyFailed(err);
           resolve();
         });
       });
     },
+  };
+  /** ENOENT & co.: the kernel had already dropped the entry or inode; anything else is worth a log line */
+  const notifyFailed = (err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT' || err.code === 'ENOTDIR' || err.code === 'ENOTEMPTY') dispatcher.stats.staleNotifications++;
+    else if (!closed) opts.log?.(`fuse: notification failed: ${err.message}`);
   };
   const dispatcher = new FuseDispatcher(ops, channel, { maxWrite, log: opts.log });
   const onMessages = (chunk: Buffer) => {
@@ -539,12 +548,12 @@ export async function mountFuse(dir: string, ops: FuseOps, opts: MountOptions): 
     invalInode: (nodeid, off = 0, len = 0) => {
       if (off >= 0) return channel.notify(notifyInvalInode(nodeid, off, len));
       // attributes only: the kernel takes no sleeping lock for it, so it is written at once from here
+      if (closed) return Promise.resolve();
       dispatcher.stats.notifications++;
       try {
-        if (!closed) writeSync(fd, notifyInvalInode(nodeid, off, len));
+        writeSync(fd, notifyInvalInode(nodeid, off, len));
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT') dispatcher.stats.staleNotifications++;
-        else opts.log?.(`fuse: notification failed: ${(e as Error).message}`);
+        notifyFailed(e as NodeJS.ErrnoException);
       }
       return Promise.resolve();
     },

@@ -3,19 +3,13 @@
 // with ENOTCONN, so processes blocked in the mount return and the mount can be removed.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { connectionOf } from './connection.ts';
+import { connectionOf, isMounted } from './connection.ts';
 
 export const FUSECTL_DIR = '/sys/fs/fuse/connections';
 
-function fusectlMounted(): boolean {
-  return readFileSync('/proc/self/mounts', 'utf8')
-    .split('\n')
-    .some((l) => l.split(' ')[1] === FUSECTL_DIR);
-}
-
 /** Mounts fusectl if it is not mounted yet; false where that is not possible (no root, no kernel support). */
 export function ensureFusectl(): boolean {
-  if (fusectlMounted()) return true;
+  if (isMounted(FUSECTL_DIR)) return true;
   if (!existsSync(FUSECTL_DIR)) {
     try {
       mkdirSync(FUSECTL_DIR, { recursive: true });
@@ -23,7 +17,7 @@ export function ensureFusectl(): boolean {
       return false;
     }
   }
-  return spawnSync('mount', ['-t', 'fusectl', 'fusectl', FUSECTL_DIR]).status === 0 && fusectlMounted();
+  return spawnSync('mount', ['-t', 'fusectl', 'fusectl', FUSECTL_DIR]).status === 0 && isMounted(FUSECTL_DIR);
 }
 
 /** Aborts connection `n`; true if fusectl knew it. */

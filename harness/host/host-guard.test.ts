@@ -53,10 +53,11 @@ if (!qemu.ok) {
     const out = `/tmp/host-run-${process.pid}.json`;
     // a vendor's PF is up with its link (the plugin's health follows the PF's carrier); the run must leave it so.
     // VF 0 is re-probed first: igbvf takes the MAC the PF set when it probes with the PF up, and until then its netdev
-    // keeps one it made up — which nothing can put back once the PF has set one (the pod's use resets the VF)
+    // keeps one it made up — which nothing can put back once the PF has set one (the pod's use resets the VF). The
+    // probe ends asynchronously (the VF asks the PF over the mailbox), so the MAC is waited for, up to 5 s
     await g.vm.run(['sh', '-e', '-c', `ip link set ${g.pf0} up; vf0=$(basename $(readlink /sys/class/net/${g.pf0}/device/virtfn0))
       echo $vf0 > /sys/bus/pci/drivers/igbvf/unbind; echo $vf0 > /sys/bus/pci/drivers/igbvf/bind
-      test "$(cat /sys/class/net/${g.pf0}/device/virtfn0/net/*/address)" = 02:00:00:00:bb:01`]);
+      for i in $(seq 50); do test "$(cat /sys/class/net/${g.pf0}/device/virtfn0/net/*/address 2>/dev/null)" = 02:00:00:00:bb:01 && exit 0; sleep 0.1; done; exit 1`]);
     const beforeRun = await g.snapshot();
     const nodeFiles = async () => (await g.vm.exec(['sh', '-c', 'find /run/netns /var/lib/kubelet /var/lib/cni /etc/cni /opt/cni /etc/pcidp 2>/dev/null | sort'])).stdout;
     const filesBefore = await nodeFiles();

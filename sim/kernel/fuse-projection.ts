@@ -250,9 +250,9 @@ export async function mountModel(model: SysfsModel, mountDir: string, hooks: Fus
         try {
           return lookupNow(parent, path, name);
         } catch (e) {
-          if (!(e instanceof FuseErrno) || e.errno !== ERRNO.ENOENT || !volatileName(parent)) throw e;
-          // a netdev name that is not there may just have come back from a pod, before the link monitor said so:
-          // look at the real links before answering that it does not exist
+          if (!(e instanceof FuseErrno) || e.errno !== ERRNO.ENOENT || !(volatileName(parent) || name === 'net')) throw e;
+          // a netdev name (or a device's net/ directory) that is not there may just have come back from a pod,
+          // before the link monitor said so: look at the real links before answering that it does not exist
           await before(path, true);
           return lookupNow(parent, path, name);
         }

@@ -54,10 +54,15 @@ if (!qemu.ok) {
     // a vendor's PF is up with its link (the plugin's health follows the PF's carrier); the run must leave it so.
     // VF 0 is re-probed first: igbvf takes the MAC the PF set when it probes with the PF up, and until then its netdev
     // keeps one it made up — which nothing can put back once the PF has set one (the pod's use resets the VF). The
-    // probe ends asynchronously (the VF asks the PF over the mailbox), so the MAC is waited for, up to 5 s
-    await g.vm.run(['sh', '-e', '-c', `ip link set ${g.pf0} up; vf0=$(basename $(readlink /sys/class/net/${g.pf0}/device/virtfn0))
-      echo $vf0 > /sys/bus/pci/drivers/igbvf/unbind; echo $vf0 > /sys/bus/pci/drivers/igbvf/bind
-      for i in $(seq 50); do test "$(cat /sys/class/net/${g.pf0}/device/virtfn0/net/*/address 2>/dev/null)" = 02:00:00:00:bb:01 && exit 0; sleep 0.1; done; exit 1`]);
+    // probe ends asynchronously (the VF asks the PF over the mailbox), so the MAC is waited for. On a slow TCG guest the
+    // VF's reset can time out before the PF answers, and igbvf then makes a MAC up ("PF still in reset state"): such a
+    // probe is retried, up to 5 times, and the guest's kernel log is shown if none took the PF's MAC
+    const probe = await g.vm.exec(['sh', '-e', '-c', `ip link set ${g.pf0} up; vf0=$(basename $(readlink /sys/class/net/${g.pf0}/device/virtfn0))
+      for attempt in 1 2 3 4 5; do
+        echo $vf0 > /sys/bus/pci/drivers/igbvf/unbind; echo $vf0 > /sys/bus/pci/drivers/igbvf/bind
+        for i in $(seq 30); do test "$(cat /sys/class/net/${g.pf0}/device/virtfn0/net/*/address 2>/dev/null)" = 02:00:00:00:bb:01 && exit 0; sleep 0.1; done
+      done; dmesg | tail -n 30; exit 1`]);
+    if (!t.equal(probe.exitCode, 0, `VF 0 took the PF's MAC after its re-probe\n${probe.stdout}${probe.stderr}`)) return;
     const beforeRun = await g.snapshot();
     const nodeFiles = async () => (await g.vm.exec(['sh', '-c', 'find /run/netns /var/lib/kubelet /var/lib/cni /etc/cni /opt/cni /etc/pcidp 2>/dev/null | sort'])).stdout;
     const filesBefore = await nodeFiles();

@@ -17,7 +17,10 @@ import { listVfs } from '../host/nic.ts';
 import { localSystem } from '../host/system.ts';
 import { pluginsUnderTest } from '../plugins.ts';
 import type { BackendRunInfo } from '../backend.ts';
-import { AgentCluster, AgentClusterHandle, connectAgent, type AgentNode, type NodeProvider } from './agent-cluster.ts';
+import { LabCluster, type LabNode, type NodeProvider } from '../cluster/lab-cluster.ts';
+import { LabClusterHandle } from '../cluster/handle.ts';
+import { connectAgent } from './agent-node.ts';
+import type { NodeEvents } from '../node/node-rpc.ts';
 import { NODE, agentConfig, assertBundles, dist, freePort } from '../node/agent-launch.ts';
 
 /** the mount namespace of the node side: nothing it writes under /etc, /var/lib, /opt or /run reaches the machine */
@@ -32,6 +35,8 @@ mkdir -p /run/netns /var/lib/kubelet /var/lib/cni /etc/cni/net.d /etc/pcidp /opt
 exec "$@"`;
 
 class HostProvider implements NodeProvider {
+  readonly backend = 'host' as const;
+  readonly awaitDevicePlugins = true;
   private session: HostSession | null = null;
   private root = '';
 
@@ -46,7 +51,7 @@ class HostProvider implements NodeProvider {
     opts.progress?.(`host: claimed ${this.session.pfs.map((p) => `${p.ifname || '-'} (${p.pciAddr}, ${p.driver})`).join(', ')}; journal ${this.session.journalPath}`);
   }
 
-  async startNode(spec: NodeSpec, index: number, opts: BackendUpOptions): Promise<AgentNode> {
+  async startNode(spec: NodeSpec, index: number, opts: BackendUpOptions, events: NodeEvents): Promise<LabNode> {
     const session = this.session!;
     const sys = localSystem();
     // the topology's SR-IOV NICs are the claimed PFs, in order
@@ -73,7 +78,7 @@ class HostProvider implements NodeProvider {
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     opts.progress?.(`${spec.name}: node agent (kubelet emulator, device plugin) on this machine, pid ${child.pid}`);
     try {
-      return await connectAgent(spec, port, 60_000, async () => readFileSync(logPath, 'utf8'), async () => {
+      return await connectAgent(spec, port, 60_000, events, async () => readFileSync(logPath, 'utf8'), async () => {
         const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
         await exited;
         clearTimeout(t);
@@ -127,6 +132,6 @@ export const hostBackend: Backend & BackendRunInfo = {
     }
   },
   async up(opts: BackendUpOptions): Promise<ClusterHandle> {
-    return new AgentClusterHandle('host', await AgentCluster.start(new HostProvider(), opts));
+    return new LabClusterHandle(await LabCluster.start(new HostProvider(), opts));
   },
 };

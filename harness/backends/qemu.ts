@@ -1,7 +1,7 @@
 // The `qemu` backend: one VM per topology node (QEMU's igb for SR-IOV PFs, virtio-net for virtio NICs, a real guest
 // kernel), the node side — kubelet emulator, device plugin under test, pod sandboxes, CNI — running in the guest as
 // the node agent (harness/node/node-agent.ts), and the cluster brain (object store, scheduler, runner) here on the
-// host (agent-cluster.ts), talking to each agent over node-rpc through the VM's management NIC.
+// host (harness/cluster/lab-cluster.ts), talking to each agent over node-rpc through the VM's management NIC.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { caps } from '../../sim/caps.ts';
@@ -14,10 +14,14 @@ import type { BackendRunInfo } from '../backend.ts';
 import { buildGuestArtefacts, type GuestArtefacts } from '../qemu/artefacts.ts';
 import { PROJECT_DIR, startVm } from '../qemu/vm.ts';
 import { NODE, agentConfig, assertBundles, dist, freePort } from '../node/agent-launch.ts';
-import { NODE_AGENT_PORT, type NodeAgentConfig } from '../node/node-rpc.ts';
-import { AgentCluster, AgentClusterHandle, connectAgent, type AgentNode, type NodeProvider } from './agent-cluster.ts';
+import { NODE_AGENT_PORT, type NodeAgentConfig, type NodeEvents } from '../node/node-rpc.ts';
+import { LabCluster, type LabNode, type NodeProvider } from '../cluster/lab-cluster.ts';
+import { LabClusterHandle } from '../cluster/handle.ts';
+import { connectAgent } from './agent-node.ts';
 
 class QemuProvider implements NodeProvider {
+  readonly backend = 'qemu' as const;
+  readonly awaitDevicePlugins = true;
   private workDir = '';
   private artefacts: GuestArtefacts | null = null;
 
@@ -29,7 +33,7 @@ class QemuProvider implements NodeProvider {
     this.artefacts = await buildGuestArtefacts({ onProgress: opts.progress });
   }
 
-  async startNode(spec: NodeSpec, index: number, opts: BackendUpOptions): Promise<AgentNode> {
+  async startNode(spec: NodeSpec, index: number, opts: BackendUpOptions, events: NodeEvents): Promise<LabNode> {
     const { progress } = opts;
     const artefacts = this.artefacts!;
     const port = await freePort();
@@ -69,7 +73,7 @@ class QemuProvider implements NodeProvider {
       writeFileSync(cfgPath, `${JSON.stringify(cfg, null, 2)}\n`);
       progress?.(`${spec.name}: starting the node agent (kubelet emulator, device plugin) in the guest`);
       await vm.spawn([NODE, dist('sriov-lab-node-agent'), cfgPath], { logPath: '/var/log/node-agent.log' });
-      const node = await connectAgent(spec, port, 120_000, async () => String(await vm.readFile('/var/log/node-agent.log')), () => vm.stop());
+      const node = await connectAgent(spec, port, 120_000, events, async () => String(await vm.readFile('/var/log/node-agent.log')), () => vm.stop());
       progress?.(`${spec.name}: node agent up (guest kernel ${node.hello.kernelRelease})`);
       return node;
     } catch (e) {
@@ -121,6 +125,6 @@ export const qemuBackend: Backend & BackendRunInfo = {
     }
   },
   async up(opts: BackendUpOptions): Promise<ClusterHandle> {
-    return new AgentClusterHandle('qemu', await AgentCluster.start(new QemuProvider(), opts));
+    return new LabClusterHandle(await LabCluster.start(new QemuProvider(), opts));
   },
 };

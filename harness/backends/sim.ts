@@ -1,134 +1,184 @@
-// The `sim` backend: a SimCluster behind the runner's ClusterHandle.
+// The `sim` backend: the cluster assembly (harness/cluster/lab-cluster.ts) with simulated nodes — per node a
+// simulated machine (netns + FUSE sysfs, sim/node), and in this process the node service over a NodeRuntime (emulated
+// kubelet, the device plugin under test running unmodified inside the node, pod sandboxes, the Multus-style attach
+// through the CNI plugins inside the node), reached through the same node interface a node agent serves.
 import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { caps } from '../../sim/caps.ts';
-import { SimCluster } from '../../sim/cluster/sim-cluster.ts';
-import type { Attachment } from '../../reports/types.ts';
-import type { Backend, BackendUpOptions, ClusterHandle, ExecResult, Fault, Requirement } from '../backend.ts';
+import { NodeRuntime } from '../../sim/cluster/node-runtime.ts';
+import { SkewClock } from '../../sim/kubelet/index.ts';
+import { startNode, modelOptionsFor, newRunId, type StartedNode } from '../../sim/node/node.ts';
+import type { NodeSpec } from '../../sim/topology/topology.ts';
+import type { ErrnoName } from '../../sim/kernel/types.ts';
+import type { Backend, BackendUpOptions, ClusterHandle, Requirement } from '../backend.ts';
 import { bundledDevicePluginArgv, cniInstallSet, defaultDevicePluginConfig, pluginsUnderTest } from '../plugins.ts';
 import type { BackendRunInfo } from '../backend.ts';
-import { StoreBackedHandle, textAttachment, type CollectWhat } from './store-handle.ts';
-import type { ErrnoName } from '../../sim/kernel/types.ts';
-import type { DevicePluginAction } from '../scenario/types.ts';
+import { LabCluster, type LabNode, type NodeProvider } from '../cluster/lab-cluster.ts';
+import { LabClusterHandle } from '../cluster/handle.ts';
+import type { NodeEvents } from '../node/node-rpc.ts';
+import { localNodeApi, nodeService } from '../node/node-service.ts';
 
-class SimClusterHandle extends StoreBackedHandle {
+/** A simulated node: the node interface, and in-process access to its machine and runtime (the daemon's exec, logs). */
+export interface SimLabNode extends LabNode {
+  readonly node: StartedNode;
+  readonly runtime: NodeRuntime;
+}
+
+export interface SimProviderOptions {
+  /** argv of the device plugin run inside every node (unmodified) */
+  devicePluginArgv: string[];
+  /** content of /etc/pcidp/config.json in every node */
+  devicePluginConfig: unknown;
+  /** CNI binaries installed in /opt/cni/bin of every node: type name → executable path on the host */
+  cniPlugins: Record<string, string>;
+  /** directory of reference CNI plugins (host-local, bridge, host-device, …) */
+  referenceCniDir?: string;
+}
+
+/** how often a node's sysfs server events are pulled into the trace between steps */
+const SYSFS_POLL_MS = 200;
+
+export class SimNodeProvider implements NodeProvider<SimLabNode> {
   readonly backend = 'sim' as const;
-  readonly nodes: readonly string[];
-  constructor(private readonly sc: SimCluster) {
-    super(sc.cluster);
-    this.nodes = [...sc.nodes.keys()];
+  readonly awaitDevicePlugins = false;
+  private readonly runId = newRunId();
+  private nodeRoot: string | null = null;
+  /** nodes start one after another (each mounts a sysfs, makes namespaces, starts a plugin) */
+  private starting: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly o: SimProviderOptions) {}
+
+  prepare(opts: BackendUpOptions): Promise<void> {
+    mkdirSync(opts.workDir, { recursive: true });
+    // node roots live under a short path of their own: the kubelet dials plugin sockets by their host path, and a unix
+    // socket path must stay under 108 bytes however deep the caller's work directory is
+    this.nodeRoot = mkdtempSync(join(tmpdir(), 'sl-'));
+    return Promise.resolve();
   }
 
-  async exec(target: { pod: string; namespace?: string } | { node: string }, argv: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<ExecResult> {
-    if ('pod' in target) return this.sc.execInPod(target.namespace ?? 'default', target.pod, argv, opts);
-    const sn = this.sc.mustNode(target.node);
-    const r = await sn.node.exec(argv, { input: opts.input, timeoutMs: opts.timeoutMs ?? 60_000 });
-    await this.sc.pollSysfs();
-    return r;
+  startNode(spec: NodeSpec, index: number, opts: BackendUpOptions, events: NodeEvents): Promise<SimLabNode> {
+    const started = this.starting.then(() => this.start(spec, index, opts, events));
+    this.starting = started.catch(() => undefined);
+    return started;
   }
 
-  async kubelet(node: string, action: 'restart' | 'stop' | 'start'): Promise<void> {
-    const k = this.sc.mustNode(node).kubelet;
-    if (action === 'restart') await k.restart();
-    else if (action === 'stop') await k.stop();
-    else await k.start();
-    await this.sc.settle();
-  }
-
-  async devicePlugin(node: string, action: DevicePluginAction): Promise<void> {
-    const sn = this.sc.mustNode(node);
-    if (action === 'kill') await this.sc.stopDevicePlugin(sn, 'SIGKILL');
-    else if (action === 'stop') await this.sc.stopDevicePlugin(sn, 'SIGTERM');
-    else if (action === 'start') this.sc.startDevicePlugin(sn);
-    else if (action === 'restart') {
-      await this.sc.stopDevicePlugin(sn, 'SIGTERM');
-      this.sc.startDevicePlugin(sn);
-    } else {
-      await sn.runtime.deletePluginSockets();
-    }
-  }
-
-  async nodeReboot(node: string): Promise<void> {
-    await this.sc.mustNode(node).runtime.reboot();
-    await this.sc.settle();
-  }
-
-  async fault(node: string, fault: Fault): Promise<void> {
-    const sn = this.sc.mustNode(node);
-    const ctl = sn.node.sysfs.control;
-    switch (fault.kind) {
-      case 'sysfsFailWrites':
-        await ctl.request({ op: 'fault.failWrites', path: fault.path, errno: fault.errno as ErrnoName, count: fault.count ?? 1 });
-        break;
-      case 'sysfsDelay':
-        await ctl.request({ op: 'fault.delay', path: fault.path, delayMs: fault.delayMs, count: fault.count ?? 1 });
-        break;
-      case 'pfLink':
-        await ctl.request({ op: 'link.set', ifname: fault.pf, up: fault.up });
-        break;
-      case 'vfLink': {
-        const { vfs = [] } = await ctl.request({ op: 'vf.list', pf: fault.pf });
-        const targets = fault.vf === undefined ? vfs : vfs.filter((v) => v.index === fault.vf);
-        if (targets.length === 0) throw new Error(`${fault.pf} has no VF ${fault.vf ?? ''}`);
-        for (const v of targets) await ctl.request({ op: 'link.set', ifname: v.pciAddr, up: fault.up });
-        break;
-      }
-      case 'vfUnplug':
-        await ctl.request({ op: 'vf.unplug', pciAddr: fault.pciAddr });
-        break;
-      case 'ipamFail':
-        this.sc.setIpamFailure(node, fault.count ?? 1, fault.message ?? 'injected IPAM failure');
-        break;
-      default: {
-        // a new Fault kind must be handled here: this stops compiling until it is
-        const unknown: never = fault;
-        throw new Error(`fault ${(unknown as Fault).kind} is not implemented by the sim backend`);
-      }
-    }
-    await this.sc.pollSysfs();
-  }
-
-  async advanceClock(ms: number): Promise<void> {
-    this.sc.clock.advance(ms);
-    await this.sc.settle();
-  }
-
-  settle(): Promise<void> {
-    return this.sc.settle();
-  }
-
-  async collect(node: string, what: CollectWhat[]): Promise<Attachment[]> {
-    const sn = this.sc.mustNode(node);
-    const out: Attachment[] = [];
-    const text = (name: string, body: string, contentType = 'text/plain'): Attachment => textAttachment(node, name, body, contentType);
-    for (const w of what) {
-      try {
-        if (w === 'logs') {
-          out.push(text('device-plugin.log', sn.pluginLog.join('\n')));
-          out.push(text('kubelet.log', sn.kubeletLog.join('\n')));
-        } else if (w === 'events') {
-          out.push(this.eventsAttachment(node));
-        } else if (w === 'sysfs') {
-          const { data } = await sn.node.sysfs.control.request({ op: 'snapshot' });
-          const lines = (data as Array<{ path: string; kind: string; value?: string }>)
-            .filter((e) => e.kind !== 'dir' && !e.path.startsWith('/sys/bus/pci/drivers/') && !e.path.includes('/kernel/iommu_groups/'))
-            .map((e) => `${e.path}${e.kind === 'link' ? ` -> ${e.value}` : e.value !== undefined ? ` = ${e.value.trimEnd()}` : ''}`);
-          out.push(text('sysfs.txt', lines.join('\n')));
-        } else if (w === 'checkpoint') {
-          out.push(text('kubelet_internal_checkpoint', sn.runtime.checkpointText(), 'application/json'));
-        } else if (w === 'podResources') {
-          out.push(text('pod-resources.json', await sn.runtime.podResourcesJson(), 'application/json'));
+  private async start(spec: NodeSpec, index: number, opts: BackendUpOptions, events: NodeEvents): Promise<SimLabNode> {
+    opts.progress?.(`starting node ${spec.name} (${spec.nics.map((n) => `${n.model} ${n.ifname}`).join(', ')})`);
+    const node = await startNode({
+      name: spec.name,
+      runId: this.runId,
+      workDir: this.nodeRoot!,
+      model: modelOptionsFor(spec, opts.seed),
+      log: (l) => opts.trace({ kind: 'log', atMs: Date.now(), node: spec.name, source: 'harness', level: 'debug', message: l }),
+    });
+    let runtime: NodeRuntime | undefined;
+    let poll: NodeJS.Timeout | undefined;
+    try {
+      const clock = new SkewClock();
+      runtime = new NodeRuntime({
+        nodeName: spec.name,
+        index,
+        machine: { hostPath: (p) => node.hostPath(p), spawn: (a, o) => node.spawn(a, o), exec: (a, o) => node.exec(a, o), netnsPrefix: node.netns },
+        clock,
+        seed: `${opts.seed}/${spec.name}`,
+        registrationModes: spec.kubeletRegistration,
+        devicePluginArgv: this.o.devicePluginArgv,
+        devicePluginConfig: this.o.devicePluginConfig,
+        cniPlugins: this.o.cniPlugins,
+        referenceCniDir: this.o.referenceCniDir,
+        event: (e) => events({ event: 'runtime', data: e }),
+      });
+      const service = nodeService({ runtime, clock, kernelRelease: 'sim', exec: (argv, o) => node.exec(argv, o), notify: events });
+      await service.start();
+      const api = localNodeApi(service.handlers);
+      const ctl = node.sysfs.control;
+      let sysfsSeq = 0;
+      /** the sysfs server's events into the trace */
+      const sync = async () => {
+        try {
+          const { events: evs = [] } = await ctl.request({ op: 'events', since: sysfsSeq });
+          for (const e of evs) {
+            sysfsSeq = Math.max(sysfsSeq, e.seq);
+            opts.trace({ kind: 'sysfs', atMs: Date.now(), node: spec.name, op: e.op, path: e.path, value: e.value, errno: e.errno });
+          }
+        } catch {
+          /* the server is stopping */
         }
-      } catch (e) {
-        out.push(text(`${w}.error.txt`, (e as Error).message));
-      }
+      };
+      poll = setInterval(() => void sync(), SYSFS_POLL_MS);
+      poll.unref();
+      const rt = runtime;
+      return {
+        spec,
+        api,
+        hello: await api.call('hello', {}),
+        node,
+        runtime: rt,
+        sync,
+        async fault(fault) {
+          switch (fault.kind) {
+            case 'sysfsFailWrites':
+              await ctl.request({ op: 'fault.failWrites', path: fault.path, errno: fault.errno as ErrnoName, count: fault.count ?? 1 });
+              break;
+            case 'sysfsDelay':
+              await ctl.request({ op: 'fault.delay', path: fault.path, delayMs: fault.delayMs, count: fault.count ?? 1 });
+              break;
+            case 'pfLink':
+              await ctl.request({ op: 'link.set', ifname: fault.pf, up: fault.up });
+              break;
+            case 'vfLink': {
+              const { vfs = [] } = await ctl.request({ op: 'vf.list', pf: fault.pf });
+              const targets = fault.vf === undefined ? vfs : vfs.filter((v) => v.index === fault.vf);
+              if (targets.length === 0) throw new Error(`${fault.pf} has no VF ${fault.vf ?? ''}`);
+              for (const v of targets) await ctl.request({ op: 'link.set', ifname: v.pciAddr, up: fault.up });
+              break;
+            }
+            case 'vfUnplug':
+              await ctl.request({ op: 'vf.unplug', pciAddr: fault.pciAddr });
+              break;
+            default: {
+              // a new Fault kind must be handled here: this stops compiling until it is
+              const unknown: never = fault;
+              throw new Error(`fault ${(unknown as { kind: string }).kind} is not implemented by the sim backend`);
+            }
+          }
+        },
+        async sysfsDump() {
+          const { data } = await ctl.request({ op: 'snapshot' });
+          return (data as Array<{ path: string; kind: string; value?: string }>)
+            .filter((e) => e.kind !== 'dir' && !e.path.startsWith('/sys/bus/pci/drivers/') && !e.path.includes('/kernel/iommu_groups/'))
+            .map((e) => `${e.path}${e.kind === 'link' ? ` -> ${e.value}` : e.value !== undefined ? ` = ${e.value.trimEnd()}` : ''}`)
+            .join('\n');
+        },
+        async stop() {
+          clearInterval(poll);
+          await rt.stop();
+          await node.stop();
+        },
+      };
+    } catch (e) {
+      clearInterval(poll);
+      await runtime?.stop().catch(() => undefined);
+      await node.stop().catch(() => undefined);
+      throw e;
     }
-    return out;
   }
 
-  async down(): Promise<void> {
-    await this.sc.stop();
+  finish(): Promise<void> {
+    if (this.nodeRoot) rmSync(this.nodeRoot, { recursive: true, force: true });
+    return Promise.resolve();
   }
+}
 
+/** The simulated nodes' plugins for a run: the ones under test, or the bundled ones. */
+export function simProviderOptions(opts: BackendUpOptions): SimProviderOptions {
+  return {
+    devicePluginArgv: opts.devicePlugin.argv ?? bundledDevicePluginArgv(),
+    devicePluginConfig: opts.devicePlugin.config ?? defaultDevicePluginConfig(),
+    cniPlugins: cniInstallSet(opts.workDir, opts.cni),
+  };
 }
 
 export const simBackend: Backend & BackendRunInfo = {
@@ -159,17 +209,6 @@ export const simBackend: Backend & BackendRunInfo = {
     }
   },
   async up(opts: BackendUpOptions): Promise<ClusterHandle> {
-    const sc = await SimCluster.start({
-      topology: opts.topology,
-      seed: opts.seed,
-      workDir: opts.workDir,
-      devicePluginArgv: opts.devicePlugin.argv ?? bundledDevicePluginArgv(),
-      devicePluginConfig: opts.devicePlugin.config ?? defaultDevicePluginConfig(),
-      cniPlugins: cniInstallSet(opts.workDir, opts.cni),
-      trace: opts.trace,
-      progress: opts.progress,
-    });
-    return new SimClusterHandle(sc);
+    return new LabClusterHandle(await LabCluster.start(new SimNodeProvider(simProviderOptions(opts)), opts));
   },
 };
-

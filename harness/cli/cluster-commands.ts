@@ -1,4 +1,4 @@
-// The kubectl-like CLI over a background simulated cluster: `up` starts a daemon holding a SimCluster, `down` stops
+// The kubectl-like CLI over a background simulated cluster: `up` starts a daemon holding a simulated cluster, `down` stops
 // it, and get/describe/apply/delete/logs/exec/restart/node exec talk to it over its control socket.
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';

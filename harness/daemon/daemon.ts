@@ -1,11 +1,13 @@
-// The background cluster: one SimCluster held by a long-lived process, served over a JSON-lines control socket.
+// The background cluster: one simulated cluster (the cluster assembly with simulated nodes, harness/cluster) held by a long-lived process, served over a JSON-lines control socket.
 // `sriov-lab up` starts it (main.ts), every other cluster command talks to it, `sriov-lab down` (or SIGTERM) stops it.
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
-import { SimCluster, type SimNode, type SimTraceEvent } from '../../sim/cluster/sim-cluster.ts';
+import type { TraceEvent } from '../../sim/trace.ts';
+import { LabCluster } from '../cluster/lab-cluster.ts';
+import { SimNodeProvider, type SimLabNode } from '../backends/sim.ts';
 import { describe as describeObject, get as getObjects, RESOURCE_ALIASES } from '../../sim/cluster/kubectl.ts';
 import { ManifestError, parseManifests, type ManifestDoc } from '../../sim/cluster/manifest.ts';
 import { StoreError, RESOURCE_OF, type Kind } from '../../sim/cluster/store.ts';
@@ -63,7 +65,7 @@ export class ClusterDaemon {
   private readonly progressLines: string[] = [];
   private readonly warnings: string[] = [];
   private error: string | undefined;
-  private sc: SimCluster | undefined;
+  private sc: LabCluster<SimLabNode> | undefined;
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
   private stopping: Promise<void> | undefined;
@@ -97,13 +99,11 @@ export class ClusterDaemon {
       this.progress(`topology ${this.topology.name}: ${this.topology.nodes.length} node(s); seed ${this.options.seed}`);
       this.progress(`device plugin: ${devicePluginArgv.join(' ')}`);
       this.progress(`CNI plugins under test: ${Object.keys(cniPlugins).length ? Object.entries(cniPlugins).map(([t, p]) => `${t} → ${p}`).join(', ') : 'none (reference plugins only)'}`);
-      this.booting = SimCluster.start({
+      this.booting = LabCluster.start(new SimNodeProvider({ devicePluginArgv, devicePluginConfig, cniPlugins }), {
         topology: this.topology,
         seed: this.options.seed,
         workDir: join(this.info.workDir, 'nodes'),
-        devicePluginArgv,
-        devicePluginConfig,
-        cniPlugins,
+        devicePlugin: { argv: devicePluginArgv },
         trace: (e) => this.onTrace(e),
         progress: (l) => this.progress(l),
       }).then((sc) => {
@@ -128,7 +128,7 @@ export class ClusterDaemon {
     }
   }
 
-  private onTrace(e: SimTraceEvent): void {
+  private onTrace(e: TraceEvent): void {
     if (e.kind === 'pod') this.log(`pod ${e.pod}${e.node ? ` on ${e.node}` : ''}: ${e.from ?? '-'} → ${e.to}${e.reason ? ` (${e.reason}${e.message ? `: ${e.message}` : ''})` : ''}`);
     else if (e.kind === 'scheduler' && e.result === 'unschedulable') this.log(`scheduler: ${e.pod}: ${e.message}`);
     else if (e.kind === 'log' && (e.level === 'warn' || e.level === 'error') && e.source !== 'device-plugin') this.log(`${e.node ?? ''} ${e.source} ${e.level}: ${e.message}`);
@@ -226,14 +226,14 @@ export class ClusterDaemon {
     }
   }
 
-  private cluster(): SimCluster {
+  private cluster(): LabCluster<SimLabNode> {
     if (this.phase === 'stopping') throw new Error('the simulated cluster is stopping');
     if (this.phase === 'failed') throw new Error(`the simulated cluster failed to start: ${this.error}`);
     if (!this.sc) throw new Error('the simulated cluster is still starting; `sriov-lab up` waits for it');
     return this.sc;
   }
 
-  private node(name: string): SimNode {
+  private node(name: string): SimLabNode {
     const sn = this.cluster().nodes.get(name);
     if (!sn) throw nodeNotFound(name);
     return sn;
@@ -405,7 +405,7 @@ export class ClusterDaemon {
 
   private logs(source: 'device-plugin' | 'kubelet', nodeName: string, tail: number | undefined, since: number | undefined): LogsResult {
     const sn = this.node(nodeName);
-    const lines = source === 'device-plugin' ? sn.pluginLog : sn.kubeletLog;
+    const lines = source === 'device-plugin' ? sn.runtime.pluginLog : sn.runtime.kubeletLog;
     let from = since ?? 0;
     // the buffers drop their oldest 10,000 lines past 20,000: a follower's position moves with them
     if (from > lines.length) from = Math.max(0, from - 10_000);
@@ -422,11 +422,11 @@ export class ClusterDaemon {
     if (!names.includes(c)) throw new Error(`container ${c} is not valid for pod ${podName}`);
     const phase = pod.status?.phase ?? 'Pending';
     if (phase === 'Succeeded' || phase === 'Failed') throw new Error(`cannot exec into a container in a completed pod; current phase is ${phase}`);
-    const netns = sc.podNetns(namespace, podName);
     const nodeName = pod.spec?.nodeName;
+    const netns = nodeName ? sc.nodes.get(nodeName)?.runtime.podNetns(pod.metadata!.uid!) : undefined;
     if (!netns || !nodeName) throw new Error(`pod ${podName} is not running yet (phase ${phase}); see \`sriov-lab describe pod ${podName}${namespace === 'default' ? '' : ` -n ${namespace}`}\``);
     const sn = this.node(nodeName);
-    const envs = sn.kubelet.runContainerOptions(pod.metadata!.uid!, c)?.envs ?? {};
+    const envs = sn.runtime.kubelet.runContainerOptions(pod.metadata!.uid!, c)?.envs ?? {};
     return {
       argv: [...sn.node.enterArgv(), 'nsenter', `--net=${netns}`, '--'],
       env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOSTNAME: podName, HOME: '/root', ...envs },
@@ -438,14 +438,13 @@ export class ClusterDaemon {
     const sn = this.node(nodeName);
     if (component === 'kubelet') {
       this.log(`restarting the kubelet on ${nodeName}`);
-      await sn.kubelet.restart();
+      await sn.api.call('kubelet', { action: 'restart' });
       await sc.settle().catch((e: Error) => this.log(`after the kubelet restart on ${nodeName}: ${e.message}`));
       return { stdout: `kubelet on ${nodeName} restarted (sockets wiped, checkpoint restored)\n`, stderr: '', exitCode: 0 };
     }
     this.log(`restarting the device plugin on ${nodeName}`);
-    await sc.stopDevicePlugin(sn);
-    sc.startDevicePlugin(sn);
-    return { stdout: `device plugin on ${nodeName} restarted (pid ${sn.plugin?.pid ?? '?'})\n`, stderr: '', exitCode: 0 };
+    const { pid } = await sn.api.call('devicePlugin', { action: 'restart' });
+    return { stdout: `device plugin on ${nodeName} restarted (pid ${pid ?? '?'})\n`, stderr: '', exitCode: 0 };
   }
 
   // ---- shutdown ----------------------------------------------------------------------------
@@ -456,7 +455,7 @@ export class ClusterDaemon {
       const wasPhase = this.phase;
       this.phase = 'stopping';
       this.log(`stopping (was ${wasPhase})`);
-      // a start-up still in flight owns its nodes until SimCluster.start returns (it cleans up itself if it fails)
+      // a start-up still in flight owns its nodes until LabCluster.start returns (it cleans up itself if it fails)
       if (this.booting && !this.sc) {
         this.progress('waiting for the start-up in progress to finish before stopping');
         await this.booting.catch(() => undefined);

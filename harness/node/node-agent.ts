@@ -8,10 +8,11 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { basename } from 'node:path';
-import { NodeRuntime, type NadLite } from '../../sim/cluster/node-runtime.ts';
+import { NodeRuntime } from '../../sim/cluster/node-runtime.ts';
 import { SkewClock } from '../../sim/kubelet/index.ts';
 import { execWith, spawnLocal } from '../../sim/node/exec.ts';
-import { serveNodeRpc, type NodeAgentConfig, type Resources } from './node-rpc.ts';
+import { serveNodeRpc, type NodeAgentConfig, type NodeEvents } from './node-rpc.ts';
+import { nodeService } from './node-service.ts';
 
 const IP = '/usr/sbin/ip';
 
@@ -93,7 +94,7 @@ async function main(): Promise<void> {
   const settleNames = () => naming.then(() => applyNames(cfg)).then(() => undefined, () => undefined);
 
   const clock = new SkewClock();
-  let notify: ReturnType<typeof serveNodeRpc>['notify'] = () => undefined;
+  let notify: NodeEvents = () => undefined;
   const runtime = new NodeRuntime({
     nodeName: cfg.nodeName,
     index: cfg.index,
@@ -104,93 +105,24 @@ async function main(): Promise<void> {
     devicePluginArgv: cfg.devicePluginArgv,
     devicePluginConfig: cfg.devicePluginConfig,
     cniPlugins: cfg.cniPlugins,
-    event: (e) => notify('runtime', e),
+    event: (e) => notify({ event: 'runtime', data: e }),
   });
-  const k = runtime.kubelet;
-  const resources = (): Resources => ({ capacity: k.capacity(), allocatable: k.allocatable() });
-  k.onResourcesChanged(() => notify('resources', resources()));
-  k.onEvent((e) => notify('kubelet', e));
-  k.onPodStatusChanged((s) => notify('podStatus', s));
-  let registered = false;
-  k.onEvent((e) => {
-    if (e.kind === 'registration' && e.ok) registered = true;
-  });
-  let pluginSince = 0;
   const kernelRelease = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
-
-  const server = createServer();
-  const rpc = serveNodeRpc(server, {
-    hello: async () => ({ nodeName: cfg.nodeName, kernelRelease, ...resources() }),
-    admitPod: ({ pod }) => k.admitPod(pod),
-    releasePod: async ({ uid }) => {
-      await k.releasePod(uid);
-      return null;
-    },
-    podStarted: ({ pod, nads }) => runtime.podStarted(pod, (ns, name): NadLite | undefined => nads[`${ns}/${name}`]),
-    podStopped: async ({ pod }) => {
-      await runtime.podStopped(pod);
-      return null;
-    },
-    exec: async ({ argv, input, timeoutMs }) => {
-      const r = await execWith(spawnLocal, argv, { input, timeoutMs: timeoutMs ?? 60_000, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root' } });
+  const service = nodeService({
+    runtime,
+    clock,
+    kernelRelease,
+    exec: async (argv, o) => {
+      const r = await execWith(spawnLocal, argv, { ...o, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root' } });
       await settleNames(); // a sysfs write may have made netdevs: named before the next step looks
       return r;
     },
-    execInPod: ({ pod, argv, input, timeoutMs }) => runtime.execInPod(pod, argv, { input, timeoutMs }),
-    kubelet: async ({ action }) => {
-      if (action === 'restart') await k.restart();
-      else if (action === 'stop') await k.stop();
-      else await k.start();
-      return null;
-    },
-    devicePlugin: async ({ action }) => {
-      if (action === 'kill') await runtime.stopDevicePlugin('SIGKILL');
-      else if (action === 'stop') await runtime.stopDevicePlugin('SIGTERM');
-      else if (action === 'start') runtime.startDevicePlugin();
-      else if (action === 'restart') {
-        await runtime.stopDevicePlugin('SIGTERM');
-        runtime.startDevicePlugin();
-      } else await runtime.deletePluginSockets();
-      return { pid: runtime.plugin?.pid };
-    },
-    reboot: async () => {
-      await runtime.reboot();
-      return null;
-    },
-    setIpamFailure: async ({ count, message }) => {
-      runtime.setIpamFailure(count, message);
-      return null;
-    },
-    advanceClock: async ({ ms }) => {
-      clock.advance(ms);
-      return null;
-    },
-    collect: async ({ what }) => {
-      const out: { pluginLog?: string; kubeletLog?: string; checkpoint?: string; podResources?: string; errors: Record<string, string> } = { errors: {} };
-      for (const w of what) {
-        try {
-          if (w === 'logs') {
-            out.pluginLog = runtime.pluginLog.join('\n');
-            out.kubeletLog = runtime.kubeletLog.join('\n');
-          } else if (w === 'checkpoint') out.checkpoint = runtime.checkpointText();
-          else if (w === 'podResources') out.podResources = await runtime.podResourcesJson();
-        } catch (e) {
-          out.errors[w] = (e as Error).message;
-        }
-      }
-      return out;
-    },
-    devicePluginReady: async ({ aliveMs, timeoutMs }) => {
-      const t0 = Date.now();
-      while (!registered && Date.now() - t0 < timeoutMs && runtime.pluginRunning() && Date.now() - pluginSince < aliveMs) await new Promise((r) => setTimeout(r, 100));
-      return { registered, running: runtime.pluginRunning(), waitedMs: Date.now() - t0 };
-    },
-    shutdown: async () => {
-      setImmediate(() => void stop(0));
-      return null;
-    },
+    notify: (n) => notify(n),
+    shutdown: () => setImmediate(() => void stop(0)),
   });
-  notify = rpc.notify;
+
+  const server = createServer();
+  notify = serveNodeRpc(server, service.handlers).notify;
 
   let stopping = false;
   const stop = async (code: number) => {
@@ -204,9 +136,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop(0));
   process.on('SIGINT', () => void stop(130));
 
-  await runtime.start();
-  runtime.startDevicePlugin();
-  pluginSince = Date.now();
+  await service.start();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(cfg.port, cfg.listenHost ?? '0.0.0.0', () => resolve());

@@ -61,6 +61,19 @@ export interface Notifications {
   runtime: NodeRuntimeEvent;
 }
 export type NotificationName = keyof Notifications;
+/** one notification of a node, as its receiver gets it */
+export type NodeNotification = { [N in NotificationName]: { event: N; data: Notifications[N] } }[NotificationName];
+/** where a node's notifications go, in the order they happened; given before the node starts, so none is missed */
+export type NodeEvents = (n: NodeNotification) => void;
+
+/**
+ * The node interface: what the cluster asks of a node (node-rpc's methods). A node agent serves it over TCP
+ * (NodeRpcClient here); a simulated node serves the same handlers in this process (node-service.ts).
+ */
+export interface NodeApi {
+  call<M extends Method>(method: M, params: Methods[M]['params'], timeoutMs?: number): Promise<Methods[M]['result']>;
+  close(): void;
+}
 
 export type Request = { id: number; method: Method; params: unknown };
 export type Reply = { id: number; result?: unknown; error?: RpcErrorBody };
@@ -90,10 +103,10 @@ function onMessages(sock: Socket, cb: (msg: unknown) => void): void {
   });
 }
 
-type Handler = { [M in Method]: (params: Methods[M]['params']) => Promise<Methods[M]['result']> };
+export type NodeHandlers = { [M in Method]: (params: Methods[M]['params']) => Promise<Methods[M]['result']> };
 
 /** Serves one client at a time on `server` (the cluster brain); notifications go to the connected client. */
-export function serveNodeRpc(server: Server, handlers: Handler): { notify<N extends NotificationName>(event: N, data: Notifications[N]): void } {
+export function serveNodeRpc(server: Server, handlers: NodeHandlers): { notify: NodeEvents } {
   let client: Socket | null = null;
   server.on('connection', (sock) => {
     client?.destroy();
@@ -116,27 +129,27 @@ export function serveNodeRpc(server: Server, handlers: Handler): { notify<N exte
     });
   });
   return {
-    notify(event, data) {
-      if (client && !client.destroyed) client.write(`${JSON.stringify({ event, data })}\n`);
+    notify(n) {
+      if (client && !client.destroyed) client.write(`${JSON.stringify(n)}\n`);
     },
   };
 }
 
 /** The host side: calls and notifications of one node agent. */
-export class NodeRpcClient {
+export class NodeRpcClient implements NodeApi {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; method: string }>();
-  private readonly listeners = new Map<NotificationName, Array<(d: unknown) => void>>();
   private closed = false;
 
   private constructor(
     readonly node: string,
     private readonly sock: Socket,
+    events: NodeEvents,
   ) {
     onMessages(sock, (msg) => {
       const m = msg as Reply & Notification;
       if (m.event) {
-        for (const l of this.listeners.get(m.event) ?? []) l(m.data);
+        events(m as NodeNotification);
         return;
       }
       const p = this.pending.get(m.id);
@@ -154,8 +167,11 @@ export class NodeRpcClient {
     sock.on('error', () => undefined);
   }
 
-  /** Connects to 127.0.0.1:port and waits for the agent's hello, retrying until deadline (the guest boots). */
-  static async connect(node: string, port: number, timeoutMs: number): Promise<{ client: NodeRpcClient; hello: Methods['hello']['result'] }> {
+  /**
+   * Connects to 127.0.0.1:port and waits for the agent's hello, retrying until deadline (the guest boots). The agent's
+   * notifications go to `events` from the first byte on.
+   */
+  static async connect(node: string, port: number, timeoutMs: number, events: NodeEvents): Promise<{ client: NodeRpcClient; hello: Methods['hello']['result'] }> {
     const deadline = Date.now() + timeoutMs;
     let last = '';
     while (Date.now() < deadline) {
@@ -168,7 +184,7 @@ export class NodeRpcClient {
         });
       });
       if (sock) {
-        const client = new NodeRpcClient(node, sock);
+        const client = new NodeRpcClient(node, sock, events);
         try {
           // QEMU's user network accepts before the guest listens; a hello that gets no answer soon is retried
           const hello = await client.call('hello', {}, 3000);
@@ -204,16 +220,6 @@ export class NodeRpcClient {
       });
       this.sock.write(`${JSON.stringify({ id, method, params })}\n`);
     });
-  }
-
-  on<N extends NotificationName>(event: N, cb: (data: Notifications[N]) => void): () => void {
-    const l = this.listeners.get(event) ?? [];
-    l.push(cb as (d: unknown) => void);
-    this.listeners.set(event, l);
-    return () => {
-      const i = l.indexOf(cb as (d: unknown) => void);
-      if (i >= 0) l.splice(i, 1);
-    };
   }
 
   close(): void {

@@ -1,13 +1,17 @@
-// The whole simulated cluster: device plugin in the node → kubelet → scheduler → pod with net1 from a VF.
+// The whole simulated cluster (the cluster assembly with simulated nodes): device plugin in the node → kubelet →
+// scheduler → pod with net1 from a VF.
 import t from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { caps } from '../caps.ts';
-import { entryCommand } from '../paths.ts';
-import { parseTopology } from '../topology/topology.ts';
+import { caps } from '../../sim/caps.ts';
+import { entryCommand } from '../../sim/paths.ts';
+import { parseTopology } from '../../sim/topology/topology.ts';
+import type { TraceEvent } from '../../sim/trace.ts';
 import { defaultConfigJson } from '../../plugins/device-plugin/config.ts';
-import { SimCluster, type SimTraceEvent } from './sim-cluster.ts';
+import { SimNodeProvider } from '../backends/sim.ts';
+import { LabCluster } from './lab-cluster.ts';
+import { LabClusterHandle } from './handle.ts';
 
 const missing = [caps.root(), caps.fuse(), caps.netns(), caps.cniPlugins()].find((c) => !c.ok);
 
@@ -53,16 +57,14 @@ if (missing) {
 } else {
   t.test('pods get a VF as net1; the third waits for a device', async (t) => {
     const work = mkdtempSync(join(tmpdir(), 'sl-sc-'));
-    const trace: SimTraceEvent[] = [];
-    const sc = await SimCluster.start({
-      topology,
-      seed: 7,
-      workDir: work,
+    const trace: TraceEvent[] = [];
+    const provider = new SimNodeProvider({
       devicePluginArgv: [...entryCommand('sriov-lab-device-plugin', 'plugins/device-plugin/main.ts'), '--config-file', '/etc/pcidp/config.json'],
       devicePluginConfig: defaultConfigJson,
       cniPlugins: {},
-      trace: (e) => trace.push(e),
     });
+    const sc = await LabCluster.start(provider, { topology, seed: 7, workDir: work, devicePlugin: {}, trace: (e) => trace.push(e) });
+    const handle = new LabClusterHandle(sc);
     t.teardown(async () => {
       await sc.stop();
       rmSync(work, { recursive: true, force: true });
@@ -81,11 +83,11 @@ if (missing) {
     const failed = sc.cluster.eventsFor('Pod', 'default', 'c').find((e) => e.reason === 'FailedScheduling');
     t.equal(failed?.message, '0/1 nodes are available: 1 Insufficient intel.com/sriov_netdevice.');
 
-    const r = await sc.execInPod('default', 'a', ['ip', '-br', 'addr']);
+    const r = await handle.exec({ pod: 'a', namespace: 'default' }, ['ip', '-br', 'addr']);
     t.equal(r.exitCode, 0, r.stderr);
     t.match(r.stdout, /^eth0@\S+\s+UP\s+10\.244\.0\.\d+\/24/m, 'eth0 on the default network');
     t.match(r.stdout, /^net1(@\S+)?\s+\S+\s+192\.168\.50\.\d+\/24/m, 'net1 from the VF with its IPAM address');
-    const env = await sc.execInPod('default', 'a', ['sh', '-c', 'echo $PCIDEVICE_INTEL_COM_SRIOV_NETDEVICE']);
+    const env = await handle.exec({ pod: 'a', namespace: 'default' }, ['sh', '-c', 'echo $PCIDEVICE_INTEL_COM_SRIOV_NETDEVICE']);
     t.match(env.stdout, /^0000:01:1[01]\.[04]\n$/, 'the container env names the VF');
     const status = JSON.parse(get('a')!.metadata!.annotations!['k8s.v1.cni.cncf.io/network-status']) as Array<{ name: string; interface?: string; 'device-info'?: { pci: { 'pci-address': string } } }>;
     t.match(status, [{ name: 'sriov-lab-default', interface: 'eth0', default: true }, { name: 'default/sriov-net', interface: 'net1' }]);

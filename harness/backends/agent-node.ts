@@ -1,0 +1,63 @@
+// A node whose node interface is a node agent on a real kernel (harness/node/node-agent.ts) — a QEMU guest (qemu) or
+// this machine (host): reached over node-rpc, with faults and the sysfs dump done the way an operator does them there,
+// with the kernel's own tools.
+import type { NodeSpec } from '../../sim/topology/topology.ts';
+import type { Fault } from '../backend.ts';
+import type { LabNode } from '../cluster/lab-cluster.ts';
+import { NodeRpcClient, type NodeEvents } from '../node/node-rpc.ts';
+
+/** what a catch collector shows of the SR-IOV devices: IDs, VF counts, drivers, netdevs */
+const SYSFS_DUMP =
+  'for d in /sys/bus/pci/devices/*; do [ -e $d/sriov_totalvfs ] || [ -e $d/physfn ] || continue; for f in vendor device sriov_numvfs sriov_totalvfs driver_override; do [ -f $d/$f ] && echo "$d/$f = $(cat $d/$f)"; done; [ -L $d/driver ] && echo "$d/driver -> $(readlink $d/driver)"; [ -d $d/net ] && echo "$d/net = $(ls $d/net)"; done';
+
+/**
+ * Waits for a started node agent to answer on 127.0.0.1:port; on failure the error carries the tail of its log. The
+ * node it returns stops the agent (shutdown over node-rpc), then the machine with `stopMachine`.
+ */
+export async function connectAgent(spec: NodeSpec, port: number, timeoutMs: number, events: NodeEvents, agentLog: () => Promise<string>, stopMachine: () => Promise<void>): Promise<LabNode> {
+  const { client, hello } = await NodeRpcClient.connect(spec.name, port, timeoutMs, events).catch(async (e: Error) => {
+    const log = await agentLog().catch(() => '');
+    throw new Error(`${e.message}\n--- node agent log ---\n${log.split('\n').slice(-20).join('\n')}`);
+  });
+  const sh = async (fault: Fault, cmd: string) => {
+    const r = await client.call('exec', { argv: ['sh', '-c', cmd] });
+    if (r.exitCode !== 0) throw new Error(`fault ${fault.kind} on ${spec.name}: ${cmd}: ${r.stderr.trim()}`);
+  };
+  return {
+    spec,
+    api: client,
+    hello,
+    async fault(fault) {
+      switch (fault.kind) {
+        case 'pfLink':
+          await sh(fault, `/usr/sbin/ip link set dev ${fault.pf} ${fault.up ? 'up' : 'down'}`);
+          break;
+        case 'vfLink': {
+          // a VF's link through the PF, as an operator forces it (igb answers "Operation not supported")
+          const vfs = fault.vf === undefined ? `$(ls -d /sys/class/net/${fault.pf}/device/virtfn* | sed 's/.*virtfn//')` : String(fault.vf);
+          await sh(fault, `for v in ${vfs}; do /usr/sbin/ip link set dev ${fault.pf} vf $v state ${fault.up ? 'auto' : 'disable'} || exit 1; done`);
+          break;
+        }
+        case 'vfUnplug':
+          await sh(fault, `echo 1 > /sys/bus/pci/devices/${fault.pciAddr}/remove`);
+          break;
+        case 'sysfsFailWrites':
+        case 'sysfsDelay':
+          throw new Error(`fault ${fault.kind} needs the simulated sysfs: a real kernel cannot be told to fail or delay a write (use --backend sim)`);
+        default: {
+          // a new Fault kind must be handled (or refused with its reason) here: this stops compiling until it is
+          const unknown: never = fault;
+          throw new Error(`fault ${(unknown as Fault).kind} is not implemented on a real kernel`);
+        }
+      }
+    },
+    async sysfsDump() {
+      return (await client.call('exec', { argv: ['sh', '-c', SYSFS_DUMP] })).stdout;
+    },
+    stop: async () => {
+      await client.call('shutdown', {}, 10_000).catch(() => undefined);
+      client.close();
+      await stopMachine();
+    },
+  };
+}

@@ -1,0 +1,342 @@
+// The one cluster assembly of every backend: the control plane here (object store, scheduler of sim/cluster) and the
+// nodes from a NodeProvider — simulated nodes in this process (sim), QEMU guests (qemu), this machine (host). Each
+// node is reached only through the node interface (NodeApi: node-rpc's methods and notifications), served in-process
+// by a simulated node and over TCP by a node agent; the provider adds what only it can do — start and stop the
+// machine, inject faults into it, dump its sysfs. The runner's handle over it is handle.ts.
+import type { V1Pod } from '@kubernetes/client-node';
+import { Cluster, PodStartError, type NodeOptions } from '../../sim/cluster/cluster.ts';
+import type { NadLite } from '../../sim/cluster/node-runtime.ts';
+import type { KubeletEvent, PodStatusLite } from '../../sim/kubelet/index.ts';
+import type { AdmitResult, NodeAgent, PodSpecLite, ResourceList } from '../../sim/kubelet/types.ts';
+import type { NodeSpec } from '../../sim/topology/topology.ts';
+import { toJsonValue, type PodPhase, type TraceEvent } from '../../sim/trace.ts';
+import type { BackendName } from '../../reports/types.ts';
+import type { BackendUpOptions, Fault } from '../backend.ts';
+import type { Methods, NodeApi, NodeEvents, NodeNotification, Resources } from '../node/node-rpc.ts';
+
+/** A node as its provider started it: the node interface, and the machine's own part. */
+export interface LabNode {
+  readonly spec: NodeSpec;
+  readonly api: NodeApi;
+  readonly hello: Methods['hello']['result'];
+  /** injects a fault into the machine (sysfs, links, PCI); a provider that cannot throws with the reason */
+  fault(fault: Exclude<Fault, { kind: 'ipamFail' }>): Promise<void>;
+  /** the SR-IOV devices' sysfs as text, for a catch collector */
+  sysfsDump(): Promise<string>;
+  /** brings the machine's own events (the simulated sysfs's) into the trace; after an exec, a fault, a settle */
+  sync?(): Promise<void>;
+  /** stops the node's software, then its machine */
+  stop(): Promise<void>;
+}
+
+export interface NodeProvider<N extends LabNode = LabNode> {
+  readonly backend: BackendName;
+  /**
+   * wait for every node's device plugin at start-up, like a DaemonSet's pod becoming ready (real kernels, where a
+   * scenario's first step must not race the plugin's first ListAndWatch); simulated nodes leave it to the scenario
+   */
+  readonly awaitDevicePlugins: boolean;
+  /** once, before the nodes (artefacts, claims) */
+  prepare?(opts: BackendUpOptions): Promise<void>;
+  /** a machine for this node with its node interface answering; its notifications go to `events` from the start */
+  startNode(spec: NodeSpec, index: number, opts: BackendUpOptions, events: NodeEvents): Promise<N>;
+  /** once, after every node stopped (restore what was claimed, remove work directories) */
+  finish?(): Promise<void>;
+}
+
+export class LabClusterError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LabClusterError';
+  }
+}
+
+/** The control plane's view of a node's kubelet: resources as the node last reported them, admission over its API. */
+class NodeProxy implements NodeAgent {
+  private res: Resources = { capacity: {}, allocatable: {} };
+  private reported = false;
+  private readonly listeners = new Set<() => void>();
+  api: NodeApi | null = null;
+  constructor(readonly nodeName: string) {}
+
+  /** a `resources` notification */
+  update(r: Resources): void {
+    this.res = r;
+    this.reported = true;
+    for (const l of this.listeners) l();
+  }
+  /**
+   * The node's hello: its resources count unless a notification came first — every change is notified, so the
+   * newest notification is as new as the hello or newer
+   */
+  greeted(api: NodeApi, hello: Resources): void {
+    this.api = api;
+    if (!this.reported) this.res = { capacity: hello.capacity, allocatable: hello.allocatable };
+  }
+  capacity(): ResourceList {
+    return { ...this.res.capacity };
+  }
+  allocatable(): ResourceList {
+    return { ...this.res.allocatable };
+  }
+  onResourcesChanged(cb: () => void): () => void {
+    this.listeners.add(cb);
+    return () => this.listeners.delete(cb);
+  }
+  /** Resolves once the node's resources stayed the same for quietMs (true), or after timeoutMs (false). */
+  settled(quietMs: number, timeoutMs: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      let quiet: NodeJS.Timeout | undefined;
+      const arm = () => {
+        if (quiet) clearTimeout(quiet);
+        quiet = setTimeout(() => done(true), quietMs);
+      };
+      const off = this.onResourcesChanged(arm);
+      const deadline = setTimeout(() => done(false), timeoutMs);
+      const done = (ok: boolean) => {
+        if (quiet) clearTimeout(quiet);
+        clearTimeout(deadline);
+        off();
+        resolve(ok);
+      };
+      arm();
+    });
+  }
+  private mustApi(): NodeApi {
+    if (!this.api) throw new LabClusterError(`node ${this.nodeName} has not started`);
+    return this.api;
+  }
+  admitPod(pod: PodSpecLite): Promise<AdmitResult> {
+    return this.mustApi().call('admitPod', { pod });
+  }
+  async releasePod(podUid: string): Promise<void> {
+    await this.mustApi().call('releasePod', { uid: podUid });
+  }
+}
+
+/** start-up: a plugin that has not registered after running this long has nothing to serve (yet) */
+const PLUGIN_ALIVE_MS = 8000;
+const PLUGIN_READY_TIMEOUT_MS = 60_000;
+/** then the node's resources must stay the same this long (registrations of its other resources), at most the limit */
+const ADVERTISE_QUIET_MS = 2000;
+const ADVERTISE_TIMEOUT_MS = 20_000;
+
+/** Starts the nodes through a provider (in parallel), joins them to one control plane; stops all on failure. */
+export class LabCluster<N extends LabNode = LabNode> implements AsyncDisposable {
+  readonly cluster: Cluster;
+  /** the started nodes, in topology order */
+  readonly nodes = new Map<string, N>();
+  private readonly proxies = new Map<string, NodeProxy>();
+  private readonly unsubscribe: Array<() => void> = [];
+  private stopped = false;
+
+  private constructor(
+    readonly provider: NodeProvider<N>,
+    private readonly opts: BackendUpOptions,
+  ) {
+    this.cluster = new Cluster({ seed: opts.seed });
+  }
+
+  get backend(): BackendName {
+    return this.provider.backend;
+  }
+
+  static async start<N extends LabNode>(provider: NodeProvider<N>, opts: BackendUpOptions): Promise<LabCluster<N>> {
+    const c = new LabCluster(provider, opts);
+    try {
+      await c.boot();
+    } catch (e) {
+      await c.stop().catch(() => undefined);
+      throw e;
+    }
+    return c;
+  }
+
+  private trace(e: TraceEvent): void {
+    this.opts.trace(e);
+  }
+
+  /** a node's notifications: resources to its proxy, kubelet and runtime events to the trace, failed pods to the store */
+  private eventsOf(proxy: NodeProxy): NodeEvents {
+    return (n: NodeNotification) => {
+      switch (n.event) {
+        case 'resources':
+          proxy.update(n.data);
+          break;
+        case 'kubelet':
+          traceKubeletEvent(n.data, this.cluster, (t) => this.trace(t));
+          break;
+        case 'runtime':
+          this.trace(n.data);
+          break;
+        case 'podStatus':
+          podFailedByNode(this.cluster)(n.data);
+          break;
+        default: {
+          const unknown: never = n;
+          throw new LabClusterError(`unknown node notification ${(unknown as NodeNotification).event}`);
+        }
+      }
+    };
+  }
+
+  private async boot(): Promise<void> {
+    const { topology } = this.opts;
+    await this.provider.prepare?.(this.opts);
+    this.unsubscribe.push(...watchClusterTrace(this.cluster, (e) => this.trace(e)));
+    const started = await Promise.allSettled(
+      topology.nodes.map(async (spec, index) => {
+        const proxy = new NodeProxy(spec.name);
+        this.proxies.set(spec.name, proxy);
+        const node = await this.provider.startNode(spec, index, this.opts, this.eventsOf(proxy));
+        proxy.greeted(node.api, node.hello);
+        return node;
+      }),
+    );
+    // nodes join the cluster in topology order
+    for (const s of started) if (s.status === 'fulfilled') this.nodes.set(s.value.spec.name, s.value);
+    const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) throw failed.reason as Error;
+    for (const [index, spec] of topology.nodes.entries()) this.cluster.addNode(this.proxies.get(spec.name)!, nodeOptionsOf(spec, index));
+    if (this.provider.awaitDevicePlugins) await Promise.all(topology.nodes.map((spec) => this.devicePluginReady(spec.name)));
+    this.cluster.onPodAdmitted(async ({ pod, nodeName }) => {
+      try {
+        return await this.mustNode(nodeName).api.call('podStarted', { pod, nads: this.nads() });
+      } catch (e) {
+        if (e instanceof PodStartError) throw e;
+        const err = e as Error & { remote?: { reason?: string } };
+        if (err.name === 'PodStartError') throw new PodStartError(err.remote?.reason ?? 'FailedCreatePodSandBox', err.message);
+        throw e;
+      }
+    });
+    this.cluster.onPodReleased(async ({ pod, nodeName }) => {
+      await this.nodes.get(nodeName)?.api.call('podStopped', { pod: pod as V1Pod });
+    });
+  }
+
+  /** the device plugin registered (or found nothing to serve), and what it advertises has settled */
+  private async devicePluginReady(name: string): Promise<void> {
+    const r = await this.mustNode(name).api.call('devicePluginReady', { aliveMs: PLUGIN_ALIVE_MS, timeoutMs: PLUGIN_READY_TIMEOUT_MS }, PLUGIN_READY_TIMEOUT_MS + 10_000);
+    if (!r.running) this.opts.progress?.(`${name}: the device plugin is not running`);
+    else if (!r.registered) this.opts.progress?.(`${name}: the device plugin registered nothing in ${(r.waitedMs / 1000).toFixed(1)} s (no devices to serve yet?); going on`);
+    else await this.proxies.get(name)!.settled(ADVERTISE_QUIET_MS, ADVERTISE_TIMEOUT_MS);
+  }
+
+  /** the NADs a pod's networks annotation may name, from the store (a node has no store) */
+  private nads(): Record<string, NadLite> {
+    const out: Record<string, NadLite> = {};
+    for (const n of this.cluster.store.list('NetworkAttachmentDefinition')) out[`${n.metadata?.namespace ?? 'default'}/${n.metadata?.name}`] = n as NadLite;
+    return out;
+  }
+
+  mustNode(name: string): N {
+    const n = this.nodes.get(name);
+    if (!n) throw new LabClusterError(`no node "${name}" (nodes: ${[...this.nodes.keys()].join(', ')})`);
+    return n;
+  }
+
+  /** brings every node's machine events into the trace */
+  async sync(): Promise<void> {
+    for (const n of this.nodes.values()) await n.sync?.();
+  }
+
+  /** lets queued work settle (scheduling, admission, attach), then the machines' events */
+  async settle(): Promise<void> {
+    await this.cluster.settle();
+    await this.sync();
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const u of this.unsubscribe) u();
+    await Promise.all([...this.nodes.values()].map((n) => n.stop().catch(() => undefined)));
+    this.nodes.clear();
+    this.cluster.close();
+    await this.provider.finish?.();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+}
+
+/** The Node object of a topology node: its capacity, labels and taints, an InternalIP in kind's range by its index. */
+export function nodeOptionsOf(spec: NodeSpec, index: number): NodeOptions {
+  return {
+    cpu: spec.cpu,
+    memory: spec.memory,
+    pods: String(spec.pods),
+    labels: { 'kubernetes.io/hostname': spec.name, 'kubernetes.io/os': 'linux', ...spec.labels },
+    taints: spec.taints.map((t) => ({ key: t.key, value: t.value, effect: t.effect })),
+    internalIP: `172.18.0.${index + 2}`,
+  };
+}
+
+/** A pod a node's kubelet fails by itself (re-admission after a reboot) is failed in the cluster too. */
+function podFailedByNode(cluster: Cluster): (st: PodStatusLite) => void {
+  return (st) => {
+    if (st.phase === 'Failed' && st.reason) void cluster.podRejectedByNode(st.uid, st.reason, st.message ?? '');
+  };
+}
+
+/** A kubelet event as trace events of the run (the resource event carries what the scheduler has allocated). */
+function traceKubeletEvent(e: KubeletEvent, cluster: Cluster, trace: (e: TraceEvent) => void): void {
+  if (e.kind === 'grpc') {
+    trace({
+      kind: 'grpc',
+      atMs: Date.now(),
+      node: e.node,
+      direction: e.direction === 'out' ? 'to-plugin' : 'to-kubelet',
+      method: e.method,
+      request: e.request === undefined ? undefined : toJsonValue(e.request),
+      response: e.response === undefined && e.message === undefined ? undefined : toJsonValue(e.response ?? e.message),
+      stream: e.message !== undefined ? 'message' : undefined,
+      status: e.error ? { code: 2, name: 'UNKNOWN', details: e.error } : undefined,
+    });
+  } else if (e.kind === 'resources') {
+    const allocated = cluster.scheduler.requested(e.node)?.scalar.get(e.resource) ?? 0;
+    trace({ kind: 'resource', atMs: Date.now(), node: e.node, resource: e.resource, capacity: e.capacity, allocatable: e.allocatable, allocated });
+  } else if (e.kind === 'registration') {
+    trace({ kind: 'log', atMs: Date.now(), node: e.node, source: 'kubelet', level: e.ok ? 'info' : 'warn', message: `registration of ${e.resource} (${e.mode}, ${e.endpoint}): ${e.ok ? 'ok' : e.error}` });
+  } else if (e.kind === 'lifecycle') {
+    trace({ kind: 'log', atMs: Date.now(), node: e.node, source: 'kubelet', level: 'info', message: `${e.what}${e.detail ? `: ${e.detail}` : ''}` });
+  }
+}
+
+const PHASES: readonly PodPhase[] = ['Pending', 'Running', 'Succeeded', 'Failed', 'Unknown'];
+/** a Pod's status.phase as the trace has it (the API types it as any string) */
+function phaseOf(phase: string | undefined): PodPhase {
+  if (phase === undefined) return 'Pending';
+  return PHASES.find((p) => p === phase) ?? 'Unknown';
+}
+
+/** Pod phase changes and scheduling outcomes of the object store as trace events; returns the unsubscribers. */
+function watchClusterTrace(cluster: Cluster, trace: (e: TraceEvent) => void): Array<() => void> {
+  const phases = new Map<string, PodPhase>();
+  return [
+    cluster.store.watch('Pod', {
+      added: (p) => {
+        phases.set(p.metadata!.uid!, phaseOf(p.status?.phase));
+        trace({ kind: 'pod', atMs: Date.now(), pod: `${p.metadata!.namespace}/${p.metadata!.name}`, to: phaseOf(p.status?.phase) });
+      },
+      modified: (p) => {
+        const uid = p.metadata!.uid!;
+        const to = phaseOf(p.status?.phase);
+        const from = phases.get(uid);
+        if (from !== to) {
+          phases.set(uid, to);
+          trace({ kind: 'pod', atMs: Date.now(), node: p.spec?.nodeName, pod: `${p.metadata!.namespace}/${p.metadata!.name}`, from, to, reason: p.status?.reason, message: p.status?.message });
+        }
+      },
+      deleted: (p) => phases.delete(p.metadata!.uid!),
+    }),
+    cluster.store.watch('Event', {
+      added: (ev) => {
+        const pod = `${ev.involvedObject?.namespace ?? 'default'}/${ev.involvedObject?.name}`;
+        if (ev.reason === 'Scheduled') trace({ kind: 'scheduler', atMs: Date.now(), pod, result: 'bound', nodeName: /to (\S+)$/.exec(ev.message ?? '')?.[1], message: ev.message });
+        else if (ev.reason === 'FailedScheduling') trace({ kind: 'scheduler', atMs: Date.now(), pod, result: 'unschedulable', message: ev.message });
+      },
+    }),
+  ];
+}

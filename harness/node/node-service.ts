@@ -1,0 +1,147 @@
+// The node side of the node interface, whatever carries it: the node-rpc methods served by one NodeRuntime (kubelet
+// emulator, device plugin under test, sandboxes, CNI). The node agent serves these handlers over TCP (node-agent.ts);
+// a simulated node calls the very same handlers in the harness's process (localNodeApi). Either way the cluster sees
+// one NodeApi, and the runtime's kubelet events, pod status and resources go out as the node's notifications.
+import type { NadLite, NodeRuntime } from '../../sim/cluster/node-runtime.ts';
+import type { SkewClock } from '../../sim/kubelet/index.ts';
+import type { ExecOptions, ExecOutcome } from '../../sim/node/exec.ts';
+import type { Method, Methods, NodeApi, NodeEvents, NodeHandlers, Resources } from './node-rpc.ts';
+
+export interface NodeServiceOptions {
+  runtime: NodeRuntime;
+  /** the clock the runtime's kubelet was made with (advanceClock moves it) */
+  clock: SkewClock;
+  kernelRelease: string;
+  /** a command on the node's machine (the `exec` method) */
+  exec(argv: string[], opts: ExecOptions): Promise<ExecOutcome>;
+  /** where the node's notifications go */
+  notify: NodeEvents;
+  /** the `shutdown` method: the agent exits; a simulated node has nothing to do (the provider stops it) */
+  shutdown?(): void;
+}
+
+export interface NodeService {
+  handlers: NodeHandlers;
+  /** starts the runtime (kubelet, CNI install), then the device plugin, as a node boots */
+  start(): Promise<void>;
+}
+
+export function nodeService(o: NodeServiceOptions): NodeService {
+  const { runtime, clock, notify } = o;
+  const k = runtime.kubelet;
+  const resources = (): Resources => ({ capacity: k.capacity(), allocatable: k.allocatable() });
+  k.onResourcesChanged(() => notify({ event: 'resources', data: resources() }));
+  k.onEvent((e) => notify({ event: 'kubelet', data: e }));
+  k.onPodStatusChanged((s) => notify({ event: 'podStatus', data: s }));
+  let registered = false;
+  k.onEvent((e) => {
+    if (e.kind === 'registration' && e.ok) registered = true;
+  });
+  let pluginSince = 0;
+
+  const handlers: NodeHandlers = {
+    hello: async () => ({ nodeName: runtime.nodeName, kernelRelease: o.kernelRelease, ...resources() }),
+    admitPod: ({ pod }) => k.admitPod(pod),
+    releasePod: async ({ uid }) => {
+      await k.releasePod(uid);
+      return null;
+    },
+    podStarted: ({ pod, nads }) => runtime.podStarted(pod, (ns, name): NadLite | undefined => nads[`${ns}/${name}`]),
+    podStopped: async ({ pod }) => {
+      await runtime.podStopped(pod);
+      return null;
+    },
+    exec: ({ argv, input, timeoutMs }) => o.exec(argv, { input, timeoutMs: timeoutMs ?? 60_000 }),
+    execInPod: async ({ pod, argv, input, timeoutMs }) => {
+      if (!runtime.podNetns(pod.metadata?.uid ?? '')) throw new Error(`pod ${pod.metadata?.namespace ?? 'default'}/${pod.metadata?.name} is not running (phase ${pod.status?.phase ?? 'Pending'})`);
+      return runtime.execInPod(pod, argv, { input, timeoutMs });
+    },
+    kubelet: async ({ action }) => {
+      if (action === 'restart') await k.restart();
+      else if (action === 'stop') await k.stop();
+      else await k.start();
+      return null;
+    },
+    devicePlugin: async ({ action }) => {
+      switch (action) {
+        case 'kill':
+          await runtime.stopDevicePlugin('SIGKILL');
+          break;
+        case 'stop':
+          await runtime.stopDevicePlugin('SIGTERM');
+          break;
+        case 'start':
+          runtime.startDevicePlugin();
+          break;
+        case 'restart':
+          await runtime.stopDevicePlugin('SIGTERM');
+          runtime.startDevicePlugin();
+          break;
+        case 'deleteSocket':
+          await runtime.deletePluginSockets();
+          break;
+        default: {
+          const unknown: never = action;
+          throw new Error(`unknown device plugin action ${String(unknown)}`);
+        }
+      }
+      return { pid: runtime.plugin?.pid };
+    },
+    reboot: async () => {
+      await runtime.reboot();
+      return null;
+    },
+    setIpamFailure: async ({ count, message }) => {
+      runtime.setIpamFailure(count, message);
+      return null;
+    },
+    advanceClock: async ({ ms }) => {
+      clock.advance(ms);
+      return null;
+    },
+    collect: async ({ what }) => {
+      const out: Methods['collect']['result'] = { errors: {} };
+      for (const w of what) {
+        try {
+          if (w === 'logs') {
+            out.pluginLog = runtime.pluginLog.join('\n');
+            out.kubeletLog = runtime.kubeletLog.join('\n');
+          } else if (w === 'checkpoint') out.checkpoint = runtime.checkpointText();
+          else if (w === 'podResources') out.podResources = await runtime.podResourcesJson();
+        } catch (e) {
+          out.errors[w] = (e as Error).message;
+        }
+      }
+      return out;
+    },
+    devicePluginReady: async ({ aliveMs, timeoutMs }) => {
+      const t0 = Date.now();
+      while (!registered && Date.now() - t0 < timeoutMs && runtime.pluginRunning() && Date.now() - pluginSince < aliveMs) await new Promise((r) => setTimeout(r, 100));
+      return { registered, running: runtime.pluginRunning(), waitedMs: Date.now() - t0 };
+    },
+    shutdown: async () => {
+      o.shutdown?.();
+      return null;
+    },
+  };
+
+  return {
+    handlers,
+    async start() {
+      await runtime.start();
+      runtime.startDevicePlugin();
+      pluginSince = Date.now();
+    },
+  };
+}
+
+/** The node interface served in this process: a call is the handler's call, with no wire between. */
+export function localNodeApi(handlers: NodeHandlers): NodeApi {
+  return {
+    call<M extends Method>(method: M, params: Methods[M]['params']): Promise<Methods[M]['result']> {
+      const h = handlers[method] as (p: Methods[M]['params']) => Promise<Methods[M]['result']>;
+      return h(params);
+    },
+    close() {},
+  };
+}

@@ -290,3 +290,17 @@ t.test('helpers', async (t) => {
     'root ports for high buses are valid addresses that avoid the topology\'s own',
   );
 });
+
+t.test('the whole tree of a small node, entry by entry (golden)', async (t) => {
+  // pins every path, kind, mode, content and link target, so a change to how the tree is built shows up here
+  const m = i350({ numVfs: 2 });
+  m.write('/sys/bus/pci/drivers/igbvf/unbind', '0000:01:10.4');
+  m.write('/sys/bus/pci/devices/0000:01:10.4/driver_override', 'vfio-pci');
+  m.write('/sys/bus/pci/drivers_probe', '0000:01:10.4');
+  const lines = m.walk().map((e) => {
+    const mode = e.mode.toString(8).padStart(4, '0');
+    if (e.kind === 'link') return `link ${mode} ${e.path} -> ${e.value}`;
+    return e.value === undefined ? `${e.kind} ${mode} ${e.path}` : `${e.kind} ${mode} ${e.path} ${JSON.stringify(e.value)}`;
+  });
+  t.matchSnapshot(lines.join('\n'), 'i350 with 2 VFs (VF 1 on vfio-pci) and a virtio-net NIC');
+});

@@ -269,6 +269,12 @@ t.test('netdevs moved away are hidden; deterministic with a seed', async (t) => 
   const a = i350({ numVfs: 3 }).walk();
   const b = i350({ numVfs: 3 }).walk();
   t.same(a, b, 'same seed, same tree');
+  const seeded = (seed: number) =>
+    new SysfsModel({ seed, nics: [{ model: 'intel-i350', pciAddr: '0000:01:00.0', ifname: 'ens1f0', numVfs: 3 }] });
+  const vfMacs = (m: SysfsModel) => [0, 1, 2].map((k) => m.read(`/sys/class/net/ens1f0v${k}/address`).trim());
+  t.same(vfMacs(seeded(5)), vfMacs(seeded(5)), 'a seeded VF MAC is the same on every run');
+  t.not(vfMacs(seeded(5)).join(), vfMacs(seeded(6)).join(), 'and another seed gives other VF MACs');
+  for (const mac of vfMacs(seeded(5))) t.match(mac, /^[0-9a-f][26ae](:[0-9a-f]{2}){5}$/, `${mac} is a locally administered unicast MAC`);
 });
 
 t.test('helpers', async (t) => {

@@ -2,6 +2,7 @@
 // Pure and deterministic; projections (FUSE, snapshot) and the node runtime sit on top of it.
 import { type NicModel, getNicModel, driverIdTables } from '../nics/catalog.ts';
 import { formatPciAddr, parsePciAddr, pciAddrProblem, vfPciAddr } from '../topology/pci.ts';
+import { mulberry32 } from '../prng.ts';
 import { type ErrnoName, type SysfsEvent, type VfAttrs, type VfAttrsPatch, SysfsError } from './types.ts';
 
 export interface ModelNicSpec {
@@ -121,19 +122,6 @@ export function defaultVfAttrs(): VfAttrs {
   };
 }
 
-/** xorshift32: deterministic pseudo-random numbers from the run's seed */
-function prng(seed: number): () => number {
-  let x = seed >>> 0 || 0x9e3779b9;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
-
 const MAC_RE = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/;
 
 export class SysfsModel {
@@ -158,7 +146,7 @@ export class SysfsModel {
 
   constructor(opts: ModelOptions) {
     this.naming = opts.netdevNaming ?? 'predictable';
-    this.rand = prng(opts.seed ?? 1);
+    this.rand = mulberry32(opts.seed ?? 1);
     this.maxEvents = opts.maxEvents ?? 100_000;
     this.drivers = driverIdTables();
     for (const n of opts.nics) {
@@ -220,7 +208,7 @@ export class SysfsModel {
   }
 
   private randomMac(localAdmin: boolean, oui?: string): string {
-    const b = Array.from({ length: 6 }, () => this.rand() & 0xff);
+    const b = Array.from({ length: 6 }, () => Math.floor(this.rand() * 256));
     if (oui) {
       const o = oui.split(':').map((x) => parseInt(x, 16));
       b[0] = o[0];

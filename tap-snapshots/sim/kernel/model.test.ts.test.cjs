@@ -122,7 +122,7 @@ file 0444 /sys/devices/pci0000:00/0000:00:05.0/virtio0/device "0x0001\\n"
 link 0777 /sys/devices/pci0000:00/0000:00:05.0/virtio0/driver -> ../../../../bus/virtio/drivers/virtio_net
 dir 0755 /sys/devices/pci0000:00/0000:00:05.0/virtio0/net
 dir 0755 /sys/devices/pci0000:00/0000:00:05.0/virtio0/net/eth1
-file 0444 /sys/devices/pci0000:00/0000:00:05.0/virtio0/net/eth1/address "52:54:00:b9:eb:4f\\n"
+file 0444 /sys/devices/pci0000:00/0000:00:05.0/virtio0/net/eth1/address "52:54:00:30:0a:6d\\n"
 file 0444 /sys/devices/pci0000:00/0000:00:05.0/virtio0/net/eth1/broadcast "ff:ff:ff:ff:ff:ff\\n"
 file 0444 /sys/devices/pci0000:00/0000:00:05.0/virtio0/net/eth1/carrier
 link 0777 /sys/devices/pci0000:00/0000:00:05.0/virtio0/net/eth1/device -> ../../../virtio0
@@ -142,7 +142,7 @@ link 0777 /sys/devices/pci0000:00/0000:00:1c.0/0000:01:00.0/iommu_group -> ../..
 file 0444 /sys/devices/pci0000:00/0000:00:1c.0/0000:01:00.0/modalias "pci:v00008086d00001521sv00008086sd00000001bc02sc00i00\\n"
 dir 0755 /sys/devices/pci0000:00/0000:00:1c.0/0000:01:00.0/net
 dir 0755 /sys/devices/pci0000:00/0000:00:1c.0/0000:01:00.0/net/ens1f0
-file 0444 /sys/devices/pci0000:00/0000:00:1c.0/0000:01:00.0/net/ens1f0/address "00:1b:21:4f:d1:d0\\n"
+file 0444 /sys/devices/pci0000:00/0000:00:1c.0/0000:01:00.0/net/ens1f0/address "00:1b:21:fb:f7:47\\n"
 file 0444 /sys/devices/pci0000:00/0000:00:1c.0/0000:01:00.0/net/ens1f0/broadcast "ff:ff:ff:ff:ff:ff\\n"
 file 0444 /sys/devices/pci0000:00/0000:00:1c.0/0000:01:00.0/net/ens1f0/carrier
 link 0777 /sys/devices/pci0000:00/0000:00:1c.0/0000:01:00.0/net/ens1f0/device -> ../../../0000:01:00.0
@@ -176,7 +176,7 @@ link 0777 /sys/devices/pci0000:00/0000:00:1c.0/0000:01:10.0/iommu_group -> ../..
 file 0444 /sys/devices/pci0000:00/0000:00:1c.0/0000:01:10.0/modalias "pci:v00008086d00001520sv00008086sd00000001bc02sc00i00\\n"
 dir 0755 /sys/devices/pci0000:00/0000:00:1c.0/0000:01:10.0/net
 dir 0755 /sys/devices/pci0000:00/0000:00:1c.0/0000:01:10.0/net/ens1f0v0
-file 0444 /sys/devices/pci0000:00/0000:00:1c.0/0000:01:10.0/net/ens1f0v0/address "1a:b2:25:74:cb:37\\n"
+file 0444 /sys/devices/pci0000:00/0000:00:1c.0/0000:01:10.0/net/ens1f0v0/address "9e:b8:6d:fe:74:7d\\n"
 file 0444 /sys/devices/pci0000:00/0000:00:1c.0/0000:01:10.0/net/ens1f0v0/broadcast "ff:ff:ff:ff:ff:ff\\n"
 file 0444 /sys/devices/pci0000:00/0000:00:1c.0/0000:01:10.0/net/ens1f0v0/carrier
 link 0777 /sys/devices/pci0000:00/0000:00:1c.0/0000:01:10.0/net/ens1f0v0/device -> ../../../0000:01:10.0

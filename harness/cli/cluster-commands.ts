@@ -1,6 +1,6 @@
 // The kubectl-like CLI over a background simulated cluster: `up` starts a daemon holding a simulated cluster, `down` stops
 // it, and get/describe/apply/delete/logs/exec/restart/node exec talk to it over its control socket.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -139,7 +139,34 @@ function executable(path: string, flag: string): string {
   return abs;
 }
 
+/** `up`: validates the flags, claims the state dir, starts the daemon and waits until its cluster is ready. */
 export async function clusterUp(args: string[]): Promise<number> {
+  const options = upOptions(args);
+  const paths = daemonPaths(resolveStateDir());
+  if (!(await claimStateDir(paths))) return 1;
+  writeFileSync(paths.options, `${JSON.stringify(options, null, 2)}\n`);
+  const daemon = spawnDaemon(paths);
+  const sigs: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  const onSignal = (sig: NodeJS.Signals) => {
+    daemon.interrupted = sig;
+    note(`${sig}: stopping the cluster that was starting`);
+    try {
+      daemon.child.kill('SIGTERM');
+    } catch {
+      /* gone */
+    }
+  };
+  for (const s of sigs) process.on(s, onSignal);
+  try {
+    return await waitUntilReady(paths, options.readyTimeoutMs, daemon);
+  } finally {
+    for (const s of sigs) process.off(s, onSignal);
+    daemon.child.unref();
+  }
+}
+
+/** The daemon's options from `up`'s flags, every one checked before anything starts. */
+function upOptions(args: string[]): DaemonOptions {
   const { values, positionals } = parse(args, {
     topology: { type: 'string', short: 't' },
     'device-plugin': { type: 'string' },
@@ -159,30 +186,40 @@ export async function clusterUp(args: string[]): Promise<number> {
     options.topologyFile = resolve(values.topology);
     loadTopology(options.topologyFile); // a TopologyError names file:line here, before anything starts
   }
-  if (values['device-plugin'] !== undefined) {
-    let argv: string[];
-    try {
-      argv = splitCommandLine(values['device-plugin']);
-    } catch (e) {
-      throw new UsageError(`--device-plugin: ${(e as Error).message}`);
-    }
-    if (argv.length === 0) throw new UsageError('--device-plugin needs a command line');
-    // a path is taken relative to here (the plugin runs with / as its cwd); a bare name is looked up in the node's PATH
-    if (argv[0].includes('/')) argv[0] = executable(argv[0], '--device-plugin');
-    options.devicePluginArgv = argv;
-  }
-  if (values['device-plugin-config']) {
-    const f = resolve(values['device-plugin-config']);
-    try {
-      JSON.parse(readFileSync(f, 'utf8'));
-    } catch (e) {
-      throw new UsageError(`--device-plugin-config ${values['device-plugin-config']}: ${(e as Error).message}`);
-    }
-    options.devicePluginConfigFile = f;
-  }
+  if (values['device-plugin'] !== undefined) options.devicePluginArgv = devicePluginArgv(values['device-plugin']);
+  if (values['device-plugin-config']) options.devicePluginConfigFile = jsonFile(values['device-plugin-config'], '--device-plugin-config');
   if (values.cni) options.cniPath = executable(values.cni, '--cni');
+  return options;
+}
 
-  const paths = daemonPaths(resolveStateDir());
+function devicePluginArgv(commandLine: string): string[] {
+  let argv: string[];
+  try {
+    argv = splitCommandLine(commandLine);
+  } catch (e) {
+    throw new UsageError(`--device-plugin: ${(e as Error).message}`);
+  }
+  if (argv.length === 0) throw new UsageError('--device-plugin needs a command line');
+  // a path is taken relative to here (the plugin runs with / as its cwd); a bare name is looked up in the node's PATH
+  if (argv[0].includes('/')) argv[0] = executable(argv[0], '--device-plugin');
+  return argv;
+}
+
+function jsonFile(path: string, flag: string): string {
+  const f = resolve(path);
+  try {
+    JSON.parse(readFileSync(f, 'utf8'));
+  } catch (e) {
+    throw new UsageError(`${flag} ${path}: ${(e as Error).message}`);
+  }
+  return f;
+}
+
+/**
+ * Makes the state dir ready for a new daemon, cleaning up after one that died; false (said on stderr) if a live
+ * daemon already holds it.
+ */
+async function claimStateDir(paths: DaemonPaths): Promise<boolean> {
   if (Buffer.byteLength(paths.socket) > 107) throw new UsageError(`the state dir ${paths.stateDir} is too long a path for a unix socket; set ${STATE_DIR_ENV} to a shorter one`);
   mkdirSync(paths.stateDir, { recursive: true, mode: 0o700 });
   const existing = readDaemonInfo(paths);
@@ -191,81 +228,86 @@ export async function clusterUp(args: string[]): Promise<number> {
       `sriov-lab: a simulated cluster is already running (daemon pid ${existing.pid}, started ${existing.startedAt}, state dir ${paths.stateDir}).\n` +
         `Use it (sriov-lab get nodes) or stop it first (sriov-lab down). Another cluster needs another ${STATE_DIR_ENV}.\n`,
     );
-    return 1;
+    return false;
   }
   if (existing) {
     const left = findLeftovers(existing);
     note(`the daemon recorded in ${paths.info} (pid ${existing.pid}) is gone; cleaning up what it left: ${describeLeftovers(left)}`);
     await cleanupLeftovers(existing, paths);
   } else removeStateFiles(paths); // unreadable or half-written leftovers
+  return true;
+}
 
-  writeFileSync(paths.options, `${JSON.stringify(options, null, 2)}\n`);
+/** The daemon of an `up` while it starts: how it exited, once it has, and the signal that cut the wait short. */
+interface StartingDaemon {
+  child: ChildProcess;
+  exit?: { code: number | null; signal: NodeJS.Signals | null };
+  interrupted?: NodeJS.Signals;
+}
+
+/** Starts the daemon detached, its output going to the log in the state dir. */
+function spawnDaemon(paths: DaemonPaths): StartingDaemon {
   const logFd = openSync(paths.log, 'w', 0o600);
   const id = randomUUID();
   const [cmd, ...cmdArgs] = [...entryCommand('sriov-lab-daemon', 'harness/daemon/main.ts'), '--state-dir', paths.stateDir];
   const child = spawn(cmd, cmdArgs, { detached: true, cwd: '/', stdio: ['ignore', logFd, logFd], env: { ...process.env, [DAEMON_ID_ENV]: id } });
   closeSync(logFd);
-  let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  child.on('exit', (code, signal) => (exited = { code, signal }));
+  const daemon: StartingDaemon = { child };
+  child.on('exit', (code, signal) => (daemon.exit = { code, signal }));
   child.on('error', (e) => {
     note(`cannot start the daemon (${cmd}): ${e.message}`);
-    exited = { code: null, signal: null };
+    daemon.exit = { code: null, signal: null };
   });
+  return daemon;
+}
 
-  let interrupted: NodeJS.Signals | undefined;
-  const onSignal = (sig: NodeJS.Signals) => {
-    interrupted = sig;
-    note(`${sig}: stopping the cluster that was starting`);
+/** Waits up to 60 s for the daemon to exit (it stops its cluster first). */
+async function daemonExit(daemon: StartingDaemon): Promise<void> {
+  for (let i = 0; i < 600 && !daemon.exit; i++) await sleep(100);
+}
+
+/**
+ * Polls the daemon's status, echoing its progress lines, until the cluster is ready (0, the summary on stdout), fails
+ * or the daemon exits (1; 130 if a signal stopped it), or the start-up outlives its deadline (1, the daemon stopped).
+ */
+async function waitUntilReady(paths: DaemonPaths, readyTimeoutMs: number, daemon: StartingDaemon): Promise<number> {
+  const deadline = Date.now() + readyTimeoutMs + 300_000;
+  let printed = 0;
+  for (;;) {
+    if (daemon.exit) {
+      if (daemon.interrupted) return 130;
+      process.stderr.write(
+        `sriov-lab: the cluster daemon exited during start-up (${daemon.exit.signal ?? `exit code ${daemon.exit.code}`}). Last lines of ${paths.log}:\n${logTail(paths.log, 25)}\n`,
+      );
+      return 1;
+    }
+    let st: DaemonStatus | undefined;
     try {
-      child.kill('SIGTERM');
-    } catch {
-      /* gone */
+      st = await request(paths.socket, { op: 'status' }, { timeoutMs: 10_000 });
+    } catch (e) {
+      if (!(e instanceof DaemonUnreachableError)) throw e;
     }
-  };
-  const sigs: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-  for (const s of sigs) process.on(s, onSignal);
-  try {
-    const deadline = Date.now() + options.readyTimeoutMs + 300_000;
-    let printed = 0;
-    for (;;) {
-      if (exited) {
-        if (interrupted) return 130;
-        process.stderr.write(
-          `sriov-lab: the cluster daemon exited during start-up (${exited.signal ?? `exit code ${exited.code}`}). Last lines of ${paths.log}:\n${logTail(paths.log, 25)}\n`,
-        );
+    if (st) {
+      for (const l of st.progress.slice(printed)) note(l);
+      printed = st.progress.length;
+      if (st.phase === 'ready') {
+        process.stdout.write(upSummary(st));
+        return 0;
+      }
+      if (st.phase === 'failed' || st.phase === 'stopping') {
+        await daemonExit(daemon);
+        if (daemon.interrupted) return 130;
+        process.stderr.write(`sriov-lab: the simulated cluster failed to start: ${st.error ?? st.phase}\n(daemon log: ${paths.log})\n`);
         return 1;
       }
-      let st: DaemonStatus | undefined;
-      try {
-        st = await request(paths.socket, { op: 'status' }, { timeoutMs: 10_000 });
-      } catch (e) {
-        if (!(e instanceof DaemonUnreachableError)) throw e;
-      }
-      if (st) {
-        for (const l of st.progress.slice(printed)) note(l);
-        printed = st.progress.length;
-        if (st.phase === 'ready') {
-          process.stdout.write(upSummary(st));
-          return 0;
-        }
-        if (st.phase === 'failed' || st.phase === 'stopping') {
-          for (let i = 0; i < 600 && !exited; i++) await sleep(100);
-          if (interrupted) return 130;
-          process.stderr.write(`sriov-lab: the simulated cluster failed to start: ${st.error ?? st.phase}\n(daemon log: ${paths.log})\n`);
-          return 1;
-        }
-      }
-      if (Date.now() > deadline) {
-        process.stderr.write(`sriov-lab: the cluster was not ready after ${Math.round((options.readyTimeoutMs + 300_000) / 1000)}s; stopping it. Last lines of ${paths.log}:\n${logTail(paths.log, 25)}\n`);
-        child.kill('SIGTERM');
-        for (let i = 0; i < 600 && !exited; i++) await sleep(100);
-        return 1;
-      }
-      await sleep(200);
     }
-  } finally {
-    for (const s of sigs) process.off(s, onSignal);
-    child.unref();
+    if (Date.now() > deadline) {
+      process.stderr.write(`sriov-lab: the cluster was not ready after ${Math.round((readyTimeoutMs + 300_000) / 1000)}s; stopping it. Last lines of ${paths.log}:\n${logTail(paths.log, 25)}\n`);
+      daemon.child.kill('SIGTERM');
+      await daemonExit(daemon);
+      return 1;
+    }
+    await sleep(200);
   }
 }
 

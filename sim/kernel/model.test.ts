@@ -269,6 +269,12 @@ t.test('netdevs moved away are hidden; deterministic with a seed', async (t) => 
   const a = i350({ numVfs: 3 }).walk();
   const b = i350({ numVfs: 3 }).walk();
   t.same(a, b, 'same seed, same tree');
+  const seeded = (seed: number) =>
+    new SysfsModel({ seed, nics: [{ model: 'intel-i350', pciAddr: '0000:01:00.0', ifname: 'ens1f0', numVfs: 3 }] });
+  const vfMacs = (m: SysfsModel) => [0, 1, 2].map((k) => m.read(`/sys/class/net/ens1f0v${k}/address`).trim());
+  t.same(vfMacs(seeded(5)), vfMacs(seeded(5)), 'a seeded VF MAC is the same on every run');
+  t.not(vfMacs(seeded(5)).join(), vfMacs(seeded(6)).join(), 'and another seed gives other VF MACs');
+  for (const mac of vfMacs(seeded(5))) t.match(mac, /^[0-9a-f][26ae](:[0-9a-f]{2}){5}$/, `${mac} is a locally administered unicast MAC`);
 });
 
 t.test('helpers', async (t) => {
@@ -289,4 +295,18 @@ t.test('helpers', async (t) => {
     ['../../../devices/pci0000:00/0000:00:1c.1/0000:3b:00.0', '../../../devices/pci0000:00/0000:00:1c.2/0000:86:00.0'],
     'root ports for high buses are valid addresses that avoid the topology\'s own',
   );
+});
+
+t.test('the whole tree of a small node, entry by entry (golden)', async (t) => {
+  // pins every path, kind, mode, content and link target, so a change to how the tree is built shows up here
+  const m = i350({ numVfs: 2 });
+  m.write('/sys/bus/pci/drivers/igbvf/unbind', '0000:01:10.4');
+  m.write('/sys/bus/pci/devices/0000:01:10.4/driver_override', 'vfio-pci');
+  m.write('/sys/bus/pci/drivers_probe', '0000:01:10.4');
+  const lines = m.walk().map((e) => {
+    const mode = e.mode.toString(8).padStart(4, '0');
+    if (e.kind === 'link') return `link ${mode} ${e.path} -> ${e.value}`;
+    return e.value === undefined ? `${e.kind} ${mode} ${e.path}` : `${e.kind} ${mode} ${e.path} ${JSON.stringify(e.value)}`;
+  });
+  t.matchSnapshot(lines.join('\n'), 'i350 with 2 VFs (VF 1 on vfio-pci) and a virtio-net NIC');
 });

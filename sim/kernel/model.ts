@@ -2,6 +2,7 @@
 // Pure and deterministic; projections (FUSE, snapshot) and the node runtime sit on top of it.
 import { type NicModel, getNicModel, driverIdTables } from '../nics/catalog.ts';
 import { formatPciAddr, parsePciAddr, pciAddrProblem, vfPciAddr } from '../topology/pci.ts';
+import { mulberry32 } from '../prng.ts';
 import { type ErrnoName, type SysfsEvent, type VfAttrs, type VfAttrsPatch, SysfsError } from './types.ts';
 
 export interface ModelNicSpec {
@@ -121,19 +122,6 @@ export function defaultVfAttrs(): VfAttrs {
   };
 }
 
-/** xorshift32: deterministic pseudo-random numbers from the run's seed */
-function prng(seed: number): () => number {
-  let x = seed >>> 0 || 0x9e3779b9;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
-
 const MAC_RE = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/;
 
 export class SysfsModel {
@@ -158,7 +146,7 @@ export class SysfsModel {
 
   constructor(opts: ModelOptions) {
     this.naming = opts.netdevNaming ?? 'predictable';
-    this.rand = prng(opts.seed ?? 1);
+    this.rand = mulberry32(opts.seed ?? 1);
     this.maxEvents = opts.maxEvents ?? 100_000;
     this.drivers = driverIdTables();
     for (const n of opts.nics) {
@@ -220,7 +208,7 @@ export class SysfsModel {
   }
 
   private randomMac(localAdmin: boolean, oui?: string): string {
-    const b = Array.from({ length: 6 }, () => this.rand() & 0xff);
+    const b = Array.from({ length: 6 }, () => Math.floor(this.rand() * 256));
     if (oui) {
       const o = oui.split(':').map((x) => parseInt(x, 16));
       b[0] = o[0];
@@ -480,170 +468,127 @@ export class SysfsModel {
     return [...this.delays.keys()];
   }
 
+  /** Renders the model as a fresh tree: the fixed bus entries, one directory per driver, then every device. */
   private build(): DirNode {
-    const root: DirNode = { kind: 'dir', children: new Map() };
-    const mkdirp = (path: string): DirNode => {
-      let cur = root;
-      for (const seg of path.split('/').filter(Boolean)) {
-        let next = cur.children.get(seg);
-        if (!next) {
-          next = { kind: 'dir', children: new Map() };
-          cur.children.set(seg, next);
-        }
-        if (next.kind !== 'dir') throw new Error(`model bug: ${path} crosses a non-directory`);
-        cur = next;
-      }
-      return cur;
-    };
-    const put = (path: string, node: Node) => {
-      const i = path.lastIndexOf('/');
-      mkdirp(path.slice(0, i)).children.set(path.slice(i + 1), node);
-    };
-    const ro = (path: string, read: () => string) => put(path, { kind: 'file', mode: 0o444, read });
-    const rw = (path: string, read: () => string, write: (v: string) => void) => put(path, { kind: 'file', mode: 0o644, read, write });
-    const wo = (path: string, write: (v: string) => void) => put(path, { kind: 'file', mode: 0o200, write });
-    const link = (path: string, target: string) => put(path, { kind: 'link', target });
-    const rel = (fromDir: string, to: string) => relativePath(fromDir, to);
+    const tree = new TreeBuilder();
+    this.buildBusEntries(tree);
+    for (const drv of [...this.drivers.keys(), 'pcieport']) this.buildDriverDir(tree, drv);
+    for (const dev of [...this.devices.values()].sort(byAddr)) this.buildDevice(tree, dev);
+    return tree.root;
+  }
 
-    mkdirp('/sys/bus/pci/devices');
-    mkdirp('/sys/class/net');
-    mkdirp('/sys/kernel/iommu_groups');
-    mkdirp('/dev/vfio');
-    put('/dev/vfio/vfio', { kind: 'file', mode: 0o666, read: () => '' });
-    wo('/sys/bus/pci/drivers_probe', (v) => {
+  /** What exists with no device at all: the bus, class and iommu roots, /dev/vfio/vfio and the bus-wide files. */
+  private buildBusEntries(tree: TreeBuilder): void {
+    tree.mkdirp('/sys/bus/pci/devices');
+    tree.mkdirp('/sys/class/net');
+    tree.mkdirp('/sys/kernel/iommu_groups');
+    tree.mkdirp('/dev/vfio');
+    tree.put('/dev/vfio/vfio', { kind: 'file', mode: 0o666, read: () => '' });
+    tree.wo('/sys/bus/pci/drivers_probe', (v) => {
       const p = '/sys/bus/pci/drivers_probe';
       const dev = this.deviceForWrite(p, v);
       this.probe(dev);
     });
-    rw('/sys/bus/pci/drivers_autoprobe', () => '1\n', () => undefined);
-    wo('/sys/bus/pci/rescan', () => undefined);
+    tree.rw('/sys/bus/pci/drivers_autoprobe', () => '1\n', () => undefined);
+    tree.wo('/sys/bus/pci/rescan', () => undefined);
+  }
 
-    for (const drv of [...this.drivers.keys(), 'pcieport']) {
-      const d = `/sys/bus/pci/drivers/${drv}`;
-      mkdirp(d);
-      wo(`${d}/bind`, (v) => {
-        const dev = this.deviceForWrite(`${d}/bind`, v);
-        if (dev.driver) throw new SysfsError(`${d}/bind`, 'write', 'EBUSY', `${dev.pciAddr} is bound to ${dev.driver}`);
-        if (!this.driverMatches(drv, dev)) throw new SysfsError(`${d}/bind`, 'write', 'ENODEV', `${drv} does not claim ${dev.pciAddr}`);
-        this.attachDriver(dev, drv);
-      });
-      wo(`${d}/unbind`, (v) => {
-        const dev = this.deviceForWrite(`${d}/unbind`, v);
-        if (dev.driver !== drv) throw new SysfsError(`${d}/unbind`, 'write', 'ENODEV', `${dev.pciAddr} is not bound to ${drv}`);
-        this.detachDriver(dev);
-      });
-      wo(`${d}/new_id`, (v) => {
-        const id = this.parseIdLine(`${d}/new_id`, v);
-        const list = this.dynIds.get(drv) ?? [];
-        if (list.some((e) => e.vendor === id.vendor && e.device === id.device)) {
-          throw new SysfsError(`${d}/new_id`, 'write', 'EEXIST');
-        }
-        list.push(id);
-        this.dynIds.set(drv, list);
-        // the kernel attaches the driver to every unbound device the new id matches
-        for (const dev of [...this.devices.values()].sort(byAddr)) {
-          if (!dev.driver && this.driverMatches(drv, dev)) this.attachDriver(dev, drv);
-        }
-      });
-      wo(`${d}/remove_id`, (v) => {
-        const id = this.parseIdLine(`${d}/remove_id`, v);
-        const list = this.dynIds.get(drv) ?? [];
-        const i = list.findIndex((e) => e.vendor === id.vendor && e.device === id.device);
-        if (i < 0) throw new SysfsError(`${d}/remove_id`, 'write', 'ENODEV');
-        list.splice(i, 1);
-        this.dirty = true;
-      });
-    }
+  /** /sys/bus/pci/drivers/<drv>: bind, unbind, new_id and remove_id (the bound devices' links come with each device). */
+  private buildDriverDir(tree: TreeBuilder, drv: string): void {
+    const d = `/sys/bus/pci/drivers/${drv}`;
+    tree.mkdirp(d);
+    tree.wo(`${d}/bind`, (v) => {
+      const dev = this.deviceForWrite(`${d}/bind`, v);
+      if (dev.driver) throw new SysfsError(`${d}/bind`, 'write', 'EBUSY', `${dev.pciAddr} is bound to ${dev.driver}`);
+      if (!this.driverMatches(drv, dev)) throw new SysfsError(`${d}/bind`, 'write', 'ENODEV', `${drv} does not claim ${dev.pciAddr}`);
+      this.attachDriver(dev, drv);
+    });
+    tree.wo(`${d}/unbind`, (v) => {
+      const dev = this.deviceForWrite(`${d}/unbind`, v);
+      if (dev.driver !== drv) throw new SysfsError(`${d}/unbind`, 'write', 'ENODEV', `${dev.pciAddr} is not bound to ${drv}`);
+      this.detachDriver(dev);
+    });
+    tree.wo(`${d}/new_id`, (v) => {
+      const id = this.parseIdLine(`${d}/new_id`, v);
+      const list = this.dynIds.get(drv) ?? [];
+      if (list.some((e) => e.vendor === id.vendor && e.device === id.device)) {
+        throw new SysfsError(`${d}/new_id`, 'write', 'EEXIST');
+      }
+      list.push(id);
+      this.dynIds.set(drv, list);
+      // the kernel attaches the driver to every unbound device the new id matches
+      for (const dev of [...this.devices.values()].sort(byAddr)) {
+        if (!dev.driver && this.driverMatches(drv, dev)) this.attachDriver(dev, drv);
+      }
+    });
+    tree.wo(`${d}/remove_id`, (v) => {
+      const id = this.parseIdLine(`${d}/remove_id`, v);
+      const list = this.dynIds.get(drv) ?? [];
+      const i = list.findIndex((e) => e.vendor === id.vendor && e.device === id.device);
+      if (i < 0) throw new SysfsError(`${d}/remove_id`, 'write', 'ENODEV');
+      list.splice(i, 1);
+      this.dirty = true;
+    });
+  }
 
-    for (const dev of [...this.devices.values()].sort(byAddr)) {
-      const dir = `${dev.parentDir}/${dev.pciAddr}`;
-      mkdirp(dir);
-      link(`/sys/bus/pci/devices/${dev.pciAddr}`, rel('/sys/bus/pci/devices', dir));
-      link(`${dir}/subsystem`, rel(dir, '/sys/bus/pci'));
-      ro(`${dir}/vendor`, () => `0x${dev.vendor}\n`);
-      ro(`${dir}/device`, () => `0x${dev.device}\n`);
-      ro(`${dir}/subsystem_vendor`, () => `0x${dev.subsystemVendor}\n`);
-      ro(`${dir}/subsystem_device`, () => `0x${dev.subsystemDevice}\n`);
-      ro(`${dir}/class`, () => `0x${dev.classCode}\n`);
-      ro(`${dir}/numa_node`, () => `${dev.numaNode}\n`);
-      ro(`${dir}/modalias`, () => modalias(dev));
-      ro(`${dir}/uevent`, () => `${dev.driver ? `DRIVER=${dev.driver}\n` : ''}PCI_CLASS=${dev.classCode.replace(/^0+/, '').toUpperCase()}\nPCI_ID=${dev.vendor.toUpperCase()}:${dev.device.toUpperCase()}\nPCI_SUBSYS_ID=${dev.subsystemVendor.toUpperCase()}:${dev.subsystemDevice.toUpperCase()}\nPCI_SLOT_NAME=${dev.pciAddr}\nMODALIAS=${modalias(dev).trim()}\n`);
-      rw(
-        `${dir}/driver_override`,
-        () => `${dev.driverOverride ?? '(null)'}\n`,
-        (v) => {
-          const s = v.replace(/\n$/, '');
-          dev.driverOverride = s.trim() === '' ? null : s.trim();
-        },
-      );
-      wo(`${dir}/remove`, (v) => {
-        if (v.trim() !== '1') return;
-        this.removeDevice(dev);
-      });
-      const groupDir = `/sys/kernel/iommu_groups/${dev.iommuGroup}`;
-      link(`${dir}/iommu_group`, rel(dir, groupDir));
-      link(`${groupDir}/devices/${dev.pciAddr}`, rel(`${groupDir}/devices`, dir));
-      ro(`${groupDir}/type`, () => 'DMA\n');
-      if (dev.driver) {
-        const drvDir = `/sys/bus/pci/drivers/${dev.driver}`;
-        link(`${dir}/driver`, rel(dir, drvDir));
-        link(`${drvDir}/${dev.pciAddr}`, rel(drvDir, dir));
-        if (dev.driver === 'vfio-pci') {
-          put(`/dev/vfio/${dev.iommuGroup}`, { kind: 'file', mode: 0o600, read: () => '' });
-        }
-      }
-      if (dev.pf) {
-        const pf = dev.pf;
-        ro(`${dir}/sriov_totalvfs`, () => `${pf.totalVfs}\n`);
-        put(`${dir}/sriov_numvfs`, { kind: 'file', mode: 0o664, read: () => `${pf.numVfs}\n`, write: (v) => this.writeNumVfs(dev, `${dir}/sriov_numvfs`, v) });
-        ro(`${dir}/sriov_offset`, () => `${pf.offset}\n`);
-        ro(`${dir}/sriov_stride`, () => `${pf.stride}\n`);
-        ro(`${dir}/sriov_vf_device`, () => `${pf.vfDevice}\n`);
-        ro(`${dir}/sriov_vf_total_msix`, () => '0\n');
-        rw(
-          `${dir}/sriov_drivers_autoprobe`,
-          () => `${pf.autoprobe ? 1 : 0}\n`,
-          (v) => {
-            const s = v.trim();
-            if (s !== '0' && s !== '1') throw new SysfsError(`${dir}/sriov_drivers_autoprobe`, 'write', 'EINVAL');
-            pf.autoprobe = s === '1';
-          },
-        );
-        pf.vfs.forEach((vf, k) => {
-          if (vf) link(`${dir}/virtfn${k}`, `../${vf.pciAddr}`);
-        });
-      }
-      if (dev.physfn) link(`${dir}/physfn`, `../${dev.physfn.pciAddr}`);
-      if (dev.netdev && dev.netdev.present) {
-        const nd = dev.netdev;
-        const owner = dev.virtioIndex !== null ? `${dir}/virtio${dev.virtioIndex}` : dir;
-        const nd_dir = `${owner}/net/${nd.name}`;
-        mkdirp(nd_dir);
-        link(`${nd_dir}/device`, `../../../${owner.slice(owner.lastIndexOf('/') + 1)}`); // the kernel's own spelling
-        link(`/sys/class/net/${nd.name}`, rel('/sys/class/net', nd_dir));
-        ro(`${nd_dir}/address`, () => `${nd.mac}\n`);
-        ro(`${nd_dir}/broadcast`, () => 'ff:ff:ff:ff:ff:ff\n');
-        ro(`${nd_dir}/mtu`, () => `${nd.mtu}\n`);
-        ro(`${nd_dir}/ifindex`, () => `${nd.ifindex}\n`);
-        ro(`${nd_dir}/type`, () => '1\n');
-        ro(`${nd_dir}/carrier`, () => {
-          if (!nd.adminUp) throw new SysfsError(`${nd_dir}/carrier`, 'read', 'EINVAL', 'interface is down');
-          return `${nd.carrier ? 1 : 0}\n`;
-        });
-        ro(`${nd_dir}/operstate`, () => `${operstate(nd)}\n`);
-        ro(`${nd_dir}/phys_port_name`, () => {
-          throw new SysfsError(`${nd_dir}/phys_port_name`, 'read', 'EOPNOTSUPP');
-        });
-        if (dev.virtioIndex !== null) {
-          mkdirp(owner);
-          ro(`${owner}/device`, () => '0x0001\n');
-          ro(`${owner}/vendor`, () => '0x1af4\n');
-          mkdirp('/sys/bus/virtio/drivers/virtio_net');
-          link(`${owner}/driver`, rel(owner, '/sys/bus/virtio/drivers/virtio_net'));
-        }
-      }
-    }
-    return root;
+  /** One PCI device (bridge, PF or VF): its directory under its parent and every link that points into it. */
+  private buildDevice(tree: TreeBuilder, dev: PciDevice): void {
+    const dir = `${dev.parentDir}/${dev.pciAddr}`;
+    tree.mkdirp(dir);
+    tree.link(`/sys/bus/pci/devices/${dev.pciAddr}`, relativePath('/sys/bus/pci/devices', dir));
+    this.buildPciAttrs(tree, dev, dir);
+    buildIommuGroup(tree, dev, dir);
+    if (dev.driver) buildDriverLinks(tree, dev, dev.driver, dir);
+    if (dev.pf) this.buildPfAttrs(tree, dev, dev.pf, dir);
+    if (dev.physfn) tree.link(`${dir}/physfn`, `../${dev.physfn.pciAddr}`);
+    if (dev.netdev && dev.netdev.present) buildNetdev(tree, dev, dev.netdev, dir);
+  }
+
+  /** The attributes every PCI device has: IDs, class, NUMA node, modalias, uevent, driver_override, remove. */
+  private buildPciAttrs(tree: TreeBuilder, dev: PciDevice, dir: string): void {
+    tree.link(`${dir}/subsystem`, relativePath(dir, '/sys/bus/pci'));
+    tree.ro(`${dir}/vendor`, () => `0x${dev.vendor}\n`);
+    tree.ro(`${dir}/device`, () => `0x${dev.device}\n`);
+    tree.ro(`${dir}/subsystem_vendor`, () => `0x${dev.subsystemVendor}\n`);
+    tree.ro(`${dir}/subsystem_device`, () => `0x${dev.subsystemDevice}\n`);
+    tree.ro(`${dir}/class`, () => `0x${dev.classCode}\n`);
+    tree.ro(`${dir}/numa_node`, () => `${dev.numaNode}\n`);
+    tree.ro(`${dir}/modalias`, () => modalias(dev));
+    tree.ro(`${dir}/uevent`, () => `${dev.driver ? `DRIVER=${dev.driver}\n` : ''}PCI_CLASS=${dev.classCode.replace(/^0+/, '').toUpperCase()}\nPCI_ID=${dev.vendor.toUpperCase()}:${dev.device.toUpperCase()}\nPCI_SUBSYS_ID=${dev.subsystemVendor.toUpperCase()}:${dev.subsystemDevice.toUpperCase()}\nPCI_SLOT_NAME=${dev.pciAddr}\nMODALIAS=${modalias(dev).trim()}\n`);
+    tree.rw(
+      `${dir}/driver_override`,
+      () => `${dev.driverOverride ?? '(null)'}\n`,
+      (v) => {
+        const s = v.replace(/\n$/, '');
+        dev.driverOverride = s.trim() === '' ? null : s.trim();
+      },
+    );
+    tree.wo(`${dir}/remove`, (v) => {
+      if (v.trim() !== '1') return;
+      this.removeDevice(dev);
+    });
+  }
+
+  /** A PF's SR-IOV capability: the sriov_* files and a virtfn<k> link per VF still present. */
+  private buildPfAttrs(tree: TreeBuilder, dev: PciDevice, pf: PfState, dir: string): void {
+    tree.ro(`${dir}/sriov_totalvfs`, () => `${pf.totalVfs}\n`);
+    tree.put(`${dir}/sriov_numvfs`, { kind: 'file', mode: 0o664, read: () => `${pf.numVfs}\n`, write: (v) => this.writeNumVfs(dev, `${dir}/sriov_numvfs`, v) });
+    tree.ro(`${dir}/sriov_offset`, () => `${pf.offset}\n`);
+    tree.ro(`${dir}/sriov_stride`, () => `${pf.stride}\n`);
+    tree.ro(`${dir}/sriov_vf_device`, () => `${pf.vfDevice}\n`);
+    tree.ro(`${dir}/sriov_vf_total_msix`, () => '0\n');
+    tree.rw(
+      `${dir}/sriov_drivers_autoprobe`,
+      () => `${pf.autoprobe ? 1 : 0}\n`,
+      (v) => {
+        const s = v.trim();
+        if (s !== '0' && s !== '1') throw new SysfsError(`${dir}/sriov_drivers_autoprobe`, 'write', 'EINVAL');
+        pf.autoprobe = s === '1';
+      },
+    );
+    pf.vfs.forEach((vf, k) => {
+      if (vf) tree.link(`${dir}/virtfn${k}`, `../${vf.pciAddr}`);
+    });
   }
 
   private removeDevice(dev: PciDevice): void {
@@ -968,6 +913,96 @@ export class SysfsModel {
     visit('', this.root);
     return out;
   }
+}
+
+/** The sysfs tree under construction: directories are made on demand, entries are put at absolute paths. */
+class TreeBuilder {
+  readonly root: DirNode = { kind: 'dir', children: new Map() };
+
+  mkdirp(path: string): DirNode {
+    let cur = this.root;
+    for (const seg of path.split('/').filter(Boolean)) {
+      let next = cur.children.get(seg);
+      if (!next) {
+        next = { kind: 'dir', children: new Map() };
+        cur.children.set(seg, next);
+      }
+      if (next.kind !== 'dir') throw new Error(`model bug: ${path} crosses a non-directory`);
+      cur = next;
+    }
+    return cur;
+  }
+
+  put(path: string, node: Node): void {
+    const i = path.lastIndexOf('/');
+    this.mkdirp(path.slice(0, i)).children.set(path.slice(i + 1), node);
+  }
+
+  ro(path: string, read: () => string): void {
+    this.put(path, { kind: 'file', mode: 0o444, read });
+  }
+
+  rw(path: string, read: () => string, write: (v: string) => void): void {
+    this.put(path, { kind: 'file', mode: 0o644, read, write });
+  }
+
+  wo(path: string, write: (v: string) => void): void {
+    this.put(path, { kind: 'file', mode: 0o200, write });
+  }
+
+  link(path: string, target: string): void {
+    this.put(path, { kind: 'link', target });
+  }
+}
+
+/** The device's iommu_group link and its entry in /sys/kernel/iommu_groups/<n>. */
+function buildIommuGroup(tree: TreeBuilder, dev: PciDevice, dir: string): void {
+  const groupDir = `/sys/kernel/iommu_groups/${dev.iommuGroup}`;
+  tree.link(`${dir}/iommu_group`, relativePath(dir, groupDir));
+  tree.link(`${groupDir}/devices/${dev.pciAddr}`, relativePath(`${groupDir}/devices`, dir));
+  tree.ro(`${groupDir}/type`, () => 'DMA\n');
+}
+
+/** A bound device's driver link, the driver's link back, and the group's /dev/vfio node under vfio-pci. */
+function buildDriverLinks(tree: TreeBuilder, dev: PciDevice, driver: string, dir: string): void {
+  const drvDir = `/sys/bus/pci/drivers/${driver}`;
+  tree.link(`${dir}/driver`, relativePath(dir, drvDir));
+  tree.link(`${drvDir}/${dev.pciAddr}`, relativePath(drvDir, dir));
+  if (driver === 'vfio-pci') {
+    tree.put(`/dev/vfio/${dev.iommuGroup}`, { kind: 'file', mode: 0o600, read: () => '' });
+  }
+}
+
+/** The device's netdev under net/ (virtio: under virtioN/net) and its /sys/class/net link. */
+function buildNetdev(tree: TreeBuilder, dev: PciDevice, nd: Netdev, dir: string): void {
+  const owner = dev.virtioIndex !== null ? `${dir}/virtio${dev.virtioIndex}` : dir;
+  const ndDir = `${owner}/net/${nd.name}`;
+  tree.mkdirp(ndDir);
+  tree.link(`${ndDir}/device`, `../../../${owner.slice(owner.lastIndexOf('/') + 1)}`); // the kernel's own spelling
+  tree.link(`/sys/class/net/${nd.name}`, relativePath('/sys/class/net', ndDir));
+  tree.ro(`${ndDir}/address`, () => `${nd.mac}\n`);
+  tree.ro(`${ndDir}/broadcast`, () => 'ff:ff:ff:ff:ff:ff\n');
+  tree.ro(`${ndDir}/mtu`, () => `${nd.mtu}\n`);
+  tree.ro(`${ndDir}/ifindex`, () => `${nd.ifindex}\n`);
+  tree.ro(`${ndDir}/type`, () => '1\n');
+  tree.ro(`${ndDir}/carrier`, () => {
+    if (!nd.adminUp) throw new SysfsError(`${ndDir}/carrier`, 'read', 'EINVAL', 'interface is down');
+    return `${nd.carrier ? 1 : 0}\n`;
+  });
+  tree.ro(`${ndDir}/operstate`, () => `${operstate(nd)}\n`);
+  tree.ro(`${ndDir}/phys_port_name`, () => {
+    throw new SysfsError(`${ndDir}/phys_port_name`, 'read', 'EOPNOTSUPP');
+  });
+  if (dev.virtioIndex !== null) buildVirtioDevice(tree, owner);
+}
+
+/** The virtio device a virtio-net PCI function carries (virtioN/), bound to virtio_net. */
+function buildVirtioDevice(tree: TreeBuilder, owner: string): void {
+  tree.mkdirp(owner);
+  tree.ro(`${owner}/device`, () => '0x0001\n');
+  tree.ro(`${owner}/vendor`, () => '0x1af4\n');
+  tree.mkdirp('/sys/bus/virtio/drivers/virtio_net');
+  tree.link(`${owner}/driver`, relativePath(owner, '/sys/bus/virtio/drivers/virtio_net'));
 }
 
 function byAddr(a: PciDevice, b: PciDevice): number {

@@ -32,7 +32,7 @@ import { getNicModel, nicModelNames } from '../nics/catalog.ts';
 import type { NicModel } from '../nics/catalog.ts';
 import { formatPciAddr, fromRoutingId, parsePciAddr, pciAddrProblem, routingId } from './pci.ts';
 import type { PciAddr } from './pci.ts';
-import { YamlIssuesError, parseYamlDocument, sortIssues, syntaxIssues } from '../yaml-issues.ts';
+import { YamlIssuesError, parseYamlDocument, sortIssues, suggestion, syntaxIssues } from '../yaml-issues.ts';
 import type { Pos, YamlIssue } from '../yaml-issues.ts';
 import { opt, req } from '../shape/shape.ts';
 import type { FieldShape, Shape, Walked } from '../shape/shape.ts';
@@ -299,7 +299,7 @@ export const nicFields = {
     t: 'string',
     desc: 'NIC catalog short name',
     enum: nicModelNames(),
-    check: (s) => (getNicModel(s) ? undefined : `unknown NIC model "${s}"; known: ${nicModelNames().join(', ')}`),
+    check: (s) => (getNicModel(s) ? undefined : `unknown NIC model "${s}"${suggestion(s, nicModelNames())}; known: ${nicModelNames().join(', ')}`),
   }),
   pciAddr: req({
     t: 'string',

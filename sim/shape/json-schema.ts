@@ -83,10 +83,11 @@ export function schemaJson(schema: JsonSchema): string {
 
 /**
  * When the module at `moduleUrl` is run as `node --import tsx <module> --write`, writes the committed schema file
- * (`file`, relative to the project root).
+ * (`file`, relative to the project root). Only from sources: in a bundle every module has the bundle's URL, so
+ * `sriov-lab … --write` must not match.
  */
 export function writeSchemaWhenRun(moduleUrl: string, file: string, json: () => string): void {
-  if (!process.argv[1] || fileURLToPath(moduleUrl) !== process.argv[1] || !process.argv.includes('--write')) return;
+  if (!moduleUrl.endsWith('.ts') || fileURLToPath(moduleUrl) !== process.argv[1] || !process.argv.includes('--write')) return;
   writeFileSync(join(projectRoot(), file), json());
   process.stdout.write(`wrote ${file}\n`);
 }

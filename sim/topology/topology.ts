@@ -294,7 +294,7 @@ const taintFields = {
   effect: req(oneOf(taintEffects)),
 } satisfies Record<keyof TaintInput, FieldShape>;
 
-export const nicFields = {
+const nicFields = {
   model: req({
     t: 'string',
     desc: 'NIC catalog short name',
@@ -328,7 +328,7 @@ export const nicFields = {
   mtu: opt({ t: 'integer', min: MTU_MIN, max: MTU_MAX, default: NIC_DEFAULTS.mtu }),
 } satisfies Record<keyof NicSpecInput, FieldShape>;
 
-export const nodeFields = {
+const nodeFields = {
   name: req(dnsName('node name ', 'Kubernetes node name (DNS-1123 subdomain), unique')),
   numaNodes: opt({ t: 'integer', min: 1, max: 1024, default: NODE_DEFAULTS.numaNodes }),
   cpu: opt(quantity('node CPU capacity (Kubernetes quantity)', NODE_DEFAULTS.cpu)),

@@ -13,10 +13,10 @@ import type { Fault, KubeObject, ObjectRef, Requirement } from '../backend.ts';
 import type { JsonValue, SourceLocation } from '../../reports/types.ts';
 import { TopologyError, defaultTopology, loadTopology, resolveTopology } from '../../sim/topology/topology.ts';
 import type { NodeSpecInput, Topology } from '../../sim/topology/topology.ts';
-import { Walker, joinPath } from './shape.ts';
+import { Walker, joinPath } from '../../sim/shape/walker.ts';
 import { YamlIssuesError, parseYamlDocument, sortIssues, syntaxIssues } from '../../sim/yaml-issues.ts';
+import type { Pos, YamlIssue } from '../../sim/yaml-issues.ts';
 import { expectationProblems, placeholderProblem } from './match.ts';
-import type { Issue, Pos } from './shape.ts';
 import {
   DEFAULT_INTERVAL_MS, DEFAULT_TIMEOUTS, SCENARIO_API_VERSION, SCENARIO_KIND, collectWhats, faultFields, operationKinds,
   scenarioDefinitions, scenarioShape,
@@ -26,7 +26,8 @@ import type {
   OperationKind, RequirementInput, Scenario, ScenarioInput, Step, StepInput, TextExpect, TextExpectShorthand,
 } from './types.ts';
 
-export type { Issue } from './shape.ts';
+/** a problem in a scenario file: file:line:column (0:0 without source text), field path, message */
+export type Issue = YamlIssue;
 export { formatIssue } from '../../sim/yaml-issues.ts';
 
 /** a scenario file (or defineScenario input) is invalid; `issues` lists every problem */
@@ -50,7 +51,7 @@ interface Ctx {
 /** Parse and validate a scenario file's text. `file` is used in messages and to resolve relative paths. */
 export function parseScenario(text: string, file = '<scenario>', opts: { dir?: string } = {}): Scenario {
   const { doc, lc } = parseYamlDocument(text);
-  const w = new Walker(file, doc, lc, scenarioDefinitions);
+  const w = new Walker(file, doc, lc, { defs: scenarioDefinitions });
   if (doc.errors.length > 0) {
     w.issues.push(...syntaxIssues(file, doc.errors, lc));
     throw finishError(w);
@@ -77,7 +78,7 @@ export function loadScenario(file: string): Scenario {
 export function defineScenario(input: ScenarioInput, opts: { file?: string; dir?: string } = {}): Scenario {
   const file = opts.file ?? `<defineScenario ${input.metadata?.name ?? '?'}>`;
   const doc = new Document(input);
-  const w = new Walker(file, doc, null, scenarioDefinitions);
+  const w = new Walker(file, doc, null, { defs: scenarioDefinitions });
   return resolveDocument(w, opts.dir ?? process.cwd());
 }
 
@@ -547,7 +548,7 @@ function manifestFile(ctx: Ctx, p: string, fieldPath: string): FileDoc[] | undef
     if (doc.errors.length || doc.contents === null) continue;
     const js = doc.toJS({ maxAliasCount: 100 }) as unknown;
     if (js === null || js === undefined) continue;
-    const dw = new Walker(shown, doc, lc, {});
+    const dw = new Walker(shown, doc, lc);
     dw.walk(doc.contents as YamlNode, { t: 'json' }, '');
     const where = (sub: string) => dw.at(sub);
     if (typeof js !== 'object' || Array.isArray(js)) {

@@ -5,33 +5,26 @@
 //   node --import tsx harness/scenario/schema.ts --write
 // The schema checks shapes only; the rules across fields (one operation per item, one manifest source, nodes that
 // exist, a fault's fields for its kind, placeholders) are the loader's (load.ts).
-import { writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { toJsonSchema } from './shape.ts';
-import type { JsonSchema } from './shape.ts';
+import { schemaDocument, schemaJson, writeSchemaWhenRun } from '../../sim/shape/json-schema.ts';
+import type { JsonSchema } from '../../sim/shape/json-schema.ts';
 import { scenarioDefinitions, scenarioShape } from './types.ts';
 
 export const SCENARIO_SCHEMA_FILE = 'scenarios/schema/scenario.schema.json';
 
 export function scenarioSchema(): JsonSchema {
-  const definitions: Record<string, JsonSchema> = {};
-  for (const [name, shape] of Object.entries(scenarioDefinitions)) definitions[name] = toJsonSchema(shape);
-  return {
-    $schema: 'http://json-schema.org/draft-07/schema#',
-    $id: 'https://sriov-lab.dev/schemas/scenario-v1alpha1.json',
-    title: 'sriov-lab Scenario',
-    description: 'A scenario: a cluster, steps of operations and expectations (harness/scenario/README.md).',
-    ...toJsonSchema(scenarioShape),
-    definitions,
-  };
+  return schemaDocument(
+    {
+      $id: 'https://sriov-lab.dev/schemas/scenario-v1alpha1.json',
+      title: 'sriov-lab Scenario',
+      description: 'A scenario: a cluster, steps of operations and expectations (harness/scenario/README.md).',
+    },
+    scenarioShape,
+    scenarioDefinitions,
+  );
 }
 
 export function scenarioSchemaJson(): string {
-  return `${JSON.stringify(scenarioSchema(), null, 2)}\n`;
+  return schemaJson(scenarioSchema());
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1] && process.argv.includes('--write')) {
-  const target = new URL(`../../${SCENARIO_SCHEMA_FILE}`, import.meta.url);
-  writeFileSync(target, scenarioSchemaJson());
-  process.stdout.write(`wrote ${SCENARIO_SCHEMA_FILE}\n`);
-}
+writeSchemaWhenRun(import.meta.url, SCENARIO_SCHEMA_FILE, scenarioSchemaJson);

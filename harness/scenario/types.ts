@@ -1,4 +1,4 @@
-// The scenario language: the input types (what a YAML file or defineScenario() gives), their shapes (shape.ts: the
+// The scenario language: the input types (what a YAML file or defineScenario() gives), their shapes (sim/shape/: the
 // structural validator and the JSON Schema are both driven by these), and the resolved types the runner consumes.
 //
 // The `satisfies Record<keyof X, FieldShape>` on every field table, plus the Exhaustive checks, keep the shapes and
@@ -6,9 +6,9 @@
 import type { Fault, KubeObject, ObjectRef, Requirement } from '../backend.ts';
 import type { JsonValue, SourceLocation } from '../../reports/types.ts';
 import type { NodeSpecInput, Topology } from '../../sim/topology/topology.ts';
-import { kubeletRegistrations, netdevNamings, taintEffects, vfDriverChoices, linkStates } from '../../sim/topology/topology.ts';
-import { nicModelNames } from '../../sim/nics/catalog.ts';
-import type { FieldShape, Shape } from './shape.ts';
+import { topologyDefinitions } from '../../sim/topology/topology.ts';
+import { opt, req } from '../../sim/shape/shape.ts';
+import type { FieldShape, Shape } from '../../sim/shape/shape.ts';
 
 export const SCENARIO_API_VERSION = 'sriov-lab.dev/v1alpha1';
 export const SCENARIO_KIND = 'Scenario';
@@ -208,8 +208,6 @@ const ms = (desc?: string): Shape => ({ t: 'integer', min: 0, desc });
 const strList: Shape = { t: 'array', items: { t: 'string' } };
 const strOrList: Shape = { t: 'oneOf', options: [{ t: 'string' }, strList] };
 const stringMap: Shape = { t: 'map', values: { t: 'string' } };
-const opt = (shape: Shape): FieldShape => ({ shape });
-const req = (shape: Shape): FieldShape => ({ shape, required: true });
 
 export const kubeletActions: readonly KubeletAction[] = ['restart', 'stop', 'start'];
 export const devicePluginActions: readonly DevicePluginAction[] = ['kill', 'restart', 'deleteSocket', 'start', 'stop'];
@@ -362,47 +360,10 @@ const requirementShape: Shape = {
   ],
 };
 
-// Topology nodes inline: the same fields as a topology file's spec.nodes (sim/topology/topology.ts validates them).
-const taintShape: Shape = {
-  t: 'object',
-  fields: { key: req(nonEmpty()), value: opt(str()), effect: req({ t: 'string', enum: taintEffects }) },
-};
-const nicShape: Shape = {
-  t: 'object',
-  fields: {
-    model: req({ t: 'string', enum: nicModelNames() }),
-    pciAddr: req(str('DDDD:BB:DD.F')),
-    ifname: opt(str()),
-    numVfs: opt({ t: 'integer', min: 0 }),
-    totalVfs: opt({ t: 'integer', min: 0 }),
-    vfOffset: opt({ t: 'integer', min: 0 }),
-    vfStride: opt({ t: 'integer', min: 0 }),
-    numaNode: opt({ t: 'integer', min: -1 }),
-    vfDriver: opt({ t: 'string', enum: vfDriverChoices }),
-    linkState: opt({ t: 'string', enum: linkStates }),
-    mac: opt(str()),
-    mtu: opt({ t: 'integer' }),
-  },
-};
-const nodeShape: Shape = {
-  t: 'object',
-  fields: {
-    name: req(nonEmpty()),
-    numaNodes: opt({ t: 'integer', min: 1 }),
-    cpu: opt({ t: 'oneOf', options: [{ t: 'string' }, { t: 'integer', min: 0 }] }),
-    memory: opt(str()),
-    pods: opt({ t: 'integer', min: 0 }),
-    labels: opt(stringMap),
-    taints: opt({ t: 'array', items: taintShape }),
-    kubeletRegistration: opt({ t: 'array', items: { t: 'string', enum: kubeletRegistrations } }),
-    netdevNaming: opt({ t: 'string', enum: netdevNamings }),
-    nics: req({ t: 'array', items: nicShape }),
-  } satisfies Record<keyof NodeSpecInput, FieldShape>,
-};
-
 const specFields = {
   topology: opt(nonEmpty('a topology file, relative to this file')),
-  nodes: opt({ t: 'array', items: nodeShape, minItems: 1, desc: "the topology's nodes inline" }),
+  // the same shape as a topology file's spec.nodes (sim/topology/topology.ts)
+  nodes: opt({ t: 'array', items: { t: 'ref', name: 'node' }, minItems: 1, desc: "the topology's nodes inline" }),
   devicePlugin: opt({ t: 'object', fields: { config: opt({ t: 'json', desc: 'the device plugin config.json content' }) } }),
   requires: opt({ t: 'array', items: requirementShape }),
   resources: opt(strList),
@@ -419,6 +380,7 @@ const metadataFields = {
 } satisfies Record<keyof ScenarioMetadataInput, FieldShape>;
 
 export const scenarioDefinitions: Record<string, Shape> = {
+  ...topologyDefinitions,
   operation: { t: 'object', fields: operationFields, desc: 'exactly one operation key, and an optional title' },
   step: { t: 'object', fields: stepFields },
 };

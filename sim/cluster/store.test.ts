@@ -107,6 +107,15 @@ t.test('manifest errors name file, line, column and field', async (t) => {
         { line: 22, field: 'spec.taints[0].effect', message: /^Unsupported value: "NoWay"/ },
       ],
     },
+    {
+      name: 'a taint without an effect, an unknown toleration operator, a NAD config that is not JSON',
+      text: 'apiVersion: v1\nkind: Node\nmetadata: {name: n}\nspec:\n  taints:\n  - key: k\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c}]\n  tolerations: [{key: k, operator: Is}]\n---\napiVersion: k8s.cni.cncf.io/v1\nkind: NetworkAttachmentDefinition\nmetadata: {name: net}\nspec:\n  config: \'{"type":\'\n',
+      issues: [
+        { line: 6, field: 'spec.taints[0].effect', message: 'Unsupported value: "": supported values: "NoExecute", "NoSchedule", "PreferNoSchedule"' },
+        { line: 13, field: 'spec.tolerations[0].operator', message: 'Unsupported value: "Is": supported values: "Equal", "Exists"' },
+        { line: 19, field: 'spec.config', message: /^Invalid value: must be JSON: / },
+      ],
+    },
   ];
   for (const c of cases) {
     const err = t.throws(() => parseManifests(c.text, 'f.yaml'), c.name) as ManifestError;

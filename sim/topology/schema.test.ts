@@ -2,68 +2,33 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { nicModelNames } from '../nics/catalog.ts';
+import { schemaProblems as validate } from '../shape/schema-check.ts';
+import type { Shape } from '../shape/shape.ts';
 import { TOPOLOGY_SCHEMA_FILE, topologySchema, topologySchemaJson } from './schema.ts';
 import type { JsonSchema } from './schema.ts';
-import { metadataKeys, nicKeys, nodeKeys, specKeys, taintKeys, topologyKeys } from './topology.ts';
+import type { JsonValue } from '../shape/shape.ts';
+import { topologyDefinitions, topologyShape } from './topology.ts';
 
 const root = new URL('../../', import.meta.url);
 const examples = ['default.yaml', 'two-nodes-i350.yaml', 'numa-e810.yaml', 'mixed.yaml'];
 
-/** A draft-07 validator for the keywords topologySchema uses; returns "path: problem" strings. */
-function validate(schema: JsonSchema, value: unknown, path = '$', top: JsonSchema = schema): string[] {
-  if (schema.$ref) {
-    const name = schema.$ref.replace('#/definitions/', '');
-    const target = top.definitions?.[name];
-    if (!target) return [`${path}: unresolved $ref ${schema.$ref}`];
-    return validate(target, value, path, top);
-  }
-  const errs: string[] = [];
-  const typeOf = (v: unknown) =>
-    v === null ? 'null' : Array.isArray(v) ? 'array' : Number.isInteger(v) ? 'integer' : typeof v;
-  if (schema.type) {
-    const types = Array.isArray(schema.type) ? schema.type : [schema.type];
-    const actual = typeOf(value);
-    const ok = types.some((ty) => ty === actual || (ty === 'number' && actual === 'integer'));
-    if (!ok) return [`${path}: expected ${types.join('|')}, got ${actual}`];
-  }
-  if (schema.const !== undefined && value !== schema.const) errs.push(`${path}: must be ${schema.const}`);
-  if (schema.enum && !schema.enum.includes(value as string)) errs.push(`${path}: not in enum`);
-  if (typeof value === 'string') {
-    if (schema.pattern && !new RegExp(schema.pattern, 'u').test(value)) errs.push(`${path}: does not match ${schema.pattern}`);
-    if (schema.maxLength !== undefined && value.length > schema.maxLength) errs.push(`${path}: too long`);
-    if (schema.minLength !== undefined && value.length < schema.minLength) errs.push(`${path}: too short`);
-  }
-  if (typeof value === 'number') {
-    if (schema.minimum !== undefined && value < schema.minimum) errs.push(`${path}: below ${schema.minimum}`);
-    if (schema.maximum !== undefined && value > schema.maximum) errs.push(`${path}: above ${schema.maximum}`);
-  }
-  if (Array.isArray(value)) {
-    if (schema.minItems !== undefined && value.length < schema.minItems) errs.push(`${path}: fewer than ${schema.minItems} items`);
-    if (schema.uniqueItems && new Set(value.map((v) => JSON.stringify(v))).size !== value.length) errs.push(`${path}: duplicate items`);
-    if (schema.items) value.forEach((v, i) => errs.push(...validate(schema.items!, v, `${path}[${i}]`, top)));
-  } else if (typeof value === 'object' && value !== null) {
-    const obj = value as Record<string, unknown>;
-    for (const r of schema.required ?? []) if (!(r in obj)) errs.push(`${path}.${r}: required`);
-    for (const [k, v] of Object.entries(obj)) {
-      const sub = schema.properties?.[k];
-      if (sub) errs.push(...validate(sub, v, `${path}.${k}`, top));
-      else if (schema.additionalProperties === false) errs.push(`${path}.${k}: not allowed`);
-      else if (typeof schema.additionalProperties === 'object') errs.push(...validate(schema.additionalProperties, v, `${path}.${k}`, top));
-    }
-  }
-  return errs;
-}
-
-const props = (s: JsonSchema | undefined) => Object.keys(s?.properties ?? {});
+const props = (s: JsonValue | undefined) => Object.keys((s as JsonSchema | undefined)?.properties ?? {});
+/** the fields the validator knows: the keys of an object shape, or of one of its fields' shapes */
+const keys = (s: Shape | undefined, field?: string): string[] => {
+  if (s?.t !== 'object') return [];
+  return field === undefined ? Object.keys(s.fields) : keys(s.fields[field]?.shape);
+};
+const definitions = topologySchema.definitions as { [name: string]: JsonSchema };
 
 t.test('the schema names exactly the fields the validator knows', async (t) => {
-  t.same(props(topologySchema), [...topologyKeys]);
-  t.same(props(topologySchema.properties?.metadata), [...metadataKeys]);
-  t.same(props(topologySchema.properties?.spec), [...specKeys]);
-  t.same(props(topologySchema.definitions?.node), [...nodeKeys]);
-  t.same(props(topologySchema.definitions?.nic), [...nicKeys]);
-  t.same(props(topologySchema.definitions?.taint), [...taintKeys]);
-  t.same(topologySchema.definitions?.nic.properties?.model.enum, nicModelNames());
+  const properties = topologySchema.properties as JsonSchema;
+  t.same(props(topologySchema), keys(topologyShape));
+  t.same(props(properties.metadata), keys(topologyShape, 'metadata'));
+  t.same(props(properties.spec), keys(topologyShape, 'spec'));
+  t.same(props(definitions.node), keys(topologyDefinitions.node));
+  t.same(props(definitions.nic), keys(topologyDefinitions.nic));
+  t.same(props(definitions.taint), keys(topologyDefinitions.taint));
+  t.same(((definitions.nic.properties as JsonSchema).model as JsonSchema).enum, nicModelNames());
 });
 
 t.test('the committed schema file is the generated one', async (t) => {

@@ -26,15 +26,18 @@
 // - totalVfs, vfOffset, vfStride: from the NIC catalog (sim/nics/catalog.ts) unless overridden.
 
 import { readFileSync } from 'node:fs';
-import { Document, isMap, isScalar, isSeq } from 'yaml';
+import { Document, isScalar } from 'yaml';
 import type { LineCounter } from 'yaml';
-import type { Node as YamlNode } from 'yaml';
 import { getNicModel, nicModelNames } from '../nics/catalog.ts';
 import type { NicModel } from '../nics/catalog.ts';
 import { formatPciAddr, fromRoutingId, parsePciAddr, pciAddrProblem, routingId } from './pci.ts';
 import type { PciAddr } from './pci.ts';
-import { YamlIssuesError, deref as derefNode, describeNode as describe, nodePos, parseYamlDocument, sortIssues, suggestion, syntaxIssues } from '../yaml-issues.ts';
-import type { YamlIssue } from '../yaml-issues.ts';
+import { YamlIssuesError, parseYamlDocument, sortIssues, suggestion, syntaxIssues } from '../yaml-issues.ts';
+import type { Pos, YamlIssue } from '../yaml-issues.ts';
+import { opt, req } from '../shape/shape.ts';
+import type { FieldShape, Shape, Walked } from '../shape/shape.ts';
+import { Walker, yamlDialect } from '../shape/walker.ts';
+import type { Dialect } from '../shape/walker.ts';
 
 export { formatPciAddr, parsePciAddr, pciAddrProblem, routingId, fromRoutingId, vfPciAddr, PciAddrError } from './pci.ts';
 export type { PciAddr } from './pci.ts';
@@ -141,23 +144,13 @@ export interface TopologyInput {
   nodes: NodeSpecInput[];
 }
 
-// Key lists drive unknown-key rejection; `satisfies` + the exhaustiveness checks below keep them equal to the types,
-// and schema.test.ts keeps the JSON Schema equal to them.
-export const topologyKeys = ['apiVersion', 'kind', 'metadata', 'spec'] as const;
-export const metadataKeys = ['name', 'labels', 'annotations'] as const;
-export const specKeys = ['nodes'] as const;
-export const nodeKeys = [
-  'name', 'numaNodes', 'cpu', 'memory', 'pods', 'labels', 'taints', 'kubeletRegistration', 'netdevNaming', 'nics',
-] as const satisfies readonly (keyof NodeSpecInput)[];
-export const nicKeys = [
-  'model', 'pciAddr', 'ifname', 'numVfs', 'totalVfs', 'vfOffset', 'vfStride', 'numaNode', 'vfDriver', 'linkState', 'mac',
-  'mtu',
-] as const satisfies readonly (keyof NicSpecInput)[];
-export const taintKeys = ['key', 'value', 'effect'] as const satisfies readonly (keyof TaintInput)[];
-type Exhaustive<T extends never> = T;
-export type _NodeKeysComplete = Exhaustive<Exclude<keyof NodeSpecInput, (typeof nodeKeys)[number]>>;
-export type _NicKeysComplete = Exhaustive<Exclude<keyof NicSpecInput, (typeof nicKeys)[number]>>;
-export type _TaintKeysComplete = Exhaustive<Exclude<keyof TaintInput, (typeof taintKeys)[number]>>;
+/** a topology file as written */
+interface TopologyFile {
+  apiVersion: typeof TOPOLOGY_API_VERSION;
+  kind: typeof TOPOLOGY_KIND;
+  metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec: { nodes: NodeSpecInput[] };
+}
 
 export const kubeletRegistrations: readonly KubeletRegistration[] = ['kubelet.sock', 'plugins_registry'];
 export const netdevNamings: readonly NetdevNaming[] = ['predictable', 'kernel'];
@@ -222,108 +215,21 @@ export function defaultMac(nodeIndex: number, addr: PciAddr): string {
   return b.map((x) => x.toString(16).padStart(2, '0')).join(':');
 }
 
-// ---- validation machinery ----
-
-interface Ctx {
-  file: string;
-  doc: Document;
-  lc: LineCounter | null;
-  issues: TopologyIssue[];
-}
-
-function report(ctx: Ctx, node: YamlNode | null | undefined, field: string, message: string): void {
-  ctx.issues.push({ file: ctx.file, ...nodePos(ctx.lc, node), field, message });
-}
-
-function deref(ctx: Ctx, node: unknown): YamlNode | null {
-  return derefNode(ctx.doc, node);
-}
-
-function isNull(node: YamlNode | null): boolean {
-  return node === null || (isScalar(node) && node.value === null);
-}
-
-interface Field {
-  key: YamlNode;
-  value: YamlNode | null;
-}
-
-/** A mapping's fields; reports a non-mapping and unknown keys. Null values count as absent. */
-function fields(ctx: Ctx, node: YamlNode | null, path: string, known: readonly string[]): Map<string, Field> | undefined {
-  if (!isMap(node)) {
-    report(ctx, node, path, `expected a mapping, got ${describe(node)}`);
-    return undefined;
-  }
-  const out = new Map<string, Field>();
-  for (const pair of node.items) {
-    const key = deref(ctx, pair.key);
-    if (!isScalar(key) || typeof key.value !== 'string') {
-      report(ctx, key, path, `keys must be strings, got ${describe(key)}`);
-      continue;
-    }
-    const name = key.value;
-    const sub = path ? `${path}.${name}` : name;
-    if (!known.includes(name)) {
-      report(ctx, key, sub, `unknown field "${name}"${suggestion(name, known)}; known: ${known.join(', ')}`);
-      continue;
-    }
-    const value = deref(ctx, pair.value);
-    if (isNull(value) || out.has(name)) continue; // duplicates are reported by the YAML parser
-    out.set(name, { key, value });
-  }
-  return out;
-}
-
-function required(ctx: Ctx, f: Map<string, Field>, mapNode: YamlNode | null, path: string, name: string): Field | undefined {
-  const v = f.get(name);
-  if (!v) report(ctx, mapNode, `${path ? `${path}.` : ''}${name}`, 'required field is missing');
-  return v;
-}
-
-function str(ctx: Ctx, node: YamlNode | null, path: string): string | undefined {
-  if (isScalar(node) && typeof node.value === 'string') return node.value;
-  report(ctx, node, path, `expected a string, got ${describe(node)}`);
-  return undefined;
-}
-
-function int(ctx: Ctx, node: YamlNode | null, path: string, min: number, max: number): number | undefined {
-  if (!isScalar(node) || typeof node.value !== 'number' || !Number.isInteger(node.value)) {
-    report(ctx, node, path, `expected an integer, got ${describe(node)}`);
-    return undefined;
-  }
-  if (node.value < min || node.value > max) {
-    report(ctx, node, path, `${node.value} is out of range ${min}..${max}`);
-    return undefined;
-  }
-  return node.value;
-}
-
-function oneOf<T extends string>(ctx: Ctx, node: YamlNode | null, path: string, allowed: readonly T[]): T | undefined {
-  const s = str(ctx, node, path);
-  if (s === undefined) return undefined;
-  if ((allowed as readonly string[]).includes(s)) return s as T;
-  report(ctx, node, path, `"${s}" is not one of ${allowed.join(', ')}${suggestion(s, allowed)}`);
-  return undefined;
-}
+// ---- shapes: what a topology file may hold (the walker checks it, schema.ts writes the JSON Schema from it) ----
 
 // Kubernetes quantity (resource.Quantity) grammar, as the API server accepts it.
 const QUANTITY_RE = /^[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|[eE][+-]?[0-9]+)?$/;
-
-function quantity(ctx: Ctx, node: YamlNode | null, path: string): string | undefined {
-  if (isScalar(node) && typeof node.value === 'number' && Number.isFinite(node.value) && node.value >= 0) {
-    return String(node.value);
-  }
-  const s = str(ctx, node, path);
-  if (s === undefined) return undefined;
-  if (!QUANTITY_RE.test(s)) {
-    report(ctx, node, path, `"${s}" is not a Kubernetes quantity (e.g. "4", "500m", "16Gi")`);
-    return undefined;
-  }
-  return s;
-}
-
 const DNS_LABEL_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
 const LABEL_NAME_RE = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+/** DDDD:BB:DD.F with the device at most 1f (pciAddrProblem says which part is wrong) */
+const PCI_ADDR_PATTERN = '^[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[01][0-9a-fA-F]\\.[0-7]$';
+/** six hex bytes, the first one even (unicast); macProblem says which part is wrong */
+const MAC_PATTERN = '^[0-9a-fA-F][02468aceACE](:[0-9a-fA-F]{2}){5}$';
+
+function quantityProblem(s: string): string | undefined {
+  return QUANTITY_RE.test(s) ? undefined : `"${s}" is not a Kubernetes quantity (e.g. "4", "500m", "16Gi")`;
+}
 
 function dnsSubdomainProblem(s: string): string | undefined {
   if (s.length === 0) return 'must not be empty';
@@ -356,227 +262,202 @@ function labelValueProblem(v: string): string | undefined {
   return undefined;
 }
 
-function stringMap(ctx: Ctx, node: YamlNode | null, path: string, checkLabels: boolean): Record<string, string> | undefined {
-  if (!isMap(node)) {
-    report(ctx, node, path, `expected a mapping, got ${describe(node)}`);
-    return undefined;
-  }
-  const out: Record<string, string> = {};
-  let ok = true;
-  for (const pair of node.items) {
-    const key = deref(ctx, pair.key);
-    if (!isScalar(key) || typeof key.value !== 'string') {
-      report(ctx, key, path, `keys must be strings, got ${describe(key)}`);
-      ok = false;
-      continue;
-    }
-    const sub = `${path}.${key.value}`;
-    const value = deref(ctx, pair.value);
-    const v = isNull(value) ? '' : str(ctx, value, sub);
-    if (v === undefined) {
-      ok = false;
-      continue;
-    }
-    if (checkLabels) {
-      const kp = labelKeyProblem(key.value);
-      if (kp) {
-        report(ctx, key, sub, kp);
-        ok = false;
-      }
-      const vp = labelValueProblem(v);
-      if (vp) {
-        report(ctx, value, sub, vp);
-        ok = false;
-      }
-    }
-    out[key.value] = v;
-  }
-  return ok ? out : undefined;
+function macProblem(s: string): string | undefined {
+  if (!/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(s)) return `"${s}" is not a MAC address (expected six hex bytes, e.g. 02:00:00:00:00:01)`;
+  const mac = s.toLowerCase();
+  if (parseInt(mac.slice(0, 2), 16) & 1) return `${mac} is a multicast address; a NIC needs a unicast one (first byte even)`;
+  if (mac === '00:00:00:00:00:00') return 'the all-zero MAC is not a valid station address';
+  return undefined;
 }
 
-function seq(ctx: Ctx, node: YamlNode | null, path: string): (YamlNode | null)[] | undefined {
-  if (!isSeq(node)) {
-    report(ctx, node, path, `expected a list, got ${describe(node)}`);
-    return undefined;
-  }
-  return node.items.map((i) => deref(ctx, i));
+/** a DNS-1123 subdomain; `what` starts its message ("node name ") */
+const dnsName = (what: string, desc?: string): Shape => ({
+  t: 'string',
+  desc,
+  pattern: DNS_SUBDOMAIN_PATTERN,
+  maxLength: 253,
+  check: (s) => {
+    const p = dnsSubdomainProblem(s);
+    return p === undefined ? undefined : `${what}${p}`;
+  },
+});
+const quantity = (desc: string, dflt: string): Shape => ({ t: 'string', desc, numbers: true, pattern: QUANTITY_RE.source, check: quantityProblem, default: dflt });
+const oneOf = (values: readonly string[], desc?: string, dflt?: string): Shape => ({ t: 'string', desc, enum: values, default: dflt });
+/** a label without a value is "" */
+const labelsShape: Shape = { t: 'map', keyCheck: labelKeyProblem, values: { t: 'string', nullAs: '', check: labelValueProblem } };
+const annotationsShape: Shape = { t: 'map', values: { t: 'string', nullAs: '' } };
+const vfCount = (min: number, desc: string, dflt?: number): Shape => ({ t: 'integer', desc, min, max: 0xffff, default: dflt });
+
+const taintFields = {
+  key: req({ t: 'string', check: (k) => labelKeyProblem(k)?.replace(/^label key/, 'taint key') }),
+  value: opt({ t: 'string', check: (v) => labelValueProblem(v)?.replace(/^label value/, 'taint value') }),
+  effect: req(oneOf(taintEffects)),
+} satisfies Record<keyof TaintInput, FieldShape>;
+
+const nicFields = {
+  model: req({
+    t: 'string',
+    desc: 'NIC catalog short name',
+    enum: nicModelNames(),
+    check: (s) => (getNicModel(s) ? undefined : `unknown NIC model "${s}"${suggestion(s, nicModelNames())}; known: ${nicModelNames().join(', ')}`),
+  }),
+  pciAddr: req({
+    t: 'string',
+    desc: 'DDDD:BB:DD.F, unique on the node',
+    pattern: PCI_ADDR_PATTERN,
+    check: (s) => {
+      const p = pciAddrProblem(s);
+      return p === undefined ? undefined : `"${s}" is not a PCI address: ${p}`;
+    },
+  }),
+  ifname: opt({
+    t: 'string',
+    desc: 'default: ens<bus>f<fn> / enp<bus>s<dev>f<fn> (predictable naming) or eth<N> in PCI order (kernel naming)',
+    pattern: '^[A-Za-z0-9_.-]+$',
+    maxLength: IFNAMSIZ - 1,
+    check: ifnameProblem,
+  }),
+  numVfs: opt(vfCount(0, 'VFs created at start (≤ totalVfs)', NIC_DEFAULTS.numVfs)),
+  totalVfs: opt(vfCount(0, 'sriov_totalvfs override (default: the catalog’s)')),
+  vfOffset: opt(vfCount(1, 'First VF Offset override (default: the catalog’s)')),
+  vfStride: opt(vfCount(1, 'VF Stride override (default: the catalog’s)')),
+  numaNode: opt({ t: 'integer', min: -1, max: 1023, default: NIC_DEFAULTS.numaNode }),
+  vfDriver: opt(oneOf(vfDriverChoices, 'driver of the VFs created at start', NIC_DEFAULTS.vfDriver)),
+  linkState: opt(oneOf(linkStates, undefined, NIC_DEFAULTS.linkState)),
+  mac: opt({ t: 'string', pattern: MAC_PATTERN, check: macProblem }),
+  mtu: opt({ t: 'integer', min: MTU_MIN, max: MTU_MAX, default: NIC_DEFAULTS.mtu }),
+} satisfies Record<keyof NicSpecInput, FieldShape>;
+
+const nodeFields = {
+  name: req(dnsName('node name ', 'Kubernetes node name (DNS-1123 subdomain), unique')),
+  numaNodes: opt({ t: 'integer', min: 1, max: 1024, default: NODE_DEFAULTS.numaNodes }),
+  cpu: opt(quantity('node CPU capacity (Kubernetes quantity)', NODE_DEFAULTS.cpu)),
+  memory: opt(quantity('node memory capacity (Kubernetes quantity)', NODE_DEFAULTS.memory)),
+  pods: opt({ t: 'integer', min: 0, max: 100000, default: NODE_DEFAULTS.pods }),
+  labels: opt(labelsShape),
+  taints: opt({ t: 'array', items: { t: 'ref', name: 'taint' } }),
+  kubeletRegistration: opt({
+    t: 'array',
+    desc: 'how the kubelet emulator accepts device plugins',
+    items: oneOf(kubeletRegistrations),
+    minItems: 1,
+    tooFew: `must list at least one of ${kubeletRegistrations.join(', ')}`,
+    uniqueItems: true,
+    default: [...NODE_DEFAULTS.kubeletRegistration],
+  }),
+  netdevNaming: opt(oneOf(netdevNamings, undefined, NODE_DEFAULTS.netdevNaming)),
+  nics: req({ t: 'array', items: { t: 'ref', name: 'nic' } }),
+} satisfies Record<keyof NodeSpecInput, FieldShape>;
+
+/** the shapes topology files (and scenarios' inline `nodes`) refer to by name */
+export const topologyDefinitions: Record<string, Shape> = {
+  node: { t: 'object', fields: nodeFields },
+  taint: { t: 'object', fields: taintFields },
+  nic: { t: 'object', fields: nicFields },
+};
+
+export const topologyShape: Shape = {
+  t: 'object',
+  fields: {
+    apiVersion: req({
+      t: 'string',
+      const: TOPOLOGY_API_VERSION,
+      check: (s) => (s === TOPOLOGY_API_VERSION ? undefined : `"${s}" is not supported; use ${TOPOLOGY_API_VERSION}`),
+    }),
+    kind: req({ t: 'string', const: TOPOLOGY_KIND }),
+    metadata: req({ t: 'object', fields: { name: req(dnsName('')), labels: opt(labelsShape), annotations: opt(annotationsShape) } }),
+    spec: req({
+      t: 'object',
+      fields: { nodes: req({ t: 'array', items: { t: 'ref', name: 'node' }, minItems: 1, tooFew: 'a topology needs at least one node' }) },
+    }),
+  },
+};
+
+/** topology field paths are plain: spec.nodes[0].labels.example.com/role */
+const topologyDialect: Dialect = { ...yamlDialect, join: (path, key) => (path ? `${path}.${key}` : key) };
+
+// ---- the walk, then the rules across fields ----
+
+interface Ctx {
+  w: Walker;
 }
 
-// ---- the spec walk ----
+/** reports at `at`, or at the field's nearest position when the value is not in the file */
+function report(ctx: Ctx, at: Pos | undefined, field: string, message: string): void {
+  ctx.w.report(field, message, at);
+}
 
 interface NicDraft {
   path: string;
-  self: YamlNode | null;
-  where: Partial<Record<(typeof nicKeys)[number], YamlNode | null>>;
+  self: Pos | undefined;
+  where: Partial<Record<keyof NicSpecInput, Pos>>;
   model?: NicModel;
   addr?: PciAddr;
   input: Partial<NicSpecInput>;
   valid: boolean;
 }
 
-function readNic(ctx: Ctx, node: YamlNode | null, path: string): NicDraft {
-  const d: NicDraft = { path, self: node, where: {}, input: {}, valid: true };
-  const f = fields(ctx, node, path, nicKeys);
-  if (!f) {
-    d.valid = false;
-    return d;
+function nicDraft(ctx: Ctx, nic: Walked<NicSpecInput> | undefined, path: string): NicDraft {
+  const w = ctx.w;
+  const where: NicDraft['where'] = {};
+  for (const k of Object.keys(nicFields) as (keyof NicSpecInput)[]) {
+    const at = w.positions.get(`${path}.${k}`);
+    if (at) where[k] = at;
   }
-  const before = ctx.issues.length;
-  for (const [k, v] of f) d.where[k as (typeof nicKeys)[number]] = v.value;
-  const p = (k: string) => `${path}.${k}`;
-
-  const model = required(ctx, f, node, path, 'model');
-  if (model) {
-    const name = str(ctx, model.value, p('model'));
-    if (name !== undefined) {
-      d.model = getNicModel(name);
-      if (d.model) d.input.model = name;
-      else report(ctx, model.value, p('model'), `unknown NIC model "${name}"; known: ${nicModelNames().join(', ')}`);
-    }
+  const d: NicDraft = { path, self: w.positions.get(path), where, input: {}, valid: nic !== undefined && w.issuesUnder(path) === 0 };
+  if (!nic) return d;
+  const { model, pciAddr, mac, ...rest } = nic;
+  d.input = rest;
+  if (model !== undefined) {
+    d.model = getNicModel(model);
+    d.input.model = model;
   }
-  const pci = required(ctx, f, node, path, 'pciAddr');
-  if (pci) {
-    const s = str(ctx, pci.value, p('pciAddr'));
-    if (s !== undefined) {
-      const problem = pciAddrProblem(s);
-      if (problem) report(ctx, pci.value, p('pciAddr'), `"${s}" is not a PCI address: ${problem}`);
-      else {
-        d.addr = parsePciAddr(s);
-        d.input.pciAddr = formatPciAddr(d.addr);
-      }
-    }
+  if (pciAddr !== undefined) {
+    d.addr = parsePciAddr(pciAddr);
+    d.input.pciAddr = formatPciAddr(d.addr);
   }
-  const opt = <K extends keyof NicSpecInput>(k: K, read: (n: YamlNode | null, path: string) => NicSpecInput[K] | undefined) => {
-    const v = f.get(k);
-    if (v) d.input[k] = read(v.value, p(k));
-  };
-  opt('ifname', (n, q) => {
-    const s = str(ctx, n, q);
-    if (s === undefined) return undefined;
-    const problem = ifnameProblem(s);
-    if (problem) report(ctx, n, q, problem);
-    return problem ? undefined : s;
-  });
-  opt('numVfs', (n, q) => int(ctx, n, q, 0, 0xffff));
-  opt('totalVfs', (n, q) => int(ctx, n, q, 0, 0xffff));
-  opt('vfOffset', (n, q) => int(ctx, n, q, 1, 0xffff));
-  opt('vfStride', (n, q) => int(ctx, n, q, 1, 0xffff));
-  opt('numaNode', (n, q) => int(ctx, n, q, -1, 1023));
-  opt('vfDriver', (n, q) => oneOf(ctx, n, q, vfDriverChoices));
-  opt('linkState', (n, q) => oneOf(ctx, n, q, linkStates));
-  opt('mac', (n, q) => {
-    const s = str(ctx, n, q);
-    if (s === undefined) return undefined;
-    if (!/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(s)) {
-      report(ctx, n, q, `"${s}" is not a MAC address (expected six hex bytes, e.g. 02:00:00:00:00:01)`);
-      return undefined;
-    }
-    const mac = s.toLowerCase();
-    if (parseInt(mac.slice(0, 2), 16) & 1) {
-      report(ctx, n, q, `${mac} is a multicast address; a NIC needs a unicast one (first byte even)`);
-      return undefined;
-    }
-    if (mac === '00:00:00:00:00:00') {
-      report(ctx, n, q, 'the all-zero MAC is not a valid station address');
-      return undefined;
-    }
-    return mac;
-  });
-  opt('mtu', (n, q) => int(ctx, n, q, MTU_MIN, MTU_MAX));
-  if (ctx.issues.length > before) d.valid = false;
+  if (mac !== undefined) d.input.mac = mac.toLowerCase();
   return d;
 }
 
 interface NodeDraft {
   path: string;
-  self: YamlNode | null;
-  nameNode: YamlNode | null;
-  numaNodesNode: YamlNode | null;
-  input: Partial<Omit<NodeSpecInput, 'nics' | 'taints'>> & { taints?: Taint[] };
+  input: Partial<Omit<NodeSpecInput, 'nics' | 'taints' | 'kubeletRegistration'>> & { taints?: Taint[]; kubeletRegistration?: KubeletRegistration[] };
   nics: NicDraft[];
 }
 
-function readTaints(ctx: Ctx, node: YamlNode | null, path: string): Taint[] | undefined {
-  const items = seq(ctx, node, path);
-  if (!items) return undefined;
+/** the valid taints; a second taint with the same key and effect is reported */
+function readTaints(ctx: Ctx, taints: Walked<TaintInput[]>, path: string): Taint[] {
   const out: Taint[] = [];
   const seen = new Map<string, number>();
-  items.forEach((item, i) => {
+  taints.forEach((t, i) => {
     const q = `${path}[${i}]`;
-    const f = fields(ctx, item, q, taintKeys);
-    if (!f) return;
-    const k = required(ctx, f, item, q, 'key');
-    const e = required(ctx, f, item, q, 'effect');
-    const key = k ? str(ctx, k.value, `${q}.key`) : undefined;
-    if (key !== undefined) {
-      const problem = labelKeyProblem(key);
-      if (problem) report(ctx, k!.value, `${q}.key`, problem.replace(/^label key/, 'taint key'));
-    }
-    const vf = f.get('value');
-    const value = vf ? str(ctx, vf.value, `${q}.value`) : '';
-    if (vf && value !== undefined) {
-      const problem = labelValueProblem(value);
-      if (problem) report(ctx, vf.value, `${q}.value`, problem.replace(/^label value/, 'taint value'));
-    }
-    const effect = e ? oneOf(ctx, e.value, `${q}.effect`, taintEffects) : undefined;
-    if (key === undefined || value === undefined || effect === undefined) return;
-    const id = `${key}:${effect}`;
+    if (!t || t.key === undefined || t.effect === undefined || ctx.w.issuesUnder(q) > 0) return;
+    const id = `${t.key}:${t.effect}`;
     const prev = seen.get(id);
     if (prev !== undefined) {
-      report(ctx, item, q, `duplicate taint ${key}:${effect} (also ${path}[${prev}])`);
+      report(ctx, ctx.w.positions.get(q), q, `duplicate taint ${t.key}:${t.effect} (also ${path}[${prev}])`);
       return;
     }
     seen.set(id, i);
-    out.push({ key, value, effect });
+    out.push({ key: t.key, value: t.value ?? '', effect: t.effect });
   });
   return out;
 }
 
-function readNode(ctx: Ctx, node: YamlNode | null, path: string): NodeDraft | undefined {
-  const f = fields(ctx, node, path, nodeKeys);
-  if (!f) return undefined;
-  const d: NodeDraft = { path, self: node, nameNode: null, numaNodesNode: null, input: {}, nics: [] };
-  const p = (k: string) => `${path}.${k}`;
-  const name = required(ctx, f, node, path, 'name');
-  if (name) {
-    d.nameNode = name.value;
-    const s = str(ctx, name.value, p('name'));
-    const problem = s === undefined ? undefined : dnsSubdomainProblem(s);
-    if (problem) report(ctx, name.value, p('name'), `node name ${problem}`);
-    else if (s !== undefined) d.input.name = s;
-  }
-  const get = (k: string) => f.get(k);
-  if (get('numaNodes')) {
-    d.numaNodesNode = get('numaNodes')!.value;
-    d.input.numaNodes = int(ctx, d.numaNodesNode, p('numaNodes'), 1, 1024);
-  }
-  if (get('cpu')) d.input.cpu = quantity(ctx, get('cpu')!.value, p('cpu'));
-  if (get('memory')) d.input.memory = quantity(ctx, get('memory')!.value, p('memory'));
-  if (get('pods')) d.input.pods = int(ctx, get('pods')!.value, p('pods'), 0, 100000);
-  if (get('labels')) d.input.labels = stringMap(ctx, get('labels')!.value, p('labels'), true);
-  if (get('taints')) d.input.taints = readTaints(ctx, get('taints')!.value, p('taints'));
-  if (get('netdevNaming')) d.input.netdevNaming = oneOf(ctx, get('netdevNaming')!.value, p('netdevNaming'), netdevNamings);
-  if (get('kubeletRegistration')) {
-    const q = p('kubeletRegistration');
-    const items = seq(ctx, get('kubeletRegistration')!.value, q);
-    if (items) {
-      const out: KubeletRegistration[] = [];
-      items.forEach((item, i) => {
-        const v = oneOf(ctx, item, `${q}[${i}]`, kubeletRegistrations);
-        if (v === undefined) return;
-        if (out.includes(v)) report(ctx, item, `${q}[${i}]`, `"${v}" is listed twice`);
-        else out.push(v);
-      });
-      if (items.length === 0) report(ctx, get('kubeletRegistration')!.value, q, `must list at least one of ${kubeletRegistrations.join(', ')}`);
-      d.input.kubeletRegistration = out;
-    }
-  }
-  const nics = required(ctx, f, node, path, 'nics');
-  if (nics) {
-    const items = seq(ctx, nics.value, p('nics'));
-    if (items) d.nics = items.map((item, i) => readNic(ctx, item, `${p('nics')}[${i}]`));
-  }
-  return d;
+function nodeDraft(ctx: Ctx, node: Walked<NodeSpecInput>, path: string): NodeDraft {
+  const { nics, taints, kubeletRegistration, labels, ...rest } = node;
+  return {
+    path,
+    input: {
+      ...rest,
+      // a walked map holds only its valid entries
+      labels: labels as Record<string, string> | undefined,
+      taints: taints && readTaints(ctx, taints, `${path}.taints`),
+      kubeletRegistration: kubeletRegistration && [...new Set(kubeletRegistration.filter((k): k is KubeletRegistration => k !== undefined))],
+    },
+    nics: (nics ?? []).map((nic, i) => nicDraft(ctx, nic, `${path}.nics[${i}]`)),
+  };
 }
 
 /** Cross-field checks and defaults of one node. Returns the resolved node (meaningful only if no issue was added). */
@@ -594,24 +475,24 @@ function resolveNode(ctx: Ctx, d: NodeDraft, nodeIndex: number): NodeSpec {
       for (const k of ['totalVfs', 'numVfs', 'vfOffset', 'vfStride'] as const) {
         const v = n.input[k];
         if (v !== undefined && v !== 0) {
-          report(ctx, n.where[k] ?? null, `${n.path}.${k}`, `model ${m.name} has no SR-IOV; remove ${k}`);
+          report(ctx, n.where[k], `${n.path}.${k}`, `model ${m.name} has no SR-IOV; remove ${k}`);
           n.valid = false;
         }
       }
       if (n.input.vfDriver === 'vfio-pci') {
-        report(ctx, n.where.vfDriver ?? null, `${n.path}.vfDriver`, `model ${m.name} has no SR-IOV, so it has no VFs to bind`);
+        report(ctx, n.where.vfDriver, `${n.path}.vfDriver`, `model ${m.name} has no SR-IOV, so it has no VFs to bind`);
         n.valid = false;
       }
     }
     const numVfs = n.input.numVfs ?? NIC_DEFAULTS.numVfs;
     if (m && sriov && numVfs > totalVfs) {
       const src = n.input.totalVfs !== undefined ? 'totalVfs' : `the ${m.name} sriov_totalvfs`;
-      report(ctx, n.where.numVfs ?? null, `${n.path}.numVfs`, `${numVfs} VFs requested but ${src} is ${totalVfs}`);
+      report(ctx, n.where.numVfs, `${n.path}.numVfs`, `${numVfs} VFs requested but ${src} is ${totalVfs}`);
       n.valid = false;
     }
     const numaNode = n.input.numaNode ?? NIC_DEFAULTS.numaNode;
     if (numaNode >= numaNodes) {
-      report(ctx, n.where.numaNode ?? null, `${n.path}.numaNode`, `NUMA node ${numaNode} does not exist: the node has numaNodes: ${numaNodes} (use -1..${numaNodes - 1})`);
+      report(ctx, n.where.numaNode, `${n.path}.numaNode`, `NUMA node ${numaNode} does not exist: the node has numaNodes: ${numaNodes} (use -1..${numaNodes - 1})`);
       n.valid = false;
     }
     return {
@@ -633,7 +514,7 @@ function resolveNode(ctx: Ctx, d: NodeDraft, nodeIndex: number): NodeSpec {
     const key = `${n.addr.domain}:${routingId(n.addr)}`;
     const prev = byAddr.get(key);
     if (prev && prev.vf < 0) {
-      report(ctx, n.where.pciAddr ?? null, `${n.path}.pciAddr`, `duplicate PCI address ${n.input.pciAddr} (also ${nics[prev.nic].path})`);
+      report(ctx, n.where.pciAddr, `${n.path}.pciAddr`, `duplicate PCI address ${n.input.pciAddr} (also ${nics[prev.nic].path})`);
       n.valid = false;
     } else if (!prev) byAddr.set(key, { nic: i, vf: -1 });
   });
@@ -644,7 +525,7 @@ function resolveNode(ctx: Ctx, d: NodeDraft, nodeIndex: number): NodeSpec {
     for (let k = 0; k < g.totalVfs; k++) {
       const rid = base + g.vfOffset + k * g.vfStride;
       if (rid > 0xffff) {
-        report(ctx, n.where.pciAddr ?? null, `${n.path}.pciAddr`,
+        report(ctx, n.where.pciAddr, `${n.path}.pciAddr`,
           `VF ${k} would fall past bus ff (offset ${g.vfOffset}, stride ${g.vfStride}, totalVfs ${g.totalVfs}); use a lower bus or fewer VFs`);
         n.valid = false;
         return;
@@ -653,7 +534,7 @@ function resolveNode(ctx: Ctx, d: NodeDraft, nodeIndex: number): NodeSpec {
       const prev = byAddr.get(key);
       if (prev && prev.nic !== i) {
         const at = formatPciAddr(fromRoutingId(n.addr.domain, rid));
-        report(ctx, n.where.pciAddr ?? null, `${n.path}.pciAddr`,
+        report(ctx, n.where.pciAddr, `${n.path}.pciAddr`,
           `VF ${k} of this PF would be at ${at}, which is ${ownerText(prev, at)} (offset ${g.vfOffset}, stride ${g.vfStride}, totalVfs ${g.totalVfs})`);
         n.valid = false;
         return;
@@ -732,58 +613,23 @@ function resolveNode(ctx: Ctx, d: NodeDraft, nodeIndex: number): NodeSpec {
 }
 
 function validateDocument(ctx: Ctx): Topology | undefined {
-  const root = deref(ctx, ctx.doc.contents);
-  if (isNull(root)) {
-    report(ctx, root, '', `empty document; expected apiVersion: ${TOPOLOGY_API_VERSION}, kind: ${TOPOLOGY_KIND}, metadata and spec`);
+  const w = ctx.w;
+  const root = w.deref(w.doc.contents);
+  if (root === null || (isScalar(root) && root.value === null)) {
+    report(ctx, w.pos(root), '', `empty document; expected apiVersion: ${TOPOLOGY_API_VERSION}, kind: ${TOPOLOGY_KIND}, metadata and spec`);
     return undefined;
   }
-  const top = fields(ctx, root, '', topologyKeys);
-  if (!top) return undefined;
-  const api = required(ctx, top, root, '', 'apiVersion');
-  if (api) {
-    const s = str(ctx, api.value, 'apiVersion');
-    if (s !== undefined && s !== TOPOLOGY_API_VERSION) report(ctx, api.value, 'apiVersion', `"${s}" is not supported; use ${TOPOLOGY_API_VERSION}`);
-  }
-  const kind = required(ctx, top, root, '', 'kind');
-  if (kind) {
-    const s = str(ctx, kind.value, 'kind');
-    if (s !== undefined && s !== TOPOLOGY_KIND) report(ctx, kind.value, 'kind', `"${s}" is not ${TOPOLOGY_KIND}`);
-  }
-  let name = '';
-  const meta = required(ctx, top, root, '', 'metadata');
-  if (meta) {
-    const mf = fields(ctx, meta.value, 'metadata', metadataKeys);
-    if (mf) {
-      const n = required(ctx, mf, meta.value, 'metadata', 'name');
-      if (n) {
-        const s = str(ctx, n.value, 'metadata.name');
-        const problem = s === undefined ? undefined : dnsSubdomainProblem(s);
-        if (problem) report(ctx, n.value, 'metadata.name', problem);
-        else if (s !== undefined) name = s;
-      }
-      for (const k of ['labels', 'annotations'] as const) {
-        const v = mf.get(k);
-        if (v) stringMap(ctx, v.value, `metadata.${k}`, k === 'labels');
-      }
-    }
-  }
-  const spec = required(ctx, top, root, '', 'spec');
-  if (!spec) return undefined;
-  const sf = fields(ctx, spec.value, 'spec', specKeys);
-  if (!sf) return undefined;
-  const nodesField = required(ctx, sf, spec.value, 'spec', 'nodes');
-  if (!nodesField) return undefined;
-  const items = seq(ctx, nodesField.value, 'spec.nodes');
+  const file = w.walk(root, topologyShape, '') as Walked<TopologyFile> | undefined;
+  const items = file?.spec?.nodes;
   if (!items) return undefined;
-  if (items.length === 0) report(ctx, nodesField.value, 'spec.nodes', 'a topology needs at least one node');
 
-  const drafts = items.map((item, i) => readNode(ctx, item, `spec.nodes[${i}]`));
+  const drafts = items.map((n, i) => (n === undefined ? undefined : nodeDraft(ctx, n, `spec.nodes[${i}]`)));
   const names = new Map<string, string>();
   for (const d of drafts) {
     const n = d?.input.name;
     if (!d || n === undefined) continue;
     const prev = names.get(n);
-    if (prev) report(ctx, d.nameNode, `${d.path}.name`, `duplicate node name "${n}" (also ${prev})`);
+    if (prev) report(ctx, w.positions.get(`${d.path}.name`), `${d.path}.name`, `duplicate node name "${n}" (also ${prev})`);
     else names.set(n, d.path);
   }
   const nodes = drafts.map((d, i) => (d ? resolveNode(ctx, d, i) : undefined));
@@ -803,15 +649,20 @@ function validateDocument(ctx: Ctx): Topology | undefined {
     });
   });
   if (nodes.some((n) => n === undefined)) return undefined;
-  return { name, nodes: nodes as NodeSpec[] };
+  return { name: file.metadata?.name ?? '', nodes: nodes as NodeSpec[] };
 }
 
 function finish(ctx: Ctx, result: Topology | undefined): Topology {
-  if (ctx.issues.length > 0 || !result) {
-    const issues = sortIssues(ctx.issues, ctx.file);
-    throw new TopologyError(ctx.file, issues.length ? issues : [{ file: ctx.file, line: 0, column: 0, field: '', message: 'invalid topology' }]);
+  const { w } = ctx;
+  if (w.issues.length > 0 || !result) {
+    const issues = sortIssues(w.issues, w.file);
+    throw new TopologyError(w.file, issues.length ? issues : [{ file: w.file, line: 0, column: 0, field: '', message: 'invalid topology' }]);
   }
   return result;
+}
+
+function walker(file: string, doc: Document, lc: LineCounter | null): Ctx {
+  return { w: new Walker(file, doc, lc, { defs: topologyDefinitions, dialect: topologyDialect }) };
 }
 
 // ---- public API ----
@@ -819,9 +670,9 @@ function finish(ctx: Ctx, result: Topology | undefined): Topology {
 /** Parse and validate a topology file's text. Throws TopologyError listing every problem. */
 export function parseTopology(text: string, file = '<topology>'): Topology {
   const { doc, lc } = parseYamlDocument(text);
-  const ctx: Ctx = { file, doc, lc, issues: [] };
+  const ctx = walker(file, doc, lc);
   if (doc.errors.length > 0) {
-    ctx.issues.push(...syntaxIssues(file, doc.errors, lc));
+    ctx.w.issues.push(...syntaxIssues(file, doc.errors, lc));
     return finish(ctx, undefined);
   }
   return finish(ctx, validateDocument(ctx));
@@ -847,7 +698,7 @@ export function resolveTopology(input: TopologyInput, source = '<topology>'): To
     metadata: { name: input.name ?? 'inline' },
     spec: { nodes: input.nodes },
   });
-  const ctx: Ctx = { file: source, doc, lc: null, issues: [] };
+  const ctx = walker(source, doc, null);
   return finish(ctx, validateDocument(ctx));
 }
 

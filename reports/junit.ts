@@ -44,6 +44,26 @@ function attrs(pairs: Array<[string, string | number | undefined]>): string {
     .join('');
 }
 
+/** where a failed scenario failed, when that is in its own file (the line a CI annotation points at) */
+export function failureLocation(s: ScenarioResult): SourceLocation | undefined {
+  const found = firstError(s);
+  const l = found ? (found.error.location ?? found.operation?.location ?? found.step?.location ?? s.location) : s.location;
+  // locations may carry the path the file was loaded from, the result's file the path relative to the run
+  return l && (l.file === s.file || l.file.endsWith(`/${s.file}`)) ? l : undefined;
+}
+
+/**
+ * The location as a Java stack frame, `at dir.sub.Scenario(file.yaml:LINE)`: the only form dorny/test-reporter's
+ * java-junit parser takes a file and line from (it matches the dotted prefix against the folders of a tracked file
+ * of that name). Only when every folder reads as a Java package part (starts with a lower-case letter or _, no dot).
+ */
+export function javaFrame(file: string, line: number): string | undefined {
+  const parts = file.split('/');
+  const base = parts.pop();
+  if (!base || parts.length === 0 || !parts.every((p) => /^[a-z_][^.()]*$/.test(p)) || /[()]/.test(base)) return undefined;
+  return `at ${parts.join('.')}.Scenario(${base}:${line})`;
+}
+
 function failureText(s: ScenarioResult): { message: string; type: string; body: string; isError: boolean } {
   const found = firstError(s);
   if (!found) {
@@ -51,9 +71,13 @@ function failureText(s: ScenarioResult): { message: string; type: string; body: 
   }
   const { error, step, operation } = found;
   const lines: string[] = [];
+  // the message first: action-junit-report shows the first two lines of the text, test-reporter the message
   lines.push(`${error.name}: ${error.message}`);
   const where = at(error.location ?? operation?.location ?? step?.location ?? s.location);
   if (where) lines.push(`    at ${where}`);
+  const own = failureLocation(s);
+  const frame = own && javaFrame(s.file, own.line);
+  if (frame) lines.push(frame);
   if (step) lines.push(`step: ${step.name}${operation ? `\noperation: ${operation.title}` : ''}`);
   const diff = diffOf(error);
   if (diff) lines.push('', diff.trimEnd());
@@ -66,7 +90,8 @@ function failureText(s: ScenarioResult): { message: string; type: string; body: 
   return { message: error.message, type: error.name, body: `${lines.join('\n')}\n`, isError: !step };
 }
 
-function systemOut(s: ScenarioResult): string {
+/** a scenario's log as plain text: steps and operations with their status, the log events, the attachments */
+export function scenarioLog(s: ScenarioResult): string {
   const out: string[] = [];
   for (const step of s.steps) {
     out.push(`[${step.status}] ${step.name} (${step.durationMs}ms)`);
@@ -126,7 +151,8 @@ export function renderJUnit(run: RunResult): string {
         ['name', s.name],
         ['classname', file],
         ['file', file],
-        ['line', s.location?.line],
+        // a failed case points at the failed operation: annotators put the annotation on this line
+        ['line', (s.status === 'failed' ? failureLocation(s) : undefined)?.line ?? s.location?.line],
         ['time', seconds(s.durationMs)],
       ]);
       const inner: string[] = [];
@@ -140,7 +166,7 @@ export function renderJUnit(run: RunResult): string {
         else failures++;
         inner.push(`      <${tag}${attrs([['message', f.message], ['type', f.type]])}>${escapeXmlText(f.body)}</${tag}>`);
       }
-      const out = systemOut(s);
+      const out = scenarioLog(s);
       if (out) inner.push(`      <system-out>${escapeXmlText(out)}</system-out>`);
       cases.push(
         inner.length > 0 ? `    <testcase${caseAttrs}>\n${inner.join('\n')}\n    </testcase>` : `    <testcase${caseAttrs}/>`,

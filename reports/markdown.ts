@@ -43,7 +43,14 @@ function failure(s: ScenarioResult): string[] {
   return out;
 }
 
-export function renderMarkdown(run: RunResult, options: { title?: string; reportUrl?: string } = {}): string {
+export interface MarkdownOptions {
+  title?: string;
+  reportUrl?: string;
+  /** lines shown right after the totals, as a quote (e.g. what a CI job left out) */
+  notes?: string[];
+}
+
+export function renderMarkdown(run: RunResult, options: MarkdownOptions = {}): string {
   const t = runTotals(run);
   const m = run.run;
   const icon = t.status === 'passed' ? '✅' : '❌';
@@ -52,6 +59,7 @@ export function renderMarkdown(run: RunResult, options: { title?: string; report
   out.push('| scenarios | ✅ passed | ❌ failed | ⏭️ skipped | duration |', '|---:|---:|---:|---:|---:|');
   out.push(`| ${t.total} | ${t.passed} | ${t.failed} | ${t.skipped} | ${formatDuration(t.durationMs)} |`, '');
   if (m.interrupted) out.push('> **The run was interrupted**: not every scenario ran.', '');
+  for (const note of options.notes ?? []) out.push(`> ${note}`, '');
   const plugins = m.plugins
     .map((p) => `${mdText(p.name)}${p.version ? ` ${mdText(p.version)}` : ''}${p.sha256 ? ` (${code(`sha256:${p.sha256.slice(0, 12)}`)})` : ''}${p.bundled ? '' : ' — third-party'}`)
     .join(', ');
@@ -79,4 +87,37 @@ export function renderMarkdown(run: RunResult, options: { title?: string; report
   }
   if (t.failed > 0) out.push('Re-run everything:', '', fence(m.reproduceCommand, 'sh'), '');
   return `${out.join('\n')}`;
+}
+
+/**
+ * `md` cut at a line boundary to at most `maxBytes` (UTF-8), with `note(bytesLeftOut)` at the end; a fenced block or
+ * a <details> open at the cut is closed first, so what follows the cut still renders. Unchanged when it fits.
+ */
+export function capMarkdown(md: string, maxBytes: number, note: (bytesLeftOut: number) => string): string {
+  const total = Buffer.byteLength(md);
+  if (total <= maxBytes) return md;
+  const lines = md.split('\n');
+  const kept: string[] = [];
+  let used = 0;
+  let openFence: string | undefined;
+  let openDetails = 0;
+  const closing = () => `${openFence ? `${openFence}\n` : ''}${'</details>\n'.repeat(openDetails)}`;
+  // the tail (closers and note) is at most this long; its exact size depends on how much was left out
+  const tailBudget = Buffer.byteLength(note(total)) + 64;
+  for (const line of lines) {
+    const size = Buffer.byteLength(line) + 1;
+    const fence = /^(`{3,})/.exec(line)?.[1];
+    let nextFence = openFence;
+    if (fence && !openFence) nextFence = fence;
+    else if (openFence && line.startsWith(openFence) && line.trim() === openFence) nextFence = undefined;
+    const nextDetails = openDetails + (/<details>/.test(line) ? 1 : 0) - (/<\/details>/.test(line) ? 1 : 0);
+    const closers = Buffer.byteLength(`${nextFence ? `${nextFence}\n` : ''}${'</details>\n'.repeat(Math.max(0, nextDetails))}`);
+    if (used + size + closers + tailBudget > maxBytes) break;
+    kept.push(line);
+    used += size;
+    openFence = nextFence;
+    openDetails = Math.max(0, nextDetails);
+  }
+  const head = `${kept.join('\n')}\n${closing()}`;
+  return `${head}\n${note(total - Buffer.byteLength(kept.join('\n')))}\n`;
 }

@@ -11,6 +11,7 @@ import type { Reporter } from '../../reports/reporter.ts';
 import { jsonReporter, parseRunResult } from '../../reports/json.ts';
 import { junitReporter } from '../../reports/junit.ts';
 import { htmlReporter } from '../../reports/html.ts';
+import { githubReporter } from '../../reports/github.ts';
 import { terminalReporter, type TerminalSink } from '../../reports/terminal.ts';
 import { runTotals, type RunResult } from '../../reports/types.ts';
 import { parse, UsageError } from '../cli/args.ts';
@@ -26,9 +27,11 @@ import { joinCommandLine, splitCommandLine } from './shell-words.ts';
 
 export const RUN_USAGE =
   'usage: sriov-lab run [PATH…] [--backend sim|qemu|host] [--device-plugin "CMD"] [--cni PATH] [--seed N] [--filter GLOB]…\n' +
-  '                     [--json FILE] [--junit FILE] [--html FILE] [--keep] [--pf NAME|PCI]… [--force]\n' +
+  '                     [--json FILE] [--junit FILE] [--html FILE] [--keep] [--pf NAME|PCI]… [--force] [--github]\n' +
   '  --pf (host backend): a PF it may use, for the topology\'s NICs in order; --force: past its guard rails.\n' +
   '  PATH: scenario files or folders (default: scenarios/); --filter matches a scenario\'s name, id or file.\n' +
+  '  --github (default when GITHUB_ACTIONS=true): a log group per scenario, annotations at failed operations,\n' +
+  '    the job summary ($GITHUB_STEP_SUMMARY) and step outputs ($GITHUB_OUTPUT).\n' +
   '  Exit code: 0 passed, 1 a scenario failed or the run was interrupted, 2 usage error or invalid scenario.\n';
 
 export interface RunCommandIo {
@@ -40,6 +43,8 @@ export interface RunCommandIo {
   clock?: Clock;
   /** paths in results are shown relative to this (default: the working directory) */
   cwd?: string;
+  /** the environment (default: process.env): GITHUB_ACTIONS, GITHUB_STEP_SUMMARY, GITHUB_OUTPUT, GITHUB_WORKSPACE */
+  env?: Record<string, string | undefined>;
 }
 
 export function toolVersion(): string {
@@ -178,6 +183,7 @@ export async function runCommand(args: string[], io: RunCommandIo = {}): Promise
       junit: { type: 'string' },
       html: { type: 'string' },
       keep: { type: 'boolean' },
+      github: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     }));
   } catch (e) {
@@ -208,7 +214,14 @@ export async function runCommand(args: string[], io: RunCommandIo = {}): Promise
   }
   const scenarios = loaded.scenarios;
 
-  const reporters: Reporter[] = [terminalReporter({ stream: stdout })];
+  const env = io.env ?? process.env;
+  const reporters: Reporter[] = [];
+  // first, so that each scenario's line from the terminal reporter follows its closed log group
+  if (values.github === true || env.GITHUB_ACTIONS === 'true') {
+    const files = { html: values.html as string | undefined, junit: values.junit as string | undefined, json: values.json as string | undefined };
+    reporters.push(githubReporter({ stdout, env, cwd, files }));
+  }
+  reporters.push(terminalReporter({ stream: stdout }));
   if (values.json) reporters.push(jsonReporter({ outputFile: String(values.json) }));
   if (values.junit) reporters.push(junitReporter({ outputFile: String(values.junit) }));
   if (values.html) reporters.push(htmlReporter({ outputFile: String(values.html) }));
@@ -253,9 +266,12 @@ export async function runToResult(args: string[], backends: Array<Backend & Back
   let out = '';
   let err = '';
   try {
+    // a test run inside a GitHub job must not write that job's summary and outputs
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'GITHUB_ACTIONS'));
     const code = await runCommand([...args, '--json', join(dir, 'run.json')], {
       registry,
       cwd,
+      env,
       stdout: { write: (s: string) => (out += s), isTTY: false } as never,
       stderr: { write: (s: string) => (err += s) },
       signal: new AbortController().signal,

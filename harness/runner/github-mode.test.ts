@@ -56,7 +56,7 @@ function setup(t: Test, env: Record<string, string> = {}) {
 
 t.test('GITHUB_ACTIONS=true: groups, annotations, summary, outputs, exit code 1', async (t) => {
   const h = setup(t, { GITHUB_ACTIONS: 'true' });
-  const code = await runCommand([join(h.dir, 'suite'), '--seed', '5', '--junit', 'out/junit.xml', '--json', 'out/run.json'], h.io);
+  const code = await runCommand([join(h.dir, 'suite'), '--seed', '5', '--junit', join(h.dir, 'out/junit.xml'), '--json', join(h.dir, 'out/run.json')], h.io);
   t.equal(code, 1, 'a failing scenario fails the step');
   const out = h.out();
 
@@ -96,20 +96,20 @@ t.test('GITHUB_ACTIONS=true: groups, annotations, summary, outputs, exit code 1'
     failed: '1',
     skipped: '0',
     'report-html': '',
-    junit: 'out/junit.xml',
-    json: 'out/run.json',
+    junit: join(h.dir, 'out/junit.xml'),
+    json: join(h.dir, 'out/run.json'),
     reproduce: `sriov-lab run ${join(h.dir, 'suite')} --seed 5 --backend sim`,
   });
 });
 
 t.test('--github forces it; a passing run exits 0 and annotates nothing', async (t) => {
   const h = setup(t);
-  const code = await runCommand([join(h.dir, 'suite', 'ok.yaml'), '--seed', '2', '--github', '--html', 'r.html'], h.io);
+  const code = await runCommand([join(h.dir, 'suite', 'ok.yaml'), '--seed', '2', '--github', '--html', join(h.dir, 'r.html')], h.io);
   t.equal(code, 0, h.err());
   t.notMatch(h.out(), /^::error/m);
   t.match(h.out(), /^::group::sleeps \(suite\/ok\.yaml\)$/m);
   t.match(readFileSync(join(h.dir, 'summary.md'), 'utf8'), '## ✅ sriov-lab scenarios');
-  t.match(parseOutputFile(readFileSync(join(h.dir, 'output.txt'), 'utf8')), { passed: '1', failed: '0', 'report-html': 'r.html' });
+  t.match(parseOutputFile(readFileSync(join(h.dir, 'output.txt'), 'utf8')), { passed: '1', failed: '0', 'report-html': join(h.dir, 'r.html') });
 });
 
 t.test('without GitHub nothing of this is printed or written', async (t) => {
@@ -145,8 +145,8 @@ t.test('a summary file near the 1 MiB cap: the run\'s part is cut to fit, with a
   const summary = join(h.dir, 'summary.md');
   const before = `${'x'.repeat(1024 * 1024 - 600)}\n`;
   writeFileSync(summary, before);
-  await runCommand([join(h.dir, 'suite'), '--seed', '5', '--html', 'report.html'], h.io);
+  await runCommand([join(h.dir, 'suite'), '--seed', '5', '--html', join(h.dir, 'report.html')], h.io);
   const text = readFileSync(summary, 'utf8');
   t.ok(Buffer.byteLength(text) <= 1024 * 1024, `${Buffer.byteLength(text)} bytes`);
-  t.match(text.slice(before.length), /This summary was cut\*\* to fit GitHub's 1 MiB limit for a step summary: \d+ bytes left out\. Everything is in the HTML report \(report\.html\)/);
+  t.match(text.slice(before.length), /This summary was cut\*\* to fit GitHub's 1 MiB limit for a step summary: \d+ bytes left out\. Everything is in the HTML report \(\S+report\.html\)/);
 });

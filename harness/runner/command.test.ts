@@ -6,6 +6,8 @@ import { parseRunResult } from '../../reports/json.ts';
 import { runCommand } from './command.ts';
 import { fakeBackend, fakeClock, type FakeClusterTable } from './fixtures/fake-cluster.ts';
 import { createBackendRegistry } from './registry.ts';
+import { projectRoot } from '../../sim/paths.ts';
+import { loadTopology } from '../../sim/topology/topology.ts';
 
 const head = (name: string) => `apiVersion: sriov-lab.dev/v1alpha1\nkind: Scenario\nmetadata:\n  name: ${name}\nspec:\n`;
 
@@ -100,4 +102,17 @@ t.test('interrupting still writes the reports and exits 1', async (t) => {
     t.equal(await runCommand([join(h.dir, 'suite'), '--json', json], { ...h.io, signal: controller.signal }), 1);
     t.same(parseRunResult(readFileSync(json, 'utf8')).scenarios.map((s) => s.status), ['skipped', 'skipped'], 'aborted before it began');
   }
+});
+
+t.test('--topology: the topology of the scenarios that name none, and in the reproduce commands', async (t) => {
+  const h = harness(t);
+  const code = await runCommand([join(h.dir, 'suite', 'ok.yaml'), '--seed', '4', '--topology', join(projectRoot(), 'scenarios/topologies/two-nodes-i350.yaml')], h.io);
+  t.equal(code, 0, h.err());
+  t.same(h.backend.ups[0].topology.nodes.map((n) => n.name), loadTopology(join(projectRoot(), 'scenarios/topologies/two-nodes-i350.yaml')).nodes.map((n) => n.name));
+  t.ok(h.backend.ups[0].topology.nodes.length > 1, 'not the one-node default');
+  const json = join(h.dir, 'run.json');
+  await runCommand([join(h.dir, 'suite', 'ok.yaml'), '--seed', '4', '--topology', 'two-nodes-i350.yaml', '--json', json], { ...h.io, cwd: join(projectRoot(), 'scenarios/topologies') });
+  t.match(parseRunResult(readFileSync(json, 'utf8')).scenarios[0].reproduceCommand, / --topology two-nodes-i350\.yaml$/);
+  t.equal(await runCommand([join(h.dir, 'suite', 'ok.yaml'), '--topology', join(h.dir, 'nope.yaml')], h.io), 2);
+  t.match(h.err(), /--topology: .*nope\.yaml.*cannot read the topology file/);
 });

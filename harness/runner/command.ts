@@ -4,7 +4,7 @@
 // 2 a usage error, an unknown backend, or an invalid scenario file (nothing ran).
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { projectRoot } from '../../sim/paths.ts';
 import { multiplex } from '../../reports/reporter.ts';
 import type { Reporter } from '../../reports/reporter.ts';
@@ -15,7 +15,8 @@ import { githubReporter } from '../../reports/github.ts';
 import { terminalReporter, type TerminalSink } from '../../reports/terminal.ts';
 import { runTotals, type RunResult } from '../../reports/types.ts';
 import { parse, UsageError } from '../cli/args.ts';
-import { ScenarioValidationError, findScenarioFiles, loadScenario } from '../scenario/load.ts';
+import { ScenarioValidationError, findScenarioFiles, loadScenario, type ScenarioLoadOptions } from '../scenario/load.ts';
+import { TopologyError, loadTopology, type Topology } from '../../sim/topology/topology.ts';
 import type { Scenario } from '../scenario/types.ts';
 import type { Clock } from './clock.ts';
 import type { Backend } from '../backend.ts';
@@ -26,10 +27,11 @@ import { parseSeed, randomSeed } from './seed.ts';
 import { joinCommandLine, splitCommandLine } from './shell-words.ts';
 
 export const RUN_USAGE =
-  'usage: sriov-lab run [PATH…] [--backend sim|qemu|host] [--device-plugin "CMD"] [--cni PATH] [--seed N] [--filter GLOB]…\n' +
+  'usage: sriov-lab run [PATH…] [--backend sim|qemu|host] [--device-plugin "CMD"] [--cni PATH] [--topology FILE] [--seed N] [--filter GLOB]…\n' +
   '                     [--json FILE] [--junit FILE] [--html FILE] [--keep] [--pf NAME|PCI]… [--force] [--github]\n' +
   '  --pf (host backend): a PF it may use, for the topology\'s NICs in order; --force: past its guard rails.\n' +
   '  PATH: scenario files or folders (default: scenarios/); --filter matches a scenario\'s name, id or file.\n' +
+  '  --topology: the topology of the scenarios that name none (default: one node, an I350 PF and a virtio NIC).\n' +
   '  --github (default when GITHUB_ACTIONS=true): a log group per scenario, annotations at failed operations,\n' +
   '    the job summary ($GITHUB_STEP_SUMMARY) and step outputs ($GITHUB_OUTPUT).\n' +
   '  Exit code: 0 passed, 1 a scenario failed or the run was interrupted, 2 usage error or invalid scenario.\n';
@@ -107,7 +109,7 @@ export function scenarioRunFlags(values: Record<string, string | boolean | (stri
  * The scenarios under `paths` (files or folders), with files shown relative to `cwd`. On a problem, `message` is the
  * whole text to print on stderr (already prefixed with `sriov-lab <command>:`); nothing should run.
  */
-export function loadScenarioPaths(paths: string[], cwd: string, command = 'run'): { ok: true; scenarios: Scenario[] } | { ok: false; message: string } {
+export function loadScenarioPaths(paths: string[], cwd: string, command = 'run', opts: ScenarioLoadOptions = {}): { ok: true; scenarios: Scenario[] } | { ok: false; message: string } {
   const scenarios: Scenario[] = [];
   const problems: string[] = [];
   let files: string[];
@@ -119,7 +121,7 @@ export function loadScenarioPaths(paths: string[], cwd: string, command = 'run')
   }
   for (const f of files) {
     try {
-      const s = loadScenario(f);
+      const s = loadScenario(f, opts);
       scenarios.push({ ...s, file: relative(cwd, f) || f });
     } catch (e) {
       if (!(e instanceof ScenarioValidationError)) throw e;
@@ -183,6 +185,7 @@ export async function runCommand(args: string[], io: RunCommandIo = {}): Promise
       junit: { type: 'string' },
       html: { type: 'string' },
       keep: { type: 'boolean' },
+      topology: { type: 'string' },
       github: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     }));
@@ -207,7 +210,17 @@ export async function runCommand(args: string[], io: RunCommandIo = {}): Promise
 
   const cwd = io.cwd ?? process.cwd();
   const paths = positionals.length ? positionals : ['scenarios'];
-  const loaded = loadScenarioPaths(paths, cwd, 'run');
+  let defaultTopology: Topology | undefined;
+  if (values.topology !== undefined) {
+    try {
+      defaultTopology = loadTopology(resolve(cwd, String(values.topology)));
+    } catch (e) {
+      if (!(e instanceof TopologyError)) throw e;
+      stderr.write(`sriov-lab run: --topology: ${e.lines().join('\n')}\n`);
+      return 2;
+    }
+  }
+  const loaded = loadScenarioPaths(paths, cwd, 'run', { defaultTopology });
   if (!loaded.ok) {
     stderr.write(loaded.message);
     return 2;
@@ -238,6 +251,7 @@ export async function runCommand(args: string[], io: RunCommandIo = {}): Promise
       cni,
       filter,
       host,
+      ...(values.topology !== undefined ? { topologyFile: String(values.topology) } : {}),
       keep: values.keep === true,
       signal: interrupt.signal,
       clock: io.clock,

@@ -54,6 +54,8 @@ export interface RunOptions {
   devicePlugin?: string[];
   /** a third-party CNI binary */
   cni?: string;
+  /** --topology as given: only for the reproduce commands (the scenarios were loaded with it) */
+  topologyFile?: string;
   /** passed to the backend (the host backend's --pf and --force) */
   host?: { pfs: string[]; force?: boolean };
   /** --filter globs (any may match) */
@@ -88,13 +90,14 @@ function pluginFlags(opts: RunOptions): string[] {
   const out: string[] = [];
   if (opts.devicePlugin) out.push('--device-plugin', joinCommandLine(opts.devicePlugin));
   if (opts.cni) out.push('--cni', opts.cni);
+  if (opts.topologyFile) out.push('--topology', opts.topologyFile);
   for (const pf of opts.host?.pfs ?? []) out.push('--pf', pf);
   if (opts.host?.force) out.push('--force');
   return out;
 }
 
 /** `sriov-lab run <file> --seed N --backend B [--device-plugin …] [--cni …]`: this scenario alone, same seed */
-export function reproduceCommand(file: string, opts: Pick<RunOptions, 'seed' | 'backend' | 'devicePlugin' | 'cni' | 'host'> & { filter?: string[] }): string {
+export function reproduceCommand(file: string, opts: Pick<RunOptions, 'seed' | 'backend' | 'devicePlugin' | 'cni' | 'host' | 'topologyFile'> & { filter?: string[] }): string {
   const argv = [TOOL, 'run', file, '--seed', String(opts.seed), '--backend', opts.backend.name, ...pluginFlags(opts as RunOptions)];
   for (const f of opts.filter ?? []) argv.push('--filter', f);
   return joinCommandLine(argv);
@@ -172,7 +175,7 @@ export async function runScenarios(all: Scenario[], opts: RunOptions): Promise<R
         continue;
       }
       await reporter.onScenarioBegin?.(info);
-      const r = await runOne(s, info, { backend: opts.backend, seed: opts.seed, signal, clock, devicePlugin, cni, baseWork, reporter, availability: avail, progress: opts.progress, afterOperation: opts.afterOperation, host: opts.host });
+      const r = await runOne(s, info, { backend: opts.backend, seed: opts.seed, signal, clock, devicePlugin, cni, baseWork, reporter, availability: avail, progress: opts.progress, afterOperation: opts.afterOperation, host: opts.host, topologyFile: opts.topologyFile });
       if (r.error?.name === 'InterruptedError') interrupted = true;
       results.push(r);
       await reporter.onScenarioEnd?.(r);
@@ -222,6 +225,7 @@ interface OneOptions {
   progress?: (line: string) => void;
   afterOperation?: RunOptions['afterOperation'];
   host?: RunOptions['host'];
+  topologyFile?: string;
 }
 
 async function runOne(
@@ -229,7 +233,7 @@ async function runOne(
   info: ScenarioInfo,
   o: OneOptions,
 ): Promise<ScenarioResult> {
-  const flagOpts: RunOptions = { seed: o.seed, backend: o.backend, devicePlugin: o.devicePlugin.argv, cni: o.cni?.path, host: o.host };
+  const flagOpts: RunOptions = { seed: o.seed, backend: o.backend, devicePlugin: o.devicePlugin.argv, cni: o.cni?.path, host: o.host, topologyFile: o.topologyFile };
   if (!o.availability.ok) return skipped(s, info, flagOpts, `backend ${o.backend.name} is not available here: ${o.availability.reason}`);
   const missing: string[] = [];
   for (const req of s.requires) {

@@ -49,18 +49,23 @@ interface Ctx {
 // ---- public API ----
 
 /** Parse and validate a scenario file's text. `file` is used in messages and to resolve relative paths. */
-export function parseScenario(text: string, file = '<scenario>', opts: { dir?: string } = {}): Scenario {
+export interface ScenarioLoadOptions {
+  /** the topology of a scenario that names none (neither spec.topology nor spec.nodes); default: defaultTopology() */
+  defaultTopology?: Topology;
+}
+
+export function parseScenario(text: string, file = '<scenario>', opts: { dir?: string } & ScenarioLoadOptions = {}): Scenario {
   const { doc, lc } = parseYamlDocument(text);
   const w = new Walker(file, doc, lc, { defs: scenarioDefinitions });
   if (doc.errors.length > 0) {
     w.issues.push(...syntaxIssues(file, doc.errors, lc));
     throw finishError(w);
   }
-  return resolveDocument(w, opts.dir ?? dirname(file));
+  return resolveDocument(w, opts.dir ?? dirname(file), opts.defaultTopology);
 }
 
 /** Read, parse and validate a scenario file. Throws ScenarioValidationError (also when the file cannot be read). */
-export function loadScenario(file: string): Scenario {
+export function loadScenario(file: string, opts: ScenarioLoadOptions = {}): Scenario {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -68,7 +73,7 @@ export function loadScenario(file: string): Scenario {
     const err = e as NodeJS.ErrnoException;
     throw new ScenarioValidationError(file, [{ file, line: 0, column: 0, field: '', message: `cannot read the scenario file: ${err.code ?? err.message}` }]);
   }
-  return parseScenario(text, file);
+  return parseScenario(text, file, opts);
 }
 
 /**
@@ -84,7 +89,7 @@ export function defineScenario(input: ScenarioInput, opts: { file?: string; dir?
 
 // ---- the walk ----
 
-function resolveDocument(w: Walker, dir: string): Scenario {
+function resolveDocument(w: Walker, dir: string, fallbackTopology?: Topology): Scenario {
   const root = w.deref(w.doc.contents);
   if (root === null || (root as { value?: unknown }).value === null) {
     w.report('', `empty document; expected apiVersion: ${SCENARIO_API_VERSION}, kind: ${SCENARIO_KIND}, metadata and spec`, { line: 1, column: 1 });
@@ -107,7 +112,7 @@ function resolveDocument(w: Walker, dir: string): Scenario {
   } else if (spec.nodes !== undefined) {
     topology = inlineTopology(ctx, raw.metadata.name, spec.nodes);
   } else {
-    topology = defaultTopology();
+    topology = fallbackTopology ?? defaultTopology();
   }
   ctx.nodes = topology?.nodes.map((n) => n.name) ?? [];
 

@@ -116,3 +116,12 @@ t.test('--topology: the topology of the scenarios that name none, and in the rep
   t.equal(await runCommand([join(h.dir, 'suite', 'ok.yaml'), '--topology', join(h.dir, 'nope.yaml')], h.io), 2);
   t.match(h.err(), /--topology: .*nope\.yaml.*cannot read the topology file/);
 });
+
+t.test('a plugin given by a relative path is resolved against the working directory', async (t) => {
+  const h = harness(t);
+  t.equal(await runCommand([join(h.dir, 'suite', 'ok.yaml'), '--device-plugin', './build/dp -v', '--cni', 'build/sriov'], h.io), 0);
+  t.same(h.backend.ups[0].devicePlugin, { argv: [join(h.dir, 'build/dp'), '-v'] });
+  t.same(h.backend.ups[0].cni, { path: join(h.dir, 'build/sriov') });
+  t.equal(await runCommand([join(h.dir, 'suite', 'ok.yaml'), '--device-plugin', 'sriovdp'], h.io), 0);
+  t.same(h.backend.ups[1].devicePlugin, { argv: ['sriovdp'] }, 'a bare name is looked up on PATH, as a shell would');
+});

@@ -198,7 +198,12 @@ export async function runCommand(args: string[], io: RunCommandIo = {}): Promise
   }
   const parsed = scenarioRunFlags(values);
   if (!parsed.ok) return fail(parsed.message);
-  const { seed, devicePlugin, cni, filter, host } = parsed.flags;
+  const { seed, filter, host } = parsed.flags;
+  const cwd = io.cwd ?? process.cwd();
+  // a plugin named by a relative path (./build/sriov) runs in a node or a VM whose working directory is not this one
+  const absolute = (p: string) => (p.includes('/') ? resolve(cwd, p) : p);
+  const devicePlugin = parsed.flags.devicePlugin && [absolute(parsed.flags.devicePlugin[0]), ...parsed.flags.devicePlugin.slice(1)];
+  const cni = parsed.flags.cni && absolute(parsed.flags.cni);
 
   let backend;
   try {
@@ -208,7 +213,6 @@ export async function runCommand(args: string[], io: RunCommandIo = {}): Promise
     throw e;
   }
 
-  const cwd = io.cwd ?? process.cwd();
   const paths = positionals.length ? positionals : ['scenarios'];
   let defaultTopology: Topology | undefined;
   if (values.topology !== undefined) {

@@ -8,33 +8,12 @@ import { join } from 'node:path';
 import { runCommand } from './command.ts';
 import { fakeBackend, fakeClock, type FakeClusterTable } from './fixtures/fake-cluster.ts';
 import { createBackendRegistry } from './registry.ts';
+import { parseOutputFile } from '../../reports/fixtures/github-output.ts';
 
 const head = (name: string) => `apiVersion: sriov-lab.dev/v1alpha1\nkind: Scenario\nmetadata:\n  name: ${name}\nspec:\n`;
 
 // a pod named "a" that stays Pending: the assert on line 9 of pod.yaml fails, the sleep scenario passes
 const TABLE: FakeClusterTable = { objects: [{ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'a' }, status: { phase: 'Pending' } }] };
-
-/** what GitHub's runner reads back from $GITHUB_OUTPUT: name=value lines and name<<DELIM … DELIM blocks */
-export function parseOutputFile(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i];
-    if (!line) continue;
-    const eq = line.indexOf('=');
-    const hd = line.indexOf('<<');
-    if (eq >= 0 && (hd < 0 || eq < hd)) {
-      out[line.slice(0, eq)] = line.slice(eq + 1);
-    } else if (hd >= 0) {
-      const delim = line.slice(hd + 2);
-      const body: string[] = [];
-      for (i++; i < lines.length && lines[i] !== delim; i++) body.push(lines[i]);
-      if (i >= lines.length) throw new Error(`output ${line.slice(0, hd)}: no closing ${delim}`);
-      out[line.slice(0, hd)] = body.join('\n');
-    } else throw new Error(`not an output line: ${line}`);
-  }
-  return out;
-}
 
 function setup(t: Test, env: Record<string, string> = {}) {
   const registry = createBackendRegistry();

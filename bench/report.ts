@@ -7,7 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
-import { caps } from '../sim/caps.ts';
+import { caps, chromiumPath } from '../sim/caps.ts';
 import { syntheticRun } from '../reports/fixtures/synthetic.ts';
 import { renderHtml } from '../reports/html.ts';
 import { serializeRunResult } from '../reports/json.ts';
@@ -50,7 +50,7 @@ if (!chromiumCap.ok) {
   console.log(`  browser timings skipped: ${chromiumCap.detail}`);
 } else {
   const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
+    executablePath: chromiumPath(),
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
   });
   try {

@@ -6,7 +6,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { caps } from '../sim/caps.ts';
+import { caps, chromiumPath } from '../sim/caps.ts';
 import { sampleRun } from './fixtures/sample-run.ts';
 import { renderHtml } from './html.ts';
 import { loadRunResult } from './render.ts';
@@ -70,7 +70,7 @@ t.test('HTML report in Chromium', { skip: chromiumCap.ok ? false : `no Chromium:
   await writeFile(file, renderHtml(run));
   const url = pathToFileURL(file).href;
 
-  const browser: Browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  const browser: Browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS });
   t.teardown(() => browser.close());
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const external: string[] = [];

@@ -1,5 +1,5 @@
 // What this machine offers. Tests use these to skip with a reason; `sriov-lab doctor` prints them.
-import { accessSync, constants, existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 
 export interface Capability {
@@ -84,10 +84,48 @@ export const caps = {
     }),
   chromium: (): Capability =>
     cached('chromium', () => {
-      const ok = existsSync('/usr/bin/chromium');
-      return { ok, detail: ok ? '/usr/bin/chromium' : 'apt-get install chromium', disables: 'browser tests of the HTML report' };
+      const path = chromiumPath();
+      return {
+        ok: path !== undefined,
+        detail: path ?? `none of ${CHROMIUM_CANDIDATES.join(', ')} (Debian: apt-get install chromium; Ubuntu: Google Chrome, as GitHub's image has)`,
+        disables: 'browser tests of the HTML report',
+      };
     }),
 };
+
+/**
+ * Where a Chromium or Chrome may be, in order: Debian's chromium, Google Chrome (GitHub's Ubuntu image has it and
+ * points CHROME_BIN at it), Ubuntu's chromium-browser (a stub that starts the snap, skipped when it is one).
+ */
+export const CHROMIUM_CANDIDATES = ['/usr/bin/chromium', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable', '/opt/google/chrome/chrome', '/usr/bin/chromium-browser'];
+
+/** the stub Ubuntu installs for the chromium packages is a shell script that only knows the snap */
+const STUB_CANDIDATES = new Set(['/usr/bin/chromium', '/usr/bin/chromium-browser']);
+
+export interface FileLookup {
+  hasFile(path: string): boolean;
+  readFile(path: string): string | undefined;
+}
+
+/** the first browser of $CHROME_BIN and CHROMIUM_CANDIDATES that is there and is not Ubuntu's snap stub */
+export function findChromium(fs: FileLookup, env: Record<string, string | undefined> = process.env): string | undefined {
+  const candidates = [...(env.CHROME_BIN ? [env.CHROME_BIN] : []), ...CHROMIUM_CANDIDATES];
+  return candidates.find((p) => fs.hasFile(p) && !(STUB_CANDIDATES.has(p) && /\bsnap\b/.test(fs.readFile(p)?.slice(0, 4096) ?? '')));
+}
+
+/** this machine's browser for the HTML report's browser tests, if any */
+export function chromiumPath(): string | undefined {
+  return findChromium({
+    hasFile: existsSync,
+    readFile: (p) => {
+      try {
+        return readFileSync(p, 'utf8');
+      } catch {
+        return undefined;
+      }
+    },
+  });
+}
 
 export function allCaps(): Capability[] {
   return Object.values(caps).map((f) => f());

@@ -10,6 +10,7 @@ import type { NodeSpec } from '../../sim/topology/topology.ts';
 import type { KernelInfo } from '../../reports/types.ts';
 import type { Backend, BackendUpOptions, ClusterHandle, Requirement } from '../backend.ts';
 import { pluginsUnderTest } from '../plugins.ts';
+import { hostOsRelease, unavailableReason } from '../setup/setup.ts';
 import type { BackendRunInfo } from '../backend.ts';
 import { buildGuestArtefacts, type GuestArtefacts } from '../qemu/artefacts.ts';
 import { PROJECT_DIR, startVm } from '../qemu/vm.ts';
@@ -102,7 +103,9 @@ export const qemuBackend: Backend & BackendRunInfo = {
   },
   async available() {
     const missing = [caps.root(), caps.qemu()].filter((c) => !c.ok);
-    if (missing.length) return { ok: false, reason: missing.map((c) => `${c.name}: ${c.detail}`).join('; ') };
+    // a distribution whose QEMU cannot have igb (Ubuntu 22.04) says so, rather than "not found" or "lacks igb"
+    const why = (c: (typeof missing)[number]) => (c.name === 'qemu' && unavailableReason('qemu-system-x86', hostOsRelease())) || c.detail;
+    if (missing.length) return { ok: false, reason: missing.map((c) => `${c.name}: ${why(c)}`).join('; ') };
     return { ok: true, detail: 'QEMU VMs with igb (82576) SR-IOV and virtio NICs, a real guest kernel; kubelet emulator and plugins in the guest' };
   },
   provides(req: Requirement) {

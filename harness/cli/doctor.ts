@@ -13,9 +13,12 @@ export async function doctor(): Promise<number> {
   for (const target of SETUP_TARGETS) {
     const p = plan(target, probe);
     const what = p.missing.length
-      ? p.missing.map((s) => (p.backports.includes(s.name) ? `${s.name} (from ${p.backportsSuite})` : s.name)).join(', ')
+      ? p.missing
+          .map((s) => (p.backports.includes(s.name) ? `${s.name} (from ${p.backportsSuite})` : p.unavailable.some((u) => u.name === s.name) ? `not ${s.name}` : s.name))
+          .join(', ')
       : 'nothing (all present)';
     process.stdout.write(`  ${target.padEnd(4)}  ${what}\n`);
+    for (const u of p.unavailable) process.stdout.write(`        ${u.name}: ${u.reason}\n`);
     if (p.problem) process.stdout.write(`        but cannot: ${p.problem}\n`);
     else if (p.missing.length) process.stdout.write(`        ${probe.isRoot() ? '' : 'sudo '}npx sriov-lab setup --for ${target}   (or: ${oneCommand(p, probe.isRoot())})\n`);
   }

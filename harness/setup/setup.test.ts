@@ -2,10 +2,12 @@
 // recording runner (no apt); then the real CLI once, as a dry run.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { findChromium } from '../../sim/caps.ts';
 import { join } from 'node:path';
 import { projectRoot } from '../../sim/paths.ts';
 import { setupCommand, backendArg } from './command.ts';
-import { BACKPORTS_LIST, mirrorUri, oneCommand, plan, setup, systemProbe, systemRunner, type Probe, type Runner, type SetupIo, type SetupTarget } from './setup.ts';
+import { BACKPORTS_LIST, mirrorUri, oneCommand, parseOsRelease, plan, setup, systemProbe, systemRunner, unavailableReason, type Probe, type Runner, type SetupIo, type SetupTarget } from './setup.ts';
 
 const BOOKWORM = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\nVERSION_CODENAME=bookworm\n';
 const TRIXIE = 'ID=debian\nVERSION_CODENAME=trixie\n';
@@ -64,6 +66,7 @@ function machine(spec: MachineSpec = {}) {
     isRoot: () => spec.root ?? true,
     readFile: (p) => files.get(p),
     listDir: (d) => [...files.keys()].filter((f) => f.startsWith(`${d}/`)).map((f) => f.slice(d.length + 1)),
+    env: () => ({}),
   });
   const calls: string[] = [];
   const frontends = new Set<string | undefined>();
@@ -297,4 +300,76 @@ t.test('the real CLI: setup --for sim --dry-run on this machine', async (t) => {
     t.match(r.stdout, expected.problem ? 'cannot install them' : 'dry run: nothing installed');
   }
   t.notMatch(r.stdout, /installing |done in/, 'a dry run installs nothing');
+});
+
+// ---- distributions, from /etc/os-release samples (harness/setup/fixtures/os-release/) ----
+
+const osFixture = (name: string) => readFileSync(join(import.meta.dirname, 'fixtures', 'os-release', name), 'utf8');
+const DEBIAN_12 = osFixture('debian-12');
+const UBUNTU_2204 = osFixture('ubuntu-22.04');
+const UBUNTU_2404 = osFixture('ubuntu-24.04');
+/** GitHub's Ubuntu image: the simulator's packages and xz there, Google Chrome, no QEMU, no CNI plugins */
+const GITHUB_IMAGE = { has: [...FRESH, 'xz-utils', 'psmisc', 'chrome'], installs: { ...INSTALLS, chrome: { files: ['/usr/bin/google-chrome'] } } };
+
+t.test('os-release samples are read', async (t) => {
+  t.match(parseOsRelease(DEBIAN_12), { ID: 'debian', VERSION_ID: '12', VERSION_CODENAME: 'bookworm', PRETTY_NAME: 'Debian GNU/Linux 12 (bookworm)' });
+  t.match(parseOsRelease(UBUNTU_2204), { ID: 'ubuntu', ID_LIKE: 'debian', VERSION_ID: '22.04', VERSION_CODENAME: 'jammy' });
+  t.match(parseOsRelease(UBUNTU_2404), { ID: 'ubuntu', VERSION_ID: '24.04', VERSION_CODENAME: 'noble' });
+  t.same(parseOsRelease("ID='single'\n# comment\n"), { ID: 'single' });
+});
+
+t.test('per distribution: what is installed from where, and what is not installed and why', async (t) => {
+  const cases: Array<{ name: string; target: SetupTarget; spec: MachineSpec; expect: Partial<ReturnType<typeof names>> & { unavailable?: string[] } }> = [
+    { name: 'Debian 12, qemu: QEMU from bookworm-backports', target: 'qemu', spec: { osRelease: DEBIAN_12 }, expect: { main: ['containernetworking-plugins', 'xz-utils'], backports: ['qemu-system-x86'], unavailable: [] } },
+    { name: 'Debian 12, test: the chromium package', target: 'test', spec: { osRelease: DEBIAN_12 }, expect: { main: ['containernetworking-plugins', 'xz-utils', 'chromium', 'psmisc'], unavailable: [] } },
+    { name: 'Ubuntu 24.04 (GitHub), qemu: QEMU 8.2 from the main suite', target: 'qemu', spec: { osRelease: UBUNTU_2404, ...GITHUB_IMAGE }, expect: { main: ['containernetworking-plugins', 'qemu-system-x86'], backports: [], addSource: undefined, unavailable: [], problem: undefined } },
+    { name: 'Ubuntu 22.04 (GitHub), qemu: no QEMU (6.2 has no igb), the rest installed', target: 'qemu', spec: { osRelease: UBUNTU_2204, ...GITHUB_IMAGE }, expect: { main: ['containernetworking-plugins'], backports: [], unavailable: ['qemu-system-x86'] } },
+    { name: 'Ubuntu 22.04, sim: same names as Debian', target: 'sim', spec: { osRelease: UBUNTU_2204 }, expect: { main: ['containernetworking-plugins'], unavailable: [] } },
+    { name: 'Ubuntu 24.04 (GitHub), test: Google Chrome counts as the browser', target: 'test', spec: { osRelease: UBUNTU_2404, ...GITHUB_IMAGE }, expect: { main: ['containernetworking-plugins', 'qemu-system-x86'], unavailable: [] } },
+    { name: 'Ubuntu 24.04 without a browser: chromium is not installed (a snap stub)', target: 'test', spec: { osRelease: UBUNTU_2404 }, expect: { main: ['containernetworking-plugins', 'qemu-system-x86', 'xz-utils', 'psmisc'], unavailable: ['chromium'] } },
+    {
+      name: 'Ubuntu with only the chromium-browser snap stub: still no browser',
+      target: 'test',
+      spec: { osRelease: UBUNTU_2404, has: [...GITHUB_IMAGE.has.filter((h) => h !== 'chrome'), 'containernetworking-plugins', 'qemu-system-x86'], files: { '/usr/bin/chromium-browser': '#! /bin/sh\n# the chromium snap stub\nexec /snap/bin/chromium "$@"\n' } },
+      expect: { missing: ['chromium'], main: [], unavailable: ['chromium'] },
+    },
+  ];
+  for (const c of cases) {
+    const m = machine(c.spec);
+    const p = plan(c.target, m.probe());
+    const got = { ...names(c.target, c.spec), unavailable: p.unavailable.map((u) => u.name) };
+    t.same(Object.fromEntries(Object.keys(c.expect).map((k) => [k, got[k as keyof typeof got]])), c.expect, c.name);
+  }
+});
+
+t.test('Ubuntu 22.04, setup --for qemu: installs the rest, says why not QEMU, exit 0', async (t) => {
+  const m = machine({ osRelease: UBUNTU_2204, ...GITHUB_IMAGE });
+  t.equal(await setup('qemu', {}, m.io()), 0, m.out());
+  t.same(m.calls, ['apt-get update -q', 'apt-get install -y -q --no-install-recommends containernetworking-plugins']);
+  t.match(m.out(), "qemu-system-x86 is not installed: Ubuntu 22.04's QEMU is 6.2, which has no igb NIC (needs QEMU >= 8.0, as in Ubuntu 24.04): the qemu backend skips its scenarios.");
+  t.notMatch(m.out(), 'still missing');
+  // only QEMU missing (run --backend qemu asks first): no apt-get at all, and the run goes on to skip
+  const only = machine({ osRelease: UBUNTU_2204, has: [...GITHUB_IMAGE.has, 'containernetworking-plugins'], installs: GITHUB_IMAGE.installs });
+  t.equal(await setup('qemu', { prerequisite: 'required', neededBy: 'the qemu backend' }, only.io()), 0);
+  t.same(only.calls, []);
+  t.match(only.out(), 'the qemu backend: this machine lacks 1 Debian package(s)');
+});
+
+t.test('unavailableReason: only where the distribution has no usable build', async (t) => {
+  t.match(unavailableReason('qemu-system-x86', parseOsRelease(UBUNTU_2204)), /QEMU is 6\.2, which has no igb/);
+  t.equal(unavailableReason('qemu-system-x86', parseOsRelease(UBUNTU_2404)), undefined);
+  t.equal(unavailableReason('qemu-system-x86', parseOsRelease(DEBIAN_12)), undefined);
+  t.match(unavailableReason('chromium', parseOsRelease(UBUNTU_2204)), /snap/);
+  t.equal(unavailableReason('chromium', parseOsRelease(DEBIAN_12)), undefined);
+  t.equal(unavailableReason('iproute2', parseOsRelease(UBUNTU_2204)), undefined);
+});
+
+t.test('findChromium: CHROME_BIN, Debian\'s chromium, Google Chrome; never the snap stub', async (t) => {
+  const fs = (files: Record<string, string>) => ({ hasFile: (p: string) => p in files, readFile: (p: string) => files[p] });
+  t.equal(findChromium(fs({ '/usr/bin/chromium': '#!/bin/sh\nexec /usr/lib/chromium/chromium "$@"\n' }), {}), '/usr/bin/chromium');
+  t.equal(findChromium(fs({ '/usr/bin/google-chrome': 'ELF…' }), {}), '/usr/bin/google-chrome');
+  t.equal(findChromium(fs({ '/usr/bin/google-chrome': 'x', '/opt/chrome': 'x' }), { CHROME_BIN: '/opt/chrome' }), '/opt/chrome');
+  t.equal(findChromium(fs({ '/usr/bin/chromium-browser': '#!/bin/sh\n# requires the chromium snap\n/snap/bin/chromium "$@"\n' }), {}), undefined);
+  t.equal(findChromium(fs({ '/usr/bin/chromium-browser': '#!/bin/sh\nexec /usr/lib/chromium-browser/chromium-browser "$@"\n', '/usr/bin/x': '' }), {}), '/usr/bin/chromium-browser', 'a real chromium-browser');
+  t.equal(findChromium(fs({}), {}), undefined);
 });

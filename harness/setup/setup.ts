@@ -1,10 +1,13 @@
 // `sriov-lab setup`: installs with apt-get the Debian packages this machine lacks for a target, like
 // `playwright install --with-deps`. What is present is decided by the binaries and files the project uses (not by
 // dpkg), so nothing already there is installed. On Debian 12, QEMU >= 8 (with igb) comes from bookworm-backports,
-// served by the mirror this machine already uses.
+// served by the mirror this machine already uses. Ubuntu 22.04 and 24.04 (GitHub's runners) have the same package
+// names in their main suites; what a release has no usable build of (22.04's QEMU 6.2 has no igb, Ubuntu's
+// chromium is a snap stub) is not installed, and what needs it is skipped with the reason.
 import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { findChromium } from '../../sim/caps.ts';
 
 export type SetupTarget = 'sim' | 'test' | 'qemu';
 export const SETUP_TARGETS: readonly SetupTarget[] = ['sim', 'test', 'qemu'];
@@ -19,6 +22,8 @@ export interface Probe {
   isRoot(): boolean;
   readFile(path: string): string | undefined;
   listDir(path: string): string[];
+  /** the environment (CHROME_BIN); default process.env */
+  env?(): Record<string, string | undefined>;
 }
 
 /** Runs the install commands. */
@@ -51,7 +56,12 @@ const PACKAGES = {
   },
   utilLinux: { name: 'util-linux', provides: 'unshare, nsenter', usedBy: 'simulated nodes (namespaces)', present: commands('unshare', 'nsenter') },
   mount: { name: 'mount', provides: 'mount, umount', usedBy: 'the sysfs and node mounts', present: commands('mount', 'umount') },
-  chromium: { name: 'chromium', provides: '/usr/bin/chromium', usedBy: 'browser tests of the HTML report', present: (p: Probe) => p.hasFile('/usr/bin/chromium') },
+  chromium: {
+    name: 'chromium',
+    provides: 'a Chromium or Chrome',
+    usedBy: 'browser tests of the HTML report',
+    present: (p: Probe) => findChromium(p, p.env?.() ?? process.env) !== undefined,
+  },
   procps: { name: 'procps', provides: 'pgrep, pkill', usedBy: 'cleanup checks in the tests', present: commands('pgrep', 'pkill') },
   psmisc: { name: 'psmisc', provides: 'fuser', usedBy: 'cleanup checks in the tests', present: commands('fuser') },
   qemu: {
@@ -91,17 +101,54 @@ export interface Plan {
   addSource?: { file: string; line: string };
   /** why this machine cannot install them (not Debian, no apt-get, no mirror to take backports from) */
   problem?: string;
+  /**
+   * missing packages this distribution has no usable build of (Ubuntu 22.04's QEMU has no igb; Ubuntu's chromium is a
+   * snap stub): not installed; what needs them is skipped with the reason
+   */
+  unavailable: Array<{ name: string; reason: string }>;
 }
 
 export const BACKPORTS_LIST = '/etc/apt/sources.list.d/sriov-lab-backports.list';
 
-function osRelease(p: Probe): Record<string, string> {
+/** the fields of an /etc/os-release file (quotes removed) */
+export function parseOsRelease(text: string): Record<string, string> {
   const fields: Record<string, string> = {};
-  for (const line of (p.readFile('/etc/os-release') ?? '').split('\n')) {
-    const m = /^([A-Z_]+)=("?)(.*)\2$/.exec(line.trim());
+  for (const line of text.split('\n')) {
+    const m = /^([A-Z_]+)=(["']?)(.*)\2$/.exec(line.trim());
     if (m) fields[m[1]] = m[3];
   }
   return fields;
+}
+
+function osRelease(p: Probe): Record<string, string> {
+  return parseOsRelease(p.readFile('/etc/os-release') ?? '');
+}
+
+/** this machine's /etc/os-release */
+export function hostOsRelease(): Record<string, string> {
+  return osRelease(systemProbe());
+}
+
+// QEMU in the main archive of the Ubuntu releases GitHub runs: igb (the 82576 SR-IOV NIC) came with QEMU 8.0
+const UBUNTU_QEMU: Record<string, string> = { '22.04': '6.2', '24.04': '8.2' };
+
+/**
+ * Why this distribution has no usable build of a package, for the packages where that is known; undefined when its
+ * own package will do. From /etc/os-release fields.
+ */
+export function unavailableReason(pkg: string, os: Record<string, string>): string | undefined {
+  if (os.ID !== 'ubuntu') return undefined;
+  const version = os.VERSION_ID ?? '';
+  if (pkg === 'qemu-system-x86') {
+    const qemu = UBUNTU_QEMU[version];
+    if (qemu && Number(qemu.split('.')[0]) < 8) {
+      return `Ubuntu ${version}'s QEMU is ${qemu}, which has no igb NIC (needs QEMU >= 8.0, as in Ubuntu 24.04): the qemu backend skips its scenarios`;
+    }
+  }
+  if (pkg === 'chromium') {
+    return 'on Ubuntu the chromium package only installs the snap; install Google Chrome (GitHub\'s Ubuntu image has it) or another Chromium, or set CHROME_BIN: the browser tests are skipped until then';
+  }
+  return undefined;
 }
 
 /** The apt source files: /etc/apt/sources.list and /etc/apt/sources.list.d/*.{list,sources}. */
@@ -132,7 +179,7 @@ export function mirrorUri(p: Probe, suite: string): string | undefined {
 /** What setup would do for `target` on the machine `p` describes. */
 export function plan(target: SetupTarget, p: Probe): Plan {
   const missing = packagesFor(target).filter((s) => !s.present(p));
-  const result: Plan = { target, missing, main: [], backports: [] };
+  const result: Plan = { target, missing, main: [], backports: [], unavailable: [] };
   if (!missing.length) return result;
   if (!p.hasCommand('apt-get')) {
     return { ...result, problem: 'this machine has no apt-get (sriov-lab setup installs Debian packages only)' };
@@ -142,7 +189,11 @@ export function plan(target: SetupTarget, p: Probe): Plan {
   if (!debianLike) return { ...result, problem: `this is not Debian or a derivative (/etc/os-release: ID=${os.ID ?? 'unknown'})` };
   // only Debian 12 needs backports for QEMU >= 8; later releases (and derivatives) have it in their main suite
   const useBackports = os.ID === 'debian' && os.VERSION_CODENAME === 'bookworm';
-  for (const s of missing) (s.backports && useBackports ? result.backports : result.main).push(s.name);
+  for (const s of missing) {
+    const reason = unavailableReason(s.name, os);
+    if (reason) result.unavailable.push({ name: s.name, reason });
+    else (s.backports && useBackports ? result.backports : result.main).push(s.name);
+  }
   if (!result.backports.length) return result;
   const suite = `${os.VERSION_CODENAME}-backports`;
   result.backportsSuite = suite;
@@ -221,6 +272,8 @@ export async function setup(target: SetupTarget, opts: SetupOptions, io: SetupIo
   const self = `npx sriov-lab setup --for ${target}`;
   io.out(`${who}: this machine lacks ${pl.missing.length} Debian package(s):`);
   for (const l of describe(pl.missing)) io.out(l);
+  for (const u of pl.unavailable) io.out(`${u.name} is not installed: ${u.reason}.`);
+  if (!pl.problem && !pl.main.length && !pl.backports.length) return 0;
   if (pl.problem) {
     io.out(`cannot install them: ${pl.problem}.`);
     io.out('Install what provides the files above with your system\'s package manager.');
@@ -269,7 +322,7 @@ export async function setup(target: SetupTarget, opts: SetupOptions, io: SetupIo
     if (r.code !== 0) return fail(`apt-get install -t ${pl.backportsSuite} ${pl.backports.join(' ')}`, r.tail);
   }
   const after = io.probe();
-  const still = pl.missing.filter((s) => !s.present(after));
+  const still = pl.missing.filter((s) => !s.present(after) && !pl.unavailable.some((u) => u.name === s.name));
   const secs = ((io.now() - t0) / 1000).toFixed(1);
   if (still.length) {
     io.out(`installed, but still missing after ${secs} s:`);

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { caps } from '../../sim/caps.ts';
 import { NodeRuntime } from '../../sim/cluster/node-runtime.ts';
+import { vfNetlinkHint } from '../../sim/netns/vf-netlink.ts';
 import { SkewClock } from '../../sim/kubelet/index.ts';
 import { startNode, modelOptionsFor, newRunId, type StartedNode } from '../../sim/node/node.ts';
 import type { NodeSpec } from '../../sim/topology/topology.ts';
@@ -88,6 +89,7 @@ export class SimNodeProvider implements NodeProvider<SimLabNode> {
         devicePluginConfig: this.o.devicePluginConfig,
         cniPlugins: this.o.cniPlugins,
         referenceCniDir: this.o.referenceCniDir,
+        explainCniFailure: vfNetlinkHint,
         event: (e) => events({ event: 'runtime', data: e }),
       });
       const service = nodeService({ runtime, clock, kernelRelease: 'sim', exec: (argv, o) => node.exec(argv, o), notify: events });

@@ -60,6 +60,8 @@ export interface NodeRuntimeOptions {
   referenceCniDirHere?: string;
   /** the kubelet's /var/lib/kubelet as plugins inside the node see it (default /var/lib/kubelet) */
   nodeKubeletDir?: string;
+  /** a note added to a failed CNI call's message, when it explains it (the simulator: VF netlink only through ip) */
+  explainCniFailure?: (message: string) => string | undefined;
   event?: (e: NodeRuntimeEvent) => void;
 }
 
@@ -237,7 +239,8 @@ export class NodeRuntime {
         } catch {
           /* not JSON */
         }
-        throw new PodStartError('FailedCreatePodSandBox', `plugin type="${type}" name="${String(conf.name)}" failed (${command.toLowerCase()}): ${msg}`);
+        const note = this.opts.explainCniFailure?.(msg);
+        throw new PodStartError('FailedCreatePodSandBox', `plugin type="${type}" name="${String(conf.name)}" failed (${command.toLowerCase()}): ${msg}${note ? ` (${note})` : ''}`);
       }
       if (command !== 'DEL' && r.stdout.trim()) prev = JSON.parse(r.stdout) as CniResult;
     }

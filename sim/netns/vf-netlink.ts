@@ -483,3 +483,20 @@ export function iprouteJson(value: unknown, pretty: boolean, depth = 0): string 
   }
   return JSON.stringify(value);
 }
+
+// What a CNI prints when it asked the kernel itself for VF netlink and found no VF: upstream sriov-cni's
+// FillOriginalVfInfo ("failed to get original vf information: failed to find vf 0") and its setters
+// ("failed to set vf 0 vlan: …"), and the netlink library's calls named in a wrapped error.
+const VF_NETLINK_FAILURES = [/failed to get original vf information/i, /failed to find vf \d+/i, /failed to set vf \d+/i, /\bLinkSetVf[A-Za-z]*\b/];
+
+/**
+ * The note a CNI failure on the simulator gets when its message shows that the plugin programs VFs over netlink
+ * itself: the simulated kernel answers VF netlink only through `ip`. Undefined for any other failure.
+ */
+export function vfNetlinkHint(message: string): string | undefined {
+  if (!VF_NETLINK_FAILURES.some((re) => re.test(message))) return undefined;
+  return (
+    'this plugin programs VFs over netlink itself, and the simulated kernel answers VF netlink only through `ip` ' +
+    '(ip link set PF vf N …, ip link show): run it with --backend qemu, on a real kernel with igb VFs'
+  );
+}

@@ -2,7 +2,7 @@
 // device manager, admission, the checkpoint, restart/reboot, and the pod-resources API. All paths are under
 // `rootDir`, the node's /var/lib/kubelet as the host sees it.
 import { mulberry32 } from '../prng.ts';
-import { existsSync, lstatSync, mkdirSync, readdirSync, rmSync, watch, type FSWatcher } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, rmSync, watch, type BigIntStats, type FSWatcher } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { fnv32a, CHECKPOINT_FILE, type ParsedCheckpoint } from './checkpoint.ts';
 import { RealClock } from './clock.ts';
@@ -95,9 +95,20 @@ function isSocket(path: string): boolean {
   }
 }
 
+/**
+ * A socket file's identity: its inode number and birth time. The inode number alone is not one: a plugin restarted
+ * after SIGKILL unlinks its stale socket and binds a new one, and ext4 hands the freed inode number straight back, so
+ * the new socket looked like the old one and was never registered. Without a birth time (a filesystem with no btime)
+ * the change time stands in: a new socket's is its creation.
+ */
+export function socketIdentity(st: BigIntStats): string {
+  return `${st.ino}:${st.birthtimeNs > 0n ? st.birthtimeNs : st.ctimeNs}`;
+}
+
 /** a socket in plugins_registry as the plugin watcher tracks it */
 interface WatchedSocket {
-  ino: number;
+  /** which socket file it is (socketIdentity): a socket made again under the same name is another plugin */
+  id: string;
   resource?: string;
   endpoint?: string;
   retryMs?: number;
@@ -618,26 +629,26 @@ export class Kubelet implements NodeAgent {
     } catch {
       names = [];
     }
-    const present = new Map<string, number>();
+    const present = new Map<string, string>();
     for (const name of names) {
       if (name.startsWith('.')) continue;
       const p = join(this.pluginsRegistryDir, name);
       try {
-        const st = lstatSync(p);
-        if (st.isSocket()) present.set(p, st.ino);
+        const st = lstatSync(p, { bigint: true });
+        if (st.isSocket()) present.set(p, socketIdentity(st));
       } catch {
         // vanished between readdir and lstat
       }
     }
     for (const [p, w] of [...this.#watched]) {
-      if (present.get(p) === w.ino) continue;
+      if (present.get(p) === w.id) continue;
       this.#watched.delete(p);
       if (w.retryTimer) clearTimeout(w.retryTimer);
       this.#deregisterWatched(w);
     }
-    for (const [p, ino] of present) {
+    for (const [p, id] of present) {
       if (this.#watched.has(p)) continue;
-      const w: WatchedSocket = { ino };
+      const w: WatchedSocket = { id };
       this.#watched.set(p, w);
       void this.#serialRegistration(() => this.#registerWatched(p, w));
     }

@@ -1,8 +1,10 @@
 // Registration (kubelet.sock and plugins_registry), health sequences, ListAndWatch not retried, the grace period.
 import t from 'tap';
+import { lstatSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { ManualClock } from './clock.ts';
-import { Kubelet, type KubeletOptions } from './kubelet.ts';
+import { Kubelet, socketIdentity, type KubeletOptions } from './kubelet.ts';
 import { ENDPOINT_STOP_GRACE_PERIOD_MS } from './device-manager.ts';
 import { FakeDevicePlugin, devices, health, healthy, shortTempDir, until, type FakePluginOptions } from './fixtures/fake-plugin.ts';
 import type { KubeletEvent } from './types.ts';
@@ -188,6 +190,39 @@ t.test('plugins_registry: GetInfo, connect, NotifyRegistrationStatus', async (t)
   // the socket disappears: the plugin is deregistered and its devices turn unhealthy
   p.stop();
   await until(kubelet, () => health(kubelet, RES) === '0/2', 'deregistered');
+});
+
+t.test('plugins_registry: a plugin restarted on the same socket path is registered again, each time', async (t) => {
+  // a SIGKILLed plugin leaves its socket; the next one unlinks it and binds the same path at once, before the watcher
+  // looks. ext4 gives the freed inode number straight back, so the inode alone cannot tell the two sockets apart
+  const { kubelet, plugin } = await setup(t, { registrationModes: ['plugins_registry'] });
+  let p = await plugin({ dir: kubelet.pluginsRegistryDir, socketName: 'nic.sock', devices: healthy('d0', 'd1'), watcher: {} });
+  await until(kubelet, () => p.count('GetInfo') === 1 && health(kubelet, RES) === '2/2', 'first registration');
+  for (let i = 1; i <= 5; i++) {
+    const before = p;
+    before.stop();
+    p = await plugin({ dir: kubelet.pluginsRegistryDir, socketName: 'nic.sock', devices: healthy('d0', 'd1'), watcher: {} });
+    await until(kubelet, () => p.count('GetInfo') === 1 && p.count('ListAndWatch') === 1, `restart ${i}: the new plugin is asked for its info and watched`);
+  }
+  await until(kubelet, () => health(kubelet, RES) === '2/2', 'the devices healthy through the last plugin');
+  t.equal(p.count('GetInfo'), 1);
+});
+
+t.test('a socket bound again at the same path is another socket to the watcher, even with the inode number reused', async (t) => {
+  const dir = shortTempDir(t);
+  const path = join(dir, 'nic.sock');
+  const bindOnce = async () => {
+    const server = createServer();
+    await new Promise<void>((r) => server.listen(path, r));
+    const st = lstatSync(path, { bigint: true });
+    await new Promise<void>((r) => server.close(() => r()));
+    rmSync(path, { force: true });
+    return st;
+  };
+  const first = await bindOnce();
+  const second = await bindOnce();
+  t.comment(`inode numbers: ${first.ino} then ${second.ino}${first.ino === second.ino ? ' (reused)' : ''}`);
+  t.not(socketIdentity(second), socketIdentity(first));
 });
 
 t.test('plugins_registry: endpoint reported inside the node is translated; validation errors are notified', async (t) => {

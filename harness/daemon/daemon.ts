@@ -38,6 +38,10 @@ const REF_OF: Record<Kind, string> = {
   Node: 'node',
   Event: 'event',
   NetworkAttachmentDefinition: 'networkattachmentdefinition.k8s.cni.cncf.io',
+  Namespace: 'namespace',
+  ConfigMap: 'configmap',
+  ServiceAccount: 'serviceaccount',
+  CustomResourceDefinition: 'customresourcedefinition.apiextensions.k8s.io',
 };
 
 /** What kubectl prints for an error, and its exit code. */

@@ -99,8 +99,8 @@ export class Registry {
     if (!isObject(raw)) throw badRequest(`the object provided is unrecognized (must be of type ${r.kind})`);
     if (raw.apiVersion !== undefined && raw.apiVersion !== gv) throw badRequest(`the API version in the data (${String(raw.apiVersion)}) does not match the expected API version (${gv})`);
     if (raw.kind !== undefined && raw.kind !== r.kind) throw badRequest(`the kind in the data (${String(raw.kind)}) does not match the expected kind (${r.kind})`);
-    if (raw.metadata !== undefined && !isObject(raw.metadata)) throw badRequest(`${r.kind} in version "${r.version}" cannot be handled as a ${r.kind}: json: cannot unmarshal ${Array.isArray(raw.metadata) ? 'array' : typeof raw.metadata} into Go struct field ${r.kind}.metadata of type v1.ObjectMeta`);
-    const { value, unknown } = decode<AnyObject>(this.typeOf(r), { ...raw, apiVersion: gv, kind: r.kind });
+    const { value, unknown, typeErrors } = decode<AnyObject>(this.typeOf(r), { ...raw, apiVersion: gv, kind: r.kind }, r.kind);
+    if (typeErrors.length) throw badRequest(`${r.kind} in version "${r.version}" cannot be handled as a ${r.kind}: ${typeErrors[0]}`);
     if (unknown.length && ctx.fieldValidation === 'Strict') {
       throw badRequest(`${r.kind} in version "${r.version}" cannot be handled as a ${r.kind}: strict decoding error: ${unknown.map((u) => `unknown field ${JSON.stringify(u)}`).join(', ')}`);
     }

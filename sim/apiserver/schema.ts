@@ -113,42 +113,107 @@ export interface Decoded<T> {
   value: T;
   /** unknown fields, in the apiserver's path form (`spec.containers[0].foo`) */
   unknown: string[];
+  /** values of the wrong JSON type, as Go's encoding/json words them */
+  typeErrors: string[];
 }
 
 function childPath(path: string, field: string): string {
   return path ? `${path}.${field}` : field;
 }
 
+function jsonTypeName(v: unknown): string {
+  if (Array.isArray(v)) return 'array';
+  if (typeof v === 'boolean') return 'bool';
+  return typeof v === 'object' ? 'object' : typeof v;
+}
+
+/** Go's name of a field type, for encoding/json's "cannot unmarshal" message. */
+function goTypeName(t: FieldType): string {
+  switch (t.t) {
+    case 'model':
+      return `v1.${t.name.replace(/^(CoreV1|V1)/, '')}`;
+    case 'array':
+      return `[]${goTypeName(t.items)}`;
+    case 'map':
+      return `map[string]${goTypeName(t.values)}`;
+    case 'date':
+      return 'v1.Time';
+    case 'number':
+      return 'int64';
+    case 'boolean':
+      return 'bool';
+    case 'crd':
+      return 'map[string]interface {}';
+    case 'string':
+    case 'intOrString':
+    case 'any':
+      return t.t === 'intOrString' ? 'intstr.IntOrString' : t.t === 'any' ? 'interface {}' : 'string';
+  }
+}
+
+/** Does a JSON value fit the field type? (null always does: Go leaves the zero value) */
+function fits(t: FieldType, v: unknown, inMap: boolean): boolean {
+  if (v === null) return true;
+  switch (t.t) {
+    case 'model':
+    case 'map':
+    case 'crd':
+      return typeof v === 'object' && !Array.isArray(v);
+    case 'array':
+      return Array.isArray(v);
+    case 'date':
+      return typeof v === 'string';
+    case 'string':
+      // resource quantities are strings in the models, numbers on the wire (`intel.com/sriov: 1`)
+      return typeof v === 'string' || (inMap && typeof v === 'number');
+    case 'number':
+      return typeof v === 'number';
+    case 'boolean':
+      return typeof v === 'boolean';
+    case 'intOrString':
+      return typeof v === 'string' || typeof v === 'number';
+    case 'any':
+      return true;
+  }
+}
+
 /**
  * Decodes a JSON value of type `t`: date-time strings become Dates; fields the type does not declare are dropped and
- * listed. Values of the wrong JSON type are kept as they are (validation is the apiserver's next step, not decoding).
+ * listed; values of the wrong JSON type are listed as type errors (the apiserver refuses those with 400).
  */
-export function decode<T>(t: FieldType, json: unknown): Decoded<T> {
+export function decode<T>(root: FieldType, json: unknown, rootName = ''): Decoded<T> {
   const unknown: string[] = [];
-  const walk = (t: FieldType, v: unknown, path: string): unknown => {
+  const typeErrors: string[] = [];
+  const walk = (t: FieldType, v: unknown, path: string, inMap = false): unknown => {
     if (v === null || v === undefined) return v;
+    if (!fits(t, v, inMap)) {
+      typeErrors.push(`json: cannot unmarshal ${jsonTypeName(v)} into Go struct field ${rootName}${rootName && path ? '.' : ''}${path} of type ${goTypeName(t)}`);
+      return undefined;
+    }
     switch (t.t) {
       case 'date': {
-        if (typeof v !== 'string') return v;
-        const d = new Date(v);
-        return Number.isNaN(d.getTime()) ? v : d;
+        const d = new Date(v as string);
+        if (Number.isNaN(d.getTime()) || !/^\d{4}-\d{2}-\d{2}T/.test(v as string)) {
+          typeErrors.push(`parsing time ${JSON.stringify(v)} as "2006-01-02T15:04:05Z07:00": cannot parse ${JSON.stringify(v)} as "2006"`);
+          return undefined;
+        }
+        return d;
       }
       case 'array':
-        return Array.isArray(v) ? v.map((x, i) => walk(t.items, x, `${path}[${i}]`)) : v;
+        return (v as unknown[]).map((x, i) => walk(t.items, x, `${path}[${i}]`));
       case 'map':
-        if (typeof v !== 'object' || Array.isArray(v)) return v;
-        return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(t.values, x, `${path}[${k}]`)]));
+        return Object.fromEntries(Object.entries(v as object).map(([k, x]) => [k, walk(t.values, x, `${path}[${k}]`, true)]));
       case 'model':
       case 'crd': {
-        if (typeof v !== 'object' || Array.isArray(v)) return v;
         const out: Record<string, unknown> = {};
-        for (const [k, x] of Object.entries(v)) {
+        for (const [k, x] of Object.entries(v as object)) {
           const ft = k === 'metadata' && t.t === 'crd' && !path ? ({ t: 'model', name: 'V1ObjectMeta' } as const) : fieldOf(t, k);
           if (!ft) {
             unknown.push(childPath(path, k));
             continue;
           }
-          out[k] = walk(ft, x, childPath(path, k));
+          const d = walk(ft, x, childPath(path, k));
+          if (d !== undefined) out[k] = d;
         }
         return out;
       }
@@ -160,7 +225,7 @@ export function decode<T>(t: FieldType, json: unknown): Decoded<T> {
         return v;
     }
   };
-  return { value: walk(t, json, '') as T, unknown };
+  return { value: walk(root, json, '') as T, unknown, typeErrors };
 }
 
 /** patchStrategy=merge lists and their patchMergeKey, by model and field (the `patchMergeKey` struct tags). */

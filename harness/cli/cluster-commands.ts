@@ -106,6 +106,7 @@ function upSummary(st: DaemonStatus): string {
     ...st.nodes.map((n) => `  ${n.name}: ${resourcesLine(n.allocatable)}`),
     ...st.warnings.map((w) => `warning: ${w}`),
     '',
+    ...(st.kubeconfig ? [`Kubernetes API: ${st.apiServer}; use kubectl with: export KUBECONFIG=$(sriov-lab kubeconfig)`, ''] : []),
     'Talk to it like kubectl:',
     '  sriov-lab get nodes',
     `  sriov-lab describe node ${first}`,
@@ -510,8 +511,22 @@ export const clusterRestart = kubectlErrors(async (args: string[]): Promise<numb
 });
 
 /** The commands, as `harness/cli/commands.ts` registers them (names as typed after `sriov-lab`). */
+/** `sriov-lab kubeconfig`: the path of the running cluster's kubeconfig, for `export KUBECONFIG=$(sriov-lab kubeconfig)`. */
+export async function clusterKubeconfig(args: string[]): Promise<number> {
+  const { positionals } = parse(args, {});
+  if (positionals.length) throw new UsageError(`kubeconfig takes no arguments (got ${positionals.join(' ')})`);
+  const { paths } = running();
+  const st = await ask({ op: 'status' });
+  if (!st.kubeconfig || !existsSync(paths.kubeconfig)) {
+    throw new UsageError(`the simulated cluster has no API server yet (phase ${st.phase}); \`sriov-lab up\` waits for it`);
+  }
+  process.stdout.write(`${paths.kubeconfig}\n`);
+  return 0;
+}
+
 export const clusterCommands: ReadonlyArray<readonly [string, ClusterCommand]> = [
   ['up', { summary: 'start a simulated cluster in the background: [--topology FILE] [--device-plugin "CMD"] [--cni PATH] [--seed N]', run: clusterUp }],
+  ['kubeconfig', { summary: 'print the path of the running cluster\'s kubeconfig (context sriov-lab): export KUBECONFIG=$(sriov-lab kubeconfig)', run: clusterKubeconfig }],
   ['down', { summary: 'stop the background cluster and remove every namespace, mount and process it made', run: clusterDown }],
   ['get', { summary: 'list objects: get pods|nodes|net-attach-def [NAME…] [-o wide|yaml|json] [-n NS|-A]', run: kubectlGet }],
   ['describe', { summary: 'show an object in detail, with its events: describe node|pod NAME [-n NS]', run: kubectlDescribe }],

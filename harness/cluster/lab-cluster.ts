@@ -5,6 +5,7 @@
 // machine, inject faults into it, dump its sysfs. The runner's handle over it is handle.ts.
 import type { V1Pod } from '@kubernetes/client-node';
 import { Cluster, PodStartError, type NodeOptions } from '../../sim/cluster/cluster.ts';
+import { ApiServer, type ApiServerOptions } from '../../sim/apiserver/server.ts';
 import type { NadLite } from '../../sim/cluster/node-runtime.ts';
 import type { KubeletEvent, PodStatusLite } from '../../sim/kubelet/index.ts';
 import type { AdmitResult, NodeAgent, PodSpecLite, ResourceList } from '../../sim/kubelet/types.ts';
@@ -129,6 +130,9 @@ export class LabCluster<N extends LabNode = LabNode> implements AsyncDisposable 
   private readonly proxies = new Map<string, NodeProxy>();
   private readonly unsubscribe: Array<() => void> = [];
   private stopped = false;
+  /** the Kubernetes API over this cluster's store, once serveApi() started it */
+  api: ApiServer | undefined;
+  private apiStarting: Promise<ApiServer> | undefined;
 
   private constructor(
     readonly provider: NodeProvider<N>,
@@ -246,9 +250,17 @@ export class LabCluster<N extends LabNode = LabNode> implements AsyncDisposable 
     await this.sync();
   }
 
+  /** Serves the Kubernetes API over this cluster (once; later calls return the same server). */
+  async serveApi(opts: Omit<ApiServerOptions, 'cluster'> = {}): Promise<ApiServer> {
+    if (this.stopped) throw new LabClusterError('the cluster is stopped');
+    this.apiStarting ??= ApiServer.start({ ...opts, cluster: this.cluster }).then((a) => (this.api = a));
+    return this.apiStarting;
+  }
+
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    await this.apiStarting?.then((a) => a.close()).catch(() => undefined);
     for (const u of this.unsubscribe) u();
     await Promise.all([...this.nodes.values()].map((n) => n.stop().catch(() => undefined)));
     this.nodes.clear();

@@ -2,7 +2,7 @@
 // it, the second Pending with the scheduler's message until the first is deleted; exec, logs, a kubelet restart, and
 // `down` leaving no process, network namespace or mount behind.
 import t from 'tap';
-import { writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { writeFileSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { caps } from '../../sim/caps.ts';
 import { testCluster, until } from './fixtures/cli.ts';
@@ -93,6 +93,14 @@ if (missing) {
     t.ok(info!.netns.length > 0 && info!.workDir, 'and recorded its namespaces and work dir');
     const own = processesOf(info!.id);
     t.ok(own.includes(info!.pid) && own.length >= 3, `the daemon and its children carry the marker (${own.length} processes)`);
+
+    const kc = await cli(['kubeconfig']);
+    t.equal(kc.stdout, `${paths.kubeconfig}\n`, 'kubeconfig prints the path of the kubeconfig');
+    t.equal(statSync(paths.kubeconfig).mode & 0o777, 0o600, 'readable by its owner only');
+    const kubeconfig = readFileSync(paths.kubeconfig, 'utf8');
+    t.match(kubeconfig, /^current-context: sriov-lab$/m, 'with context sriov-lab');
+    t.match(kubeconfig, new RegExp(`server: ${info!.apiServer?.replace(/[.]/g, '\\.')}$`, 'm'), 'naming the API server the daemon started');
+    t.match(info!.apiServer, /^https:\/\/127\.0\.0\.1:\d+$/);
 
     const again = await cli(['up']);
     t.equal(again.code, 1, 'a second up is refused');
@@ -190,7 +198,7 @@ if (missing) {
     );
     t.notOk(readFileSync('/proc/self/mounts', 'utf8').includes(info!.workDir), 'no mount under the work dir is left');
     t.notOk(existsSync(info!.workDir), 'the work dir is removed');
-    t.notOk(existsSync(paths.info) || existsSync(paths.socket), 'the state files are removed');
+    t.notOk(existsSync(paths.info) || existsSync(paths.socket) || existsSync(paths.kubeconfig), 'the state files and the kubeconfig are removed');
     const after = await cli(['get', 'nodes']);
     t.equal(after.code, 1);
     t.match(after.stderr, /no simulated cluster is running/, 'commands after down say so');

@@ -1,6 +1,6 @@
 // The background cluster: one simulated cluster (the cluster assembly with simulated nodes, harness/cluster) held by a long-lived process, served over a JSON-lines control socket.
 // `sriov-lab up` starts it (main.ts), every other cluster command talks to it, `sriov-lab down` (or SIGTERM) stops it.
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +38,10 @@ const REF_OF: Record<Kind, string> = {
   Node: 'node',
   Event: 'event',
   NetworkAttachmentDefinition: 'networkattachmentdefinition.k8s.cni.cncf.io',
+  Namespace: 'namespace',
+  ConfigMap: 'configmap',
+  ServiceAccount: 'serviceaccount',
+  CustomResourceDefinition: 'customresourcedefinition.apiextensions.k8s.io',
 };
 
 /** What kubectl prints for an error, and its exit code. */
@@ -113,6 +117,14 @@ export class ClusterDaemon {
       const sc = this.sc!;
       this.info.netns = [...sc.nodes.values()].flatMap((sn) => [sn.node.netns, sn.node.fabricNetns]);
       writeDaemonInfo(this.paths, this.info);
+      if (this.stopping) return;
+      const api = await sc.serveApi({ log: (l) => this.log(l) });
+      // the credentials are the cluster admin's: readable by the user who started the cluster only
+      writeFileSync(this.paths.kubeconfig, api.kubeconfig(), { mode: 0o600 });
+      chmodSync(this.paths.kubeconfig, 0o600);
+      this.info.apiServer = api.url;
+      writeDaemonInfo(this.paths, this.info);
+      this.progress(`Kubernetes API on ${api.url}; kubeconfig ${this.paths.kubeconfig} (context sriov-lab)`);
       if (this.stopping) return;
       await this.waitForResources();
       if (this.stopping) return;
@@ -316,6 +328,8 @@ export class ClusterDaemon {
       progress: [...this.progressLines],
       warnings: [...this.warnings],
       error: this.error,
+      apiServer: this.info.apiServer,
+      kubeconfig: this.info.apiServer ? this.paths.kubeconfig : undefined,
       nodes: store ? store.list('Node').map((n) => ({ name: n.metadata!.name!, allocatable: { ...(n.status?.allocatable ?? {}) } })) : [],
     };
   }

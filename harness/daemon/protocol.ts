@@ -38,6 +38,9 @@ export interface DaemonStatus {
   progress: string[];
   warnings: string[];
   error?: string;
+  /** the Kubernetes API server's URL and its kubeconfig, once it listens */
+  apiServer?: string;
+  kubeconfig?: string;
   nodes: Array<{ name: string; allocatable: Record<string, string> }>;
 }
 

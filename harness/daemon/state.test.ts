@@ -14,7 +14,7 @@ t.test('the state dir: SRIOV_LAB_STATE_DIR first, /run for root', async (t) => {
   t.equal(resolveStateDir({ SRIOV_LAB_STATE_DIR: '/tmp/x' }), '/tmp/x');
   if (process.getuid?.() === 0) t.equal(resolveStateDir({}), '/run/sriov-lab/cluster');
   else t.equal(resolveStateDir({ XDG_RUNTIME_DIR: '/run/user/1000' }), '/run/user/1000/sriov-lab/cluster');
-  t.same(daemonPaths('/s'), { stateDir: '/s', info: '/s/daemon.json', socket: '/s/control.sock', log: '/s/daemon.log', options: '/s/options.json' });
+  t.same(daemonPaths('/s'), { stateDir: '/s', info: '/s/daemon.json', socket: '/s/control.sock', log: '/s/daemon.log', options: '/s/options.json', kubeconfig: '/s/kubeconfig' });
 });
 
 t.test('daemon.json: missing, half-written and complete', async (t) => {

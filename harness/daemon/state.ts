@@ -17,6 +17,8 @@ export interface DaemonPaths {
   log: string;
   /** the options `up` hands to the daemon */
   options: string;
+  /** kubeconfig of the cluster's API server (mode 0600): `export KUBECONFIG=$(sriov-lab kubeconfig)` */
+  kubeconfig: string;
 }
 
 export interface DaemonInfo {
@@ -30,6 +32,8 @@ export interface DaemonInfo {
   startedAt: string;
   /** the nodes' network namespaces; pod sandboxes are named `<node netns>-<hash>` */
   netns: string[];
+  /** the API server's URL, once it listens */
+  apiServer?: string;
 }
 
 export function resolveStateDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -47,6 +51,7 @@ export function daemonPaths(stateDir: string): DaemonPaths {
     socket: join(stateDir, 'control.sock'),
     log: join(stateDir, 'daemon.log'),
     options: join(stateDir, 'options.json'),
+    kubeconfig: join(stateDir, 'kubeconfig'),
   };
 }
 
@@ -169,5 +174,5 @@ export async function cleanupLeftovers(info: DaemonInfo, paths: DaemonPaths): Pr
 }
 
 export function removeStateFiles(paths: DaemonPaths): void {
-  for (const f of [paths.info, paths.socket, paths.options]) rmSync(f, { force: true });
+  for (const f of [paths.info, paths.socket, paths.options, paths.kubeconfig]) rmSync(f, { force: true });
 }

@@ -53,7 +53,7 @@ export function humanDuration(ms: number): string {
   return `${Math.floor(hours / 24 / 365)}y`;
 }
 
-function since(t: Date | undefined, nowMs: number): string {
+export function since(t: Date | undefined, nowMs: number): string {
   return t ? humanDuration(nowMs - t.getTime()) : '<unknown>';
 }
 
@@ -126,7 +126,7 @@ export function podStatusText(pod: V1Pod): string {
   return reason;
 }
 
-function podRow(pod: V1Pod, nowMs: number, wide: boolean, withNs: boolean): string[] {
+export function podRow(pod: V1Pod, nowMs: number, wide: boolean, withNs: boolean): string[] {
   const total = pod.spec?.containers?.length ?? 0;
   const ready = (pod.status?.containerStatuses ?? []).filter((c) => c.ready).length;
   const restarts = (pod.status?.containerStatuses ?? []).reduce((a, c) => a + (c.restartCount ?? 0), 0);
@@ -151,7 +151,7 @@ function nodeStatusText(node: V1Node): string {
   return s;
 }
 
-function nodeRow(node: V1Node, nowMs: number, wide: boolean): string[] {
+export function nodeRow(node: V1Node, nowMs: number, wide: boolean): string[] {
   const row = [node.metadata!.name!, nodeStatusText(node), nodeRoles(node), since(node.metadata?.creationTimestamp, nowMs), node.status?.nodeInfo?.kubeletVersion ?? ''];
   if (wide) {
     const addr = (t: string): string => node.status?.addresses?.find((a) => a.type === t)?.address ?? '<none>';
@@ -220,7 +220,11 @@ export function get(store: ObjectStore, kind: Kind, opts: GetOptions = {}): stri
       return table([...nsCol, 'LAST SEEN', 'TYPE', 'REASON', 'OBJECT', 'MESSAGE'], rows);
     }
     case 'NetworkAttachmentDefinition':
-      // CRDs without printer columns: NAME and AGE
+    case 'Namespace':
+    case 'ConfigMap':
+    case 'ServiceAccount':
+    case 'CustomResourceDefinition':
+      // custom resources without printer columns (and kinds without a printer here): NAME and AGE
       return table([...nsCol, 'NAME', 'AGE'], objs.map((o) => [...(withNs ? [o.metadata?.namespace ?? ''] : []), o.metadata!.name!, since(o.metadata?.creationTimestamp, nowMs)]));
   }
 }

@@ -3,7 +3,16 @@
 // create (from an injectable clock and the run's seed), add/modify/delete watch callbacks.
 //
 // Objects handed out are the stored ones, shared: treat them as read-only and write through update()/modify().
-import type { CoreV1Event, V1Node, V1ObjectMeta, V1Pod } from '@kubernetes/client-node';
+import type {
+  CoreV1Event,
+  V1ConfigMap,
+  V1CustomResourceDefinition,
+  V1Namespace,
+  V1Node,
+  V1ObjectMeta,
+  V1Pod,
+  V1ServiceAccount,
+} from '@kubernetes/client-node';
 import { createRng, type Rng } from '../scheduler/prng.ts';
 
 /** `k8s.cni.cncf.io/v1` NetworkAttachmentDefinition (a CRD: no generated model in client-node). */
@@ -19,11 +28,15 @@ export interface KindMap {
   Node: V1Node;
   Event: CoreV1Event;
   NetworkAttachmentDefinition: NetworkAttachmentDefinition;
+  Namespace: V1Namespace;
+  ConfigMap: V1ConfigMap;
+  ServiceAccount: V1ServiceAccount;
+  CustomResourceDefinition: V1CustomResourceDefinition;
 }
 export type Kind = keyof KindMap;
 export type AnyObject = KindMap[Kind];
 
-export const CLUSTER_SCOPED: ReadonlySet<Kind> = new Set<Kind>(['Node']);
+export const CLUSTER_SCOPED: ReadonlySet<Kind> = new Set<Kind>(['Node', 'Namespace', 'CustomResourceDefinition']);
 
 export interface StoreClock {
   /** milliseconds since the epoch */
@@ -60,7 +73,14 @@ export const RESOURCE_OF: Record<Kind, string> = {
   Node: 'nodes',
   Event: 'events',
   NetworkAttachmentDefinition: 'network-attachment-definitions.k8s.cni.cncf.io',
+  Namespace: 'namespaces',
+  ConfigMap: 'configmaps',
+  ServiceAccount: 'serviceaccounts',
+  CustomResourceDefinition: 'customresourcedefinitions.apiextensions.k8s.io',
 };
+
+/** Every kind the store holds. */
+export const KINDS = Object.keys(RESOURCE_OF) as Kind[];
 
 export interface ObjectStoreOptions {
   clock?: StoreClock;

@@ -19,8 +19,20 @@ export class ControlClient {
   private waiting: Array<(r: ControlResponse) => void> = [];
   constructor(readonly socketPath: string) {}
 
-  private async connection(): Promise<Socket> {
-    if (this.sock && !this.sock.destroyed) return this.sock;
+  /** the connection being made: requests made meanwhile wait for it instead of each opening one of its own */
+  private connecting: Promise<Socket> | null = null;
+
+  private connection(): Promise<Socket> {
+    if (this.sock && !this.sock.destroyed) return Promise.resolve(this.sock);
+    // two requests at once (the trace poll and a step's request) used to open two connections, and the one not kept
+    // was never closed: it held the harness process open after the run
+    this.connecting ??= this.connect().finally(() => {
+      this.connecting = null;
+    });
+    return this.connecting;
+  }
+
+  private async connect(): Promise<Socket> {
     const sock = connect(this.socketPath);
     onLines(sock, (line) => this.waiting.shift()?.(JSON.parse(line) as ControlResponse));
     const fail = () => {
@@ -34,6 +46,10 @@ export class ControlClient {
       sock.once('connect', resolve);
       sock.once('error', reject);
     });
+    if (this.closed) {
+      sock.destroy();
+      throw new Error(`control socket ${this.socketPath}: the client is closed`);
+    }
     this.sock = sock;
     return sock;
   }
@@ -49,7 +65,10 @@ export class ControlClient {
     return res;
   }
 
+  private closed = false;
+
   close(): void {
+    this.closed = true;
     this.sock?.destroy();
     this.sock = null;
   }

@@ -74,6 +74,9 @@ class NodeProxy implements NodeAgent {
     this.api = api;
     if (!this.reported) this.res = { capacity: hello.capacity, allocatable: hello.allocatable };
   }
+  resources(): Resources {
+    return this.res;
+  }
   capacity(): ResourceList {
     return { ...this.res.capacity };
   }
@@ -122,6 +125,63 @@ const PLUGIN_READY_TIMEOUT_MS = 60_000;
 const ADVERTISE_QUIET_MS = 2000;
 const ADVERTISE_TIMEOUT_MS = 20_000;
 
+/**
+ * Capacity, allocatable and allocated of each extended resource of each node, traced whenever one of them changes:
+ * what a kubelet reports, and what the scheduler allocates or frees as pods come and go (without the latter, a
+ * report's resource chart showed "allocated 0" all through a scenario whose pods held two VFs).
+ */
+class ResourceSampler {
+  private readonly last = new Map<string, string>();
+  private readonly pending = new Set<string>();
+  private timer: NodeJS.Immediate | null = null;
+  constructor(
+    private readonly cluster: Cluster,
+    private readonly resources: (node: string) => Resources | undefined,
+    private readonly trace: (e: TraceEvent) => void,
+  ) {}
+
+  /** a kubelet's report of one resource: always traced */
+  reported(node: string, resource: string, capacity: number, allocatable: number): void {
+    this.emit(node, resource, capacity, allocatable, true);
+  }
+
+  /** a pod of this node changed: sampled once the scheduler has booked it (on the next turn of the loop) */
+  podChanged(node: string | undefined): void {
+    if (!node) return;
+    this.pending.add(node);
+    this.timer ??= setImmediate(() => this.flush());
+  }
+
+  /** samples the nodes whose pods changed, now */
+  flush(): void {
+    if (this.timer) clearImmediate(this.timer);
+    this.timer = null;
+    const nodes = [...this.pending];
+    this.pending.clear();
+    for (const node of nodes) {
+      const r = this.resources(node);
+      if (!r) continue;
+      const names = new Set([...Object.keys(r.capacity), ...Object.keys(r.allocatable)].filter((n) => n.includes('/')));
+      for (const name of names) this.emit(node, name, Number(r.capacity[name] ?? 0), Number(r.allocatable[name] ?? 0), false);
+    }
+  }
+
+  stop(): void {
+    if (this.timer) clearImmediate(this.timer);
+    this.timer = null;
+    this.pending.clear();
+  }
+
+  private emit(node: string, resource: string, capacity: number, allocatable: number, always: boolean): void {
+    const allocated = this.cluster.scheduler.requested(node)?.scalar.get(resource) ?? 0;
+    const key = `${node}\0${resource}`;
+    const value = `${capacity}/${allocatable}/${allocated}`;
+    if (!always && this.last.get(key) === value) return;
+    this.last.set(key, value);
+    this.trace({ kind: 'resource', atMs: Date.now(), node, resource, capacity, allocatable, allocated });
+  }
+}
+
 /** Starts the nodes through a provider (in parallel), joins them to one control plane; stops all on failure. */
 export class LabCluster<N extends LabNode = LabNode> implements AsyncDisposable {
   readonly cluster: Cluster;
@@ -129,6 +189,7 @@ export class LabCluster<N extends LabNode = LabNode> implements AsyncDisposable 
   readonly nodes = new Map<string, N>();
   private readonly proxies = new Map<string, NodeProxy>();
   private readonly unsubscribe: Array<() => void> = [];
+  private readonly sampler: ResourceSampler;
   private stopped = false;
   /** the Kubernetes API over this cluster's store, once serveApi() started it */
   api: ApiServer | undefined;
@@ -139,6 +200,7 @@ export class LabCluster<N extends LabNode = LabNode> implements AsyncDisposable 
     private readonly opts: BackendUpOptions,
   ) {
     this.cluster = new Cluster({ seed: opts.seed });
+    this.sampler = new ResourceSampler(this.cluster, (node) => this.proxies.get(node)?.resources(), (e) => this.trace(e));
   }
 
   get backend(): BackendName {
@@ -168,7 +230,8 @@ export class LabCluster<N extends LabNode = LabNode> implements AsyncDisposable 
           proxy.update(n.data);
           break;
         case 'kubelet':
-          traceKubeletEvent(n.data, this.cluster, (t) => this.trace(t));
+          if (n.data.kind === 'resources') this.sampler.reported(n.data.node, n.data.resource, n.data.capacity, n.data.allocatable);
+          else traceKubeletEvent(n.data, (t) => this.trace(t));
           break;
         case 'runtime':
           this.trace(n.data);
@@ -188,6 +251,13 @@ export class LabCluster<N extends LabNode = LabNode> implements AsyncDisposable 
     const { topology } = this.opts;
     await this.provider.prepare?.(this.opts);
     this.unsubscribe.push(...watchClusterTrace(this.cluster, (e) => this.trace(e)));
+    this.unsubscribe.push(
+      this.cluster.store.watch('Pod', {
+        added: (p) => this.sampler.podChanged(p.spec?.nodeName),
+        modified: (p) => this.sampler.podChanged(p.spec?.nodeName),
+        deleted: (p) => this.sampler.podChanged(p.spec?.nodeName),
+      }),
+    );
     const started = await Promise.allSettled(
       topology.nodes.map(async (spec, index) => {
         const proxy = new NodeProxy(spec.name);
@@ -247,6 +317,7 @@ export class LabCluster<N extends LabNode = LabNode> implements AsyncDisposable 
   /** lets queued work settle (scheduling, admission, attach), then the machines' events */
   async settle(): Promise<void> {
     await this.cluster.settle();
+    this.sampler.flush();
     await this.sync();
   }
 
@@ -262,6 +333,7 @@ export class LabCluster<N extends LabNode = LabNode> implements AsyncDisposable 
     this.stopped = true;
     await this.apiStarting?.then((a) => a.close()).catch(() => undefined);
     for (const u of this.unsubscribe) u();
+    this.sampler.stop();
     await Promise.all([...this.nodes.values()].map((n) => n.stop().catch(() => undefined)));
     this.nodes.clear();
     this.cluster.close();
@@ -292,8 +364,8 @@ function podFailedByNode(cluster: Cluster): (st: PodStatusLite) => void {
   };
 }
 
-/** A kubelet event as trace events of the run (the resource event carries what the scheduler has allocated). */
-function traceKubeletEvent(e: KubeletEvent, cluster: Cluster, trace: (e: TraceEvent) => void): void {
+/** A kubelet event as trace events of the run (its resource reports go through the ResourceSampler). */
+function traceKubeletEvent(e: KubeletEvent, trace: (e: TraceEvent) => void): void {
   if (e.kind === 'grpc') {
     trace({
       kind: 'grpc',
@@ -306,9 +378,6 @@ function traceKubeletEvent(e: KubeletEvent, cluster: Cluster, trace: (e: TraceEv
       stream: e.message !== undefined ? 'message' : undefined,
       status: e.error ? { code: 2, name: 'UNKNOWN', details: e.error } : undefined,
     });
-  } else if (e.kind === 'resources') {
-    const allocated = cluster.scheduler.requested(e.node)?.scalar.get(e.resource) ?? 0;
-    trace({ kind: 'resource', atMs: Date.now(), node: e.node, resource: e.resource, capacity: e.capacity, allocatable: e.allocatable, allocated });
   } else if (e.kind === 'registration') {
     trace({ kind: 'log', atMs: Date.now(), node: e.node, source: 'kubelet', level: e.ok ? 'info' : 'warn', message: `registration of ${e.resource} (${e.mode}, ${e.endpoint}): ${e.ok ? 'ok' : e.error}` });
   } else if (e.kind === 'lifecycle') {

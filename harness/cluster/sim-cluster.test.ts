@@ -80,6 +80,8 @@ if (missing) {
     const get = (n: string) => sc.cluster.store.get('Pod', 'default', n);
     await until('a and b running', () => get('a')?.status?.phase === 'Running' && get('b')?.status?.phase === 'Running');
     t.equal(get('c')?.status?.phase, 'Pending');
+    const lastSample = () => trace.filter((e) => e.kind === 'resource' && e.resource === 'intel.com/sriov_netdevice').at(-1);
+    t.match(lastSample(), { node: 'node1', capacity: 2, allocatable: 2, allocated: 2 }, 'the trace samples the allocation of the two running pods');
     const failed = sc.cluster.eventsFor('Pod', 'default', 'c').find((e) => e.reason === 'FailedScheduling');
     t.equal(failed?.message, '0/1 nodes are available: 1 Insufficient intel.com/sriov_netdevice.');
 
@@ -97,6 +99,8 @@ if (missing) {
     await until('c running after a is deleted', () => get('c')?.status?.phase === 'Running');
     await sc.cluster.deletePod('default', 'b');
     await sc.cluster.deletePod('default', 'c');
+    await sc.settle();
+    t.match(lastSample(), { allocated: 0 }, 'and their release');
     const netdevs = await sc.nodes.get('node1')!.node.exec(['sh', '-c', 'ls /sys/class/net; ip -br link']);
     t.match(netdevs.stdout, /^ens1f0v0\nens1f0v1\n/m, 'both VFs came back to the node under their names, in sysfs');
     t.match(netdevs.stdout, /^ens1f0v0@\S+ /m, 'and as real netdevs');

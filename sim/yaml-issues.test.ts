@@ -1,6 +1,6 @@
 import t from 'tap';
 import type { Node as YamlNode } from 'yaml';
-import { YamlIssuesError, formatIssue, nodePos, parseYamlDocument, sortIssues, suggestion, syntaxIssues } from './yaml-issues.ts';
+import { MAX_SYNTAX_ISSUES, YamlIssuesError, formatIssue, nodePos, notTextIssue, parseYamlDocument, quoteShort, sortIssues, suggestion, syntaxIssues } from './yaml-issues.ts';
 
 t.test('issue lines: with and without source position and field', async (t) => {
   t.equal(formatIssue({ file: 'a.yaml', line: 3, column: 5, field: 'spec.x', message: 'bad' }), 'a.yaml:3:5: spec.x: bad');
@@ -40,4 +40,27 @@ t.test('the error lists every issue under a count', async (t) => {
   const e = new YamlIssuesError('x.yaml', [{ file: 'x.yaml', line: 1, column: 2, field: 'f', message: 'm' }], 'widget');
   t.equal(e.message, 'x.yaml: 1 widget error:\nx.yaml:1:2: f: m');
   t.same(e.lines(), ['x.yaml:1:2: f: m']);
+});
+
+t.test('a file that is not text gets one issue at the first bad byte, not its bytes quoted back', async (t) => {
+  t.equal(notTextIssue('f.yaml', 'a: 1\nb: 2\n'), undefined, 'text is text');
+  t.equal(notTextIssue('f.yaml', 'name: Zoë ✓\n'), undefined, 'so is UTF-8 beyond ASCII');
+  t.match(notTextIssue('f.yaml', 'a: 1\nb: x\0y\n'), { line: 2, column: 5, message: 'not a text file: a NUL byte at offset 9 (a YAML file was expected)' });
+  const binary = Buffer.from([0x61, 0x3a, 0x20, 0xff, 0xfe, 0x00]).toString('utf8');
+  t.match(notTextIssue('f.yaml', binary), { line: 1, column: 4, message: /bytes that are not UTF-8 at offset 3/ });
+});
+
+t.test('a long value is quoted with a short prefix and its length', async (t) => {
+  t.equal(quoteShort('short'), '"short"');
+  const q = quoteShort('x'.repeat(3000));
+  t.ok(q.length < 100, `quoted in ${q.length} characters`);
+  t.match(q, /^"x+"… \(3000 characters\)$/);
+});
+
+t.test('a file full of syntax errors lists the first ten and counts the rest', async (t) => {
+  const { doc, lc } = parseYamlDocument('not yaml: [\n'.repeat(50));
+  t.ok(doc.errors.length > MAX_SYNTAX_ISSUES + 1);
+  const issues = syntaxIssues('f.yaml', doc.errors, lc);
+  t.equal(issues.length, MAX_SYNTAX_ISSUES + 1);
+  t.match(issues.at(-1)?.message, new RegExp(`^YAML: ${doc.errors.length - MAX_SYNTAX_ISSUES} more syntax errors after these`));
 });

@@ -64,9 +64,41 @@ export function nodePos(lc: LineCounter | null, node: YamlNode | null | undefine
   return offsetPos(lc, r[0]);
 }
 
-/** a document's YAML syntax errors as issues (first line of each message, after `prefix`) */
+/** how many YAML syntax errors of one document are listed: a file that is not YAML at all has one per line */
+export const MAX_SYNTAX_ISSUES = 10;
+
+/** a document's YAML syntax errors as issues (first line of each message, after `prefix`), the first ten and a count */
 export function syntaxIssues(file: string, errors: readonly YAMLError[], lc: LineCounter, prefix = 'YAML: '): YamlIssue[] {
-  return errors.map((e) => ({ file, ...offsetPos(lc, e.pos[0]), field: '', message: `${prefix}${e.message.split('\n')[0]}` }));
+  const shown = errors.slice(0, MAX_SYNTAX_ISSUES).map((e) => ({ file, ...offsetPos(lc, e.pos[0]), field: '', message: `${prefix}${e.message.split('\n')[0]}` }));
+  if (errors.length > shown.length) {
+    const next = offsetPos(lc, errors[shown.length].pos[0]);
+    shown.push({ file, ...next, field: '', message: `${prefix}${errors.length - shown.length} more syntax errors after these; is this a YAML file?` });
+  }
+  return shown;
+}
+
+/** how much of a value an error message quotes */
+const QUOTE_MAX = 60;
+
+/** a string as a message quotes it: JSON-quoted, at most QUOTE_MAX characters of it, with its length when cut */
+export function quoteShort(s: string): string {
+  if (s.length <= QUOTE_MAX) return JSON.stringify(s);
+  return `${JSON.stringify(s.slice(0, QUOTE_MAX))}… (${s.length} characters)`;
+}
+
+/**
+ * The one issue of a file that is not text (a NUL byte, or bytes that are not UTF-8): parsed as YAML it would be one
+ * long string, echoed back whole.
+ */
+export function notTextIssue(file: string, text: string): YamlIssue | undefined {
+  const nul = text.indexOf('\0');
+  const bad = text.indexOf('\uFFFD');
+  const at = nul >= 0 && (bad < 0 || nul < bad) ? nul : bad;
+  if (at < 0) return undefined;
+  const lc = new LineCounter();
+  lc.addNewLine(0);
+  for (let i = text.indexOf('\n'); i >= 0 && i < at; i = text.indexOf('\n', i + 1)) lc.addNewLine(i + 1);
+  return { file, ...offsetPos(lc, at), field: '', message: `not a text file: ${nul === at ? 'a NUL byte' : 'bytes that are not UTF-8'} at offset ${at} (a YAML file was expected)` };
 }
 
 /** one YAML document with positions; duplicate keys are syntax errors */
@@ -91,7 +123,7 @@ export function describeNode(node: YamlNode | null): string {
   if (isScalar(node)) {
     const v = node.value;
     if (v === null) return 'null';
-    if (typeof v === 'string') return `string ${JSON.stringify(v)}`;
+    if (typeof v === 'string') return `string ${quoteShort(v)}`;
     if (typeof v === 'number') return `number ${v}`;
     if (typeof v === 'boolean') return `boolean ${v}`;
     return typeof v;

@@ -176,3 +176,11 @@ t.test('findScenarioFiles walks folders for kind: Scenario', async (t) => {
   t.same(findScenarioFiles([dir]).map((f) => f.slice(dir.length + 1)), ['a/one.yaml', 'two.yml']);
   t.throws(() => findScenarioFiles([join(dir, 'nope')]), { name: 'ScenarioValidationError', message: /no such file/ });
 });
+
+t.test('a binary scenario file: one issue naming the file and the first bad byte, nothing of it echoed', async (t) => {
+  const garbage = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 151 + 7) % 256)).toString('utf8');
+  const err = t.throws(() => parseScenario(garbage, 'garbage.yaml')) as ScenarioValidationError;
+  t.equal(err.issues.length, 1);
+  t.match(err.message, /^garbage\.yaml:1:\d+: not a text file: /m);
+  t.ok(err.message.length < 200, `the message is ${err.message.length} characters`);
+});

@@ -14,7 +14,7 @@ import type { JsonValue, SourceLocation } from '../../reports/types.ts';
 import { TopologyError, defaultTopology, loadTopology, resolveTopology } from '../../sim/topology/topology.ts';
 import type { NodeSpecInput, Topology } from '../../sim/topology/topology.ts';
 import { Walker, joinPath } from '../../sim/shape/walker.ts';
-import { YamlIssuesError, parseYamlDocument, sortIssues, syntaxIssues } from '../../sim/yaml-issues.ts';
+import { YamlIssuesError, notTextIssue, parseYamlDocument, sortIssues, syntaxIssues } from '../../sim/yaml-issues.ts';
 import type { Pos, YamlIssue } from '../../sim/yaml-issues.ts';
 import { expectationProblems, placeholderProblem } from './match.ts';
 import {
@@ -55,8 +55,13 @@ export interface ScenarioLoadOptions {
 }
 
 export function parseScenario(text: string, file = '<scenario>', opts: { dir?: string } & ScenarioLoadOptions = {}): Scenario {
-  const { doc, lc } = parseYamlDocument(text);
+  const notText = notTextIssue(file, text);
+  const { doc, lc } = parseYamlDocument(notText ? '' : text);
   const w = new Walker(file, doc, lc, { defs: scenarioDefinitions });
+  if (notText) {
+    w.issues.push(notText);
+    throw finishError(w);
+  }
   if (doc.errors.length > 0) {
     w.issues.push(...syntaxIssues(file, doc.errors, lc));
     throw finishError(w);
@@ -540,6 +545,11 @@ function manifestFile(ctx: Ctx, p: string, fieldPath: string): FileDoc[] | undef
     return undefined;
   }
   const text = readFileSync(full, 'utf8');
+  const notText = notTextIssue(shown, text);
+  if (notText) {
+    ctx.w.issues.push(notText);
+    return undefined;
+  }
   const lc = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter: lc, prettyErrors: false });
   const list = Array.isArray(docs) ? docs : [];

@@ -6,7 +6,7 @@ import { isMap, isSeq, LineCounter, parseAllDocuments, type Document, type Node 
 import { formatFieldPath, type FieldError, type FieldPath } from '../apiserver/validation.ts';
 import { opt, req, type FieldShape, type Shape, type Walked } from '../shape/shape.ts';
 import { Walker, type Dialect } from '../shape/walker.ts';
-import { deref, formatIssue, nodePos, sortIssues, syntaxIssues, type YamlIssue } from '../yaml-issues.ts';
+import { deref, formatIssue, nodePos, notTextIssue, sortIssues, syntaxIssues, type YamlIssue } from '../yaml-issues.ts';
 import type { AnyObject, Kind } from './store.ts';
 
 /**
@@ -137,6 +137,8 @@ function quantitiesAsStrings(obj: { [k: string]: Json }): void {
 
 /** Parses every document of a manifest; throws ManifestError listing every problem of every document. */
 export function parseManifests(text: string, file: string): ManifestDoc[] {
+  const notText = notTextIssue(file, text);
+  if (notText) throw new ManifestError([notText]);
   const lineCounter = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false });
   const issues: ManifestIssue[] = [];

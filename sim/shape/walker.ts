@@ -4,7 +4,7 @@
 // (`spec.nodes[0].nics[1].model: "x" is not one of …`) or the apiserver's for manifests (`Required value`).
 import { isMap, isScalar, isSeq } from 'yaml';
 import type { Document, LineCounter, Node as YamlNode } from 'yaml';
-import { NO_POS, deref, describeNode, nodePos, suggestion } from '../yaml-issues.ts';
+import { NO_POS, deref, describeNode, nodePos, quoteShort, suggestion } from '../yaml-issues.ts';
 import type { Pos, YamlIssue } from '../yaml-issues.ts';
 import type { FieldShape, Shape, StringShape } from './shape.ts';
 
@@ -39,7 +39,7 @@ export const yamlDialect: Dialect = {
     const quote = noun === 'a string' && isScalar(node) && (typeof node.value === 'number' || typeof node.value === 'boolean');
     return `expected ${noun}, got ${describeNode(node)}${quote ? ` (quote it: "${String(node.value)}")` : ''}`;
   },
-  notOneOf: (value, allowed) => `"${value}" is not one of ${allowed.join(', ')}${suggestion(value, allowed)}`,
+  notOneOf: (value, allowed) => `${quoteShort(value)} is not one of ${allowed.join(', ')}${suggestion(value, allowed)}`,
   mapping: 'a mapping',
 };
 

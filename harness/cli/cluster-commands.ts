@@ -13,6 +13,7 @@ import { admitPodObject, InvalidObjectError } from '../../sim/apiserver/validati
 import { describeNode, describePod, noResourcesFound, printObjects, printTable, type Table } from '../../sim/cluster/kubectl.ts';
 import { ManifestError, parseManifests, type ManifestDoc } from '../../sim/cluster/manifest.ts';
 import type { AnyObject } from '../../sim/cluster/store.ts';
+import { kubectlError } from './kubectl-errors.ts';
 import { KubeApi, KubeApiError, kindRef, resourceFor, resourceOfObject, resourcePath, TABLE_ACCEPT } from './kube-api.ts';
 import { parse, UsageError } from './args.ts';
 import type { DaemonOptions } from '../daemon/daemon.ts';
@@ -397,10 +398,8 @@ function scopeOf(r: ResourceInfo, v: { namespace?: string }, all = false): strin
 
 /** What kubectl prints for an error, and exit code 1: the apiserver's Status as kubectl words it, or `error: …`. */
 function printError(e: unknown): number {
-  if (e instanceof KubeApiError) process.stderr.write(`${e.kubectlMessage}\n`);
-  else if (e instanceof ManifestError) process.stderr.write(`${e.message}\n`);
-  else if (e instanceof UsageError || e instanceof ClusterNotRunningError) throw e;
-  else process.stderr.write(`error: ${(e as Error).message ?? String(e)}\n`);
+  if (e instanceof UsageError || e instanceof ClusterNotRunningError) throw e;
+  process.stderr.write(`${kubectlError(e)}\n`);
   return 1;
 }
 

@@ -1,6 +1,6 @@
 // A client of the running cluster's Kubernetes API with the kubeconfig's credentials: what `sriov-lab get`, `describe`,
 // `apply` and `delete` send, so they take the same path as kubectl. The apiserver's Status errors become
-// KubeApiError, printed as kubectl prints them.
+// KubeApiError (printed as kubectl prints them by kubectl-errors.ts).
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { KubeConfig } from '@kubernetes/client-node';
 import { RESOURCES, groupVersion, type ResourceInfo } from '../../sim/apiserver/resources.ts';
@@ -25,11 +25,6 @@ export class KubeApiError extends Error {
     this.name = 'KubeApiError';
     this.code = code;
     this.status = status;
-  }
-  /** kubectl's words for it (cmdutil.StandardErrorMessage): `Error from server (NotFound): …`, `The Pod "x" is invalid: …` */
-  get kubectlMessage(): string {
-    if (this.status.reason === 'Invalid' && this.status.details?.kind) return `The ${this.message}`;
-    return this.status.reason ? `Error from server (${this.status.reason}): ${this.message}` : `Error from server: ${this.message}`;
   }
 }
 

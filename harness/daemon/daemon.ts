@@ -10,6 +10,7 @@ import type { TraceEvent } from '../../sim/trace.ts';
 import { LabCluster } from '../cluster/lab-cluster.ts';
 import { SimNodeProvider, type SimLabNode } from '../backends/sim.ts';
 import { StoreError } from '../../sim/cluster/store.ts';
+import { kubectlError } from '../cli/kubectl-errors.ts';
 import { defaultTopology, loadTopology, type Topology } from '../../sim/topology/topology.ts';
 import { bundledDevicePluginArgv, cniInstallSet, defaultDevicePluginConfig } from '../plugins.ts';
 import type { CommandOutput, DaemonPhase, DaemonRequest, DaemonResponse, DaemonStatus, ExecTarget, LogsResult } from './protocol.ts';
@@ -32,8 +33,7 @@ export interface DaemonOptions {
 
 /** What kubectl prints for an error, and its exit code. */
 export function errorOutput(e: unknown): CommandOutput {
-  const text = e instanceof StoreError ? `Error from server (${e.reason}): ${e.message}` : `error: ${(e as Error).message ?? String(e)}`;
-  return { stdout: '', stderr: `${text}\n`, exitCode: 1 };
+  return { stdout: '', stderr: `${kubectlError(e)}\n`, exitCode: 1 };
 }
 
 function nodeNotFound(name: string): StoreError {

@@ -1,5 +1,6 @@
 // The kubectl-like CLI over a background simulated cluster: `up` starts a daemon holding a simulated cluster, `down` stops
-// it, and get/describe/apply/delete/logs/exec/restart/node exec talk to it over its control socket.
+// it. get/describe/apply/delete are clients of the cluster's Kubernetes API (kube-api.ts, with the kubeconfig `up`
+// wrote), as kubectl is; logs/exec/restart/node exec still talk to the daemon over its control socket.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';

@@ -10,9 +10,8 @@ import { entryCommand } from '../../sim/paths.ts';
 import { loadTopology } from '../../sim/topology/topology.ts';
 import type { CoreV1Event, V1Node, V1Pod } from '@kubernetes/client-node';
 import { groupVersion, type ResourceInfo } from '../../sim/apiserver/resources.ts';
-import { admitPodObject, InvalidObjectError } from '../../sim/apiserver/validation.ts';
 import { describeNode, describePod, noResourcesFound, printObjects, printTable, type Table } from '../../sim/cluster/kubectl.ts';
-import { ManifestError, parseManifests, type ManifestDoc } from '../../sim/cluster/manifest.ts';
+import { ManifestError, parseManifests, podAdmissionIssues, type ManifestDoc } from '../../sim/cluster/manifest.ts';
 import type { AnyObject } from '../../sim/cluster/store.ts';
 import { kubectlError } from './kubectl-errors.ts';
 import { KubeApi, KubeApiError, kindRef, resourceFor, resourceOfObject, resourcePath, TABLE_ACCEPT } from './kube-api.ts';
@@ -515,16 +514,7 @@ function withNamespace(docs: ManifestDoc[], namespace: string | undefined): void
 function manifestDocs(m: { file: string; text: string }, namespace: string | undefined): ManifestDoc[] {
   const docs = parseManifests(m.text, m.file);
   withNamespace(docs, namespace);
-  const issues: ManifestError['issues'] = [];
-  for (const d of docs) {
-    if (d.kind !== 'Pod') continue;
-    try {
-      admitPodObject(d.object as V1Pod);
-    } catch (e) {
-      if (!(e instanceof InvalidObjectError)) throw e;
-      issues.push(...d.issuesFor(e.errors).map((i) => ({ ...i, message: `${i.message} (${e.kind} ${JSON.stringify(e.objectName)} is invalid)` })));
-    }
-  }
+  const issues = podAdmissionIssues(docs);
   if (issues.length) throw new ManifestError(issues);
   return docs;
 }

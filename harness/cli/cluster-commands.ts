@@ -724,7 +724,7 @@ export const clusterCommands: ReadonlyArray<readonly [string, ClusterCommand]> =
   ['up', { summary: 'start a simulated cluster in the background: [--topology FILE] [--device-plugin "CMD"] [--cni PATH] [--seed N]', run: clusterUp }],
   ['kubeconfig', { summary: 'print the path of the running cluster\'s kubeconfig (context sriov-lab): export KUBECONFIG=$(sriov-lab kubeconfig)', run: clusterKubeconfig }],
   ['down', { summary: 'stop the background cluster and remove every namespace, mount and process it made', run: clusterDown }],
-  ['get', { summary: 'list objects: get pods|nodes|net-attach-def [NAME…] [-o wide|yaml|json] [-n NS|-A]', run: kubectlGet }],
+  ['get', { summary: 'list objects through the API: get pods|nodes|net-attach-def|events|… [NAME…] [-o wide|yaml|json|name] [-n NS|-A]', run: kubectlGet }],
   ['describe', { summary: 'show an object in detail, with its events: describe node|pod NAME [-n NS]', run: kubectlDescribe }],
   ['apply', { summary: 'create or update objects from manifests: apply -f FILE|DIR|- [-n NS]', run: kubectlApply }],
   ['delete', { summary: 'delete objects: delete -f FILE | delete pod|net-attach-def NAME… [-n NS]', run: kubectlDelete }],

@@ -1,5 +1,6 @@
 // The kubectl-like CLI over a background simulated cluster: `up` starts a daemon holding a simulated cluster, `down` stops
-// it, and get/describe/apply/delete/logs/exec/restart/node exec talk to it over its control socket.
+// it. get/describe/apply/delete are clients of the cluster's Kubernetes API (kube-api.ts, with the kubeconfig `up`
+// wrote), as kubectl is; logs/exec/restart/node exec still talk to the daemon over its control socket.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -7,7 +8,13 @@ import { join, resolve } from 'node:path';
 import { caps } from '../../sim/caps.ts';
 import { entryCommand } from '../../sim/paths.ts';
 import { loadTopology } from '../../sim/topology/topology.ts';
-import type { OutputFormat } from '../../sim/cluster/kubectl.ts';
+import type { CoreV1Event, V1Node, V1Pod } from '@kubernetes/client-node';
+import { groupVersion, type ResourceInfo } from '../../sim/apiserver/resources.ts';
+import { describeNode, describePod, noResourcesFound, printObjects, printTable, type Table } from '../../sim/cluster/kubectl.ts';
+import { ManifestError, parseManifests, podAdmissionIssues, type ManifestDoc } from '../../sim/cluster/manifest.ts';
+import type { AnyObject } from '../../sim/cluster/store.ts';
+import { kubectlError } from './kubectl-errors.ts';
+import { KubeApi, KubeApiError, kindRef, resourceFor, resourceOfObject, resourcePath, TABLE_ACCEPT } from './kube-api.ts';
 import { parse, UsageError } from './args.ts';
 import type { DaemonOptions } from '../daemon/daemon.ts';
 import { DaemonRequestError, DaemonUnreachableError, request, type CommandOutput, type DaemonStatus, type ExecTarget } from '../daemon/protocol.ts';
@@ -374,22 +381,105 @@ function resourceAndNames(positionals: string[], verb: string): { resource: stri
   return { resource: first, names: rest };
 }
 
-const OUTPUTS: readonly OutputFormat[] = ['wide', 'yaml', 'json'];
+const OUTPUTS = ['wide', 'yaml', 'json', 'name'] as const;
+type Output = (typeof OUTPUTS)[number];
 
-export const kubectlGet = kubectlErrors(async (args: string[]): Promise<number> => {
+/** A client of the running cluster's API server, with the kubeconfig `up` wrote. */
+async function kubeApi(): Promise<KubeApi> {
+  const { paths } = running();
+  if (!existsSync(paths.kubeconfig)) throw new UsageError('the simulated cluster has no API server yet; `sriov-lab up` waits for it');
+  return KubeApi.fromKubeconfig(paths.kubeconfig);
+}
+
+/** The namespace a command works in: none for cluster-scoped resources and `-A`. */
+function scopeOf(r: ResourceInfo, v: { namespace?: string }, all = false): string {
+  return r.namespaced && !all ? (namespaceOf(v) ?? 'default') : '';
+}
+
+/** What kubectl prints for an error, and exit code 1: the apiserver's Status as kubectl words it, or `error: …`. */
+function printError(e: unknown): number {
+  if (e instanceof UsageError || e instanceof ClusterNotRunningError) throw e;
+  process.stderr.write(`${kubectlError(e)}\n`);
+  return 1;
+}
+
+/** A command whose failures are printed as kubectl prints them. */
+function apiCommand(run: (args: string[]) => Promise<number>): (args: string[]) => Promise<number> {
+  return async (args) => {
+    try {
+      return await run(args);
+    } catch (e) {
+      return printError(e);
+    }
+  };
+}
+
+export const kubectlGet = apiCommand(async (args: string[]): Promise<number> => {
   const { values, positionals } = parse(args, { ...NS_OPTION, output: { type: 'string', short: 'o' }, 'all-namespaces': { type: 'boolean', short: 'A' } });
   const { resource, names } = resourceAndNames(positionals, 'get');
-  const output = (values.output ?? 'table') as OutputFormat;
-  if (values.output !== undefined && !OUTPUTS.includes(output)) {
+  const output = values.output as Output | undefined;
+  if (output !== undefined && !OUTPUTS.includes(output)) {
     throw new UsageError(`unable to match a printer suitable for the output format "${values.output}", allowed formats are: ${OUTPUTS.join(',')}`);
   }
-  return write(await ask({ op: 'get', resource, names, output, namespace: namespaceOf(values), allNamespaces: values['all-namespaces'] ?? false }));
+  const api = await kubeApi();
+  const r = resourceFor(resource);
+  const all = (values['all-namespaces'] ?? false) && names.length === 0;
+  const namespace = scopeOf(r, values, all);
+  if (output === 'json' || output === 'yaml' || output === 'name') {
+    const objs: AnyObject[] = [];
+    if (names.length) for (const n of names) objs.push(await api.request({ path: resourcePath(r, namespace, n) }));
+    else objs.push(...((await api.request<{ items?: AnyObject[] }>({ path: resourcePath(r, namespace) })).items ?? []));
+    // list items come without their type, as from a real apiserver; kubectl prints them with it
+    for (const o of objs) Object.assign(o, { apiVersion: groupVersion(r), kind: r.kind, ...o });
+    if (output === 'name') process.stdout.write(objs.map((o) => `${kindRef(r)}/${o.metadata?.name ?? ''}\n`).join(''));
+    else process.stdout.write(printObjects(objs, output, names.length === 1));
+    return 0;
+  }
+  const query = { includeObject: all ? 'Metadata' : 'None' };
+  const table: Table = { columnDefinitions: [], rows: [] };
+  let code = 0;
+  for (const path of names.length ? names.map((n) => resourcePath(r, namespace, n)) : [resourcePath(r, namespace)]) {
+    try {
+      const part = await api.request<Table>({ path, query, accept: TABLE_ACCEPT });
+      table.columnDefinitions = part.columnDefinitions;
+      table.rows.push(...part.rows);
+    } catch (e) {
+      code = printError(e);
+    }
+  }
+  if (table.rows.length === 0) {
+    if (code === 0) process.stderr.write(noResourcesFound(namespace || undefined));
+    return code;
+  }
+  process.stdout.write(printTable(table, { wide: output === 'wide', withNamespace: all && r.namespaced }));
+  return code;
 });
 
-export const kubectlDescribe = kubectlErrors(async (args: string[]): Promise<number> => {
+/** Describes one pod or node from what the API returns: the object, its events, and for a node its pods. */
+async function describeOne(api: KubeApi, r: ResourceInfo, namespace: string, name: string): Promise<string> {
+  const obj = await api.get(r, namespace, name);
+  const events = (await api.list(resourceFor('events'), namespace, `involvedObject.kind=${r.kind},involvedObject.name=${name}`)) as CoreV1Event[];
+  const nowMs = Date.now();
+  if (r.kind === 'Node') return describeNode(obj as V1Node, { events, nowMs, pods: (await api.list(resourceFor('pods'), '', `spec.nodeName=${name}`)) as V1Pod[] });
+  return describePod(obj as V1Pod, { events, nowMs });
+}
+
+export const kubectlDescribe = apiCommand(async (args: string[]): Promise<number> => {
   const { values, positionals } = parse(args, NS_OPTION);
   const { resource, names } = resourceAndNames(positionals, 'describe');
-  return write(await ask({ op: 'describe', resource, names, namespace: namespaceOf(values) }));
+  const r = resourceFor(resource);
+  if (r.kind !== 'Node' && r.kind !== 'Pod') throw new Error(`describe ${r.resource} is not supported by the simulator (supported: node, pod)`);
+  const api = await kubeApi();
+  const namespace = scopeOf(r, values);
+  const all = names.length ? names : (await api.list(r, namespace)).map((o) => o.metadata!.name!);
+  if (all.length === 0) {
+    process.stderr.write(noResourcesFound(namespace || undefined));
+    return 0;
+  }
+  const texts: string[] = [];
+  for (const n of all) texts.push(await describeOne(api, r, namespace, n));
+  process.stdout.write(texts.join('\n\n'));
+  return 0;
 });
 
 /** Manifest sources of `-f`: a file, `-` (stdin), or a directory's .yaml/.yml/.json files in name order. */
@@ -408,26 +498,132 @@ function readManifests(files: string[]): Array<{ file: string; text: string }> {
   return out;
 }
 
-export const kubectlApply = kubectlErrors(async (args: string[]): Promise<number> => {
+/** Namespace defaulting as kubectl does: `-n` fills in objects without one and must agree with those that have one. */
+function withNamespace(docs: ManifestDoc[], namespace: string | undefined): void {
+  for (const d of docs) {
+    if (!resourceOfObject(d.object).namespaced) continue;
+    const meta = (d.object.metadata ??= {});
+    if (namespace && meta.namespace && meta.namespace !== namespace) {
+      throw new Error(`the namespace from the provided object "${meta.namespace}" does not match the namespace "${namespace}". You must pass '--namespace=${meta.namespace}' to perform this operation.`);
+    }
+    meta.namespace = meta.namespace || namespace || 'default';
+  }
+}
+
+/** A manifest's documents, each pod checked with the apiserver's validation first so an error names file and line. */
+function manifestDocs(m: { file: string; text: string }, namespace: string | undefined): ManifestDoc[] {
+  const docs = parseManifests(m.text, m.file);
+  withNamespace(docs, namespace);
+  const issues = podAdmissionIssues(docs);
+  if (issues.length) throw new ManifestError(issues);
+  return docs;
+}
+
+/**
+ * What `apply` may change on an object that exists, as a merge patch: labels and annotations; a NAD's spec; a node's
+ * taints and unschedulable (a pod's spec is immutable, a node's status its kubelet's).
+ */
+function applyPatch(obj: AnyObject): Record<string, unknown> {
+  const meta = { labels: obj.metadata?.labels, annotations: obj.metadata?.annotations };
+  if (obj.kind === 'NetworkAttachmentDefinition') return { metadata: meta, spec: (obj as { spec?: unknown }).spec ?? null };
+  if (obj.kind === 'Node') {
+    const spec = (obj as V1Node).spec;
+    return { metadata: meta, spec: { taints: spec?.taints?.length ? spec.taints : null, unschedulable: spec?.unschedulable || null } };
+  }
+  return { metadata: meta };
+}
+
+/** kubectl apply of one object: created, configured (the patch changed it: a new resourceVersion) or unchanged. */
+async function applyOne(api: KubeApi, obj: AnyObject): Promise<string> {
+  const r = resourceOfObject(obj);
+  const namespace = r.namespaced ? (obj.metadata?.namespace ?? 'default') : '';
+  const name = obj.metadata?.name ?? '';
+  let cur: AnyObject | undefined;
+  try {
+    cur = await api.request<AnyObject>({ path: resourcePath(r, namespace, name) });
+  } catch (e) {
+    if (!(e instanceof KubeApiError && e.code === 404)) throw e;
+  }
+  if (!cur) {
+    // a node joins the simulated cluster with its kubelet (topology): apply only changes one
+    if (r.kind === 'Node') throw new Error(`nodes ${JSON.stringify(name)} not found: a node joins the simulated cluster with its kubelet (topology), not by apply`);
+    await api.request({ method: 'POST', path: resourcePath(r, namespace), body: obj });
+    return `${kindRef(r)}/${name} created`;
+  }
+  const next = await api.request<AnyObject>({ method: 'PATCH', path: resourcePath(r, namespace, name), body: applyPatch(obj), contentType: 'application/merge-patch+json' });
+  return `${kindRef(r)}/${name} ${next.metadata?.resourceVersion === cur.metadata?.resourceVersion ? 'unchanged' : 'configured'}`;
+}
+
+export const kubectlApply = apiCommand(async (args: string[]): Promise<number> => {
   const { values, positionals } = parse(args, { ...NS_OPTION, filename: { type: 'string', short: 'f', multiple: true } });
   if (positionals.length) throw new UsageError(`apply takes manifests with -f, not arguments (got ${positionals.join(' ')})`);
   if (!values.filename?.length) throw new UsageError('must specify -f FILENAME (a file, a directory or - for stdin)');
+  const api = await kubeApi();
   let code = 0;
-  for (const m of readManifests(values.filename)) code = Math.max(code, write(await ask({ op: 'apply', file: m.file, text: m.text, namespace: namespaceOf(values) })));
+  for (const m of readManifests(values.filename)) {
+    let docs: ManifestDoc[];
+    try {
+      docs = manifestDocs(m, namespaceOf(values));
+    } catch (e) {
+      code = printError(e);
+      continue;
+    }
+    if (docs.length === 0) code = printError(new Error('no objects passed to apply'));
+    for (const d of docs) {
+      try {
+        process.stdout.write(`${await applyOne(api, d.object)}\n`);
+      } catch (e) {
+        code = printError(e);
+      }
+    }
+  }
   return code;
 });
 
-export const kubectlDelete = kubectlErrors(async (args: string[]): Promise<number> => {
+/** How long `delete` waits for an object to be gone (kubectl's --wait), as for a pod its node releases. */
+const DELETE_WAIT_MS = 60_000;
+
+/** kubectl delete of one object: the DELETE, then a wait until it is gone. */
+async function deleteOne(api: KubeApi, r: ResourceInfo, namespace: string, name: string): Promise<string> {
+  const path = resourcePath(r, namespace, name);
+  await api.request({ method: 'DELETE', path });
+  for (const t0 = Date.now(); Date.now() - t0 < DELETE_WAIT_MS; await sleep(50)) {
+    try {
+      await api.request({ path });
+    } catch (e) {
+      if (e instanceof KubeApiError && e.code === 404) break;
+      throw e;
+    }
+  }
+  return r.namespaced ? `${kindRef(r)} "${name}" deleted from ${namespace} namespace` : `${kindRef(r)} "${name}" deleted`;
+}
+
+export const kubectlDelete = apiCommand(async (args: string[]): Promise<number> => {
   const { values, positionals } = parse(args, { ...NS_OPTION, filename: { type: 'string', short: 'f', multiple: true } });
+  const targets: Array<{ r: ResourceInfo; namespace: string; name: string }> = [];
   if (values.filename?.length) {
     if (positionals.length) throw new UsageError('delete takes either -f FILENAME or TYPE NAME…, not both');
-    let code = 0;
-    for (const m of readManifests(values.filename)) code = Math.max(code, write(await ask({ op: 'delete-manifest', file: m.file, text: m.text, namespace: namespaceOf(values) })));
-    return code;
+    for (const m of readManifests(values.filename)) {
+      const docs = parseManifests(m.text, m.file);
+      withNamespace(docs, namespaceOf(values));
+      for (const d of docs) targets.push({ r: resourceOfObject(d.object), namespace: d.object.metadata?.namespace ?? '', name: d.object.metadata?.name ?? '' });
+    }
+  } else {
+    const { resource, names } = resourceAndNames(positionals, 'delete');
+    if (names.length === 0) throw new UsageError(`delete ${resource} needs a NAME`);
+    const r = resourceFor(resource);
+    for (const name of names) targets.push({ r, namespace: scopeOf(r, values), name });
   }
-  const { resource, names } = resourceAndNames(positionals, 'delete');
-  if (names.length === 0) throw new UsageError(`delete ${resource} needs a NAME`);
-  return write(await ask({ op: 'delete', resource, names, namespace: namespaceOf(values) }));
+  const api = await kubeApi();
+  let code = 0;
+  for (const t of targets) {
+    try {
+      process.stdout.write(`${await deleteOne(api, t.r, t.namespace, t.name)}\n`);
+    } catch (e) {
+      code = printError(e);
+    }
+  }
+  return code;
 });
 
 export const clusterLogs = kubectlErrors(async (args: string[]): Promise<number> => {
@@ -528,7 +724,7 @@ export const clusterCommands: ReadonlyArray<readonly [string, ClusterCommand]> =
   ['up', { summary: 'start a simulated cluster in the background: [--topology FILE] [--device-plugin "CMD"] [--cni PATH] [--seed N]', run: clusterUp }],
   ['kubeconfig', { summary: 'print the path of the running cluster\'s kubeconfig (context sriov-lab): export KUBECONFIG=$(sriov-lab kubeconfig)', run: clusterKubeconfig }],
   ['down', { summary: 'stop the background cluster and remove every namespace, mount and process it made', run: clusterDown }],
-  ['get', { summary: 'list objects: get pods|nodes|net-attach-def [NAME…] [-o wide|yaml|json] [-n NS|-A]', run: kubectlGet }],
+  ['get', { summary: 'list objects through the API: get pods|nodes|net-attach-def|events|… [NAME…] [-o wide|yaml|json|name] [-n NS|-A]', run: kubectlGet }],
   ['describe', { summary: 'show an object in detail, with its events: describe node|pod NAME [-n NS]', run: kubectlDescribe }],
   ['apply', { summary: 'create or update objects from manifests: apply -f FILE|DIR|- [-n NS]', run: kubectlApply }],
   ['delete', { summary: 'delete objects: delete -f FILE | delete pod|net-attach-def NAME… [-n NS]', run: kubectlDelete }],

@@ -1,9 +1,11 @@
 // The must-show of `sriov-lab up`, end to end through the CLI as separate processes: one VF, two pods that each need
-// it, the second Pending with the scheduler's message until the first is deleted; exec, logs, a kubelet restart, and
-// `down` leaving no process, network namespace or mount behind.
+// it, the second Pending with the scheduler's message until the first is deleted; get/describe/apply/delete through
+// the cluster's API server (the same table as the real kubectl's, where there is one); exec, logs, a kubelet restart,
+// and `down` leaving no process, network namespace or mount behind.
 import t from 'tap';
 import { writeFileSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { execFile } from 'node:child_process';
 import { caps } from '../../sim/caps.ts';
 import { testCluster, until } from './fixtures/cli.ts';
 import { findLeftovers, isDaemonAlive, listNetns, processesOf, readDaemonInfo, type DaemonInfo } from './state.ts';
@@ -61,6 +63,13 @@ spec:
         requests:
           intel.com/sriov_netdevice: 2
 `;
+
+const KUBECTL = '/usr/bin/kubectl';
+
+/** A program's stdout (it must exit 0). */
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<string> {
+  return new Promise((resolve, reject) => execFile(cmd, args, { env }, (e, stdout, stderr) => (e ? reject(new Error(`${cmd} ${args.join(' ')}: ${e.message}\n${stderr}`)) : resolve(stdout))));
+}
 
 interface PodJson {
   status?: { phase?: string };
@@ -130,6 +139,13 @@ if (missing) {
     const wide = await cli(['get', 'pods', '-o', 'wide']);
     t.match(wide.stdout, /^first +1\/1 +Running +0 +\S+ +10\.244\.0\.\d+ +node1 /m);
     t.match(wide.stdout, /^second +0\/1 +Pending +0 +\S+ +<none> +<none> /m);
+    t.equal((await cli(['get', 'pods', '-o', 'name'])).stdout, 'pod/first\npod/second\n', '-o name');
+    if (existsSync(KUBECTL)) {
+      // both print the API server's Table: the same columns and cells (AGE apart, which may tick between the two)
+      const cells = (out: string) => out.trimEnd().split('\n').map((l) => l.split(/ {2,}/).filter((_, i) => i !== 4));
+      const real = await run(KUBECTL, ['get', 'pods', '-o', 'wide'], { ...process.env, KUBECONFIG: paths.kubeconfig });
+      t.same(cells(real), cells(wide.stdout), 'kubectl get pods -o wide prints what sriov-lab get pods -o wide prints');
+    } else t.comment(`no ${KUBECTL}: kubectl's output is not compared`);
 
     const addrA = await cli(['exec', 'first', '--', 'ip', '-br', 'addr']);
     t.equal(addrA.code, 0, addrA.stderr);

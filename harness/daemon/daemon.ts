@@ -1,17 +1,16 @@
-// The background cluster: one simulated cluster (the cluster assembly with simulated nodes, harness/cluster) held by a long-lived process, served over a JSON-lines control socket.
-// `sriov-lab up` starts it (main.ts), every other cluster command talks to it, `sriov-lab down` (or SIGTERM) stops it.
+// The background cluster: one simulated cluster (the cluster assembly with simulated nodes, harness/cluster) held by a
+// long-lived process, with its Kubernetes API server (which get/describe/apply/delete talk to) and a JSON-lines control
+// socket for what the API does not serve yet (status, shutdown, node component logs and restarts, exec targets).
+// `sriov-lab up` starts it (main.ts), `sriov-lab down` (or SIGTERM) stops it.
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { V1Pod } from '@kubernetes/client-node';
 import type { TraceEvent } from '../../sim/trace.ts';
 import { LabCluster } from '../cluster/lab-cluster.ts';
 import { SimNodeProvider, type SimLabNode } from '../backends/sim.ts';
-import { describe as describeObject, get as getObjects, RESOURCE_ALIASES } from '../../sim/cluster/kubectl.ts';
-import { ManifestError, parseManifests, type ManifestDoc } from '../../sim/cluster/manifest.ts';
-import { StoreError, RESOURCE_OF, type Kind } from '../../sim/cluster/store.ts';
-import { admitPodObject, InvalidObjectError } from '../../sim/apiserver/validation.ts';
+import { StoreError } from '../../sim/cluster/store.ts';
+import { kubectlError } from '../cli/kubectl-errors.ts';
 import { defaultTopology, loadTopology, type Topology } from '../../sim/topology/topology.ts';
 import { bundledDevicePluginArgv, cniInstallSet, defaultDevicePluginConfig } from '../plugins.ts';
 import type { CommandOutput, DaemonPhase, DaemonRequest, DaemonResponse, DaemonStatus, ExecTarget, LogsResult } from './protocol.ts';
@@ -32,32 +31,9 @@ export interface DaemonOptions {
   readyTimeoutMs: number;
 }
 
-/** kubectl's names for a kind in `apply`/`delete` output. */
-const REF_OF: Record<Kind, string> = {
-  Pod: 'pod',
-  Node: 'node',
-  Event: 'event',
-  NetworkAttachmentDefinition: 'networkattachmentdefinition.k8s.cni.cncf.io',
-  Namespace: 'namespace',
-  ConfigMap: 'configmap',
-  ServiceAccount: 'serviceaccount',
-  CustomResourceDefinition: 'customresourcedefinition.apiextensions.k8s.io',
-};
-
 /** What kubectl prints for an error, and its exit code. */
 export function errorOutput(e: unknown): CommandOutput {
-  let text: string;
-  if (e instanceof StoreError) text = `Error from server (${e.reason}): ${e.message}`;
-  else if (e instanceof InvalidObjectError) text = `The ${e.message}`;
-  else if (e instanceof ManifestError) text = e.message;
-  else text = `error: ${(e as Error).message ?? String(e)}`;
-  return { stdout: '', stderr: `${text}\n`, exitCode: 1 };
-}
-
-function kindOf(resource: string): Kind {
-  const kind = RESOURCE_ALIASES[resource.toLowerCase()];
-  if (!kind) throw new Error(`the server doesn't have a resource type "${resource}"`);
-  return kind;
+  return { stdout: '', stderr: `${kubectlError(e)}\n`, exitCode: 1 };
 }
 
 function nodeNotFound(name: string): StoreError {
@@ -259,33 +235,6 @@ export class ClusterDaemon {
         this.log('shutdown requested over the control socket');
         setImmediate(() => void this.stop());
         return { stopping: true };
-      case 'get':
-        return this.render(() => {
-          const kind = kindOf(req.resource);
-          const text = getObjects(this.cluster().cluster.store, kind, {
-            output: req.output,
-            namespace: req.namespace,
-            allNamespaces: req.allNamespaces,
-            names: req.names,
-          });
-          // kubectl says "No resources found" on stderr
-          return text.startsWith('No resources found') ? { stdout: '', stderr: text, exitCode: 0 } : { stdout: text, stderr: '', exitCode: 0 };
-        });
-      case 'describe':
-        return this.render(() => {
-          const kind = kindOf(req.resource);
-          const store = this.cluster().cluster.store;
-          const ns = req.namespace ?? 'default';
-          const names = req.names.length ? req.names : store.list(kind, kind === 'Node' ? undefined : ns).map((o) => o.metadata!.name!);
-          if (names.length === 0) return { stdout: '', stderr: kind === 'Node' ? 'No resources found\n' : `No resources found in ${ns} namespace.\n`, exitCode: 0 };
-          return { stdout: names.map((n) => describeObject(store, kind, ns, n)).join('\n\n'), stderr: '', exitCode: 0 };
-        });
-      case 'apply':
-        return this.render(() => this.apply(req.text, req.file, req.namespace));
-      case 'delete-manifest':
-        return this.renderAsync(() => this.deleteManifest(req.text, req.file, req.namespace));
-      case 'delete':
-        return this.renderAsync(() => this.deleteNamed(req.resource, req.names, req.namespace ?? 'default'));
       case 'logs':
         return this.logs(req.source, req.node, req.tail, req.since);
       case 'exec-target':
@@ -296,14 +245,6 @@ export class ClusterDaemon {
         return this.renderAsync(() => this.restart(req.component, req.node));
       default:
         throw new Error(`unknown request "${(req as { op?: string }).op}"`);
-    }
-  }
-
-  private render(f: () => CommandOutput): CommandOutput {
-    try {
-      return f();
-    } catch (e) {
-      return errorOutput(e);
     }
   }
 
@@ -332,89 +273,6 @@ export class ClusterDaemon {
       kubeconfig: this.info.apiServer ? this.paths.kubeconfig : undefined,
       nodes: store ? store.list('Node').map((n) => ({ name: n.metadata!.name!, allocatable: { ...(n.status?.allocatable ?? {}) } })) : [],
     };
-  }
-
-  /** Namespace defaulting as kubectl does: `-n` fills in objects without one and must agree with those that have one. */
-  private withNamespace(docs: ManifestDoc[], namespace: string | undefined): void {
-    for (const d of docs) {
-      if (d.kind === 'Node') continue;
-      const meta = (d.object.metadata ??= {});
-      if (namespace && meta.namespace && meta.namespace !== namespace) {
-        throw new Error(`the namespace from the provided object "${meta.namespace}" does not match the namespace "${namespace}". You must pass '--namespace=${meta.namespace}' to perform this operation.`);
-      }
-      meta.namespace = meta.namespace || namespace || 'default';
-    }
-  }
-
-  /** Every document checked first (structure, then the apiserver's pod validation); nothing applied when any fails. */
-  private apply(text: string, file: string, namespace: string | undefined): CommandOutput {
-    const sc = this.cluster();
-    const docs = parseManifests(text, file);
-    this.withNamespace(docs, namespace);
-    const issues: ManifestError['issues'] = [];
-    for (const d of docs) {
-      if (d.kind !== 'Pod') continue;
-      try {
-        admitPodObject(d.object as V1Pod);
-      } catch (e) {
-        if (!(e instanceof InvalidObjectError)) throw e;
-        issues.push(...d.issuesFor(e.errors).map((i) => ({ ...i, message: `${i.message} (${e.kind} ${JSON.stringify(e.objectName)} is invalid)` })));
-      }
-    }
-    if (issues.length) throw new ManifestError(issues);
-    if (docs.length === 0) return { stdout: '', stderr: `error: no objects passed to apply\n`, exitCode: 1 };
-    let stdout = '';
-    let stderr = '';
-    let exitCode = 0;
-    for (const d of docs) {
-      try {
-        const r = sc.cluster.apply(d.object);
-        stdout += `${REF_OF[d.kind]}/${r.name} ${r.action}\n`;
-      } catch (e) {
-        const o = errorOutput(e);
-        stderr += o.stderr;
-        exitCode = 1;
-      }
-    }
-    return { stdout, stderr, exitCode };
-  }
-
-  private deletedLine(kind: Kind, namespace: string, name: string): string {
-    return kind === 'Node' ? `${REF_OF[kind]} "${name}" deleted\n` : `${REF_OF[kind]} "${name}" deleted from ${namespace} namespace\n`;
-  }
-
-  private async deleteOne(kind: Kind, namespace: string, name: string): Promise<string> {
-    const sc = this.cluster();
-    if (kind === 'Pod') await sc.cluster.deletePod(namespace, name);
-    else if (kind === 'NetworkAttachmentDefinition') sc.cluster.store.delete(kind, namespace, name);
-    else throw new Error(`deleting ${RESOURCE_OF[kind]} is not supported by the simulator (supported: pods, net-attach-def)`);
-    return this.deletedLine(kind, namespace, name);
-  }
-
-  private async deleteAll(items: Array<{ kind: Kind; namespace: string; name: string }>): Promise<CommandOutput> {
-    const out: CommandOutput = { stdout: '', stderr: '', exitCode: 0 };
-    for (const it of items) {
-      try {
-        out.stdout += await this.deleteOne(it.kind, it.namespace, it.name);
-      } catch (e) {
-        out.stderr += errorOutput(e).stderr;
-        out.exitCode = 1;
-      }
-    }
-    return out;
-  }
-
-  private async deleteManifest(text: string, file: string, namespace: string | undefined): Promise<CommandOutput> {
-    this.cluster();
-    const docs = parseManifests(text, file);
-    this.withNamespace(docs, namespace);
-    return this.deleteAll(docs.map((d) => ({ kind: d.kind, namespace: d.object.metadata?.namespace ?? '', name: d.object.metadata?.name ?? '' })));
-  }
-
-  private async deleteNamed(resource: string, names: string[], namespace: string): Promise<CommandOutput> {
-    const kind = kindOf(resource);
-    if (names.length === 0) throw new Error('resource(s) were provided, but no name was specified');
-    return this.deleteAll(names.map((name) => ({ kind, namespace, name })));
   }
 
   private logs(source: 'device-plugin' | 'kubelet', nodeName: string, tail: number | undefined, since: number | undefined): LogsResult {

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { caps } from '../../sim/caps.ts';
 import { testCluster, until } from './fixtures/cli.ts';
-import { request } from './protocol.ts';
+import { KubeApi, resourceFor, resourcePath } from '../cli/kube-api.ts';
 import { findLeftovers, isDaemonAlive, listNetns, readDaemonInfo, type DaemonInfo } from './state.ts';
 
 const missing = [caps.root(), caps.fuse(), caps.netns(), caps.cniPlugins()].find((c) => !c.ok);
@@ -70,6 +70,7 @@ if (missing) {
 } else {
   const { dir, cli, paths, seen: guard } = testCluster(t, 'sl-live-');
   let info: DaemonInfo | undefined;
+  let api: KubeApi | undefined;
 
   const parseAllocatable = (stdout: string): Record<string, string> =>
     (JSON.parse(stdout) as NodeList).items.find((n) => n.metadata.name === 'node1')?.status.allocatable ?? {};
@@ -83,8 +84,8 @@ if (missing) {
 
   /**
    * Polls `get nodes -o json` until node1's allocatable matches `want`, giving up FOLLOW_DEADLINE_MS after `since`.
-   * The polls send the CLI's own request (`get nodes -o json`) straight to the daemon's control socket: a CLI process
-   * costs 1–4 s on a loaded 2-core machine, which would hide the latency. The change happened between the start of
+   * The polls send the CLI's own request (`get nodes -o json`: a list of nodes) straight to the API server with the
+   * CLI's client: a CLI process costs 1–4 s on a loaded 2-core machine, which would hide the latency. The change happened between the start of
    * the last poll that did not see it and the end of the first that did.
    */
   const follow = async (since: number, want: Record<string, string>) => {
@@ -92,10 +93,11 @@ if (missing) {
     let polls = 0;
     for (;;) {
       const start = Date.now();
-      const out = await request(paths.socket, { op: 'get', resource: 'nodes', names: [], output: 'json' });
+      api ??= await KubeApi.fromKubeconfig(paths.kubeconfig);
+      const out = await api.request({ path: resourcePath(resourceFor('nodes'), '') }).then((l) => JSON.stringify(l), () => undefined);
       const end = Date.now();
       polls++;
-      const seen = out.exitCode === 0 ? parseAllocatable(out.stdout) : {};
+      const seen = out ? parseAllocatable(out) : {};
       if (matches(seen, want)) return { ok: true, seen, lowMs: lastMissStart - since, highMs: end - since, polls };
       if (end - since > FOLLOW_DEADLINE_MS) return { ok: false, seen, lowMs: -1, highMs: end - since, polls };
       lastMissStart = start;

@@ -34,9 +34,9 @@ async function serve(name: string, reply: (req: { op: string }) => string | null
 
 t.test('a result comes back for the request sent as one JSON line', async (t) => {
   const s = await serve('ok.sock', () => `${JSON.stringify({ ok: true, result: { stdout: 'NAME\n', stderr: '', exitCode: 0 } })}\n`);
-  const r = await request(s.socket, { op: 'get', resource: 'pods', names: [], output: 'wide' });
+  const r = await request(s.socket, { op: 'restart', component: 'kubelet', node: 'node1' });
   t.same(r, { stdout: 'NAME\n', stderr: '', exitCode: 0 });
-  t.same(s.seen.map((l) => JSON.parse(l)), [{ op: 'get', resource: 'pods', names: [], output: 'wide' }]);
+  t.same(s.seen.map((l) => JSON.parse(l)), [{ op: 'restart', component: 'kubelet', node: 'node1' }]);
 });
 
 t.test('an answer split over several writes is put together', async (t) => {

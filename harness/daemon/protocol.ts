@@ -1,16 +1,10 @@
 // The daemon's control protocol: JSON lines over a unix socket. Each request line gets one response line, in order.
-// Commands that print (get, describe, apply…) are rendered by the daemon, which holds the object store; commands that
+// get, describe, apply and delete go to the cluster's Kubernetes API instead (harness/cli/kube-api.ts). Commands that
 // run a process for the user (exec, node exec) get the argv back and run it themselves, with the user's terminal.
 import { createConnection } from 'node:net';
-import type { OutputFormat } from '../../sim/cluster/kubectl.ts';
 
 export type DaemonRequest =
   | { op: 'status' }
-  | { op: 'get'; resource: string; names: string[]; output: OutputFormat; namespace?: string; allNamespaces?: boolean }
-  | { op: 'describe'; resource: string; names: string[]; namespace?: string }
-  | { op: 'apply'; file: string; text: string; namespace?: string }
-  | { op: 'delete-manifest'; file: string; text: string; namespace?: string }
-  | { op: 'delete'; resource: string; names: string[]; namespace?: string }
   | { op: 'logs'; source: 'device-plugin' | 'kubelet'; node: string; tail?: number; since?: number }
   | { op: 'exec-target'; pod: string; namespace?: string; container?: string }
   | { op: 'node-target'; node: string }
@@ -58,11 +52,6 @@ export interface ExecTarget {
 
 export interface ResultOf {
   status: DaemonStatus;
-  get: CommandOutput;
-  describe: CommandOutput;
-  apply: CommandOutput;
-  'delete-manifest': CommandOutput;
-  delete: CommandOutput;
   logs: LogsResult;
   'exec-target': ExecTarget;
   'node-target': ExecTarget;

@@ -1,6 +1,6 @@
 // Server-side printing: the meta.k8s.io Table a real apiserver sends when kubectl asks for `as=Table`, with the
-// columns of its printers (pkg/printers/internalversion/printers.go; priority 1 = `-o wide` only). The cells of pods and
-// nodes are the ones `sriov-lab get` prints (sim/cluster/kubectl.ts), so both agree.
+// columns of its printers (pkg/printers/internalversion/printers.go; priority 1 = `-o wide` only). `sriov-lab get`
+// prints these Tables as kubectl does (printTable in sim/cluster/kubectl.ts), so both show the same columns.
 import type { CoreV1Event, V1ConfigMap, V1CustomResourceDefinition, V1Namespace, V1Node, V1Pod, V1ServiceAccount } from '@kubernetes/client-node';
 import { nodeRow, podRow, rfc3339, since, toPlain } from '../cluster/kubectl.ts';
 import type { AnyObject, Kind } from '../cluster/store.ts';

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { Cluster, PodStartError } from './cluster.ts';
 import { FakeAgent } from './fake-agent.ts';
-import { describeNode, describePod, getPods } from './kubectl.ts';
+import { describeNodeOf, describePodOf, getPods } from './fixtures/print.ts';
 import { ManifestError } from './manifest.ts';
 
 const RES = 'intel.com/sriov_net_a';
@@ -45,11 +45,11 @@ t.test('two pods need the only device: the second stays Pending until the first 
   const cond = b.status?.conditions?.find((x) => x.type === 'PodScheduled');
   t.match(cond, { status: 'False', reason: 'Unschedulable', message: msg });
   c.advance(5000);
-  const desc = describePod(cluster.store, 'default', 'pod-b');
+  const desc = describePodOf(cluster, 'default', 'pod-b');
   t.match(desc, /\nStatus:\s+Pending\n/);
   t.match(desc, `  Warning  FailedScheduling  5s    default-scheduler  ${msg}\n`);
-  t.match(getPods(cluster.store), /pod-a\s+1\/1\s+Running\s+0\s+5s\n/);
-  t.match(getPods(cluster.store), /pod-b\s+0\/1\s+Pending\s+0\s+5s\n/);
+  t.match(getPods(cluster), /pod-a\s+1\/1\s+Running\s+0\s+5s\n/);
+  t.match(getPods(cluster), /pod-b\s+0\/1\s+Pending\s+0\s+5s\n/);
 
   await cluster.deletePod('default', 'pod-a');
   await cluster.settle();
@@ -81,7 +81,7 @@ t.test('a repeated FailedScheduling bumps the count and describe shows (xN over 
   const ev = cluster.eventsFor('Pod', 'default', 'pod-a');
   t.equal(ev.length, 1);
   t.equal(ev[0].count, 2);
-  t.match(describePod(cluster.store, 'default', 'pod-a'), /FailedScheduling {2}10s \(x2 over 70s\) {2}default-scheduler/);
+  t.match(describePodOf(cluster, 'default', 'pod-a'), /FailedScheduling {2}10s \(x2 over 70s\) {2}default-scheduler/);
 });
 
 t.test('allocatable rising retries Pending pods; the pod with preemptionMessage', async (t) => {
@@ -119,7 +119,7 @@ t.test('admission failure: Failed with the agent reason, message prefixed like k
   t.equal(p.status?.reason, 'UnexpectedAdmissionError');
   const err = `Allocate failed due to requested number of devices unavailable for ${RES}. Requested: 1, Available: 0, which is unexpected`;
   t.equal(p.status?.message, `Pod was rejected: ${err}`);
-  t.match(getPods(cluster.store), /p\s+0\/1\s+UnexpectedAdmissionError\s+0/);
+  t.match(getPods(cluster), /p\s+0\/1\s+UnexpectedAdmissionError\s+0/);
   const ev = cluster.eventsFor('Pod', 'default', 'p').find((e) => e.reason === 'UnexpectedAdmissionError');
   t.equal(ev?.message, err);
   t.equal(ev?.source?.component, 'kubelet');
@@ -161,7 +161,7 @@ t.test('completePod frees the devices for the next pod; a succeeded pod shows Co
   t.equal(cluster.store.mustGet('Pod', 'default', 'next').status?.phase, 'Pending');
   await cluster.completePod('default', 'job', 'Succeeded');
   await cluster.settle();
-  t.match(getPods(cluster.store), /job\s+0\/1\s+Completed/);
+  t.match(getPods(cluster), /job\s+0\/1\s+Completed/);
   t.equal(cluster.store.mustGet('Pod', 'default', 'next').status?.phase, 'Running');
   await t.rejects(cluster.completePod('default', 'job', 'Failed'), /is not Running/);
 });
@@ -218,7 +218,7 @@ spec:
   await cluster.settle();
   agent.setUnhealthy(RES, ['sriov_net_a-3']);
   c.advance(90_000);
-  const out = describeNode(cluster.store, 'node-1');
+  const out = describeNodeOf(cluster, 'node-1');
   const section = out.slice(out.indexOf('Capacity:'), out.indexOf('System Info:'));
   t.equal(
     section,

@@ -9,8 +9,8 @@ import type { CoreV1Event, V1Container, V1Node, V1Pod, V1PodCondition, V1Taint }
 import type { AdmitResult, ContainerAllocation, ContainerLite, NodeAgent, PodSpecLite, ResourceList } from '../kubelet/types.ts';
 import { createRng, type Rng } from '../scheduler/prng.ts';
 import { computePodRequests, Scheduler, type PodRequests } from '../scheduler/scheduler.ts';
-import { admitPodObject, InvalidObjectError } from '../apiserver/validation.ts';
-import { ManifestError, parseManifests, type ManifestDoc } from './manifest.ts';
+import { admitPodObject } from '../apiserver/validation.ts';
+import { ManifestError, parseManifests, podAdmissionIssues } from './manifest.ts';
 import { ObjectStore, StoreError, type AnyObject, type NetworkAttachmentDefinition, type StoreClock } from './store.ts';
 
 export const SCHEDULER_NAME = 'default-scheduler';
@@ -458,21 +458,9 @@ export class Cluster {
    */
   applyManifest(text: string, file: string): ApplyResult[] {
     const docs = parseManifests(text, file);
-    const issues = docs.flatMap((d) => (d.kind === 'Pod' ? this.podIssues(d) : []));
+    const issues = podAdmissionIssues(docs);
     if (issues.length) throw new ManifestError(issues);
     return docs.map((d) => this.apply(d.object));
-  }
-
-  private podIssues(doc: ManifestDoc): ManifestError['issues'] {
-    try {
-      admitPodObject(doc.object as V1Pod);
-      return [];
-    } catch (e) {
-      if (e instanceof InvalidObjectError) {
-        return doc.issuesFor(e.errors).map((i) => ({ ...i, message: `${i.message} (${e.kind} ${JSON.stringify(e.objectName)} is invalid)` }));
-      }
-      throw e;
-    }
   }
 
   /** `kubectl delete -f`: deletes the manifest's objects (pods gracefully). Missing objects are NotFound errors. */

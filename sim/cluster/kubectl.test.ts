@@ -2,7 +2,8 @@ import t from 'tap';
 import { parse } from 'yaml';
 import { Cluster } from './cluster.ts';
 import { FakeAgent } from './fake-agent.ts';
-import { get, getNetAttachDefs, getNodes, getPods, humanDuration } from './kubectl.ts';
+import { get, getPods } from './fixtures/print.ts';
+import { humanDuration } from './kubectl.ts';
 import { TabWriter } from './tabwriter.ts';
 
 t.test('tabwriter: column blocks like Go text/tabwriter', async (t) => {
@@ -55,27 +56,27 @@ spec: {config: '{}'}
   );
   await cluster.settle();
   now += 65_000;
-  t.equal(getPods(cluster.store), 'NAME         READY   STATUS    RESTARTS   AGE\nfirst        1/1     Running   0          65s\nsecond-pod   0/1     Pending   0          65s\n');
+  t.equal(getPods(cluster), 'NAME         READY   STATUS    RESTARTS   AGE\nfirst        1/1     Running   0          65s\nsecond-pod   0/1     Pending   0          65s\n');
   t.equal(
-    getPods(cluster.store, { output: 'wide' }),
+    getPods(cluster, { output: 'wide' }),
     'NAME         READY   STATUS    RESTARTS   AGE   IP       NODE       NOMINATED NODE   READINESS GATES\n' +
       'first        1/1     Running   0          65s   <none>   worker-1   <none>           <none>\n' +
       'second-pod   0/1     Pending   0          65s   <none>   <none>     <none>           <none>\n',
   );
-  t.equal(getNodes(cluster.store), 'NAME       STATUS   ROLES    AGE   VERSION\nworker-1   Ready    worker   65s   v1.34.0\n');
-  t.match(getNodes(cluster.store, { output: 'wide' }), /^NAME {7}STATUS {3}ROLES {4}AGE {3}VERSION {3}INTERNAL-IP {3}EXTERNAL-IP {3}OS-IMAGE/);
-  t.equal(getNetAttachDefs(cluster.store), 'NAME        AGE\nsriov-net   65s\n');
-  t.equal(getPods(cluster.store, { namespace: 'other' }), 'No resources found in other namespace.\n');
-  t.match(getPods(cluster.store, { allNamespaces: true }), /^NAMESPACE   NAME {9}READY/);
+  t.equal(get(cluster, 'Node'), 'NAME       STATUS   ROLES    AGE   VERSION\nworker-1   Ready    worker   65s   v1.34.0\n');
+  t.match(get(cluster, 'Node', { output: 'wide' }), /^NAME {7}STATUS {3}ROLES {4}AGE {3}VERSION {3}INTERNAL-IP {3}EXTERNAL-IP {3}OS-IMAGE/);
+  t.equal(get(cluster, 'NetworkAttachmentDefinition'), 'NAME        AGE\nsriov-net   65s\n');
+  t.equal(getPods(cluster, { namespace: 'other' }), 'No resources found in other namespace.\n');
+  t.match(getPods(cluster, { allNamespaces: true }), /^NAMESPACE   NAME {9}READY/);
 
-  const one = parse(getPods(cluster.store, { output: 'yaml', names: ['first'] }));
+  const one = parse(getPods(cluster, { output: 'yaml', names: ['first'] }));
   t.match(one, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'first', namespace: 'default', creationTimestamp: '2026-01-01T00:00:00Z' } });
   t.match(one.status, { phase: 'Running', hostIP: '172.18.0.2' });
-  const list = JSON.parse(get(cluster.store, 'Pod', { output: 'json' }));
+  const list = JSON.parse(get(cluster, 'Pod', { output: 'json' }));
   t.equal(list.kind, 'List');
   t.same(list.items.map((p: { metadata: { name: string } }) => p.metadata.name), ['first', 'second-pod']);
   t.same(Object.keys(list.items[0]), ['apiVersion', 'kind', 'metadata', 'spec', 'status'], 'keys sorted like kubectl');
-  t.match(get(cluster.store, 'Pod', { output: 'json' }), /^\{\n {4}"apiVersion": "v1",/, '4-space JSON indent');
-  t.match(get(cluster.store, 'Event'), /Warning {3}FailedScheduling {3}pod\/second-pod {3}0\/1 nodes are available: 1 Insufficient intel\.com\/x\./);
-  t.throws(() => getPods(cluster.store, { names: ['nope'] }), { message: 'pods "nope" not found' });
+  t.match(get(cluster, 'Pod', { output: 'json' }), /^\{\n {4}"apiVersion": "v1",/, '4-space JSON indent');
+  t.match(get(cluster, 'Event'), /Warning {3}FailedScheduling {3}pod\/second-pod {3}0\/1 nodes are available: 1 Insufficient intel\.com\/x\./);
+  t.throws(() => getPods(cluster, { names: ['nope'] }), { message: 'pods "nope" not found' });
 });

@@ -1,24 +1,19 @@
-// kubectl-style rendering of the object store: `get pods|nodes|net-attach-def [-o wide|yaml|json]` and
-// `describe node|pod`, laid out with Go's tabwriter settings so columns match kubectl's byte for byte.
+// kubectl's printers, client side: a server-side Table (`get`), objects as JSON or YAML (`get -o json|yaml`) and
+// `describe node|pod`, laid out with Go's tabwriter settings so columns match kubectl's byte for byte; plus the
+// cells of the pod and node rows, which the API server's Tables print (sim/apiserver/table.ts).
 // Layouts follow kubectl's printers (pkg/printers/internalversion) and describers (pkg/describe/describe.go).
 import type { CoreV1Event, V1Container, V1Node, V1Pod } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { addQuantities, formatQuantity, parseQuantity, quantityMilliValue, quantityValue, type Quantity } from '../scheduler/quantity.ts';
 import { isHugePageResourceName } from '../apiserver/validation.ts';
-import { RESOURCE_OF, type AnyObject, type Kind, type ObjectStore } from './store.ts';
+import type { AnyObject } from './store.ts';
 import { describeWriter, tableWriter, type TabWriter } from './tabwriter.ts';
 
-export type OutputFormat = 'table' | 'wide' | 'yaml' | 'json';
-
-export interface GetOptions {
-  output?: OutputFormat;
-  /** namespace for namespaced kinds; default "default" */
-  namespace?: string;
-  allNamespaces?: boolean;
-  /** only these names (in this order) */
-  names?: string[];
-  /** "now" for AGE columns; default the store's clock */
-  nowMs?: number;
+/** What `describe` shows besides the object: the events about it, and for a node the pods bound to it. */
+export interface DescribeContext {
+  events: CoreV1Event[];
+  /** "now" for ages */
+  nowMs: number;
 }
 
 // ---- time ----
@@ -88,7 +83,8 @@ export function toPlain(v: unknown): unknown {
   return v;
 }
 
-function renderObjects(objs: AnyObject[], output: 'yaml' | 'json', single: boolean): string {
+/** `-o json` / `-o yaml`: one object as itself, several (or a list asked for by type) as a v1 List. */
+export function printObjects(objs: AnyObject[], output: 'yaml' | 'json', single: boolean): string {
   const body = single && objs.length === 1 ? toPlain(objs[0]) : toPlain({ apiVersion: 'v1', items: objs, kind: 'List', metadata: { resourceVersion: '' } });
   if (output === 'json') return JSON.stringify(body, null, 4) + '\n';
   return stringify(body, { indentSeq: false, lineWidth: 0 });
@@ -96,23 +92,28 @@ function renderObjects(objs: AnyObject[], output: 'yaml' | 'json', single: boole
 
 // ---- get ----
 
-function selectObjects<K extends Kind>(store: ObjectStore, kind: K, opts: GetOptions): ReturnType<ObjectStore['list']> {
-  const ns = kind === 'Node' || opts.allNamespaces ? undefined : (opts.namespace ?? 'default');
-  if (opts.names?.length) {
-    return opts.names.map((n) => store.mustGet(kind, ns ?? opts.namespace ?? 'default', n)) as ReturnType<ObjectStore['list']>;
-  }
-  return store.list(kind, ns);
+/** A meta.k8s.io/v1 Table, as the API server prints objects for kubectl (sim/apiserver/table.ts). */
+export interface Table {
+  columnDefinitions?: Array<{ name: string; priority: number }>;
+  rows: Array<{ cells: Array<string | number | boolean>; object?: { metadata?: { namespace?: string } } }>;
 }
 
-function noResources(kind: Kind, opts: GetOptions): string {
-  if (kind === 'Node' || opts.allNamespaces) return 'No resources found\n';
-  return `No resources found in ${opts.namespace ?? 'default'} namespace.\n`;
-}
-
-function table(header: string[], rows: string[][]): string {
+/**
+ * kubectl's human-readable printer over a server-side Table: column names upper-cased, priority-1 columns only with
+ * `-o wide`, and a NAMESPACE column first for `-A` (from the rows' object metadata).
+ */
+export function printTable(table: Table, opts: { wide?: boolean; withNamespace?: boolean } = {}): string {
+  const cols = (table.columnDefinitions ?? []).map((c, i) => ({ ...c, i })).filter((c) => opts.wide || c.priority === 0);
   const w = tableWriter();
-  for (const r of [header, ...rows]) w.write(r.join('\t') + '\n');
+  const line = (cells: string[]) => w.write(cells.join('\t') + '\n');
+  line([...(opts.withNamespace ? ['NAMESPACE'] : []), ...cols.map((c) => c.name.toUpperCase())]);
+  for (const r of table.rows) line([...(opts.withNamespace ? [r.object?.metadata?.namespace ?? ''] : []), ...cols.map((c) => String(r.cells[c.i] ?? ''))]);
   return w.toString();
+}
+
+/** What kubectl says on stderr for an empty list. */
+export function noResourcesFound(namespace: string | undefined): string {
+  return namespace ? `No resources found in ${namespace} namespace.\n` : 'No resources found\n';
 }
 
 /** The STATUS column of `kubectl get pods` (printPod). */
@@ -161,74 +162,6 @@ export function nodeRow(node: V1Node, nowMs: number, wide: boolean): string[] {
   return row;
 }
 
-export function getPods(store: ObjectStore, opts: GetOptions = {}): string {
-  return get(store, 'Pod', opts);
-}
-export function getNodes(store: ObjectStore, opts: GetOptions = {}): string {
-  return get(store, 'Node', opts);
-}
-export function getNetAttachDefs(store: ObjectStore, opts: GetOptions = {}): string {
-  return get(store, 'NetworkAttachmentDefinition', opts);
-}
-
-/** Resource names kubectl accepts for the kinds we store. */
-export const RESOURCE_ALIASES: Record<string, Kind> = {
-  pod: 'Pod',
-  pods: 'Pod',
-  po: 'Pod',
-  node: 'Node',
-  nodes: 'Node',
-  no: 'Node',
-  'net-attach-def': 'NetworkAttachmentDefinition',
-  'net-attach-defs': 'NetworkAttachmentDefinition',
-  'network-attachment-definition': 'NetworkAttachmentDefinition',
-  'network-attachment-definitions': 'NetworkAttachmentDefinition',
-  event: 'Event',
-  events: 'Event',
-  ev: 'Event',
-};
-
-export function get(store: ObjectStore, kind: Kind, opts: GetOptions = {}): string {
-  const output = opts.output ?? 'table';
-  const objs = selectObjects(store, kind, opts);
-  if (output === 'yaml' || output === 'json') return renderObjects(objs, output, (opts.names?.length ?? 0) === 1);
-  if (objs.length === 0) return noResources(kind, opts);
-  const nowMs = opts.nowMs ?? store.clock.now();
-  const wide = output === 'wide';
-  const withNs = !!opts.allNamespaces && kind !== 'Node';
-  const nsCol = withNs ? ['NAMESPACE'] : [];
-  switch (kind) {
-    case 'Pod': {
-      const header = ['NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE', ...(wide ? ['IP', 'NODE', 'NOMINATED NODE', 'READINESS GATES'] : [])];
-      return table([...nsCol, ...header], (objs as V1Pod[]).map((p) => podRow(p, nowMs, wide, withNs)));
-    }
-    case 'Node': {
-      const header = ['NAME', 'STATUS', 'ROLES', 'AGE', 'VERSION', ...(wide ? ['INTERNAL-IP', 'EXTERNAL-IP', 'OS-IMAGE', 'KERNEL-VERSION', 'CONTAINER-RUNTIME'] : [])];
-      return table(header, (objs as V1Node[]).map((n) => nodeRow(n, nowMs, wide)));
-    }
-    case 'Event': {
-      const rows = (objs as CoreV1Event[])
-        .sort((a, b) => (a.lastTimestamp?.getTime() ?? 0) - (b.lastTimestamp?.getTime() ?? 0))
-        .map((e) => [
-          ...(withNs ? [e.metadata.namespace ?? ''] : []),
-          since(e.lastTimestamp, nowMs),
-          e.type ?? '',
-          e.reason ?? '',
-          `${(e.involvedObject.kind ?? '').toLowerCase()}/${e.involvedObject.name}`,
-          e.message ?? '',
-        ]);
-      return table([...nsCol, 'LAST SEEN', 'TYPE', 'REASON', 'OBJECT', 'MESSAGE'], rows);
-    }
-    case 'NetworkAttachmentDefinition':
-    case 'Namespace':
-    case 'ConfigMap':
-    case 'ServiceAccount':
-    case 'CustomResourceDefinition':
-      // custom resources without printer columns (and kinds without a printer here): NAME and AGE
-      return table([...nsCol, 'NAME', 'AGE'], objs.map((o) => [...(withNs ? [o.metadata?.namespace ?? ''] : []), o.metadata!.name!, since(o.metadata?.creationTimestamp, nowMs)]));
-  }
-}
-
 // ---- describe ----
 
 const LEVEL = ['', '  ', '    ', '      '];
@@ -262,7 +195,7 @@ class Describer {
     this.line(0, 'Events:');
     this.line(1, 'Type\tReason\tAge\tFrom\tMessage');
     this.line(1, '----\t------\t----\t----\t-------');
-    for (const e of events) {
+    for (const e of [...events].sort((a, b) => (a.lastTimestamp?.getTime() ?? 0) - (b.lastTimestamp?.getTime() ?? 0))) {
       const first = since(e.firstTimestamp, nowMs);
       const interval = (e.count ?? 1) > 1 ? `${since(e.lastTimestamp, nowMs)} (x${e.count} over ${first})` : first;
       const source = e.source?.component || e.reportingComponent || '';
@@ -323,9 +256,10 @@ function percent(part: Quantity | undefined, whole: Quantity | undefined, milli:
 
 const qs = (x: Quantity | undefined): string => (x ? formatQuantity(x) : '0');
 
-export function describeNode(store: ObjectStore, name: string, opts: { nowMs?: number } = {}): string {
-  const node = store.mustGet('Node', '', name);
-  const nowMs = opts.nowMs ?? store.clock.now();
+/** `kubectl describe node`: `pods` are those bound to the node (spec.nodeName). */
+export function describeNode(node: V1Node, ctx: DescribeContext & { pods: V1Pod[] }): string {
+  const name = node.metadata!.name!;
+  const nowMs = ctx.nowMs;
   const d = new Describer();
   d.line(0, `Name:\t${name}`);
   d.line(0, `Roles:\t${nodeRoles(node)}`);
@@ -375,7 +309,7 @@ export function describeNode(store: ObjectStore, name: string, opts: { nowMs?: n
   if (node.spec?.podCIDR) d.line(0, `PodCIDR:\t${node.spec.podCIDR}`);
 
   // describeNodeResource
-  const pods = store.list('Pod').filter((p) => p.spec?.nodeName === name && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed');
+  const pods = ctx.pods.filter((p) => p.spec?.nodeName === name && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed');
   const allocatable = node.status?.allocatable && Object.keys(node.status.allocatable).length ? node.status.allocatable : (node.status?.capacity ?? {});
   const allocCpu = allocatable.cpu !== undefined ? q(allocatable.cpu) : undefined;
   const allocMem = allocatable.memory !== undefined ? q(allocatable.memory) : undefined;
@@ -417,15 +351,8 @@ export function describeNode(store: ObjectStore, name: string, opts: { nowMs?: n
   for (const r of keys.filter((k) => !isHugePageResourceName(k) && !['cpu', 'memory', 'ephemeral-storage', 'pods'].includes(k))) {
     d.line(1, `${r}\t${qs(totalReq.get(r))}\t${qs(totalLim.get(r))}`);
   }
-  d.events(eventsOf(store, 'Node', '', name), nowMs);
+  d.events(ctx.events, nowMs);
   return d.toString();
-}
-
-function eventsOf(store: ObjectStore, kind: string, namespace: string, name: string): CoreV1Event[] {
-  return store
-    .list('Event')
-    .filter((e) => e.involvedObject.kind === kind && e.involvedObject.name === name && (kind === 'Node' || e.involvedObject.namespace === namespace))
-    .sort((a, b) => (a.lastTimestamp?.getTime() ?? 0) - (b.lastTimestamp?.getTime() ?? 0));
 }
 
 function describeContainers(d: Describer, title: string, containers: V1Container[], pod: V1Pod, init: boolean): void {
@@ -471,9 +398,10 @@ function describeContainers(d: Describer, title: string, containers: V1Container
   }
 }
 
-export function describePod(store: ObjectStore, namespace: string, name: string, opts: { nowMs?: number } = {}): string {
-  const pod = store.mustGet('Pod', namespace, name);
-  const nowMs = opts.nowMs ?? store.clock.now();
+/** `kubectl describe pod`. */
+export function describePod(pod: V1Pod, ctx: DescribeContext): string {
+  const name = pod.metadata!.name!;
+  const nowMs = ctx.nowMs;
   const d = new Describer();
   d.line(0, `Name:\t${name}`);
   d.line(0, `Namespace:\t${pod.metadata?.namespace}`);
@@ -523,13 +451,6 @@ export function describePod(store: ObjectStore, namespace: string, name: string,
     if (i === 0) d.line(0, `Tolerations:\t${tolText(t)}`);
     else d.w.write(`\t${tolText(t)}\n`);
   });
-  d.events(eventsOf(store, 'Pod', pod.metadata?.namespace ?? namespace, name), nowMs);
+  d.events(ctx.events, nowMs);
   return d.toString();
-}
-
-/** `kubectl describe <kind> <name>` for the kinds we can describe. */
-export function describe(store: ObjectStore, kind: Kind, namespace: string, name: string, opts: { nowMs?: number } = {}): string {
-  if (kind === 'Node') return describeNode(store, name, opts);
-  if (kind === 'Pod') return describePod(store, namespace, name, opts);
-  throw new Error(`describe ${RESOURCE_OF[kind]} is not supported by the simulator (supported: node, pod)`);
 }

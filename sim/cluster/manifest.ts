@@ -3,7 +3,8 @@
 // shapes (sim/shape/), walked in the apiserver's words; the apiserver's own validation comes after (sim/apiserver/).
 import { readFileSync } from 'node:fs';
 import { isMap, isSeq, LineCounter, parseAllDocuments, type Document, type Node as YamlNode } from 'yaml';
-import { formatFieldPath, type FieldError, type FieldPath } from '../apiserver/validation.ts';
+import type { V1Pod } from '@kubernetes/client-node';
+import { admitPodObject, formatFieldPath, InvalidObjectError, type FieldError, type FieldPath } from '../apiserver/validation.ts';
 import { opt, req, type FieldShape, type Shape, type Walked } from '../shape/shape.ts';
 import { Walker, type Dialect } from '../shape/walker.ts';
 import { deref, formatIssue, nodePos, notTextIssue, sortIssues, syntaxIssues, type YamlIssue } from '../yaml-issues.ts';
@@ -195,6 +196,24 @@ export function parseManifests(text: string, file: string): ManifestDoc[] {
   }
   if (issues.length) throw new ManifestError(issues);
   return out;
+}
+
+/**
+ * The apiserver's pod validation over a manifest's pods, before anything is sent or applied: each error at its line
+ * (`file:13:9: spec.containers[1].resources.requests: Invalid value: …` (Pod "x" is invalid)).
+ */
+export function podAdmissionIssues(docs: ManifestDoc[]): ManifestIssue[] {
+  const issues: ManifestIssue[] = [];
+  for (const d of docs) {
+    if (d.kind !== 'Pod') continue;
+    try {
+      admitPodObject(d.object as V1Pod);
+    } catch (e) {
+      if (!(e instanceof InvalidObjectError)) throw e;
+      issues.push(...d.issuesFor(e.errors).map((i) => ({ ...i, message: `${i.message} (${e.kind} ${JSON.stringify(e.objectName)} is invalid)` })));
+    }
+  }
+  return issues;
 }
 
 export function loadManifestFile(path: string): ManifestDoc[] {

@@ -14,6 +14,8 @@ import { ensureSystemPackages } from '../setup/setup.ts';
 
 export interface Command {
   summary: string;
+  /** the command's own usage text for --help; default: its summary */
+  usage?: string;
   run(args: string[]): Promise<number>;
 }
 
@@ -41,6 +43,7 @@ commands.set('sysfs serve', {
 
 commands.set('run', {
   summary: `run scenario files: ${RUN_USAGE.split('\n')[0].replace(/^usage: sriov-lab run /, '')}`,
+  usage: RUN_USAGE,
   async run(args) {
     registerBuiltinBackends();
     if (backendArg(args) === 'qemu') {
@@ -53,6 +56,7 @@ commands.set('run', {
 
 commands.set('fidelity', {
   summary: `run scenarios on two backends and print every difference in what they observed: ${FIDELITY_USAGE.split('\n')[0].replace(/^usage: sriov-lab fidelity /, '')}`,
+  usage: FIDELITY_USAGE,
   run(args) {
     registerBuiltinBackends();
     return fidelityCommand(args);
@@ -78,6 +82,28 @@ commands.set('vm down', { summary: 'stop VMs started with vm up: NAME… | --all
 commands.set('vm list', { summary: 'list the VMs started with vm up', run: () => vmList() });
 commands.set('host restore', { summary: 'undo what a crashed or killed host-backend run changed, from its journal: [--journal FILE]', run: hostRestore });
 commands.set('host snapshot', { summary: "print PFs' sysfs/netlink state as JSON (compare before/after): --pf NAME|PCI [--pf …]", run: hostSnapshot });
+
+/** a command's --help text: its own usage, or its name and summary */
+export function commandHelp(name: string, c: Command): string {
+  const text = c.usage ?? `usage: sriov-lab ${name} — ${c.summary}`;
+  return text.endsWith('\n') ? text : `${text}\n`;
+}
+
+/** --help or -h among a command's own arguments (not after `--`, where they belong to the command it runs) */
+export function asksForHelp(args: readonly string[]): boolean {
+  const end = args.indexOf('--');
+  return (end < 0 ? args : args.slice(0, end)).some((a) => a === '--help' || a === '-h');
+}
+
+/** the command an argument list names (two-word commands first) and the arguments left */
+export function findCommand(argv: readonly string[]): { name: string; cmd: Command; rest: string[] } | undefined {
+  const [first, second, ...more] = argv;
+  if (first === undefined) return undefined;
+  const two = second !== undefined ? commands.get(`${first} ${second}`) : undefined;
+  if (two) return { name: `${first} ${second}`, cmd: two, rest: more };
+  const one = commands.get(first);
+  return one ? { name: first, cmd: one, rest: argv.slice(1) } : undefined;
+}
 
 export function usage(): string {
   const lines = ['usage: sriov-lab <command> [options]', '', 'commands:'];

@@ -1,20 +1,37 @@
 // sriov-lab command-line entry point: a table of sub-commands.
-import { commands, usage } from './commands.ts';
+import { asksForHelp, commandHelp, findCommand, usage } from './commands.ts';
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === '-h' || name === '--help' || name === 'help') {
+  if (!name || name === '-h' || name === '--help') {
     process.stdout.write(usage());
     return 0;
   }
-  // two-word commands ("node shell", "sysfs serve") are looked up first
-  const two = rest.length > 0 ? commands.get(`${name} ${rest[0]}`) : undefined;
-  const cmd = two ?? commands.get(name);
-  if (!cmd) {
+  if (name === 'help') {
+    // `sriov-lab help CMD`: the command's help, as `sriov-lab CMD --help`
+    if (rest.length === 0) {
+      process.stdout.write(usage());
+      return 0;
+    }
+    const found = findCommand(rest);
+    if (!found) {
+      process.stderr.write(`sriov-lab: unknown command "${rest.join(' ')}"\n\n${usage()}`);
+      return 2;
+    }
+    process.stdout.write(commandHelp(found.name, found.cmd));
+    return 0;
+  }
+  const found = findCommand(argv);
+  if (!found) {
     process.stderr.write(`sriov-lab: unknown command "${name}"\n\n${usage()}`);
     return 2;
   }
-  return cmd.run(two ? rest.slice(1) : rest);
+  // every command has --help, whether or not its own parser knows the option
+  if (asksForHelp(found.rest)) {
+    process.stdout.write(commandHelp(found.name, found.cmd));
+    return 0;
+  }
+  return found.cmd.run(found.rest);
 }
 
 main(process.argv.slice(2)).then(

@@ -1,7 +1,7 @@
 // pods/log and pods/exec through @kubernetes/client-node's Log and Exec, against the API server over a Cluster whose
 // in-process kubelet (FakeAgent) has its containers run by a ContainerRuntime on this machine (no namespaces, so
 // no root): logs with tailLines, follow and previous, the apiserver's errors, exec with stdin and exit codes over
-// the v5 channel protocol, a restartPolicy OnFailure container restarted with its previous log kept.
+// the v5 channel protocol (and a tty), a restartPolicy OnFailure container restarted with its previous log kept.
 import t, { type Test } from 'tap';
 import { PassThrough, Readable } from 'node:stream';
 import { spawn } from 'node:child_process';
@@ -120,11 +120,11 @@ t.test('Exec over v5.channel.k8s.io: stdout, stderr, stdin, the status on the er
   const { core, cluster, kc } = await setUp(t);
   await core.createNamespacedPod({ namespace: 'default', body: pod('p', [{ name: 'c' }]) });
   await cluster.settle();
-  const run = async (command: string[], input?: string) => {
+  const run = async (command: string[], input?: string, tty = false) => {
     const out = collect();
     const err = collect();
     const status = await new Promise<V1Status>((resolve, reject) => {
-      new Exec(kc).exec('default', 'p', 'c', command, out.stream, err.stream, input === undefined ? null : Readable.from([Buffer.from(input)]), false, resolve).catch(reject);
+      new Exec(kc).exec('default', 'p', 'c', command, out.stream, err.stream, input === undefined ? null : Readable.from([Buffer.from(input)]), tty, resolve).catch(reject);
     });
     await new Promise((r) => setImmediate(r));
     return { stdout: out.text(), stderr: err.text(), status };
@@ -137,4 +137,6 @@ t.test('Exec over v5.channel.k8s.io: stdout, stderr, stdin, the status on the er
   t.same(bad.status.details?.causes, [{ reason: 'ExitCode', message: '3' }], 'the exit code as the ExitCode cause');
   const echoed = await run(['tr', 'a-z', 'A-Z'], 'piped in\n');
   t.equal(echoed.stdout, 'PIPED IN\n', 'stdin, closed by the close message, reaches the command');
+  const tty = await run(['sh', '-c', 'tty; echo $TERM'], undefined, true);
+  t.match(tty.stdout, /^\/dev\/pts\/\d+\r?\nxterm\r?\n$/, 'tty: the command has a pseudo-terminal (script(1))');
 });

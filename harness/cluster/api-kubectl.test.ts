@@ -92,6 +92,17 @@ spec:
       command: [sh, -c, 'trap "" TERM; echo ready; sleep 4242; sleep 4242']
 `;
 
+/** no sandbox network: the node's own namespace */
+const HOSTNET = `apiVersion: v1
+kind: Pod
+metadata: {name: hostnet}
+spec:
+  hostNetwork: true
+  containers:
+    - name: main
+      image: busybox
+`;
+
 interface Run {
   code: number | null;
   stdout: string;
@@ -194,6 +205,15 @@ if (!existsSync(KUBECTL)) {
     t.match(events.stdout, /Pulled: Container image "busybox" already present on machine\nCreated: Created container: main\nStarted: Started container main\n/, 'the kubelet\'s events of a container start');
     const completedExec = await kubectl(['exec', 'printer', '--', 'true']);
     t.match(completedExec.stderr, /cannot exec into a container in a completed pod; current phase is Succeeded/);
+
+    // hostNetwork: the node's namespace (its PF netdev), the node's address
+    t.equal((await kubectl(['create', '-f', file('hostnet.yaml', HOSTNET)])).code, 0);
+    await until('hostnet Running', async () => (await kubectl(['get', 'pod', 'hostnet', '-o', 'jsonpath={.status.phase}'])).stdout === 'Running');
+    const links = await kubectl(['exec', 'hostnet', '--', 'ip', '-o', 'link', 'show']);
+    t.match(links.stdout, /^\d+: ens1f0[:@]/m, 'a hostNetwork pod sees the node\'s netdevs');
+    t.notMatch(links.stdout, /: eth0@/, 'and has no eth0 of its own');
+    t.equal((await kubectl(['get', 'pod', 'hostnet', '-o', 'jsonpath={.status.podIP}'])).stdout, '172.18.0.2', 'its IP is the node\'s');
+    t.equal((await kubectl(['delete', 'pod', 'hostnet'])).code, 0);
 
     // delete: SIGTERM, then SIGKILL after the grace period; no process is left behind
     t.equal((await kubectl(['create', '-f', file('stubborn.yaml', STUBBORN)])).code, 0);

@@ -1,8 +1,9 @@
 // Real kubectl (the one at /usr/bin/kubectl, v1.32 here) against the simulated cluster's API server, over a whole
 // LabCluster with simulated nodes: discovery, OpenAPI-delegated validation, create/apply/delete, server-side Tables,
-// a pod asking for a VF that gets Running with net1, and the errors kubectl prints from the server's Status.
+// a pod asking for a VF that gets Running with net1, and the errors kubectl prints from the server's Status; pods
+// running their commands: logs (-f, --tail), exec (eth0 and net1, stdin, the exit code), restartPolicy Never.
 import t from 'tap';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -66,6 +67,42 @@ spec:
       image: ${image}
 `;
 
+/** prints three lines, the last a second later, and ends */
+const PRINTER = `apiVersion: v1
+kind: Pod
+metadata: {name: printer}
+spec:
+  restartPolicy: Never
+  containers:
+    - name: main
+      image: busybox
+      command: [sh, -c]
+      args: ["echo one; echo two; sleep 1; echo three"]
+`;
+
+/** ignores SIGTERM: only the SIGKILL after its grace period ends it */
+const STUBBORN = `apiVersion: v1
+kind: Pod
+metadata: {name: stubborn}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+    - name: main
+      image: busybox
+      command: [sh, -c, 'trap "" TERM; echo ready; sleep 4242; sleep 4242']
+`;
+
+/** no sandbox network: the node's own namespace */
+const HOSTNET = `apiVersion: v1
+kind: Pod
+metadata: {name: hostnet}
+spec:
+  hostNetwork: true
+  containers:
+    - name: main
+      image: busybox
+`;
+
 interface Run {
   code: number | null;
   stdout: string;
@@ -92,7 +129,7 @@ if (!existsSync(KUBECTL)) {
     const api = await sc.serveApi();
     const kubeconfig = join(work, 'kubeconfig');
     writeFileSync(kubeconfig, api.kubeconfig(), { mode: 0o600 });
-    const kubectl = (args: string[], opts: { kubeconfig?: string } = {}): Promise<Run> =>
+    const kubectl = (args: string[], opts: { kubeconfig?: string; input?: string } = {}): Promise<Run> =>
       new Promise((resolve) => {
         const c = spawn(KUBECTL, ['--kubeconfig', opts.kubeconfig ?? kubeconfig, '--cache-dir', join(work, 'cache'), ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
         let stdout = '';
@@ -100,7 +137,7 @@ if (!existsSync(KUBECTL)) {
         c.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
         c.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
         c.on('close', (code) => resolve({ code, stdout, stderr }));
-        c.stdin.end();
+        c.stdin.end(opts.input ?? '');
       });
     const file = (name: string, text: string) => {
       const p = join(work, name);
@@ -138,6 +175,55 @@ if (!existsSync(KUBECTL)) {
     const all = await kubectl(['get', 'pods', '-A']);
     t.match(all.stdout, /^NAMESPACE\s+NAME\s+READY/, '--all-namespaces adds the NAMESPACE column');
     t.match(all.stdout, /\ndefault\s+vf-pod\s+1\/1\s+Running/);
+
+    // exec: the pod's network namespace (eth0 of the default network, net1 the VF), stdin, the exit code
+    const ipA = await kubectl(['exec', 'vf-pod', '--', 'ip', 'a']);
+    t.equal(ipA.code, 0, ipA.stderr);
+    t.match(ipA.stdout, /^\d+: eth0@\S+: .*\n(.*\n)*\s+inet 10\.244\.0\.\d+\/24/m, 'eth0 with its address on the default network');
+    t.match(ipA.stdout, /^\d+: net1(@\S+)?: .*\n(.*\n)*\s+inet 192\.168\.50\.\d+\/24/m, 'net1, the VF, with its address from the NAD');
+    const exit3 = await kubectl(['exec', 'vf-pod', '--', 'sh', '-c', 'echo out; echo err >&2; exit 3']);
+    t.equal(exit3.code, 3, 'the exit code of the command is kubectl\'s');
+    t.equal(exit3.stdout, 'out\n');
+    t.match(exit3.stderr, /^err\ncommand terminated with exit code 3\n$/, 'stderr on its channel, then kubectl names the exit code');
+    const cat = await kubectl(['exec', '-i', 'vf-pod', '--', 'sh', '-c', 'tr a-z A-Z; echo "[$HOSTNAME]"'], { input: 'hello\n' });
+    t.equal(cat.stdout, 'HELLO\n[vf-pod]\n', 'stdin reaches the command, and its end (the close message) ends it');
+    const noCmd = await kubectl(['exec', 'vf-pod', '--', 'no-such-command']);
+    t.not(noCmd.code, 0, 'a command that does not exist fails');
+
+    // logs of a pod whose command prints, followed until it ends; restartPolicy Never: Succeeded
+    const printer = await kubectl(['create', '-f', file('printer.yaml', PRINTER)]);
+    t.equal(printer.stdout, 'pod/printer created\n', printer.stderr);
+    await until('printer started', async () => !!sc.cluster.store.get('Pod', 'default', 'printer')?.status?.containerStatuses?.[0]?.containerID);
+    const followed = await kubectl(['logs', '-f', 'printer']);
+    t.equal(followed.stdout, 'one\ntwo\nthree\n', 'logs -f gives every line and ends with the container');
+    await until('printer Succeeded', async () => sc.cluster.store.get('Pod', 'default', 'printer')?.status?.phase === 'Succeeded');
+    const done = await kubectl(['get', 'pod', 'printer', '-o', 'jsonpath={.status.containerStatuses[0].state.terminated.reason} {.status.containerStatuses[0].state.terminated.exitCode}']);
+    t.equal(done.stdout, 'Completed 0');
+    t.equal((await kubectl(['logs', 'printer'])).stdout, 'one\ntwo\nthree\n', 'a completed pod\'s logs are kept');
+    t.equal((await kubectl(['logs', 'printer', '--tail=2'])).stdout, 'two\nthree\n', '--tail');
+    const events = await kubectl(['get', 'events', '--field-selector', 'involvedObject.name=printer', '-o', 'jsonpath={range .items[*]}{.reason}: {.message}{"\\n"}{end}']);
+    t.match(events.stdout, /Pulled: Container image "busybox" already present on machine\nCreated: Created container: main\nStarted: Started container main\n/, 'the kubelet\'s events of a container start');
+    const completedExec = await kubectl(['exec', 'printer', '--', 'true']);
+    t.match(completedExec.stderr, /cannot exec into a container in a completed pod; current phase is Succeeded/);
+
+    // hostNetwork: the node's namespace (its PF netdev), the node's address
+    t.equal((await kubectl(['create', '-f', file('hostnet.yaml', HOSTNET)])).code, 0);
+    await until('hostnet Running', async () => (await kubectl(['get', 'pod', 'hostnet', '-o', 'jsonpath={.status.phase}'])).stdout === 'Running');
+    const links = await kubectl(['exec', 'hostnet', '--', 'ip', '-o', 'link', 'show']);
+    t.match(links.stdout, /^\d+: ens1f0[:@]/m, 'a hostNetwork pod sees the node\'s netdevs');
+    t.notMatch(links.stdout, /: eth0@/, 'and has no eth0 of its own');
+    t.equal((await kubectl(['get', 'pod', 'hostnet', '-o', 'jsonpath={.status.podIP}'])).stdout, '172.18.0.2', 'its IP is the node\'s');
+    t.equal((await kubectl(['delete', 'pod', 'hostnet'])).code, 0);
+
+    // delete: SIGTERM, then SIGKILL after the grace period; no process is left behind
+    t.equal((await kubectl(['create', '-f', file('stubborn.yaml', STUBBORN)])).code, 0);
+    await until('stubborn ready', async () => (await kubectl(['logs', 'stubborn'])).stdout === 'ready\n');
+    t.equal(spawnSync('pgrep', ['-f', 'sleep 4242']).status, 0, 'its process runs');
+    const t0 = Date.now();
+    t.equal((await kubectl(['delete', 'pod', 'stubborn'])).code, 0);
+    t.ok(Date.now() - t0 >= 900, 'the delete waited for the grace period');
+    t.not(spawnSync('pgrep', ['-f', 'sleep 4242']).status, 0, 'and the process is gone');
+    await kubectl(['delete', 'pod', 'printer']);
 
     const first = await kubectl(['apply', '-f', file('applied.yaml', applied('a', 'busybox:1'))]);
     t.equal(first.stdout, 'pod/applied created\n', first.stderr);

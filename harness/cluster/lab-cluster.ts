@@ -7,6 +7,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { Cluster, PodStartError, type NodeOptions } from '../../sim/cluster/cluster.ts';
 import { ApiServer, type ApiServerOptions } from '../../sim/apiserver/server.ts';
 import type { NadLite } from '../../sim/cluster/node-runtime.ts';
+import type { PodIo } from '../../sim/apiserver/pod-io.ts';
 import type { KubeletEvent, PodStatusLite } from '../../sim/kubelet/index.ts';
 import type { AdmitResult, NodeAgent, PodSpecLite, ResourceList } from '../../sim/kubelet/types.ts';
 import type { NodeSpec } from '../../sim/topology/topology.ts';
@@ -239,6 +240,9 @@ export class LabCluster<N extends LabNode = LabNode> implements AsyncDisposable 
         case 'podStatus':
           podFailedByNode(this.cluster)(n.data);
           break;
+        case 'containers':
+          this.cluster.containersReported(n.data);
+          break;
         default: {
           const unknown: never = n;
           throw new LabClusterError(`unknown node notification ${(unknown as NodeNotification).event}`);
@@ -324,8 +328,26 @@ export class LabCluster<N extends LabNode = LabNode> implements AsyncDisposable 
   /** Serves the Kubernetes API over this cluster (once; later calls return the same server). */
   async serveApi(opts: Omit<ApiServerOptions, 'cluster'> = {}): Promise<ApiServer> {
     if (this.stopped) throw new LabClusterError('the cluster is stopped');
-    this.apiStarting ??= ApiServer.start({ ...opts, cluster: this.cluster }).then((a) => (this.api = a));
+    this.apiStarting ??= ApiServer.start({ ...opts, cluster: this.cluster, podIo: this.podIo() }).then((a) => (this.api = a));
     return this.apiStarting;
+  }
+
+  /** pods/log and pods/exec of the API server: calls to the pod's node */
+  private podIo(): PodIo {
+    const api = (pod: V1Pod) => this.mustNode(pod.spec?.nodeName ?? '').api;
+    // a long poll holds its call open: the call's own limit is past the longest wait
+    const limit = (waitMs: number) => waitMs + 30_000;
+    return {
+      readLog: (pod, container, o) => api(pod).call('containerLog', { uid: pod.metadata!.uid!, container, ...o }, limit(o.waitMs ?? 0)),
+      execStart: async (pod, container, argv, o) => (await api(pod).call('execStart', { pod, container, argv, ...o })).id,
+      execInput: async (pod, id, data, close) => {
+        await api(pod).call('execInput', { id, data, close });
+      },
+      execRead: (pod, id, waitMs) => api(pod).call('execRead', { id, waitMs }, limit(waitMs)),
+      execKill: async (pod, id) => {
+        await api(pod).call('execKill', { id });
+      },
+    };
   }
 
   async stop(): Promise<void> {

@@ -9,6 +9,8 @@ import type { AdmitResult, PodSpecLite, ResourceList } from '../../sim/kubelet/t
 import type { KubeletEvent, PodStatusLite } from '../../sim/kubelet/index.ts';
 import type { NadLite, NodeRuntimeEvent } from '../../sim/cluster/node-runtime.ts';
 import type { ExecOutcome } from '../../sim/node/exec.ts';
+import type { LogRead, PodContainersReport } from '../../sim/cluster/containers.ts';
+import type { ExecRead } from '../../sim/cluster/exec-sessions.ts';
 import type { DevicePluginAction } from '../scenario/types.ts';
 
 export const NODE_AGENT_PORT = 7411;
@@ -42,6 +44,13 @@ export interface Methods {
   podStopped: { params: { pod: V1Pod }; result: null };
   exec: { params: { argv: string[]; input?: string; timeoutMs?: number }; result: ExecOutcome };
   execInPod: { params: { pod: V1Pod; argv: string[]; input?: string; timeoutMs?: number }; result: ExecOutcome };
+  /** a container's log from offset (bytes of the instance) or its last tailLines lines; waits up to waitMs for more */
+  containerLog: { params: { uid: string; container: string; previous?: boolean; offset?: number; tailLines?: number; waitMs?: number }; result: LogRead };
+  /** an interactive command in a pod's container, driven by execInput/execRead (a long poll) and ended by execKill */
+  execStart: { params: { pod: V1Pod; container: string; argv: string[]; stdin: boolean; tty: boolean }; result: { id: string } };
+  execInput: { params: { id: string; data?: string; close?: boolean }; result: null };
+  execRead: { params: { id: string; waitMs: number }; result: ExecRead };
+  execKill: { params: { id: string }; result: null };
   kubelet: { params: { action: 'restart' | 'stop' | 'start' }; result: null };
   devicePlugin: { params: { action: DevicePluginAction }; result: { pid?: number } };
   reboot: { params: Record<string, never>; result: null };
@@ -59,6 +68,8 @@ export interface Notifications {
   kubelet: KubeletEvent;
   podStatus: PodStatusLite;
   runtime: NodeRuntimeEvent;
+  /** a pod's containers changed: all of them, as they are now */
+  containers: PodContainersReport;
 }
 export type NotificationName = keyof Notifications;
 /** one notification of a node, as its receiver gets it */

@@ -26,6 +26,9 @@ export interface NodeService {
   start(): Promise<void>;
 }
 
+/** a long poll (containerLog, execRead) waits at most this long: well inside a node-rpc call's timeout */
+const MAX_WAIT_MS = 30_000;
+
 export function nodeService(o: NodeServiceOptions): NodeService {
   const { runtime, clock, notify } = o;
   const k = runtime.kubelet;
@@ -33,6 +36,7 @@ export function nodeService(o: NodeServiceOptions): NodeService {
   k.onResourcesChanged(() => notify({ event: 'resources', data: resources() }));
   k.onEvent((e) => notify({ event: 'kubelet', data: e }));
   k.onPodStatusChanged((s) => notify({ event: 'podStatus', data: s }));
+  runtime.onContainers((r) => notify({ event: 'containers', data: r }));
   let registered = false;
   k.onEvent((e) => {
     if (e.kind === 'registration' && e.ok) registered = true;
@@ -55,6 +59,17 @@ export function nodeService(o: NodeServiceOptions): NodeService {
     execInPod: async ({ pod, argv, input, timeoutMs }) => {
       if (!runtime.podNetns(pod.metadata?.uid ?? '')) throw new Error(`pod ${pod.metadata?.namespace ?? 'default'}/${pod.metadata?.name} is not running (phase ${pod.status?.phase ?? 'Pending'})`);
       return runtime.execInPod(pod, argv, { input, timeoutMs });
+    },
+    containerLog: ({ uid, container, previous, offset, tailLines, waitMs }) => runtime.readLog(uid, container, { previous, offset, tailLines, waitMs: Math.min(waitMs ?? 0, MAX_WAIT_MS) }),
+    execStart: async ({ pod, container, argv, stdin, tty }) => ({ id: runtime.execStart(pod, container, argv, { stdin, tty }) }),
+    execInput: async ({ id, data, close }) => {
+      runtime.execInput(id, data, close ?? false);
+      return null;
+    },
+    execRead: ({ id, waitMs }) => runtime.execRead(id, Math.min(waitMs, MAX_WAIT_MS)),
+    execKill: async ({ id }) => {
+      runtime.execKill(id);
+      return null;
     },
     kubelet: async ({ action }) => {
       if (action === 'restart') await k.restart();

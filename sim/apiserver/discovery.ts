@@ -15,7 +15,9 @@ export const SERVER_VERSION = {
   platform: 'linux/amd64',
 };
 
-const SUB_VERBS: Record<string, string[]> = { status: ['get', 'patch', 'update'], exec: ['create', 'get'] };
+const SUB_VERBS: Record<string, string[]> = { status: ['get', 'patch', 'update'], exec: ['create', 'get'], log: ['get'] };
+/** the kind a subresource answers with */
+const SUB_KINDS: Record<string, string> = { exec: 'PodExecOptions', log: 'Pod' };
 
 function verbsOf(r: ResourceInfo): string[] {
   // namespaces are deleted one by one (their contents go with them)
@@ -57,7 +59,7 @@ export function apiResourceList(group: string, version: string): unknown | undef
       ...(r.shortNames.length ? { shortNames: r.shortNames } : {}),
       ...(r.categories ? { categories: r.categories } : {}),
     });
-    for (const s of r.subresources) resources.push({ name: `${r.resource}/${s}`, singularName: '', namespaced: r.namespaced, kind: s === 'exec' ? 'PodExecOptions' : r.kind, verbs: SUB_VERBS[s] });
+    for (const s of r.subresources) resources.push({ name: `${r.resource}/${s}`, singularName: '', namespaced: r.namespaced, kind: SUB_KINDS[s] ?? r.kind, verbs: SUB_VERBS[s] });
   }
   return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: groupVersion({ group, version }), resources };
 }
@@ -87,7 +89,7 @@ export function aggregatedDiscovery(legacy: boolean): unknown {
             ...(r.shortNames.length ? { shortNames: r.shortNames } : {}),
             ...(r.categories ? { categories: r.categories } : {}),
             ...(r.subresources.length
-              ? { subresources: r.subresources.map((s) => ({ subresource: s, responseKind: { group: r.group, version: r.version, kind: s === 'exec' ? 'PodExecOptions' : r.kind }, verbs: SUB_VERBS[s] })) }
+              ? { subresources: r.subresources.map((s) => ({ subresource: s, responseKind: { group: r.group, version: r.version, kind: SUB_KINDS[s] ?? r.kind }, verbs: SUB_VERBS[s] })) }
               : {}),
           })),
         })),

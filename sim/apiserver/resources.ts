@@ -15,7 +15,7 @@ export interface ResourceInfo {
   /** the client-node model of a built-in kind; custom resources take their schema from their CRD */
   model?: string;
   /** subresources served besides the object itself */
-  subresources: Array<'status' | 'exec'>;
+  subresources: Array<'status' | 'exec' | 'log'>;
   /** a built-in kind takes strategic-merge patches; a custom resource does not */
   builtin: boolean;
 }
@@ -23,7 +23,7 @@ export interface ResourceInfo {
 export const VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
 export const RESOURCES: readonly ResourceInfo[] = [
-  { group: '', version: 'v1', resource: 'pods', singular: 'pod', kind: 'Pod', namespaced: true, shortNames: ['po'], categories: ['all'], model: 'V1Pod', subresources: ['status'], builtin: true },
+  { group: '', version: 'v1', resource: 'pods', singular: 'pod', kind: 'Pod', namespaced: true, shortNames: ['po'], categories: ['all'], model: 'V1Pod', subresources: ['status', 'exec', 'log'], builtin: true },
   { group: '', version: 'v1', resource: 'nodes', singular: 'node', kind: 'Node', namespaced: false, shortNames: ['no'], model: 'V1Node', subresources: ['status'], builtin: true },
   { group: '', version: 'v1', resource: 'namespaces', singular: 'namespace', kind: 'Namespace', namespaced: false, shortNames: ['ns'], model: 'V1Namespace', subresources: ['status'], builtin: true },
   { group: '', version: 'v1', resource: 'events', singular: 'event', kind: 'Event', namespaced: true, shortNames: ['ev'], model: 'CoreV1Event', subresources: [], builtin: true },

@@ -4,10 +4,12 @@
 // errors worded like the apiserver's — so real kubectl and client libraries work against the simulator.
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { parse as parseYaml } from 'yaml';
+import type { V1Pod } from '@kubernetes/client-node';
 import type { Cluster } from '../cluster/cluster.ts';
 import { toPlain } from '../cluster/kubectl.ts';
 import type { AnyObject } from '../cluster/store.ts';
@@ -20,6 +22,9 @@ import { selectorMatcher } from './selectors.ts';
 import { ApiError, badRequest, toApiError, type Status } from './status.ts';
 import { toTable, type IncludeObject } from './table.ts';
 import { TooOldResourceVersionError, WatchHub, type WatchEventType } from './watch.ts';
+import type { PodIo } from './pod-io.ts';
+import { EXEC_PROTOCOLS, execRequestOf, runExec, servePodLog } from './pod-streams.ts';
+import { ServerWebSocket } from './websocket.ts';
 
 /** The apiserver's request body limit (3 MiB). */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -38,6 +43,8 @@ export interface ApiServerOptions {
   bookmarkIntervalMs?: number;
   /** changes kept for watches from a resourceVersion */
   watchHistory?: number;
+  /** the nodes' side of pods/log and pods/exec; without it they answer 503 */
+  podIo?: PodIo;
 }
 
 interface Route {
@@ -129,6 +136,7 @@ export class ApiServer implements AsyncDisposable {
   private readonly hub: WatchHub;
   private readonly server: Server;
   private readonly streams = new Set<ServerResponse>();
+  private readonly sockets = new Set<ServerWebSocket>();
   private readonly token: Buffer;
   private openApiDocs = new Map<string, string>();
   private openApiFor = '';
@@ -147,6 +155,7 @@ export class ApiServer implements AsyncDisposable {
       void this.handle(req, res);
     });
     this.server.on('secureConnection', (s: TLSSocket) => s.setNoDelay(true));
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.upgrade(req, socket, head));
     this.server.on('tlsClientError', () => undefined);
   }
 
@@ -310,12 +319,59 @@ export class ApiServer implements AsyncDisposable {
     }
   }
 
+  private mustPodIo(): PodIo {
+    if (!this.opts.podIo) throw new ApiError(503, 'InternalError', 'this API server reaches no nodes: logs and exec are not served');
+    return this.opts.podIo;
+  }
+
+  /** the pod of a pods/exec or pods/log request (its 404 is the pod's) */
+  private podOf(t: Target): V1Pod {
+    return this.registry.get({ ...t, subresource: undefined }) as V1Pod;
+  }
+
+  /** A WebSocket upgrade: pods/exec with the channel protocol; anything else is refused like a plain request. */
+  private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on('error', () => undefined);
+    const refuse = (e: ApiError) => {
+      const body = JSON.stringify(e.toStatus());
+      socket.end(`HTTP/1.1 ${e.code} ${e.reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    };
+    try {
+      if (!this.authenticated(req)) throw new ApiError(401, 'Unauthorized', 'Unauthorized');
+      const url = new URL(req.url ?? '/', 'https://127.0.0.1');
+      const route = parseRoute(url.pathname);
+      const t = route?.target;
+      if (!t || t.r.kind !== 'Pod' || t.subresource !== 'exec' || !t.name || req.method !== 'GET') throw NOT_FOUND();
+      const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+      const protocol = EXEC_PROTOCOLS.find((p) => offered.includes(p));
+      if (!protocol) throw badRequest(`none of the offered subprotocols (${offered.join(', ')}) is supported: ${EXEC_PROTOCOLS.join(', ')}`);
+      const pod = this.podOf(t);
+      const r = execRequestOf(pod, url.searchParams);
+      const io = this.mustPodIo();
+      this.log(`api: exec ${t.namespace}/${t.name} ${r.argv.join(' ')}`);
+      const ws = ServerWebSocket.accept(req, socket, head, protocol);
+      this.sockets.add(ws);
+      await runExec(ws, protocol, pod, r, io).finally(() => this.sockets.delete(ws));
+    } catch (e) {
+      refuse(toApiError(e, { resource: 'pods', group: '' }));
+    }
+  }
+
   private async resource(req: IncomingMessage, res: ServerResponse, url: URL, route: Route): Promise<void> {
     const t = route.target!;
     const q = url.searchParams;
     const accept = parseAccept(req.headers.accept);
     const method = req.method ?? 'GET';
     if (t.subresource && !(t.r.subresources as string[]).includes(t.subresource)) throw NOT_FOUND();
+    if (t.subresource === 'log') {
+      if (method !== 'GET') throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+      return servePodLog(req, res, this.podOf(t), q, this.mustPodIo(), this.streams);
+    }
+    if (t.subresource === 'exec') {
+      // not an upgrade (SPDY, or plain HTTP): the request's own errors first, then the apiserver's demand
+      execRequestOf(this.podOf(t), q);
+      throw badRequest('Upgrade request required');
+    }
     if (t.r.namespaced && !t.namespace && (t.name || method !== 'GET')) throw t.name ? NOT_FOUND() : new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
     if (q.get('dryRun')) throw badRequest('dryRun is not supported by the simulated API server');
     const ctx: WriteContext = { fieldValidation: 'Warn', warnings: [] };
@@ -444,6 +500,7 @@ export class ApiServer implements AsyncDisposable {
     if (this.closed) return;
     this.closed = true;
     for (const s of this.streams) s.end();
+    for (const w of this.sockets) w.close(1001);
     this.hub.close();
     await new Promise<void>((r) => {
       this.server.close(() => r());

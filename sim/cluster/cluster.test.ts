@@ -63,7 +63,7 @@ t.test('two pods need the only device: the second stays Pending until the first 
     'pod-b reached the kubelet only after pod-a was released',
   );
   const events = cluster.eventsFor('Pod', 'default', 'pod-b').map((e) => e.reason);
-  t.same(events, ['FailedScheduling', 'Scheduled', 'Started']);
+  t.same(events, ['FailedScheduling', 'Scheduled', 'Pulled', 'Created', 'Started']);
 });
 
 t.test('a repeated FailedScheduling bumps the count and describe shows (xN over …)', async (t) => {

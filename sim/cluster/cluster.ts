@@ -5,7 +5,8 @@
 // by the node's agent → onPodAdmitted hooks (network attach) → Running, or Failed with the agent's reason → Succeeded /
 // Failed (completePod) → deleted. The agent's releasePod is called exactly once for every pod it was asked to admit:
 // when the pod becomes terminal or is deleted, whichever comes first (the kubelet frees a terminated pod's devices).
-import type { CoreV1Event, V1Container, V1Node, V1Pod, V1PodCondition, V1Taint } from '@kubernetes/client-node';
+import type { CoreV1Event, V1Container, V1ContainerState, V1ContainerStatus, V1Node, V1Pod, V1PodCondition, V1Taint } from '@kubernetes/client-node';
+import type { ContainerReport, ContainerStateLite, PodContainersReport } from './containers.ts';
 import type { AdmitResult, ContainerAllocation, ContainerLite, NodeAgent, PodSpecLite, ResourceList } from '../kubelet/types.ts';
 import { createRng, type Rng } from '../scheduler/prng.ts';
 import { computePodRequests, Scheduler, type PodRequests } from '../scheduler/scheduler.ts';
@@ -82,6 +83,40 @@ interface PodRecord {
   released: boolean;
   allocations: ContainerAllocation[];
   work?: Promise<void>;
+  /** the node's newest report of the pod's containers, and the one applied last (for the kubelet's events) */
+  containers?: PodContainersReport;
+  appliedContainers?: PodContainersReport;
+}
+
+/** A node's container state as the API's (dates as Dates). */
+function apiState(s: ContainerStateLite): V1ContainerState {
+  const out: V1ContainerState = {};
+  if (s.running) out.running = { startedAt: new Date(s.running.startedAt) };
+  if (s.waiting) out.waiting = { ...s.waiting };
+  if (s.terminated) out.terminated = { ...s.terminated, startedAt: new Date(s.terminated.startedAt), finishedAt: new Date(s.terminated.finishedAt) };
+  return out;
+}
+
+function apiContainerStatus(c: ContainerReport): V1ContainerStatus {
+  const running = !!c.state.running;
+  return {
+    name: c.name,
+    image: c.image,
+    imageID: '',
+    containerID: c.containerID,
+    ready: running,
+    started: running,
+    restartCount: c.restartCount,
+    state: apiState(c.state),
+    ...(c.lastState.terminated ? { lastState: apiState(c.lastState) } : {}),
+  };
+}
+
+/** The phase of a pod whose containers all ended, under its restartPolicy; undefined while it is not done. */
+export function completedPhase(restartPolicy: string | undefined, containers: ContainerReport[]): 'Succeeded' | 'Failed' | undefined {
+  if ((restartPolicy ?? 'Always') === 'Always' || containers.length === 0) return undefined;
+  if (!containers.every((c) => c.state.terminated)) return undefined;
+  return containers.every((c) => c.state.terminated!.exitCode === 0) ? 'Succeeded' : 'Failed';
 }
 
 export interface ApplyResult {
@@ -622,6 +657,8 @@ export class Cluster {
         conditions,
         ...(hostIP ? { hostIP, hostIPs: [{ ip: hostIP }] } : {}),
         ...(patch.podIP ? { podIP: patch.podIP, podIPs: [{ ip: patch.podIP }] } : {}),
+        // a hostNetwork pod has the node's address
+        ...(p.spec?.hostNetwork && hostIP ? { podIP: hostIP, podIPs: [{ ip: hostIP }] } : {}),
         startTime: now,
         containerStatuses: (p.spec?.containers ?? []).map((c) => ({
           name: c.name,
@@ -635,9 +672,59 @@ export class Cluster {
         })),
       };
     });
-    for (const c of updated.spec?.containers ?? []) {
-      this.recordEvent(updated, 'Normal', 'Started', `Started container ${c.name}`, { component: 'kubelet', host: nodeName });
+    if (rec.containers) {
+      this.applyContainers(rec, rec.containers);
+      return;
     }
+    // a node that runs no processes (a fake agent): every container counts as started
+    for (const c of updated.spec?.containers ?? []) this.containerStartedEvents(updated, c.name, c.image ?? '', nodeName);
+  }
+
+  /** what the kubelet records as a container starts: the image (present: nothing is pulled), created, started */
+  private containerStartedEvents(pod: V1Pod, name: string, image: string, host: string): void {
+    const source = { component: 'kubelet', host };
+    this.recordEvent(pod, 'Normal', 'Pulled', `Container image ${JSON.stringify(image)} already present on machine`, source);
+    this.recordEvent(pod, 'Normal', 'Created', `Created container: ${name}`, source);
+    this.recordEvent(pod, 'Normal', 'Started', `Started container ${name}`, source);
+  }
+
+  /**
+   * A node's report of a pod's containers (every change: started, exited, restarted). While the pod is being
+   * admitted the newest is kept for when it turns Running; a Running pod takes its statuses and readiness, and
+   * becomes Succeeded or Failed once all of its containers ended for good (restartPolicy OnFailure or Never).
+   */
+  containersReported(r: PodContainersReport): void {
+    const rec = this.pods.get(r.uid);
+    if (!rec || (rec.containers && rec.containers.seq >= r.seq)) return;
+    rec.containers = r;
+    if (rec.state === 'running') this.applyContainers(rec, r);
+  }
+
+  private applyContainers(rec: PodRecord, r: PodContainersReport): void {
+    const before = rec.appliedContainers;
+    rec.appliedContainers = r;
+    const current = this.store.get('Pod', rec.namespace, rec.name);
+    if (!current || current.metadata?.uid !== rec.uid) return;
+    const now = this.now();
+    const allReady = r.containers.every((c) => c.state.running);
+    const updated = this.store.modify('Pod', rec.namespace, rec.name, (p) => {
+      let conditions = p.status?.conditions;
+      for (const t of ['Ready', 'ContainersReady']) {
+        conditions = setCondition(conditions, allReady ? condition(t, 'True', now) : condition(t, 'False', now, 'ContainersNotReady', `containers with unready status: [${r.containers.filter((c) => !c.state.running).map((c) => c.name).join(' ')}]`));
+      }
+      p.status = { ...p.status, conditions, containerStatuses: r.containers.map(apiContainerStatus) };
+    });
+    const host = rec.nodeName ?? '';
+    for (const c of r.containers) {
+      const was = before?.containers.find((b) => b.name === c.name);
+      if (c.started && c.containerID !== was?.containerID) this.containerStartedEvents(updated, c.name, c.image, host);
+      const backOff = c.state.waiting?.reason === 'CrashLoopBackOff';
+      if (backOff && (was?.state.waiting?.reason !== 'CrashLoopBackOff' || was.restartCount !== c.restartCount)) {
+        this.recordEvent(updated, 'Warning', 'BackOff', `Back-off restarting failed container ${c.name} in pod ${rec.name}_${rec.namespace}(${rec.uid})`, { component: 'kubelet', host });
+      }
+    }
+    const phase = completedPhase(updated.spec?.restartPolicy, r.containers);
+    if (phase) void this.track(this.terminate(rec, phase, r.containers.map(apiContainerStatus)));
   }
 
   /**
@@ -685,9 +772,37 @@ export class Cluster {
     if (!rec || rec.state !== 'running') {
       throw new StoreError('Invalid', 'Pod', namespace, name, `pod ${namespace}/${name} is not Running (phase ${pod.status?.phase ?? 'Pending'})`);
     }
+    const updated = this.markTerminal(rec, phase, (p) =>
+      (p.status?.containerStatuses ?? []).map((c) => ({
+        ...c,
+        ready: false,
+        started: false,
+        state: {
+          terminated: {
+            exitCode,
+            reason: exitCode === 0 ? 'Completed' : 'Error',
+            startedAt: c.state?.running?.startedAt,
+            finishedAt: this.now(),
+            containerID: c.containerID,
+          },
+        },
+      })),
+    );
+    await this.track(this.release(rec, true));
+    return updated;
+  }
+
+  /** The pod's containers all ended for good: the pod is terminal, its devices are released. */
+  private async terminate(rec: PodRecord, phase: 'Succeeded' | 'Failed', statuses: V1ContainerStatus[]): Promise<void> {
+    if (rec.state !== 'running') return;
+    this.markTerminal(rec, phase, () => statuses);
+    await this.release(rec, true);
+  }
+
+  private markTerminal(rec: PodRecord, phase: 'Succeeded' | 'Failed', statuses: (p: V1Pod) => V1ContainerStatus[]): V1Pod {
     rec.state = 'terminal';
     const now = this.now();
-    const updated = this.store.modify('Pod', namespace, name, (p) => {
+    const updated = this.store.modify('Pod', rec.namespace, rec.name, (p) => {
       let conditions = p.status?.conditions;
       for (const t of ['PodReadyToStartContainers', 'Ready', 'ContainersReady']) {
         conditions = setCondition(conditions, condition(t, 'False', now, t === 'PodReadyToStartContainers' ? undefined : 'PodCompleted'));
@@ -696,25 +811,11 @@ export class Cluster {
         ...p.status,
         phase,
         conditions,
-        containerStatuses: (p.status?.containerStatuses ?? []).map((c) => ({
-          ...c,
-          ready: false,
-          started: false,
-          state: {
-            terminated: {
-              exitCode,
-              reason: exitCode === 0 ? 'Completed' : 'Error',
-              startedAt: c.state?.running?.startedAt,
-              finishedAt: now,
-              containerID: c.containerID,
-            },
-          },
-        })),
+        containerStatuses: statuses(p),
       };
     });
     this.scheduler.removePod(rec.uid);
     this.requeueUnschedulable();
-    await this.track(this.release(rec, true));
     return updated;
   }
 

@@ -8,8 +8,10 @@ import type { ChildProcess, SpawnOptions } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import { PodStartError } from './cluster.ts';
+import { ContainerRuntime, type LogRead, type PodContainersReport } from './containers.ts';
+import { ExecSessions, type ExecRead } from './exec-sessions.ts';
 import { Kubelet, PodResourcesClient, type Clock, type RegistrationMode } from '../kubelet/index.ts';
 import { ip } from '../node/mirror.ts';
 import type { ExecOptions, ExecOutcome } from '../node/exec.ts';
@@ -63,9 +65,12 @@ export interface NodeRuntimeOptions {
   /** a note added to a failed CNI call's message, when it explains it (the simulator: VF netlink only through ip) */
   explainCniFailure?: (message: string) => string | undefined;
   event?: (e: NodeRuntimeEvent) => void;
+  /** the first restart back-off of a container (the kubelet's 10 s) */
+  restartBackoffMs?: number;
 }
 
 interface Sandbox {
+  /** empty for a hostNetwork pod: it runs in the node's namespace */
   netns: string;
   /** as the node sees it */
   netnsPath: string;
@@ -82,6 +87,8 @@ export interface NadLite {
 
 export const DEFAULT_NETWORK = 'sriov-lab-default';
 const LOG_LIMIT = 20_000;
+/** containers still running when the node stops get this long after SIGTERM */
+const STOP_GRACE_MS = 2000;
 
 export class NodeRuntime {
   readonly kubelet: Kubelet;
@@ -90,6 +97,9 @@ export class NodeRuntime {
   readonly kubeletLog: string[] = [];
   private readonly sandboxes = new Map<string, Sandbox>(); // pod uid → sandbox
   private readonly opts: NodeRuntimeOptions;
+  readonly containers: ContainerRuntime;
+  private readonly execs: ExecSessions;
+  private readonly containerListeners = new Set<(r: PodContainersReport) => void>();
   private started = false;
   /** the default network's bridge was there before this runtime (a real host's own cni0 is left alone) */
   private bridgeWasThere = true;
@@ -97,6 +107,10 @@ export class NodeRuntime {
   constructor(opts: NodeRuntimeOptions) {
     this.opts = opts;
     const m = opts.machine;
+    this.containers = new ContainerRuntime({ spawn: (a, o) => m.spawn(a, o), report: (r) => {
+        for (const l of this.containerListeners) l(r);
+      }, backoffMs: opts.restartBackoffMs });
+    this.execs = new ExecSessions((a, o) => m.spawn(a, o));
     this.kubelet = new Kubelet({
       nodeName: opts.nodeName,
       rootDir: m.hostPath('/var/lib/kubelet'),
@@ -266,6 +280,12 @@ export class NodeRuntime {
   async podStarted(pod: V1Pod, nad: (namespace: string, name: string) => NadLite | undefined): Promise<{ annotations: Record<string, string>; podIP?: string }> {
     const uid = pod.metadata!.uid!;
     const podKey = `${pod.metadata!.namespace ?? 'default'}/${pod.metadata!.name}`;
+    if (pod.spec?.hostNetwork) {
+      // no sandbox network: the pod's containers run in the node's namespace, as with a real kubelet no CNI is called
+      this.sandboxes.set(uid, { netns: '', netnsPath: '', containerId: '', attachments: [], defaultEnv: {} });
+      this.startContainers(pod);
+      return { annotations: {} };
+    }
     const short = createHash('sha256').update(uid).digest('hex').slice(0, 8);
     const netns = `${this.opts.machine.netnsPrefix}-${short}`;
     await ip(['netns', 'add', netns]);
@@ -317,7 +337,57 @@ export class NodeRuntime {
         statuses.push(networkStatusOf(`${sel.namespace}/${sel.name}`, ifname, sb.netnsPath, result, ids[i]));
       }
     }
+    this.startContainers(pod);
     return { annotations: { [NETWORK_STATUS_ANNOTATION]: JSON.stringify(statuses, null, 2) }, podIP };
+  }
+
+  /** the argv prefix that puts a process into a pod's network namespace (none for hostNetwork) */
+  private enterPod(sb: Sandbox): string[] {
+    return sb.netns ? ['nsenter', `--net=/run/netns/${sb.netns}`, '--'] : [];
+  }
+
+  /** a container's environment: the pod's name as HOSTNAME, its env values, the device plugin's envs */
+  private containerEnv(pod: V1Pod, c: V1Container | undefined): NodeJS.ProcessEnv {
+    const own = Object.fromEntries((c?.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]));
+    const devices = c ? (this.kubelet.runContainerOptions(pod.metadata!.uid!, c.name)?.envs ?? {}) : {};
+    return { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOSTNAME: pod.metadata!.name!, ...own, ...devices };
+  }
+
+  /** every change of a pod's containers (started, exited, restarted); returns the unsubscriber */
+  onContainers(cb: (r: PodContainersReport) => void): () => void {
+    this.containerListeners.add(cb);
+    return () => this.containerListeners.delete(cb);
+  }
+
+  private startContainers(pod: V1Pod): void {
+    const sb = this.sandboxes.get(pod.metadata!.uid!)!;
+    this.containers.startPod(pod, this.enterPod(sb), (c) => this.containerEnv(pod, c));
+  }
+
+  /** a pod's container log (see ContainerRuntime.readLog) */
+  readLog(podUid: string, container: string, o: { previous?: boolean; offset?: number; tailLines?: number; waitMs?: number }): Promise<LogRead> {
+    return this.containers.readLog(podUid, container, o);
+  }
+
+  /** Starts an interactive command in a pod's container: the pod's namespace, the container's environment. */
+  execStart(pod: V1Pod, container: string, argv: string[], o: { stdin: boolean; tty: boolean }): string {
+    const sb = this.sandboxes.get(pod.metadata!.uid!);
+    if (!sb) throw new Error(`pod ${pod.metadata!.namespace ?? 'default'}/${pod.metadata!.name} is not running (phase ${pod.status?.phase ?? 'Pending'})`);
+    const c = pod.spec?.containers.find((x) => x.name === container);
+    if (!c) throw new Error(`container ${container} is not valid for pod ${pod.metadata!.name}`);
+    return this.execs.start({ enter: this.enterPod(sb), argv, env: this.containerEnv(pod, c), stdin: o.stdin, tty: o.tty });
+  }
+
+  execInput(id: string, data: string | undefined, close: boolean): void {
+    this.execs.input(id, data, close);
+  }
+
+  execRead(id: string, waitMs: number): Promise<ExecRead> {
+    return this.execs.read(id, waitMs);
+  }
+
+  execKill(id: string): void {
+    this.execs.kill(id);
   }
 
   /** device IDs of a pod per resource, from the node's pod-resources API (the checkpoint file as a fallback) */
@@ -347,6 +417,11 @@ export class NodeRuntime {
     const uid = pod.metadata!.uid!;
     const sb = this.sandboxes.get(uid);
     if (!sb) return;
+    await this.containers.stopPod(uid, (pod.metadata?.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30) * 1000);
+    if (!sb.netns) {
+      this.sandboxes.delete(uid);
+      return;
+    }
     const podKey = `${pod.metadata!.namespace ?? 'default'}/${pod.metadata!.name}`;
     for (const a of [...sb.attachments].reverse()) {
       await this.runCni('DEL', a.conf, a.env, podKey).catch((e: Error) => this.emit({ kind: 'log', atMs: Date.now(), node: this.opts.nodeName, source: 'cni', level: 'warn', message: e.message }));
@@ -359,19 +434,19 @@ export class NodeRuntime {
   /** The pod's network namespace path (/run/netns/…), while it has a sandbox. */
   podNetns(podUid: string): string | undefined {
     const sb = this.sandboxes.get(podUid);
-    return sb ? `/run/netns/${sb.netns}` : undefined;
+    if (!sb) return undefined;
+    // a hostNetwork pod: entering "its" namespace from inside the node enters the node's own
+    return sb.netns ? `/run/netns/${sb.netns}` : '/proc/self/ns/net';
   }
 
   /** Runs a command in a pod: the node's mount view, the pod's network namespace, the container's device env. */
   async execInPod(pod: V1Pod, argv: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<ExecOutcome> {
     const sb = this.sandboxes.get(pod.metadata!.uid!);
     if (!sb) throw new Error(`pod ${pod.metadata!.namespace ?? 'default'}/${pod.metadata!.name} is not running (phase ${pod.status?.phase ?? 'Pending'})`);
-    const container = pod.spec!.containers[0]?.name ?? '';
-    const envs = this.kubelet.runContainerOptions(pod.metadata!.uid!, container)?.envs ?? {};
-    return this.opts.machine.exec(['nsenter', `--net=/run/netns/${sb.netns}`, '--', ...argv], {
+    return this.opts.machine.exec([...this.enterPod(sb), ...argv], {
       input: opts.input,
       timeoutMs: opts.timeoutMs ?? 60_000,
-      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOSTNAME: pod.metadata!.name!, ...envs },
+      env: this.containerEnv(pod, pod.spec!.containers[0]),
     });
   }
 
@@ -397,9 +472,11 @@ export class NodeRuntime {
 
   /** Stops the plugin and the kubelet, removes the pod namespaces. */
   async stop(): Promise<void> {
+    this.execs.killAll();
+    await this.containers.stopAll(STOP_GRACE_MS).catch(() => undefined);
     await this.stopDevicePlugin().catch(() => undefined);
     await this.kubelet.close().catch(() => undefined);
-    for (const sb of this.sandboxes.values()) await ip(['netns', 'del', sb.netns]).catch(() => undefined);
+    for (const sb of this.sandboxes.values()) if (sb.netns) await ip(['netns', 'del', sb.netns]).catch(() => undefined);
     this.sandboxes.clear();
     // the default network's bridge, made by the first pod's bridge CNI, goes with the node side
     if (!this.bridgeWasThere) await this.opts.machine.exec(['ip', 'link', 'del', 'dev', 'cni0']);

@@ -1,6 +1,11 @@
 // sriov-lab command-line entry point: a table of sub-commands.
 import { asksForHelp, commandHelp, findCommand, usage } from './commands.ts';
 
+// Output must never stop a cleanup: when the reader of a pipe is gone (`sriov-lab run … | tee log`, and Ctrl-C kills
+// tee with us), every write fails with EPIPE, and an unhandled 'error' on stdout ended the process before the
+// interrupted run had removed its nodes' namespaces. What cannot be written is dropped.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '-h' || name === '--help') {

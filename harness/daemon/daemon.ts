@@ -40,6 +40,9 @@ function nodeNotFound(name: string): StoreError {
   return new StoreError('NotFound', 'Node', '', name, `nodes ${JSON.stringify(name)} not found`);
 }
 
+/** how long a device plugin may run without registering before `up` says so */
+const EARLY_NOTICE_MS = 8000;
+
 export class ClusterDaemon {
   private phase: DaemonPhase = 'starting';
   private readonly progressLines: string[] = [];
@@ -127,9 +130,28 @@ export class ClusterDaemon {
     const sc = this.sc!;
     const t0 = Date.now();
     let lastReport = t0;
+    /** nodes given up on: their plugin exited without registering */
+    const gaveUp = new Set<string>();
     const missing = () =>
-      [...sc.nodes.keys()].filter((n) => !Object.keys(sc.cluster.store.get('Node', '', n)?.status?.allocatable ?? {}).some((k) => k.includes('/')));
+      [...sc.nodes.keys()].filter((n) => !gaveUp.has(n) && !Object.keys(sc.cluster.store.get('Node', '', n)?.status?.allocatable ?? {}).some((k) => k.includes('/')));
     this.progress('waiting for the device plugin to register its resources');
+    // said early, not after the whole timeout: a plugin that has run a while and registered nothing (no devices match
+    // its config?), or one that exited
+    for (const [name, n] of sc.nodes) {
+      n.api.call('devicePluginReady', { aliveMs: EARLY_NOTICE_MS, timeoutMs: this.options.readyTimeoutMs }, this.options.readyTimeoutMs + 10_000).then(
+        (r) => {
+          if (r.registered || this.stopping || !missing().includes(name)) return;
+          const logs = `see \`sriov-lab logs device-plugin --node ${name}\``;
+          if (!r.running) {
+            const w = `the device plugin on ${name} exited without registering a resource; ${logs}`;
+            this.warnings.push(w);
+            this.progress(`warning: ${w}`);
+            gaveUp.add(name);
+          } else this.progress(`node ${name}: the device plugin has run ${Math.round(r.waitedMs / 1000)}s and registered no resource yet (no device matches its config?); ${logs}; waiting up to ${Math.round(this.options.readyTimeoutMs / 1000)}s`);
+        },
+        () => undefined,
+      );
+    }
     for (;;) {
       const m = missing();
       if (m.length === 0) {

@@ -42,6 +42,7 @@ export const RESOURCES: readonly ResourceInfo[] = [
     subresources: ['status'],
     builtin: true,
   },
+  { group: 'apps', version: 'v1', resource: 'daemonsets', singular: 'daemonset', kind: 'DaemonSet', namespaced: true, shortNames: ['ds'], categories: ['all'], model: 'V1DaemonSet', subresources: ['status'], builtin: true },
   {
     group: 'k8s.cni.cncf.io',
     version: 'v1',

@@ -3,7 +3,7 @@
 // which schedules it and has the node's kubelet run and release it) and through the store for everything else.
 // Updates keep what the caller may not change: a resource's status on the main resource, its spec on /status.
 import { randomInt } from 'node:crypto';
-import type { V1CustomResourceDefinition, V1Namespace, V1Pod } from '@kubernetes/client-node';
+import type { V1CustomResourceDefinition, V1DaemonSet, V1Namespace, V1Pod } from '@kubernetes/client-node';
 import type { Cluster } from '../cluster/cluster.ts';
 import { toPlain } from '../cluster/kubectl.ts';
 import type { AnyObject } from '../cluster/store.ts';
@@ -12,7 +12,7 @@ import { RESOURCES, groupVersion, NAD_CRD, qualifiedResource, type ResourceInfo 
 import { crdType, decode, type FieldType, type JsonSchema } from './schema.ts';
 import { selectorMatcher } from './selectors.ts';
 import { ApiError, badRequest, invalid, notFound } from './status.ts';
-import { defaultPod, FieldError } from './validation.ts';
+import { defaultPod, FieldError, generatedName } from './validation.ts';
 
 export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
 
@@ -35,7 +35,6 @@ export const SYSTEM_NAMESPACES = [...PROTECTED_NAMESPACES, 'kube-node-lease'];
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const GENERATE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -123,9 +122,7 @@ export class Registry {
   private nameErrors(r: ResourceInfo, obj: AnyObject): FieldError[] {
     const meta = (obj.metadata ??= {});
     if (!meta.name && meta.generateName) {
-      let suffix = '';
-      for (let i = 0; i < 5; i++) suffix += GENERATE_ALPHABET[randomInt(GENERATE_ALPHABET.length)];
-      meta.name = `${meta.generateName}${suffix}`;
+      meta.name = generatedName(meta.generateName, randomInt);
     }
     const name = meta.name;
     if (!name) return [new FieldError('Required', ['metadata', 'name'], 'name or generateName is required')];
@@ -176,10 +173,35 @@ export class Registry {
       case 'Node':
       case 'Event':
       case 'ConfigMap':
+      case 'DaemonSet':
+        return this.store.create('DaemonSet', this.validDaemonSet({ ...(obj as V1DaemonSet), metadata: { ...obj.metadata, generation: 1 } }));
       case 'ServiceAccount':
       case 'NetworkAttachmentDefinition':
         return this.store.create(t.r.kind, obj as never);
     }
+  }
+
+  /** ValidateDaemonSet, the part a client gets wrong: a selector, and template labels it selects. */
+  private validDaemonSet(ds: V1DaemonSet): V1DaemonSet {
+    const name = ds.metadata?.name ?? '';
+    const selector = ds.spec?.selector;
+    const labels = ds.spec?.template?.metadata?.labels ?? {};
+    if (!selector || (!Object.keys(selector.matchLabels ?? {}).length && !(selector.matchExpressions ?? []).length)) {
+      throw invalid('DaemonSet', name, [new FieldError('Required', ['spec', 'selector'], '')], 'apps');
+    }
+    const matches = Object.entries(selector.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
+    if (!matches) {
+      throw invalid('DaemonSet', name, [new FieldError('Invalid', ['spec', 'template', 'metadata', 'labels'], '`selector` does not match template `labels`', { goSyntax: `map[string]string{${Object.entries(labels).sort().map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(', ')}}` })], 'apps');
+    }
+    if (!(ds.spec?.template?.spec?.containers ?? []).length) throw invalid('DaemonSet', name, [new FieldError('Required', ['spec', 'template', 'spec', 'containers'], '')], 'apps');
+    return {
+      ...ds,
+      spec: {
+        revisionHistoryLimit: 10,
+        updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1, maxSurge: 0 } },
+        ...ds.spec!,
+      },
+    };
   }
 
   private validCrd(crd: V1CustomResourceDefinition): V1CustomResourceDefinition {
@@ -220,11 +242,20 @@ export class Registry {
       next = { ...obj, metadata: { ...obj.metadata, deletionTimestamp: old.metadata?.deletionTimestamp, deletionGracePeriodSeconds: old.metadata?.deletionGracePeriodSeconds } } as AnyObject;
       if (hasStatus) (next as { status?: unknown }).status = (old as { status?: unknown }).status;
       if (t.r.kind === 'Pod') next = this.podUpdate(old as V1Pod, next as V1Pod);
+      if (t.r.kind === 'DaemonSet') next = this.daemonSetUpdate(old as V1DaemonSet, next as V1DaemonSet);
     }
     // without a resourceVersion the update is unconditional (as core kinds allow); with one it must be the current
     next.metadata = { ...next.metadata };
     if (!next.metadata.resourceVersion) delete next.metadata.resourceVersion;
     return this.store.update(t.r.kind, next as never);
+  }
+
+  /** A DaemonSet's generation counts the changes of its spec (the controller rolls its pods to the newest). */
+  private daemonSetUpdate(old: V1DaemonSet, next: V1DaemonSet): V1DaemonSet {
+    const valid = this.validDaemonSet(next);
+    const same = JSON.stringify(toPlain(old.spec)) === JSON.stringify(toPlain(valid.spec));
+    const generation = (old.metadata?.generation ?? 1) + (same ? 0 : 1);
+    return { ...valid, metadata: { ...valid.metadata, generation } };
   }
 
   /** ValidatePodUpdate: of the spec only images, activeDeadlineSeconds and added tolerations may change. */
@@ -313,6 +344,7 @@ export class Registry {
       case 'ServiceAccount':
       case 'CustomResourceDefinition':
       case 'NetworkAttachmentDefinition':
+      case 'DaemonSet':
         return this.store.delete(t.r.kind, t.namespace, t.name!);
     }
   }

@@ -76,7 +76,8 @@ const CAUSE_REASON: Record<FieldError['type'], string> = {
 
 /** 422 Invalid, with one cause per field error (errors.NewInvalid). */
 export function invalid(kind: string, name: string, errors: FieldError[], group = ''): ApiError {
-  const e = new InvalidObjectError(kind, name, errors);
+  // the message names the kind with its group, as the apiserver's NewInvalid does (`DaemonSet.apps "x" is invalid`)
+  const e = new InvalidObjectError(group ? `${kind}.${group}` : kind, name, errors);
   return new ApiError(422, 'Invalid', e.message, {
     name,
     ...(group ? { group } : {}),

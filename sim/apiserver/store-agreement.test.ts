@@ -4,7 +4,7 @@
 // the store's (uid, resourceVersion, spec, status, all of it), and a watch through the API sees each store change, in
 // order, with the store's resourceVersions.
 import t from 'tap';
-import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, Watch, type KubernetesObject } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, Watch, type KubernetesObject } from '@kubernetes/client-node';
 import { Cluster } from '../cluster/cluster.ts';
 import { FakeAgent } from '../cluster/fake-agent.ts';
 import { toPlain } from '../cluster/kubectl.ts';
@@ -109,6 +109,7 @@ t.test('after apply, scheduling and a delete in process, the API lists what the 
   const core = kc.makeApiClient(CoreV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
   const crds = kc.makeApiClient(ApiextensionsV1Api);
+  const apps = kc.makeApiClient(AppsV1Api);
   const listed: Record<Kind, () => Promise<{ items: KubernetesObject[]; resourceVersion?: string }>> = {
     Pod: async () => core.listPodForAllNamespaces().then((l) => ({ items: l.items, resourceVersion: l.metadata?.resourceVersion })),
     Node: async () => core.listNode().then((l) => ({ items: l.items, resourceVersion: l.metadata?.resourceVersion })),
@@ -116,6 +117,7 @@ t.test('after apply, scheduling and a delete in process, the API lists what the 
     Event: async () => core.listEventForAllNamespaces().then((l) => ({ items: l.items, resourceVersion: l.metadata?.resourceVersion })),
     ConfigMap: async () => core.listConfigMapForAllNamespaces().then((l) => ({ items: l.items, resourceVersion: l.metadata?.resourceVersion })),
     ServiceAccount: async () => core.listServiceAccountForAllNamespaces().then((l) => ({ items: l.items, resourceVersion: l.metadata?.resourceVersion })),
+    DaemonSet: async () => apps.listDaemonSetForAllNamespaces().then((l) => ({ items: l.items, resourceVersion: l.metadata?.resourceVersion })),
     CustomResourceDefinition: async () => crds.listCustomResourceDefinition().then((l) => ({ items: l.items, resourceVersion: l.metadata?.resourceVersion })),
     NetworkAttachmentDefinition: async () =>
       (custom.listClusterCustomObject({ group: 'k8s.cni.cncf.io', version: 'v1', plural: 'network-attachment-definitions' }) as Promise<{ items: KubernetesObject[]; metadata?: { resourceVersion?: string } }>).then(

@@ -1,7 +1,7 @@
 // Server-side printing: the meta.k8s.io Table a real apiserver sends when kubectl asks for `as=Table`, with the
 // columns of its printers (pkg/printers/internalversion/printers.go; priority 1 = `-o wide` only). `sriov-lab get`
 // prints these Tables as kubectl does (printTable in sim/cluster/kubectl.ts), so both show the same columns.
-import type { CoreV1Event, V1ConfigMap, V1CustomResourceDefinition, V1Namespace, V1Node, V1Pod, V1ServiceAccount } from '@kubernetes/client-node';
+import type { CoreV1Event, V1ConfigMap, V1CustomResourceDefinition, V1DaemonSet, V1LabelSelector, V1Namespace, V1Node, V1Pod, V1ServiceAccount } from '@kubernetes/client-node';
 import { nodeRow, podRow, rfc3339, since, toPlain } from '../cluster/kubectl.ts';
 import type { AnyObject, Kind } from '../cluster/store.ts';
 
@@ -30,6 +30,25 @@ interface Printer {
 }
 
 const age = (o: AnyObject, nowMs: number): string => since(o.metadata?.creationTimestamp, nowMs);
+const intCol = (name: string, description: string): TableColumn => ({ ...col(name, description), type: 'integer' });
+
+/** labels.FormatLabels: `k=v` sorted by key, `<none>` when empty */
+function formatLabels(m: Record<string, string> | undefined): string {
+  const keys = Object.keys(m ?? {}).sort();
+  return keys.length ? keys.map((k) => `${k}=${m![k]}`).join(',') : '<none>';
+}
+
+/** metav1.LabelSelectorAsSelector(…).String(): requirements sorted by key */
+function formatSelector(sel: V1LabelSelector | undefined): string {
+  const reqs: Array<[string, string]> = Object.entries(sel?.matchLabels ?? {}).map(([k, v]) => [k, `${k}=${v}`]);
+  for (const e of sel?.matchExpressions ?? []) {
+    const values = [...(e.values ?? [])].sort().join(',');
+    const text = e.operator === 'Exists' ? e.key : e.operator === 'DoesNotExist' ? `!${e.key}` : `${e.key} ${e.operator.toLowerCase()} (${values})`;
+    reqs.push([e.key, text]);
+  }
+  reqs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  return reqs.length ? reqs.map((r) => r[1]).join(',') : '<none>';
+}
 
 const PRINTERS: Partial<Record<Kind, Printer>> = {
   Pod: {
@@ -105,6 +124,39 @@ const PRINTERS: Partial<Record<Kind, Printer>> = {
         since(first, nowMs),
         e.count ?? 1,
         e.metadata.name ?? '',
+      ];
+    },
+  },
+  DaemonSet: {
+    columns: [
+      nameCol,
+      intCol('Desired', 'The total number of nodes that should be running the daemon pod (including nodes correctly running the daemon pod).'),
+      intCol('Current', 'The number of nodes that are running at least 1 daemon pod and are supposed to run the daemon pod.'),
+      intCol('Ready', 'The number of nodes that should be running the daemon pod and have one or more of the daemon pod running with a Ready Condition.'),
+      intCol('Up-to-date', 'The total number of nodes that are running updated daemon pod'),
+      intCol('Available', 'The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and available (ready for at least spec.minReadySeconds)'),
+      col('Node Selector', 'NodeSelector is a selector which must be true for the pod to fit on a node.'),
+      ageCol,
+      col('Containers', 'Names of each container in the template.', 1),
+      col('Images', 'Images referenced by each container in the template.', 1),
+      col('Selector', 'A label query over pods that are managed by the daemon set.', 1),
+    ],
+    cells: (o, nowMs) => {
+      const ds = o as V1DaemonSet;
+      const st = ds.status;
+      const containers = ds.spec?.template?.spec?.containers ?? [];
+      return [
+        o.metadata!.name!,
+        st?.desiredNumberScheduled ?? 0,
+        st?.currentNumberScheduled ?? 0,
+        st?.numberReady ?? 0,
+        st?.updatedNumberScheduled ?? 0,
+        st?.numberAvailable ?? 0,
+        formatLabels(ds.spec?.template?.spec?.nodeSelector),
+        age(o, nowMs),
+        containers.map((c) => c.name).join(','),
+        containers.map((c) => c.image ?? '').join(','),
+        formatSelector(ds.spec?.selector),
       ];
     },
   },

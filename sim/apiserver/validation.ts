@@ -29,9 +29,10 @@ const TYPE_TEXT: Record<FieldErrorType, string> = {
 export class FieldError {
   readonly type: FieldErrorType;
   readonly path: FieldPath;
-  readonly value: string | undefined;
+  /** a string is printed quoted (%q); `{ goSyntax }` as it is, for values Go prints with %#v (maps, structs) */
+  readonly value: string | { goSyntax: string } | undefined;
   readonly detail: string;
-  constructor(type: FieldErrorType, path: FieldPath, detail: string, value?: string) {
+  constructor(type: FieldErrorType, path: FieldPath, detail: string, value?: string | { goSyntax: string }) {
     this.type = type;
     this.path = path;
     this.detail = detail;
@@ -43,7 +44,7 @@ export class FieldError {
   }
   toString(): string {
     let body = TYPE_TEXT[this.type];
-    if (this.type === 'Invalid' || this.type === 'NotSupported' || this.type === 'Duplicate') body += `: ${JSON.stringify(this.value ?? '')}`;
+    if (this.type === 'Invalid' || this.type === 'NotSupported' || this.type === 'Duplicate') body += `: ${typeof this.value === 'object' ? this.value.goSyntax : JSON.stringify(this.value ?? '')}`;
     if (this.detail) body += `: ${this.detail}`;
     return `${this.field}: ${body}`;
   }
@@ -133,6 +134,15 @@ function defaultContainer(c: V1Container): V1Container {
   if (Object.keys(limits).length) resources.limits = limits;
   if (Object.keys(requests).length) resources.requests = requests;
   return { ...c, resources, terminationMessagePath: c.terminationMessagePath ?? '/dev/termination-log' };
+}
+
+const GENERATE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+
+/** A name from generateName, as the apiserver's names.SimpleNameGenerator makes it: the prefix and 5 random chars. */
+export function generatedName(prefix: string, pick: (n: number) => number): string {
+  let suffix = '';
+  for (let i = 0; i < 5; i++) suffix += GENERATE_ALPHABET[pick(GENERATE_ALPHABET.length)];
+  return `${prefix}${suffix}`;
 }
 
 /** The tolerations the DefaultTolerationSeconds admission plugin adds to every pod. */

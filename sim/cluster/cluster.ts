@@ -6,6 +6,7 @@
 // Failed (completePod) → deleted. The agent's releasePod is called exactly once for every pod it was asked to admit:
 // when the pod becomes terminal or is deleted, whichever comes first (the kubelet frees a terminated pod's devices).
 import type { CoreV1Event, V1Container, V1ContainerState, V1ContainerStatus, V1Node, V1Pod, V1PodCondition, V1Taint } from '@kubernetes/client-node';
+import { DaemonSetController } from './daemonset.ts';
 import type { ContainerReport, ContainerStateLite, PodContainersReport } from './containers.ts';
 import type { AdmitResult, ContainerAllocation, ContainerLite, NodeAgent, PodSpecLite, ResourceList } from '../kubelet/types.ts';
 import { createRng, type Rng } from '../scheduler/prng.ts';
@@ -196,6 +197,7 @@ export class Cluster {
   private readonly eventKeys = new Map<string, string>();
   private readonly rng: Rng;
   private readonly unwatch: () => void;
+  private readonly daemonSets: DaemonSetController;
   /** errors of background work (admission, release) nobody awaited; settle() rethrows the first */
   private readonly backgroundErrors: unknown[] = [];
 
@@ -218,6 +220,7 @@ export class Cluster {
         this.scheduler.removeNode(n.metadata!.name!);
       },
     });
+    this.daemonSets = new DaemonSetController(this, opts.seed ?? 0);
   }
 
   private now(): Date {
@@ -339,7 +342,7 @@ export class Cluster {
 
   /** Records an event on an object; a repeat of the same (object, type, reason, message, source) bumps its count. */
   recordEvent(
-    obj: { kind?: string; metadata?: { name?: string; namespace?: string; uid?: string; resourceVersion?: string } },
+    obj: { apiVersion?: string; kind?: string; metadata?: { name?: string; namespace?: string; uid?: string; resourceVersion?: string } },
     type: 'Normal' | 'Warning',
     reason: string,
     message: string,
@@ -368,7 +371,7 @@ export class Cluster {
         namespace: kind === 'Node' ? undefined : namespace,
         name: obj.metadata?.name,
         uid: obj.metadata?.uid,
-        apiVersion: 'v1',
+        apiVersion: obj.apiVersion ?? 'v1',
         resourceVersion: obj.metadata?.resourceVersion,
       },
       type,
@@ -867,5 +870,6 @@ export class Cluster {
   close(): void {
     for (const a of this.agents.values()) a.unsubscribe();
     this.unwatch();
+    this.daemonSets.close();
   }
 }

@@ -7,6 +7,7 @@ import type {
   CoreV1Event,
   V1ConfigMap,
   V1CustomResourceDefinition,
+  V1DaemonSet,
   V1Namespace,
   V1Node,
   V1ObjectMeta,
@@ -32,6 +33,7 @@ export interface KindMap {
   ConfigMap: V1ConfigMap;
   ServiceAccount: V1ServiceAccount;
   CustomResourceDefinition: V1CustomResourceDefinition;
+  DaemonSet: V1DaemonSet;
 }
 export type Kind = keyof KindMap;
 export type AnyObject = KindMap[Kind];
@@ -77,6 +79,7 @@ export const RESOURCE_OF: Record<Kind, string> = {
   ConfigMap: 'configmaps',
   ServiceAccount: 'serviceaccounts',
   CustomResourceDefinition: 'customresourcedefinitions.apiextensions.k8s.io',
+  DaemonSet: 'daemonsets.apps',
 };
 
 /** Every kind the store holds. */

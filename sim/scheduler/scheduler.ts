@@ -178,13 +178,40 @@ function matchRequirement(req: V1NodeSelectorRequirement, value: string | undefi
   }
 }
 
-function matchTerm(term: V1NodeSelectorTerm, node: NodeInfo): boolean {
+function matchTerm(term: V1NodeSelectorTerm, node: Pick<NodeInfo, 'name' | 'labels'>): boolean {
   const exprs = term.matchExpressions ?? [];
   const fields = term.matchFields ?? [];
   if (exprs.length === 0 && fields.length === 0) return false; // an empty term matches nothing
   for (const e of exprs) if (!matchRequirement(e, node.labels[e.key])) return false;
   for (const f of fields) if (!matchRequirement(f, f.key === 'metadata.name' ? node.name : undefined)) return false;
   return true;
+}
+
+type Placement = Pick<NodeInfo, 'name' | 'labels' | 'taints' | 'unschedulable'>;
+
+/** The filters before NodeResourcesFit (NodeUnschedulable, TaintToleration, NodeAffinity): the first failing reason. */
+function placementReason(pod: V1Pod, tolerations: readonly V1Toleration[], node: Placement): string | undefined {
+  if (node.unschedulable && !tolerates(tolerations, UNSCHEDULABLE_TAINT)) return REASON_UNSCHEDULABLE_NODE;
+  for (const t of node.taints) if (!tolerates(tolerations, t)) return untoleratedTaint(t);
+  const selector = pod.spec?.nodeSelector;
+  if (selector) for (const k in selector) if (node.labels[k] !== selector[k]) return REASON_NODE_AFFINITY;
+  const terms = pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
+  if (terms && !terms.some((t) => matchTerm(t, node))) return REASON_NODE_AFFINITY;
+  return undefined;
+}
+
+/**
+ * Whether a pod could be placed on a node, resources aside: what the DaemonSet controller asks of each node
+ * (nodeShouldRunDaemonPod) before it creates the node's pod, with the scheduler's own filters.
+ */
+export function fitsPlacement(pod: V1Pod, node: V1Node): boolean {
+  const info: Placement = {
+    name: node.metadata?.name ?? '',
+    labels: node.metadata?.labels ?? {},
+    taints: (node.spec?.taints ?? []).filter((t) => TAINT_EFFECTS_FILTERED.has(t.effect)),
+    unschedulable: node.spec?.unschedulable ?? false,
+  };
+  return placementReason(pod, pod.spec?.tolerations ?? [], info) === undefined;
 }
 
 // module-level, not a closure in score(): the hot loop must not allocate a function per node
@@ -300,12 +327,8 @@ export class Scheduler {
 
   /** Filter: undefined when the pod fits, else the failing plugin's reasons. */
   private filter(pod: V1Pod, req: PodRequests, node: NodeInfo, tolerations: readonly V1Toleration[]): string[] | undefined {
-    if (node.unschedulable && !tolerates(tolerations, UNSCHEDULABLE_TAINT)) return [REASON_UNSCHEDULABLE_NODE];
-    for (const t of node.taints) if (!tolerates(tolerations, t)) return [untoleratedTaint(t)];
-    const selector = pod.spec?.nodeSelector;
-    if (selector) for (const k in selector) if (node.labels[k] !== selector[k]) return [REASON_NODE_AFFINITY];
-    const terms = pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
-    if (terms && !terms.some((t) => matchTerm(t, node))) return [REASON_NODE_AFFINITY];
+    const placement = placementReason(pod, tolerations, node);
+    if (placement) return [placement];
     let reasons: string[] | undefined;
     if (node.podCount + 1 > node.allocPods) (reasons ??= []).push(REASON_TOO_MANY_PODS);
     if (req.milliCpu > 0 && req.milliCpu > node.allocMilliCpu - node.reqMilliCpu) (reasons ??= []).push('Insufficient cpu');

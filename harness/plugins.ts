@@ -6,13 +6,46 @@ import { join } from 'node:path';
 import { entryCommand, projectRoot } from '../sim/paths.ts';
 import { defaultConfigJson } from '../plugins/device-plugin/config.ts';
 import type { PluginUnderTest } from '../reports/types.ts';
+import type { V1DaemonSet } from '@kubernetes/client-node';
+import { BUNDLED_DEVICE_PLUGIN_IMAGE, type BundledExecutables } from '../sim/cluster/images.ts';
 
 export const DEVICE_PLUGIN_CONFIG_PATH = '/etc/pcidp/config.json';
 /** the type names NADs use in the wild for the bundled CNI's two modes */
 export const BUNDLED_CNI_TYPES = ['sriov', 'ehost-device'] as const;
 
 export function bundledDevicePluginArgv(): string[] {
-  return [...entryCommand('sriov-lab-device-plugin', 'plugins/device-plugin/main.ts'), '--config-file', DEVICE_PLUGIN_CONFIG_PATH];
+  return [...bundledExecutables({}).devicePlugin, '--config-file', DEVICE_PLUGIN_CONFIG_PATH];
+}
+
+/**
+ * What the bundled plugins' images run in a node's pods: the bundled device plugin, and the bundled CNI as
+ * cniInstallSet installed it (its shim in `workDir`).
+ */
+export function bundledExecutables(cniPlugins: Record<string, string>): BundledExecutables {
+  return { devicePlugin: entryCommand('sriov-lab-device-plugin', 'plugins/device-plugin/main.ts'), cni: cniPlugins[BUNDLED_CNI_TYPES[1]] };
+}
+
+export const BUNDLED_DEVICE_PLUGIN_DAEMONSET = 'sriov-lab-device-plugin';
+
+/** The DaemonSet `up` deploys in kube-system: the bundled device plugin on every node, as a real cluster runs one. */
+export function bundledDevicePluginDaemonSet(): V1DaemonSet {
+  const labels = { name: BUNDLED_DEVICE_PLUGIN_DAEMONSET };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'DaemonSet',
+    metadata: { name: BUNDLED_DEVICE_PLUGIN_DAEMONSET, namespace: 'kube-system', labels: { ...labels, tier: 'node' } },
+    spec: {
+      selector: { matchLabels: labels },
+      template: {
+        metadata: { labels: { ...labels, tier: 'node' } },
+        spec: {
+          hostNetwork: true,
+          tolerations: [{ operator: 'Exists', effect: 'NoSchedule' }],
+          containers: [{ name: 'device-plugin', image: BUNDLED_DEVICE_PLUGIN_IMAGE, args: ['--config-file', DEVICE_PLUGIN_CONFIG_PATH], securityContext: { privileged: true } }],
+        },
+      },
+    },
+  };
 }
 
 export function defaultDevicePluginConfig(): unknown {

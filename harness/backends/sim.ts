@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { caps } from '../../sim/caps.ts';
+import type { BundledExecutables } from '../../sim/cluster/images.ts';
 import { NodeRuntime } from '../../sim/cluster/node-runtime.ts';
 import { vfNetlinkHint } from '../../sim/netns/vf-netlink.ts';
 import { SkewClock } from '../../sim/kubelet/index.ts';
@@ -14,7 +15,7 @@ import { startNode, modelOptionsFor, newRunId, type StartedNode } from '../../si
 import type { NodeSpec } from '../../sim/topology/topology.ts';
 import type { ErrnoName } from '../../sim/kernel/types.ts';
 import type { Backend, BackendUpOptions, ClusterHandle, Requirement } from '../backend.ts';
-import { bundledDevicePluginArgv, cniInstallSet, defaultDevicePluginConfig, pluginsUnderTest } from '../plugins.ts';
+import { bundledDevicePluginArgv, bundledExecutables, cniInstallSet, defaultDevicePluginConfig, pluginsUnderTest } from '../plugins.ts';
 import type { BackendRunInfo } from '../backend.ts';
 import { LabCluster, type LabNode, type NodeProvider } from '../cluster/lab-cluster.ts';
 import { LabClusterHandle } from '../cluster/handle.ts';
@@ -28,8 +29,10 @@ export interface SimLabNode extends LabNode {
 }
 
 export interface SimProviderOptions {
-  /** argv of the device plugin run inside every node (unmodified) */
+  /** argv of the device plugin run inside every node (unmodified); empty: none (`up --bare`, or a DaemonSet's) */
   devicePluginArgv: string[];
+  /** what the bundled plugins' images run in a pod (sim/cluster/images.ts) */
+  bundled?: BundledExecutables;
   /** content of /etc/pcidp/config.json in every node */
   devicePluginConfig: unknown;
   /** CNI binaries installed in /opt/cni/bin of every node: type name → executable path on the host */
@@ -89,6 +92,7 @@ export class SimNodeProvider implements NodeProvider<SimLabNode> {
         devicePluginConfig: this.o.devicePluginConfig,
         cniPlugins: this.o.cniPlugins,
         referenceCniDir: this.o.referenceCniDir,
+        bundled: this.o.bundled,
         explainCniFailure: vfNetlinkHint,
         event: (e) => events({ event: 'runtime', data: e }),
       });
@@ -176,10 +180,12 @@ export class SimNodeProvider implements NodeProvider<SimLabNode> {
 
 /** The simulated nodes' plugins for a run: the ones under test, or the bundled ones. */
 export function simProviderOptions(opts: BackendUpOptions): SimProviderOptions {
+  const cniPlugins = cniInstallSet(opts.workDir, opts.cni);
   return {
     devicePluginArgv: opts.devicePlugin.argv ?? bundledDevicePluginArgv(),
     devicePluginConfig: opts.devicePlugin.config ?? defaultDevicePluginConfig(),
-    cniPlugins: cniInstallSet(opts.workDir, opts.cni),
+    cniPlugins,
+    bundled: bundledExecutables(cniPlugins),
   };
 }
 

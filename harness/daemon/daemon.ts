@@ -12,7 +12,8 @@ import { SimNodeProvider, type SimLabNode } from '../backends/sim.ts';
 import { StoreError } from '../../sim/cluster/store.ts';
 import { kubectlError } from '../cli/kubectl-errors.ts';
 import { defaultTopology, loadTopology, type Topology } from '../../sim/topology/topology.ts';
-import { bundledDevicePluginArgv, cniInstallSet, defaultDevicePluginConfig } from '../plugins.ts';
+import { BUNDLED_DEVICE_PLUGIN_DAEMONSET, bundledDevicePluginArgv, bundledDevicePluginDaemonSet, bundledExecutables, cniInstallSet, defaultDevicePluginConfig } from '../plugins.ts';
+import { resourceOfKind } from '../../sim/apiserver/resources.ts';
 import type { CommandOutput, DaemonPhase, DaemonRequest, DaemonResponse, DaemonStatus, ExecTarget, LogsResult } from './protocol.ts';
 import { removeStateFiles, writeDaemonInfo, type DaemonInfo, type DaemonPaths } from './state.ts';
 
@@ -21,8 +22,10 @@ export interface DaemonOptions {
   /** absolute; the default topology when absent */
   topologyFile?: string;
   seed: number;
-  /** argv of a user-given device plugin; the bundled one when absent */
+  /** argv of a user-given device plugin, which each node starts itself; the bundled one as a DaemonSet when absent */
   devicePluginArgv?: string[];
+  /** `up --bare`: no device plugin at all (one comes from a DaemonSet the user creates) */
+  bare?: boolean;
   /** absolute path of a JSON file for /etc/pcidp/config.json; the bundled plugin's default when absent */
   devicePluginConfigFile?: string;
   /** absolute path of a CNI binary installed as /opt/cni/bin/sriov */
@@ -76,17 +79,22 @@ export class ClusterDaemon {
     await this.listen();
     try {
       this.topology = this.options.topologyFile ? loadTopology(this.options.topologyFile) : defaultTopology();
-      const devicePluginArgv = this.options.devicePluginArgv ?? bundledDevicePluginArgv();
+      const bare = this.options.bare === true;
+      // the bundled plugin runs as a DaemonSet's pods, a user's plugin as each node's own process
+      const daemonSet = !bare && !this.options.devicePluginArgv;
+      const devicePluginArgv = bare || daemonSet ? [] : this.options.devicePluginArgv!;
       const devicePluginConfig = this.options.devicePluginConfigFile ? (JSON.parse(readFileSync(this.options.devicePluginConfigFile, 'utf8')) as unknown) : defaultDevicePluginConfig();
       const cniPlugins = cniInstallSet(join(this.info.workDir, 'bin'), this.options.cniPath ? { path: this.options.cniPath } : undefined);
       this.progress(`topology ${this.topology.name}: ${this.topology.nodes.length} node(s); seed ${this.options.seed}`);
-      this.progress(`device plugin: ${devicePluginArgv.join(' ')}`);
+      this.progress(
+        `device plugin: ${bare ? 'none (--bare)' : daemonSet ? `the bundled one, as DaemonSet kube-system/${BUNDLED_DEVICE_PLUGIN_DAEMONSET} (${bundledDevicePluginArgv().join(' ')})` : devicePluginArgv.join(' ')}`,
+      );
       this.progress(`CNI plugins under test: ${Object.keys(cniPlugins).length ? Object.entries(cniPlugins).map(([t, p]) => `${t} → ${p}`).join(', ') : 'none (reference plugins only)'}`);
-      this.booting = LabCluster.start(new SimNodeProvider({ devicePluginArgv, devicePluginConfig, cniPlugins }), {
+      this.booting = LabCluster.start(new SimNodeProvider({ devicePluginArgv, devicePluginConfig, cniPlugins, bundled: bundledExecutables(cniPlugins) }), {
         topology: this.topology,
         seed: this.options.seed,
         workDir: join(this.info.workDir, 'nodes'),
-        devicePlugin: { argv: devicePluginArgv },
+        devicePlugin: { argv: this.options.devicePluginArgv },
         trace: (e) => this.onTrace(e),
         progress: (l) => this.progress(l),
       }).then((sc) => {
@@ -105,7 +113,8 @@ export class ClusterDaemon {
       writeDaemonInfo(this.paths, this.info);
       this.progress(`Kubernetes API on ${api.url}; kubeconfig ${this.paths.kubeconfig} (context sriov-lab)`);
       if (this.stopping) return;
-      await this.waitForResources();
+      if (daemonSet) api.registry.create({ r: resourceOfKind('DaemonSet'), namespace: 'kube-system' }, bundledDevicePluginDaemonSet(), { fieldValidation: 'Strict', warnings: [] });
+      if (!bare) await this.waitForResources();
       if (this.stopping) return;
       this.phase = 'ready';
       this.progress('cluster ready');

@@ -22,7 +22,7 @@ export interface NodeServiceOptions {
 
 export interface NodeService {
   handlers: NodeHandlers;
-  /** starts the runtime (kubelet, CNI install), then the device plugin, as a node boots */
+  /** starts the runtime (kubelet, CNI install), then the node's own device plugin if it has one, as a node boots */
   start(): Promise<void>;
 }
 
@@ -41,7 +41,6 @@ export function nodeService(o: NodeServiceOptions): NodeService {
   k.onEvent((e) => {
     if (e.kind === 'registration' && e.ok) registered = true;
   });
-  let pluginSince = 0;
 
   const handlers: NodeHandlers = {
     hello: async () => ({ nodeName: runtime.nodeName, kernelRelease: o.kernelRelease, ...resources() }),
@@ -131,7 +130,9 @@ export function nodeService(o: NodeServiceOptions): NodeService {
     },
     devicePluginReady: async ({ aliveMs, timeoutMs }) => {
       const t0 = Date.now();
-      while (!registered && Date.now() - t0 < timeoutMs && runtime.pluginRunning() && Date.now() - pluginSince < aliveMs) await new Promise((r) => setTimeout(r, 100));
+      // a plugin that is yet to start (a DaemonSet's pod not running yet) is waited for too
+      const waiting = () => runtime.pluginStartedAtMs === 0 || (runtime.pluginRunning() && Date.now() - runtime.pluginStartedAtMs < aliveMs);
+      while (!registered && Date.now() - t0 < timeoutMs && waiting()) await new Promise((r) => setTimeout(r, 100));
       return { registered, running: runtime.pluginRunning(), waitedMs: Date.now() - t0 };
     },
     shutdown: async () => {
@@ -144,8 +145,7 @@ export function nodeService(o: NodeServiceOptions): NodeService {
     handlers,
     async start() {
       await runtime.start();
-      runtime.startDevicePlugin();
-      pluginSince = Date.now();
+      if (runtime.ownDevicePlugin) runtime.startDevicePlugin();
     },
   };
 }

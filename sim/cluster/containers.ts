@@ -55,6 +55,8 @@ export interface ContainerRuntimeOptions {
   logBytes?: number;
   /** stopped pods whose logs are kept (a Completed pod's logs are still read) */
   keepStoppedPods?: number;
+  /** a container's process has started (each instance) */
+  spawned?(pod: { uid: string; namespace: string; name: string }, container: V1Container, proc: ChildProcess): void;
 }
 
 const DEFAULT_LOG_BYTES = 1024 * 1024;
@@ -142,6 +144,8 @@ interface PodRun {
   restartPolicy: string;
   containers: Map<string, ContainerRun>;
   stopping: boolean;
+  /** what a container runs: its image's program, or its command and args; empty for the placeholder */
+  programOf: (c: V1Container) => string[];
   argvOf: (c: V1Container) => { argv: string[]; env: NodeJS.ProcessEnv };
 }
 
@@ -176,8 +180,9 @@ export class ContainerRuntime {
    * Starts a pod's containers. `enter` is the argv prefix that puts a process in the pod's network namespace (empty
    * for hostNetwork); `env` gives a container's environment (the device plugin's envs included).
    */
-  startPod(pod: V1Pod, enter: string[], env: (c: V1Container) => NodeJS.ProcessEnv): PodContainersReport {
+  startPod(pod: V1Pod, enter: string[], env: (c: V1Container) => NodeJS.ProcessEnv, program?: (c: V1Container) => string[] | undefined): PodContainersReport {
     const uid = pod.metadata!.uid!;
+    const programOf = (c: V1Container) => program?.(c) ?? containerArgv(c);
     const p: PodRun = {
       uid,
       namespace: pod.metadata!.namespace ?? 'default',
@@ -185,7 +190,8 @@ export class ContainerRuntime {
       restartPolicy: pod.spec?.restartPolicy ?? 'Always',
       containers: new Map(),
       stopping: false,
-      argvOf: (c) => ({ argv: [...enter, ...containerArgv(c)], env: env(c) }),
+      programOf,
+      argvOf: (c) => ({ argv: [...enter, ...programOf(c)], env: env(c) }),
     };
     this.pods.set(uid, p);
     for (const spec of pod.spec?.containers ?? []) {
@@ -207,7 +213,7 @@ export class ContainerRuntime {
     if (c.current) c.previous = c.current;
     c.current = inst;
     c.report = { ...c.report, containerID, state: { running: { startedAt } }, started: true };
-    const argv = containerArgv(c.spec);
+    const argv = p.programOf(c.spec);
     if (argv.length === 0) return; // the placeholder: running, with nothing to run
     const { argv: full, env } = p.argvOf(c.spec);
     let proc: ChildProcess;
@@ -220,6 +226,7 @@ export class ContainerRuntime {
       return;
     }
     inst.proc = proc;
+    this.opts.spawned?.(p, c.spec, proc);
     proc.stdout!.on('data', (d: Buffer) => inst.log.write(d));
     proc.stderr!.on('data', (d: Buffer) => inst.log.write(d));
     proc.on('error', (e) => inst.log.write(Buffer.from(`${argv[0]}: ${e.message}\n`)));

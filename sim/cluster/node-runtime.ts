@@ -12,6 +12,7 @@ import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import { PodStartError } from './cluster.ts';
 import { ContainerRuntime, type LogRead, type PodContainersReport } from './containers.ts';
 import { ExecSessions, type ExecRead } from './exec-sessions.ts';
+import { bundledArgv, imageRole, VIRTDP_CONFIG, VIRTDP_CONFIG_PATH, type BundledExecutables } from './images.ts';
 import { Kubelet, PodResourcesClient, type Clock, type RegistrationMode } from '../kubelet/index.ts';
 import { ip } from '../node/mirror.ts';
 import type { ExecOptions, ExecOutcome } from '../node/exec.ts';
@@ -67,6 +68,8 @@ export interface NodeRuntimeOptions {
   event?: (e: NodeRuntimeEvent) => void;
   /** the first restart back-off of a container (the kubelet's 10 s) */
   restartBackoffMs?: number;
+  /** the bundled executables, which the bundled plugins' images run (sim/cluster/images.ts) */
+  bundled?: BundledExecutables;
 }
 
 interface Sandbox {
@@ -93,6 +96,10 @@ const STOP_GRACE_MS = 2000;
 export class NodeRuntime {
   readonly kubelet: Kubelet;
   plugin: ChildProcess | null = null;
+  /** when the device plugin last started (ms since the epoch; 0: never) */
+  pluginStartedAtMs = 0;
+  /** the uid of the pod whose container is the node's device plugin (a DaemonSet's), while it runs */
+  private pluginPod: string | undefined;
   readonly pluginLog: string[] = [];
   readonly kubeletLog: string[] = [];
   private readonly sandboxes = new Map<string, Sandbox>(); // pod uid → sandbox
@@ -107,9 +114,20 @@ export class NodeRuntime {
   constructor(opts: NodeRuntimeOptions) {
     this.opts = opts;
     const m = opts.machine;
-    this.containers = new ContainerRuntime({ spawn: (a, o) => m.spawn(a, o), report: (r) => {
+    this.containers = new ContainerRuntime({
+      spawn: (a, o) => m.spawn(a, o),
+      report: (r) => {
         for (const l of this.containerListeners) l(r);
-      }, backoffMs: opts.restartBackoffMs });
+      },
+      backoffMs: opts.restartBackoffMs,
+      spawned: (pod, c, proc) => {
+        const role = imageRole(c.image);
+        if (this.opts.bundled && (role === 'device-plugin' || role === 'virt-device-plugin')) {
+          this.pluginPod = pod.uid;
+          this.watchPlugin(proc);
+        }
+      },
+    });
     this.execs = new ExecSessions((a, o) => m.spawn(a, o));
     this.kubelet = new Kubelet({
       nodeName: opts.nodeName,
@@ -149,6 +167,7 @@ export class NodeRuntime {
     mkdirSync(dirname(cfg), { recursive: true });
     writeFileSync(cfg, `${JSON.stringify(this.opts.devicePluginConfig, null, 2)}\n`);
     mkdirSync(this.opts.machine.hostPath('/run/sriov-lab'), { recursive: true });
+    writeFileSync(this.opts.machine.hostPath(VIRTDP_CONFIG_PATH), `${JSON.stringify(VIRTDP_CONFIG, null, 2)}\n`);
     this.bridgeWasThere = (await this.opts.machine.exec(['ip', 'link', 'show', 'dev', 'cni0'])).exitCode === 0;
     await this.kubelet.start();
   }
@@ -185,12 +204,23 @@ export class NodeRuntime {
     return !!p && p.exitCode === null && p.signalCode === null;
   }
 
+  /** the node starts a device plugin of its own (not `up --bare`, nor a DaemonSet's) */
+  get ownDevicePlugin(): boolean {
+    return this.opts.devicePluginArgv.length > 0;
+  }
+
+  /** Starts the node's own device plugin; a DaemonSet pod's plugin is its container's, which restarts by itself. */
   startDevicePlugin(): void {
-    if (this.pluginRunning()) return;
+    if (this.pluginRunning() || this.pluginPod) return;
     const argv = this.opts.devicePluginArgv;
     if (argv.length === 0) throw new Error('no device plugin command');
-    const child = this.opts.machine.spawn(argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.watchPlugin(this.opts.machine.spawn(argv, { stdio: ['ignore', 'pipe', 'pipe'] }));
+  }
+
+  /** the node's device plugin process: its output is the plugin log (and trace), its exit is noted there */
+  private watchPlugin(child: ChildProcess): void {
     this.plugin = child;
+    this.pluginStartedAtMs = Date.now();
     const onData = (d: Buffer) => {
       for (const line of d.toString().split('\n')) {
         if (!line) continue;
@@ -361,7 +391,7 @@ export class NodeRuntime {
 
   private startContainers(pod: V1Pod): void {
     const sb = this.sandboxes.get(pod.metadata!.uid!)!;
-    this.containers.startPod(pod, this.enterPod(sb), (c) => this.containerEnv(pod, c));
+    this.containers.startPod(pod, this.enterPod(sb), (c) => this.containerEnv(pod, c), (c) => bundledArgv(c, this.opts.bundled));
   }
 
   /** a pod's container log (see ContainerRuntime.readLog) */
@@ -418,6 +448,7 @@ export class NodeRuntime {
     const sb = this.sandboxes.get(uid);
     if (!sb) return;
     await this.containers.stopPod(uid, (pod.metadata?.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30) * 1000);
+    if (this.pluginPod === uid) this.pluginPod = undefined;
     if (!sb.netns) {
       this.sandboxes.delete(uid);
       return;

@@ -101,9 +101,11 @@ function holderScript(root: string, mnt: string, name: string, wrapper: string |
   // /dev: a small tmpfs with the host's basic nodes and the simulated /dev/vfio
   lines.push(
     `mount -t tmpfs -o mode=755,size=1m sl-dev ${q(`${root}/dev`)}`,
-    `for n in null zero full random urandom tty fuse net/tun ptmx kvm; do [ -e /dev/$n ] || continue; mkdir -p ${q(`${root}/dev`)}/$(dirname $n); touch ${q(`${root}/dev`)}/$n; mount --bind /dev/$n ${q(`${root}/dev`)}/$n; done`,
+    `for n in null zero full random urandom tty fuse net/tun kvm; do [ -e /dev/$n ] || continue; mkdir -p ${q(`${root}/dev`)}/$(dirname $n); touch ${q(`${root}/dev`)}/$n; mount --bind /dev/$n ${q(`${root}/dev`)}/$n; done`,
     `mkdir -p ${q(`${root}/dev`)}/pts ${q(`${root}/dev`)}/shm ${q(`${root}/dev`)}/vfio`,
     `mount --rbind /dev/pts ${q(`${root}/dev/pts`)}`,
+    // the pts instance's own ptmx, as containers have it: a bind of the host's /dev/ptmx opens no pseudo-terminal here
+    `ln -s pts/ptmx ${q(`${root}/dev/ptmx`)}`,
     `mount -t tmpfs -o mode=1777 shm ${q(`${root}/dev/shm`)}`,
     `ln -s /proc/self/fd ${q(`${root}/dev/fd`)}; ln -s /proc/self/fd/0 ${q(`${root}/dev/stdin`)}; ln -s /proc/self/fd/1 ${q(`${root}/dev/stdout`)}; ln -s /proc/self/fd/2 ${q(`${root}/dev/stderr`)}`,
     `mount --bind ${q(`${mnt}/dev/vfio`)} ${q(`${root}/dev/vfio`)}`,

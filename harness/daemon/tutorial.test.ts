@@ -127,6 +127,20 @@ if (!existsSync(KUBECTL)) {
     t.match(describePod, /^Status:\s+Pending$/m, 'the second pod is Pending');
     t.match(describePod, /Warning\s+FailedScheduling\s+\S+\s+default-scheduler\s+0\/1 nodes are available: 1 Insufficient kernel\.org\/virt\./, 'for want of kernel.org/virt');
 
+    // past the tutorial: the other manifests of deployments/ are accepted and run
+    const more = await ok('kubectl create -f deployments/sriovdp-configmap.yaml -f deployments/sriovdp-daemonset.yaml -f deployments/sriov-cni-daemonset.yaml');
+    t.match(more, /^configmap\/sriovdp-config created\nserviceaccount\/sriov-device-plugin created\ndaemonset\.apps\/kube-sriov-device-plugin-amd64 created\ndaemonset\.apps\/kube-sriov-cni-ds-amd64 created$/m);
+    const dsAll = await until('every DaemonSet ready', async () => {
+      const r = await sh(`${KUBECTL} get ds -n kube-system --no-headers`);
+      const rows = r.stdout.trim().split('\n');
+      return rows.length === 3 && rows.every((l) => /^\S+\s+1\s+1\s+1\s+1\s+1\s/.test(l)) && r.stdout;
+    });
+    t.match(dsAll, /^kube-sriov-cni-ds-amd64\s/m);
+    const cniPod = /^(kube-sriov-cni-ds-amd64-\w{5})\s/m.exec((await sh(`${KUBECTL} get pods -n kube-system --no-headers`)).stdout)?.[1];
+    t.match((await sh(`${KUBECTL} logs ${cniPod} -n kube-system`)).stdout, /^installed the sriov CNI in \/opt\/cni\/bin$/m, 'the sriov-cni pod installed the bundled CNI');
+    await ok('kubectl delete ds -n kube-system kube-sriov-cni-ds-amd64');
+    await until('the sriov-cni pod gone with its DaemonSet', async () => !(await sh(`${KUBECTL} get pods -n kube-system --no-headers`)).stdout.includes('kube-sriov-cni-ds-amd64'));
+
     const down = await cli(['down']);
     t.equal(down.code, 0, `down exits 0\n${down.stderr}`);
   });

@@ -170,11 +170,11 @@ export class Registry {
         return this.createNamespace(obj as V1Namespace);
       case 'CustomResourceDefinition':
         return this.createCrd(this.validCrd(obj as V1CustomResourceDefinition));
+      case 'DaemonSet':
+        return this.store.create('DaemonSet', this.validDaemonSet({ ...(obj as V1DaemonSet), metadata: { ...obj.metadata, generation: 1 } }));
       case 'Node':
       case 'Event':
       case 'ConfigMap':
-      case 'DaemonSet':
-        return this.store.create('DaemonSet', this.validDaemonSet({ ...(obj as V1DaemonSet), metadata: { ...obj.metadata, generation: 1 } }));
       case 'ServiceAccount':
       case 'NetworkAttachmentDefinition':
         return this.store.create(t.r.kind, obj as never);

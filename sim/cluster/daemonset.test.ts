@@ -137,5 +137,9 @@ t.test('the apiserver refuses a DaemonSet whose selector does not select its tem
   })();
   t.ok(e instanceof ApiError);
   t.equal((e as ApiError).code, 422);
+  // every other kind is created as itself, not checked as a DaemonSet
+  const cm = registry.create({ r: resourceOfKind('ConfigMap'), namespace: 'kube-system' }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { a: 'b' } }, ctx());
+  t.equal(cm.kind, 'ConfigMap');
+  t.ok(registry.get({ r: resourceOfKind('ConfigMap'), namespace: 'kube-system', name: 'c' }));
   t.match((e as Error).message, 'DaemonSet.apps "dp" is invalid: spec.template.metadata.labels: Invalid value: map[string]string{"name":"dp"}: `selector` does not match template `labels`');
 });

@@ -101,7 +101,12 @@ export function describeStep(s: SoakStep): string {
       return `${s.kind} ${s.node} ${s.pf} vf ${s.vf}`;
     case 'pfFlap':
       return `${s.kind} ${s.node} ${s.pf}`;
-    default:
+    case 'ipamFail':
+    case 'kubeletRestart':
+    case 'pluginKill':
+    case 'pluginRestart':
+    case 'pluginStart':
+    case 'socketDelete':
       return `${s.kind} ${s.node}`;
   }
 }

@@ -1,5 +1,6 @@
 // The soak's invariants over one observation of the cluster. Pure: the observation is data (observe.ts gathers it),
 // so a test can hand the checker a corrupted one and see it report.
+import type { VfLink } from '../host/nic.ts';
 
 /** a pod as the API shows it */
 export interface ObservedPod {
@@ -23,15 +24,8 @@ export interface ObservedVf {
   settings: VfSettings;
 }
 
-export interface VfSettings {
-  mac: string;
-  vlan: number;
-  qos: number;
-  spoofchk: boolean;
-  trust: boolean;
-  maxTxRate: number;
-  minTxRate: number;
-}
+/** a VF's settings as iproute2 shows them on its PF (the host backend reads them the same way) */
+export type VfSettings = Omit<VfLink, 'vf'>;
 
 export interface ObservedNode {
   name: string;

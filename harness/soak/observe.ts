@@ -2,6 +2,7 @@
 // checkpoint (as `collect` gives them to a scenario), and its VFs as an operator sees them on the node
 // (`ip -j -d link show PF`, the VF's driver and net/ in sysfs, the node's links).
 import type { ClusterHandle } from '../backend.ts';
+import { parseVfLinks } from '../host/nic.ts';
 import type { Observation, ObservedNode, ObservedPod, ObservedVf, VfSettings } from './invariants.ts';
 
 const NETWORK_STATUS = 'k8s.v1.cni.cncf.io/network-status';
@@ -49,15 +50,6 @@ const VF_SCRIPT = `for pf in "$@"; do
 done
 echo "#LINKS"; ip -j link show`;
 
-interface VfInfo {
-  vf: number;
-  address?: string;
-  vlan_list?: Array<{ vlan?: number; qos?: number }>;
-  rate?: { max_tx?: number; min_tx?: number };
-  spoofchk?: boolean;
-  trust?: boolean;
-}
-
 export function parseVfReport(out: string): { vfs: ObservedVf[]; links: string[] } {
   const vfs: ObservedVf[] = [];
   const settings = new Map<string, VfSettings>();
@@ -68,18 +60,7 @@ export function parseVfReport(out: string): { vfs: ObservedVf[]; links: string[]
     const body = rest.join('\n').trim();
     const words = head.trim().split(/\s+/);
     if (words[0] === 'PF') {
-      const info = (JSON.parse(body || '[]') as Array<{ vfinfo_list?: VfInfo[] }>)[0]?.vfinfo_list ?? [];
-      for (const v of info) {
-        settings.set(`${words[1]}/${v.vf}`, {
-          mac: v.address ?? '',
-          vlan: v.vlan_list?.[0]?.vlan ?? 0,
-          qos: v.vlan_list?.[0]?.qos ?? 0,
-          spoofchk: v.spoofchk ?? true,
-          trust: v.trust ?? false,
-          maxTxRate: v.rate?.max_tx ?? 0,
-          minTxRate: v.rate?.min_tx ?? 0,
-        });
-      }
+      for (const { vf, ...st } of parseVfLinks(body || '[]')) settings.set(`${words[1]}/${vf}`, st);
     } else if (words[0] === 'VF') {
       const [, pf, index, pciAddr, driver, ...netdevs] = words;
       const st = settings.get(`${pf}/${index}`);

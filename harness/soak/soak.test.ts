@@ -12,7 +12,7 @@ import { planSteps } from './plan.ts';
 import { shrink } from './shrink.ts';
 import { soak, soakNodes, SOAK_RESOURCE } from './soak.ts';
 
-const DEFAULTS: VfSettings = { mac: '00:00:00:00:00:00', vlan: 0, qos: 0, spoofchk: true, trust: false, maxTxRate: 0, minTxRate: 0 };
+const DEFAULTS: VfSettings = { mac: '00:00:00:00:00:00', vlan: 0, qos: 0, spoofchk: true, trust: false, linkState: 'auto', maxTxRate: 0, minTxRate: 0 };
 const VF = (index: number, pciAddr: string, settings: Partial<VfSettings> = {}) => ({ pf: 'ens1f0', index, pciAddr, driver: 'igbvf', netdevs: [`ens1f0v${index}`], settings: { ...DEFAULTS, ...settings } });
 
 /** a sound observation: pod a holds VF 0 (attached, with the network's settings), VF 1 is free */
@@ -115,8 +115,8 @@ t.test('the VF report of a node', async (t) => {
   ].join('\n');
   const r = parseVfReport(out);
   t.same(r.links, ['lo', 'ens1f0']);
-  t.same(r.vfs[0], { pf: 'ens1f0', index: 0, pciAddr: '0000:01:10.0', driver: 'igbvf', netdevs: ['ens1f0v0'], settings: { ...DEFAULTS, vlan: 100, spoofchk: false, trust: true } });
-  t.same(r.vfs[1], { pf: 'ens1f0', index: 1, pciAddr: '0000:01:10.4', driver: undefined, netdevs: [], settings: { ...DEFAULTS, mac: '02:00:00:00:00:01' } });
+  t.same(r.vfs[0], { pf: 'ens1f0', index: 0, pciAddr: '0000:01:10.0', driver: 'igbvf', netdevs: ['ens1f0v0'], settings: { ...DEFAULTS, vlan: 100, spoofchk: false, trust: true, linkState: null } });
+  t.same(r.vfs[1], { pf: 'ens1f0', index: 1, pciAddr: '0000:01:10.4', driver: undefined, netdevs: [], settings: { ...DEFAULTS, mac: '02:00:00:00:00:01', linkState: null, maxTxRate: 0 } });
 });
 
 const missing = [caps.root(), caps.fuse(), caps.netns(), caps.cniPlugins()].find((c) => !c.ok);

@@ -53,8 +53,12 @@ export interface Violation {
   message: string;
 }
 
-/** per VF PCI address: its settings when the cluster came up */
+/** per node and VF PCI address (`node/pciAddr`): its settings when the cluster came up */
 export type VfBaseline = ReadonlyMap<string, VfSettings>;
+
+export function baselineOf(obs: Observation): VfBaseline {
+  return new Map(obs.nodes.flatMap((n) => n.vfs.map((v): [string, VfSettings] => [`${n.name}/${v.pciAddr}`, v.settings])));
+}
 
 const NODE_RESOURCES = new Set(['cpu', 'memory', 'pods', 'ephemeral-storage']);
 
@@ -112,9 +116,14 @@ export function checkInvariants(obs: Observation, baseline: VfBaseline): Violati
     // 3. a VF no live pod has attached keeps its settings from boot and its netdev is in the node
     const attached = new Set(onNode.flatMap((p) => p.networkDevices));
     const links = new Set(n.links);
+    const present = new Set(n.vfs.map((v) => v.pciAddr));
+    for (const key of baseline.keys()) {
+      const [node, pciAddr] = key.split('/');
+      if (node === n.name && !present.has(pciAddr)) out.push({ invariant: 'vfNetdevInNode', node: n.name, message: `VF ${pciAddr} of the node as it came up is gone` });
+    }
     for (const vf of n.vfs) {
       if (attached.has(vf.pciAddr)) continue;
-      const want = baseline.get(vf.pciAddr);
+      const want = baseline.get(`${n.name}/${vf.pciAddr}`);
       if (want) {
         const diffs = (Object.keys(want) as Array<keyof VfSettings>).filter((k) => want[k] !== vf.settings[k]).map((k) => `${k} ${String(vf.settings[k])} (was ${String(want[k])})`);
         if (diffs.length) out.push({ invariant: 'vfDefaults', node: n.name, message: `${vf.pf} vf ${vf.index} (${vf.pciAddr}) is in no pod but has ${diffs.join(', ')}` });

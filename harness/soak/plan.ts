@@ -16,7 +16,9 @@ export type SoakStep =
   /** the next IPAM ADD on the node fails */
   | { kind: 'ipamFail'; node: string }
   | { kind: 'vfFlap'; node: string; pf: string; vf: number }
-  | { kind: 'pfFlap'; node: string; pf: string };
+  | { kind: 'pfFlap'; node: string; pf: string }
+  /** sriov_numvfs to 0 and back to the topology's count, when no pod on the node has a VF attached */
+  | { kind: 'vfCount'; node: string; pf: string };
 
 export type SoakStepKind = SoakStep['kind'];
 
@@ -40,6 +42,7 @@ const WEIGHTS: Record<SoakStepKind, number> = {
   ipamFail: 4,
   vfFlap: 5,
   pfFlap: 3,
+  vfCount: 2,
 };
 
 const ERRNOS = ['EIO', 'EBUSY', 'ENODEV'];
@@ -78,7 +81,8 @@ export function planSteps(seed: number, count: number, target: SoakTarget): Soak
         else steps.push(rand() < 0.5 ? { kind, node: n, pf: pf.ifname, vf, errno: pick(ERRNOS) } : { kind, node: n, pf: pf.ifname, vf });
         break;
       }
-      case 'pfFlap': {
+      case 'pfFlap':
+      case 'vfCount': {
         if (withVfs.length === 0) continue;
         const { node: n, pf } = pick(withVfs);
         steps.push({ kind, node: n, pf: pf.ifname });
@@ -100,6 +104,7 @@ export function describeStep(s: SoakStep): string {
     case 'vfFlap':
       return `${s.kind} ${s.node} ${s.pf} vf ${s.vf}`;
     case 'pfFlap':
+    case 'vfCount':
       return `${s.kind} ${s.node} ${s.pf}`;
     case 'ipamFail':
     case 'kubeletRestart':

@@ -36,8 +36,8 @@ function sound(): Observation {
   };
 }
 const baseline = new Map([
-  ['0000:01:10.0', DEFAULTS],
-  ['0000:01:10.4', DEFAULTS],
+  ['node1/0000:01:10.0', DEFAULTS],
+  ['node1/0000:01:10.4', DEFAULTS],
 ]);
 
 t.test('the checker: a sound observation passes, each corruption is reported', async (t) => {
@@ -67,6 +67,9 @@ t.test('the checker: a sound observation passes, each corruption is reported', a
     ['a free VF whose netdev is not in the node', (o) => {
       o.nodes[0].links = ['lo', 'ens1f0'];
     }, 'vfNetdevInNode', /its netdev ens1f0v1 is not in the node/],
+    ['a VF of the boot is gone', (o) => {
+      o.nodes[0].vfs.pop();
+    }, 'vfNetdevInNode', /VF 0000:01:10\.4 of the node as it came up is gone/],
     ['a free VF with no driver', (o) => {
       o.nodes[0].vfs[1].driver = undefined;
     }, 'vfNetdevInNode', /bound to no driver/],
@@ -101,7 +104,7 @@ t.test('the plan is the seed\'s', async (t) => {
   t.same(planSteps(5, 200, target), planSteps(5, 200, target));
   t.notSame(planSteps(5, 200, target), planSteps(6, 200, target));
   const kinds = new Set(planSteps(5, 400, target).map((s) => s.kind));
-  t.same([...kinds].sort(), ['driverRebind', 'ipamFail', 'kubeletRestart', 'pfFlap', 'pluginKill', 'pluginRestart', 'pluginStart', 'podCreate', 'podDelete', 'socketDelete', 'vfFlap']);
+  t.same([...kinds].sort(), ['driverRebind', 'ipamFail', 'kubeletRestart', 'pfFlap', 'pluginKill', 'pluginRestart', 'pluginStart', 'podCreate', 'podDelete', 'socketDelete', 'vfCount', 'vfFlap']);
 });
 
 t.test('the VF report of a node', async (t) => {

@@ -14,7 +14,7 @@ import { LabCluster } from '../cluster/lab-cluster.ts';
 import { LabClusterHandle } from '../cluster/handle.ts';
 import { SimNodeProvider, simProviderOptions, type SimLabNode } from '../backends/sim.ts';
 import { SCENARIO_API_VERSION, SCENARIO_KIND, type OperationInput, type ScenarioInput } from '../scenario/types.ts';
-import { checkInvariants, type Observation, type VfBaseline, type VfSettings, type Violation } from './invariants.ts';
+import { baselineOf, checkInvariants, type Observation, type VfBaseline, type Violation } from './invariants.ts';
 import { observe } from './observe.ts';
 import { describeStep, planSteps, type SoakStep, type SoakStepKind, type SoakTarget } from './plan.ts';
 import { shrink } from './shrink.ts';
@@ -123,7 +123,7 @@ function livePodOn(h: ClusterHandle, pciAddr: string): boolean {
 }
 
 /** the operations one step is in the cluster's state now (none: it is a no-op here), run as they are decided */
-async function runStep(c: SoakCluster, step: SoakStep, st: RunState): Promise<OperationInput[]> {
+async function runStep(o: SoakOptions, c: SoakCluster, step: SoakStep, st: RunState): Promise<OperationInput[]> {
   const { h } = c;
   const ops: OperationInput[] = [];
   const run = async (op: OperationInput) => {
@@ -174,6 +174,18 @@ async function runStep(c: SoakCluster, step: SoakStep, st: RunState): Promise<Op
       await h.settle();
       await run({ fault: { kind: 'pfLink', node: step.node, pf: step.pf, up: true } });
       break;
+    case 'vfCount': {
+      // an operator changes sriov_numvfs only with no VF in use (the kernel's EBUSY is for a non-zero change anyway)
+      const pf = c.pfs.get(step.node)?.find((p) => p === step.pf);
+      const numVfs = o.topology.nodes.find((n) => n.name === step.node)?.nics.find((n) => n.ifname === step.pf)?.numVfs ?? 0;
+      const inUse = h.list('Pod').some((p) => (p.spec as { nodeName?: string } | undefined)?.nodeName === step.node && (p.metadata.annotations?.['k8s.v1.cni.cncf.io/network-status'] ?? '').includes('pci-address'));
+      if (!pf || inUse) break;
+      const path = `/sys/class/net/${pf}/device/sriov_numvfs`;
+      if (await run({ sysfs: { node: step.node, path, write: 0 } })) break;
+      await h.settle();
+      await run({ sysfs: { node: step.node, path, write: numVfs } });
+      break;
+    }
     case 'driverRebind': {
       // only a VF no pod has: rebinding one in use is the workload's doing (sriov-network-operator #443), not churn
       const link = await h.exec({ node: step.node }, ['bash', '-c', `a=$(basename "$(readlink /sys/class/net/${step.pf}/device/virtfn${step.vf})") && echo "$a $(basename "$(readlink /sys/bus/pci/devices/$a/driver)")"`]);
@@ -209,10 +221,6 @@ async function settledViolations(c: SoakCluster, baseline: VfBaseline, tamper?: 
     if (last.length === 0) return last;
   }
   return last;
-}
-
-function baselineOf(obs: Observation): Map<string, VfSettings> {
-  return new Map(obs.nodes.flatMap((n) => n.vfs.map((v): [string, VfSettings] => [v.pciAddr, v.settings])));
 }
 
 /** what a finished run left behind on this machine: namespaces, mounts and processes of its nodes */
@@ -273,7 +281,7 @@ async function runOnce(o: SoakOptions, steps: readonly SoakStep[], report: boole
     const baseline = baselineOf(await observe(c.h, c.pfs));
     const st: RunState = { pluginKilled: new Set() };
     for (const [i, step] of steps.entries()) {
-      records.push({ step, ops: await runStep(c, step, st) });
+      records.push({ step, ops: await runStep(o, c, step, st) });
       const vs = await settledViolations(c, baseline, o.tamper ? (obs) => o.tamper!(obs, i) : undefined);
       if (report && (i + 1) % 10 === 0) o.progress?.(`  ${i + 1}/${steps.length} steps, ${((performance.now() - t0) / 1000).toFixed(0)} s`);
       if (vs.length) {

@@ -4,6 +4,7 @@ import { relative, dirname, resolve } from 'node:path';
 import { loadTopology, resolveTopology } from '../../sim/topology/topology.ts';
 import { parse, UsageError } from '../cli/args.ts';
 import { simBackend } from '../backends/sim.ts';
+import { interruptOnSigint } from '../runner/command.ts';
 import { renderFigures, soak, soakNodes } from './soak.ts';
 
 export const SOAK_USAGE = `usage: sriov-lab soak [--seed N] [--iterations N] [--nodes N | --topology FILE] [--json FILE] [--out FILE] [--shrink-trials N]
@@ -42,7 +43,10 @@ export async function soakCommand(args: string[]): Promise<number> {
   const out = resolve(values.out ?? `soak-${seed}.yaml`);
   const nodes = soakNodes(intOption('nodes', values.nodes, 1, 1));
   const topology = values.topology ? loadTopology(values.topology) : resolveTopology({ name: 'soak', nodes }, '<soak>');
+  // Ctrl-C ends the soak after its step, with the cluster taken down: pods' namespaces are this process's to remove
+  const interrupt = interruptOnSigint(process.stderr);
   const figures = await soak({
+    signal: interrupt.signal,
     seed,
     iterations: intOption('iterations', values.iterations, 1000, 1),
     topology,
@@ -50,8 +54,8 @@ export async function soakCommand(args: string[]): Promise<number> {
     scenarioOut: out,
     maxShrinkTrials: intOption('shrink-trials', values['shrink-trials'], 40, 0),
     progress: (l) => process.stdout.write(`${l}\n`),
-  });
+  }).finally(() => interrupt.dispose());
   process.stdout.write(renderFigures(figures));
   if (values.json) writeFileSync(values.json, `${JSON.stringify(figures, null, 2)}\n`);
-  return figures.violations > 0 ? 1 : 0;
+  return figures.violations > 0 ? 1 : figures.interrupted ? 130 : 0;
 }

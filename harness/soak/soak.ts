@@ -54,6 +54,8 @@ export interface SoakOptions {
   /** shrink trials at most (each a fresh cluster) */
   maxShrinkTrials?: number;
   progress?: (line: string) => void;
+  /** stops the soak after the current step; the cluster is still taken down and checked for leaks */
+  signal?: AbortSignal;
   /** test hook: a chance to corrupt an observation before it is checked */
   tamper?: (obs: Observation, stepIndex: number) => void;
 }
@@ -62,6 +64,8 @@ export interface SoakFigures {
   seed: number;
   iterations: number;
   violations: number;
+  /** the soak was stopped (Ctrl-C) before its last step */
+  interrupted: boolean;
   wallMs: number;
   stepsPerSecond: number;
   /** per step kind: how many ran and how many were no-ops in the cluster's state then (e.g. delete of no pod) */
@@ -281,6 +285,7 @@ async function runOnce(o: SoakOptions, steps: readonly SoakStep[], report: boole
     const baseline = baselineOf(await observe(c.h, c.pfs));
     const st: RunState = { pluginKilled: new Set() };
     for (const [i, step] of steps.entries()) {
+      if (o.signal?.aborted) break;
       records.push({ step, ops: await runStep(o, c, step, st) });
       const vs = await settledViolations(c, baseline, o.tamper ? (obs) => o.tamper!(obs, i) : undefined);
       if (report && (i + 1) % 10 === 0) o.progress?.(`  ${i + 1}/${steps.length} steps, ${((performance.now() - t0) / 1000).toFixed(0)} s`);
@@ -344,12 +349,13 @@ export async function soak(o: SoakOptions): Promise<SoakFigures> {
     seed: o.seed,
     iterations: first.records.length,
     violations: first.violation ? 1 : 0,
+    interrupted: first.records.length < steps.length && !first.violation,
     wallMs: 0,
     stepsPerSecond: first.records.length / (first.wallMs / 1000),
     perKind,
     leaks: first.leaks,
   };
-  if (first.violation) {
+  if (first.violation && !o.signal?.aborted) {
     const v = first.violation.violations[0];
     figures.firstViolation = { ...v, step: first.violation.step + 1, description: describeStep(steps[first.violation.step]) };
     o.progress?.(`violation after step ${first.violation.step + 1} (${describeStep(steps[first.violation.step])}): [${v.invariant}] ${v.message}`);
@@ -378,7 +384,7 @@ export async function soak(o: SoakOptions): Promise<SoakFigures> {
 }
 
 export function renderFigures(f: SoakFigures): string {
-  const lines = [`${f.iterations} iterations, ${f.violations} violations`];
+  const lines = [`${f.iterations} iterations, ${f.violations} violations${f.interrupted ? ' (interrupted)' : ''}`];
   lines.push(`wall time ${(f.wallMs / 1000).toFixed(1)} s, ${f.stepsPerSecond.toFixed(2)} steps/s (seed ${f.seed})`);
   const w = Math.max(...Object.keys(f.perKind).map((k) => k.length));
   for (const [k, c] of Object.entries(f.perKind).sort(([a], [b]) => a.localeCompare(b))) lines.push(`  ${k.padEnd(w)}  ${String(c.ran).padStart(5)} ran  ${String(c.skipped).padStart(4)} no-op`);

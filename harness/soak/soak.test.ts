@@ -114,13 +114,19 @@ t.test('the VF report of a node', async (t) => {
     '#VF ens1f0 0 0000:01:10.0 igbvf ens1f0v0 ',
     '#VF ens1f0 1 0000:01:10.4 - ',
     '#LINKS',
-    JSON.stringify([{ ifname: 'lo' }, { ifname: 'ens1f0' }]),
+    'Inter-|   Receive                                                |  Transmit',
+    ' face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed',
+    '    lo:       0       0    0    0    0     0          0         0        0       0    0    0    0     0       0          0',
+    'ens1f0:    1280      16    0    0    0     0          0         0     1280      16    0    0    0     0       0          0',
   ].join('\n');
   const r = parseVfReport(out);
   t.same(r.links, ['lo', 'ens1f0']);
   t.same(r.vfs[0], { pf: 'ens1f0', index: 0, pciAddr: '0000:01:10.0', driver: 'igbvf', netdevs: ['ens1f0v0'], settings: { ...DEFAULTS, vlan: 100, spoofchk: false, trust: true, linkState: null } });
   t.same(r.vfs[1], { pf: 'ens1f0', index: 1, pciAddr: '0000:01:10.4', driver: undefined, netdevs: [], settings: { ...DEFAULTS, mac: '02:00:00:00:00:01', linkState: null, maxTxRate: 0 } });
 });
+
+// the two soaks on sim take minutes on a small shared machine (each step settles and observes every node)
+t.setTimeout(900_000);
 
 const missing = [caps.root(), caps.fuse(), caps.netns(), caps.cniPlugins()].find((c) => !c.ok);
 const nodes = soakNodes(1);

@@ -80,6 +80,19 @@ t.test('the checker: a sound observation passes, each corruption is reported', a
     const vs = checkInvariants(o, baseline);
     t.ok(vs.some((v) => v.invariant === invariant && message.test(v.message)), name, { found: vs });
   }
+  const over = sound();
+  over.nodes[0].capacity[SOAK_RESOURCE] = over.nodes[0].allocatable[SOAK_RESOURCE] = 1;
+  over.nodes[0].podResources.allocatable[SOAK_RESOURCE] = ['0000:01:10.4'];
+  over.pods.push({ ...b, networkDevices: ['0000:01:10.4'] });
+  over.nodes[0].podResources.pods.push({ namespace: 'default', name: 'b', devices: [{ resource: SOAK_RESOURCE, id: '0000:01:10.4' }] });
+  over.nodes[0].checkpoint.push({ podUid: 'uid-b', resource: SOAK_RESOURCE, devices: ['0000:01:10.4'] });
+  t.ok(checkInvariants(over, baseline).some((v) => /2 devices allocated to live pods, capacity 1/.test(v.message)), 'more allocated than a registered capacity');
+  // found by the soak (seed 11, shrunk to: a pod holds a VF, the plugin is killed, the kubelet restarts): the kubelet
+  // then reports capacity 0 while the pod keeps its device, as the real one does until the plugin registers again
+  const restarted = sound();
+  restarted.nodes[0].capacity[SOAK_RESOURCE] = restarted.nodes[0].allocatable[SOAK_RESOURCE] = 0;
+  restarted.nodes[0].podResources.allocatable = {};
+  t.same(checkInvariants(restarted, baseline), [], 'capacity 0 after a kubelet restart without the plugin');
   // a pod that is gone or finished holds nothing: its stale entries are not a second holder
   const o = sound();
   o.pods.push({ ...b, phase: 'Failed', networkDevices: ['0000:01:10.0'] });
@@ -133,7 +146,7 @@ const nodes = soakNodes(1);
 const topology = resolveTopology({ name: 'soak', nodes });
 
 t.test('a seeded soak on sim: 50 steps, no violation, nothing left behind', { skip: missing ? `needs ${missing.name}: ${missing.detail}` : false, timeout: 600_000 }, async (t) => {
-  const f = await soak({ seed: 11, iterations: 50, topology, scenarioTopology: { nodes } });
+  const f = await soak({ seed: 11, iterations: 50, topology, scenarioTopology: { nodes }, scenarioOut: join(t.testdir({}), 'repro.yaml'), maxShrinkTrials: 0 });
   t.equal(f.iterations, 50);
   t.same(f.leaks, []);
   t.equal(f.violations, 0, f.firstViolation?.message ?? 'no violation');

@@ -11,6 +11,7 @@ import { vmBuild, vmUp, vmExec, vmDown, vmList } from '../qemu/vm-cli.ts';
 import { hostRestore, hostSnapshot } from '../host/cli.ts';
 import { backendArg, setupCommand } from '../setup/command.ts';
 import { ensureSystemPackages } from '../setup/setup.ts';
+import { soakCommand, SOAK_USAGE } from '../soak/command.ts';
 
 export interface Command {
   summary: string;
@@ -61,6 +62,12 @@ commands.set('fidelity', {
     registerBuiltinBackends();
     return fidelityCommand(args);
   },
+});
+
+commands.set('soak', {
+  summary: 'a randomized fault soak on sim from a seed; a violation is shrunk to a scenario file: [--seed N] [--iterations N] [--nodes N|--topology F] [--json F]',
+  usage: SOAK_USAGE,
+  run: soakCommand,
 });
 
 commands.set('report', {

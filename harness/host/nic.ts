@@ -110,7 +110,12 @@ interface IpVfInfo {
 
 export async function vfLinks(sys: HostSystem, pfIfname: string): Promise<VfLink[]> {
   if (!pfIfname) return [];
-  const j = JSON.parse(await must(sys, ['ip', '-j', '-d', 'link', 'show', 'dev', pfIfname])) as Array<{ vfinfo_list?: IpVfInfo[] }>;
+  return parseVfLinks(await must(sys, ['ip', '-j', '-d', 'link', 'show', 'dev', pfIfname]));
+}
+
+/** The VFs of the PF in `ip -j -d link show dev PF` output (its `vfinfo_list`), with iproute2's defaults filled. */
+export function parseVfLinks(ipJson: string): VfLink[] {
+  const j = JSON.parse(ipJson) as Array<{ vfinfo_list?: IpVfInfo[] }>;
   return (j[0]?.vfinfo_list ?? []).map((v) => ({
     vf: v.vf,
     mac: v.address ?? '00:00:00:00:00:00',

@@ -4,7 +4,7 @@
 // Started by server-process.ts. It speaks JSON lines (HostRequest / HostReply) on stdin and stdout and prints
 // {"ready":true,"pid":N} once it listens. It unmounts everything and exits on SIGTERM/SIGINT/SIGHUP; when stdin
 // closes (its parent died) it also removes what each node asked to be removed then (cleanupOnParentExit).
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { SysfsModel, type ModelOptions } from './model.ts';
@@ -19,7 +19,7 @@ export interface SysfsServerConfig {
   controlSocket: string;
   mirror?: { netns: string; fabricNetns: string; ipPath?: string };
   /** what to remove when the parent dies without stopping us (e.g. killed with SIGKILL) */
-  cleanupOnParentExit?: { netns: string[]; dirs: string[] };
+  cleanupOnParentExit?: { netns: string[]; dirs: string[]; netnsPrefix?: string };
 }
 
 export type HostRequest = { op: 'add'; id: string; config: SysfsServerConfig } | { op: 'remove'; id: string };
@@ -50,7 +50,15 @@ async function serveNode(config: SysfsServerConfig, log: (line: string) => void)
     }
     undo.length = 0;
     if (cleanup && config.cleanupOnParentExit) {
-      const { netns, dirs } = config.cleanupOnParentExit;
+      const { dirs, netnsPrefix } = config.cleanupOnParentExit;
+      // the pods' namespaces too: the harness process made them, and it is the one that died
+      let named: string[] = [];
+      try {
+        named = netnsPrefix ? readdirSync('/run/netns').filter((n) => n.startsWith(netnsPrefix)) : [];
+      } catch {
+        /* no /run/netns */
+      }
+      const netns = [...new Set([...config.cleanupOnParentExit.netns, ...named])];
       if (netns.length) spawnSync('ip', ['-force', '-batch', '-'], { input: netns.map((n) => `netns del ${n}\n`).join('') });
       for (const d of dirs) rmSync(d, { recursive: true, force: true });
     }

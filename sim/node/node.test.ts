@@ -188,9 +188,11 @@ if (missing) {
     p = runCli(['node', 'shell', '--', 'bash', '-c', 'echo started; sleep 60']);
     id = runIdOf(p);
     await waitFor(p, /started/);
+    const { runId: rid, work: wdir } = await id;
+    // a pod's network namespace, as the node's runtime names it: the dead CLI made it, the server removes it too
+    spawnSync('ip', ['netns', 'add', `sl${rid}-node1-0badf00d`]);
     p.kill('SIGKILL');
     await exitOf(p);
-    const { runId: rid, work: wdir } = await id;
     let rest: string[] = [];
     for (let i = 0; i < 50; i++) {
       rest = leftovers(rid, wdir);

@@ -155,7 +155,7 @@ export async function startNode(opts: NodeOptions): Promise<StartedNode> {
       workDir: join(root, 'sysfs'),
       controlSocket: join(root, 'run/sriov-lab/ctl.sock'),
       mirror: { netns, fabricNetns },
-      cleanupOnParentExit: { netns: [netns, fabricNetns], dirs: [root] },
+      cleanupOnParentExit: { netns: [netns, fabricNetns], dirs: [root], netnsPrefix: `${netns}-` },
     });
     cleanups.push(() => sysfs.stop());
 

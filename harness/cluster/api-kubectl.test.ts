@@ -14,47 +14,13 @@ import { parseTopology } from '../../sim/topology/topology.ts';
 import { defaultConfigJson } from '../../plugins/device-plugin/config.ts';
 import { SimNodeProvider } from '../backends/sim.ts';
 import { LabCluster } from './lab-cluster.ts';
+import { ONE_VF_TOPOLOGY, SRIOV_NAD, vfPod } from './fixtures/one-vf.ts';
 
 const KUBECTL = '/usr/bin/kubectl';
 const missing = [caps.root(), caps.fuse(), caps.netns(), caps.cniPlugins()].find((c) => !c.ok);
 
-const topology = parseTopology(
-  `apiVersion: sriov-lab.dev/v1alpha1
-kind: Topology
-metadata: {name: t}
-spec:
-  nodes:
-    - name: node1
-      nics:
-        - {model: intel-i350, pciAddr: "0000:01:00.0", ifname: ens1f0, numVfs: 1}
-`,
-  't.yaml',
-);
-
-const NAD = `apiVersion: k8s.cni.cncf.io/v1
-kind: NetworkAttachmentDefinition
-metadata:
-  name: sriov-net
-  annotations:
-    k8s.v1.cni.cncf.io/resourceName: intel.com/sriov_netdevice
-spec:
-  config: '{"cniVersion":"1.0.0","type":"host-device","ipam":{"type":"host-local","subnet":"192.168.50.0/24"}}'
-`;
-
-const POD = `apiVersion: v1
-kind: Pod
-metadata:
-  name: vf-pod
-  annotations:
-    k8s.v1.cni.cncf.io/networks: sriov-net
-spec:
-  containers:
-    - name: app
-      image: busybox
-      resources:
-        limits:
-          intel.com/sriov_netdevice: 1
-`;
+const topology = parseTopology(ONE_VF_TOPOLOGY, 'one-vf.yaml');
+const POD = vfPod('vf-pod');
 
 const applied = (label: string, image: string) => `apiVersion: v1
 kind: Pod
@@ -157,7 +123,7 @@ if (!existsSync(KUBECTL)) {
     t.equal(nodes.code, 0, nodes.stderr);
     t.match(nodes.stdout, /^NAME\s+STATUS\s+ROLES\s+AGE\s+VERSION\nnode1\s+Ready\s+<none>\s+\d+s\s+v1\.\d+\.\d+\n$/, 'get nodes: the real columns');
 
-    const nad = await kubectl(['create', '-f', file('nad.yaml', NAD)]);
+    const nad = await kubectl(['create', '-f', file('nad.yaml', SRIOV_NAD)]);
     t.equal(nad.stdout, 'networkattachmentdefinition.k8s.cni.cncf.io/sriov-net created\n', nad.stderr);
     const nads = await kubectl(['get', 'network-attachment-definitions.k8s.cni.cncf.io']);
     t.match(nads.stdout, /^NAME\s+AGE\nsriov-net\s+\d+s\n$/, 'the NAD by its full resource name');

@@ -8,44 +8,11 @@ import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { caps } from '../../sim/caps.ts';
 import { testCluster, until } from './fixtures/cli.ts';
+import { ONE_VF_TOPOLOGY, SRIOV_NAD, vfPod } from '../cluster/fixtures/one-vf.ts';
 import { findLeftovers, isDaemonAlive, listNetns, processesOf, readDaemonInfo, type DaemonInfo } from './state.ts';
 
 const missing = [caps.root(), caps.fuse(), caps.netns(), caps.cniPlugins()].find((c) => !c.ok);
 
-const TOPOLOGY = `apiVersion: sriov-lab.dev/v1alpha1
-kind: Topology
-metadata: {name: one-vf}
-spec:
-  nodes:
-    - name: node1
-      nics:
-        - {model: intel-i350, pciAddr: "0000:01:00.0", ifname: ens1f0, numVfs: 1}
-`;
-
-const NAD = `apiVersion: k8s.cni.cncf.io/v1
-kind: NetworkAttachmentDefinition
-metadata:
-  name: sriov-net
-  annotations:
-    k8s.v1.cni.cncf.io/resourceName: intel.com/sriov_netdevice
-spec:
-  config: '{"cniVersion":"1.0.0","type":"host-device","ipam":{"type":"host-local","subnet":"192.168.50.0/24"}}'
-`;
-
-const pod = (name: string) => `apiVersion: v1
-kind: Pod
-metadata:
-  name: ${name}
-  annotations:
-    k8s.v1.cni.cncf.io/networks: sriov-net
-spec:
-  containers:
-    - name: app
-      image: busybox
-      resources:
-        limits:
-          intel.com/sriov_netdevice: 1
-`;
 
 // line 13: requests of the second container: a request that differs from its limit (the apiserver's validation, mapped back to the line)
 const BAD = `apiVersion: v1
@@ -80,9 +47,9 @@ if (missing) {
 } else {
   const { dir, cli, paths, seen: guard } = testCluster(t, 'sl-up-');
   let info: DaemonInfo | undefined;
-  writeFileSync(join(dir, 'topology.yaml'), TOPOLOGY);
-  writeFileSync(join(dir, 'nad.yaml'), NAD);
-  writeFileSync(join(dir, 'pods.yaml'), `${pod('first')}---\n${pod('second')}`);
+  writeFileSync(join(dir, 'topology.yaml'), ONE_VF_TOPOLOGY);
+  writeFileSync(join(dir, 'nad.yaml'), SRIOV_NAD);
+  writeFileSync(join(dir, 'pods.yaml'), `${vfPod('first')}---\n${vfPod('second')}`);
   writeFileSync(join(dir, 'bad.yaml'), BAD);
 
   const phase = async (name: string): Promise<string | undefined> => {

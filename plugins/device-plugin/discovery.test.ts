@@ -70,6 +70,18 @@ t.test('discovery follows upstream: class filter, default route, PFs with VFs, a
   t.match(byAddr.get('0000:00:06.0')!, { baseClass: '12', driver: '', iommuGroup: null });
 });
 
+t.test('a VF whose netdev is in a pod keeps its PF link type, even for a plugin started meanwhile (#565)', async (t) => {
+  const h = host(t);
+  h.model.updateNetdev(A[1], { present: false });
+  h.refresh();
+  const fresh = discoverDevices(h.paths).devices; // a new cache: as after a plugin restart
+  t.match(fresh.find((d) => d.pciAddr === A[1])!, { netdevs: [], driver: 'iavf', linkType: 'ether' }, 'the PF link type');
+  t.match(fresh.find((d) => d.pciAddr === A[3])!, { driver: '', linkType: null }, 'an unbound VF has no link type');
+  t.match(fresh.find((d) => d.pciAddr === B[0])!, { driver: 'vfio-pci', linkType: null }, 'nor a VF on vfio-pci');
+  const config = parseConfig({ resourceList: [{ resourceName: 'r', selectors: { linkTypes: ['ether'], vendors: ['8086'] } }] });
+  t.same(buildPools(config, fresh, { vhostNetAvailable: false }).get('intel.com/r')!.map((d) => d.pciAddr), A.slice(0, 3), 'the pod\'s VF stays in the linkTypes pool');
+});
+
 t.test('vfio-noiommu groups are noticed', async (t) => {
   const h = host(t);
   const dev = discoverDevices(h.paths).devices.find((d) => d.pciAddr === B[0])!;

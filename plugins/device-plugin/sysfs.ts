@@ -116,6 +116,9 @@ export function readDefaultRouteIfnames(procNetRoute: string): Set<string> {
   return text === null ? new Set() : parseDefaultRouteIfnames(text);
 }
 
+/** Drivers that take a device away from the kernel's network stack: a VF on one has no netdev anywhere. */
+const USERSPACE_DRIVERS = new Set(['vfio-pci', 'uio_pci_generic', 'igb_uio']);
+
 /** Classes the plugin looks at: network (0x02) for netDevice, processing accelerators (0x12) for accelerator. */
 export const DISCOVERED_CLASSES = new Set(['02', '12']);
 
@@ -149,6 +152,15 @@ export function discoverDevices(paths: HostPaths, cache: NetdevAttrCache = new M
   const pfNameOf = (pfAddr: string): string | null => {
     if (!pfNames.has(pfAddr)) pfNames.set(pfAddr, tryReaddir(join(busDir, pfAddr, 'net'))[0] ?? null);
     return pfNames.get(pfAddr)!;
+  };
+  const pfLinkTypes = new Map<string, string | null>();
+  const pfLinkTypeOf = (pfAddr: string): string | null => {
+    if (!pfLinkTypes.has(pfAddr)) {
+      const pfName = pfNameOf(pfAddr);
+      const t = pfName === null ? null : tryRead(join(busDir, pfAddr, 'net', pfName, 'type'));
+      pfLinkTypes.set(pfAddr, t === null ? null : (ARPHRD[t] ?? t));
+    }
+    return pfLinkTypes.get(pfAddr)!;
   };
   const seen = new Set<string>();
 
@@ -202,6 +214,10 @@ export function discoverDevices(paths: HostPaths, cache: NetdevAttrCache = new M
     } else {
       const c = cache.get(addr);
       if (c && c.driver === driver) linkType = c.linkType;
+      // A VF on a kernel network driver whose netdev is in another namespace (a pod's) has its PF's link layer. A
+      // plugin started while pods hold VFs has no cache: without this those VFs fail a linkTypes selector and drop out
+      // of capacity (sriov-network-device-plugin#565).
+      else if (pfAddr && driver && !USERSPACE_DRIVERS.has(driver)) linkType = pfLinkTypeOf(pfAddr);
     }
     devices.push({
       pciAddr: addr,

@@ -61,12 +61,17 @@ export interface ExecResult {
 
 export type SysfsResult = { ok: true; value?: string } | { ok: false; errno: string; message: string };
 
+/** the VF attributes `ip link set PF vf N …` sets, as the kernel model names them */
+export const vfAttrNames = ['mac', 'vlan', 'qos', 'vlanProto', 'spoofchk', 'trust', 'linkState', 'minTxRate', 'maxTxRate'] as const;
+export type VfAttrName = (typeof vfAttrNames)[number];
+
 export type Fault =
   | { kind: 'sysfsFailWrites'; path: string; errno: string; count?: number }
   | { kind: 'sysfsDelay'; path: string; delayMs: number; count?: number }
   | { kind: 'vfLink'; pf: string; vf?: number; up: boolean }
   | { kind: 'pfLink'; pf: string; up: boolean }
   | { kind: 'vfUnplug'; pciAddr: string }
+  | { kind: 'vfAttrFail'; pf: string; attr: VfAttrName; errno: string; count?: number }
   | { kind: 'ipamFail'; count?: number; message?: string };
 
 export interface ClusterHandle extends AsyncDisposable {

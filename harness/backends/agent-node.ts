@@ -44,6 +44,8 @@ export async function connectAgent(spec: NodeSpec, port: number, timeoutMs: numb
         case 'sysfsFailWrites':
         case 'sysfsDelay':
           throw new Error(`fault ${fault.kind} needs the simulated sysfs: a real kernel cannot be told to fail or delay a write (use --backend sim)`);
+        case 'vfAttrFail':
+          throw new Error(`fault vfAttrFail needs the simulated NIC: a real driver cannot be told to refuse a VF setting (use --backend sim)`);
         default: {
           // a new Fault kind must be handled (or refused with its reason) here: this stops compiling until it is
           const unknown: never = fault;

@@ -144,6 +144,9 @@ export class SimNodeProvider implements NodeProvider<SimLabNode> {
             case 'vfUnplug':
               await ctl.request({ op: 'vf.unplug', pciAddr: fault.pciAddr });
               break;
+            case 'vfAttrFail':
+              await ctl.request({ op: 'fault.failVfSet', pf: fault.pf, attr: fault.attr, errno: fault.errno as ErrnoName, count: fault.count ?? 1 });
+              break;
             default: {
               // a new Fault kind must be handled here: this stops compiling until it is
               const unknown: never = fault;

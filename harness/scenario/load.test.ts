@@ -111,6 +111,8 @@ t.test('bad files fail before anything runs, with file:line:column: field: messa
       ['s.yaml:8:17: spec.nodes[0].labels["a b"]: label key "a b": the name part must be 1-63 characters of letters, digits, "-", "_", ".", starting and ending alphanumeric',
         's.yaml:9:22: spec.nodes[0].nics[0].model: unknown NIC model "intel-i35" (did you mean "intel-i350"?); known: intel-82576, intel-i350, intel-82599, intel-xl710, intel-e810, mlx-cx5, mlx-cx6, virtio-net']],
     ['a required field without a value is missing', `  steps:\n`, ['s.yaml:6:3: spec.steps: required field is missing']],
+    ['a vfAttrFail names a VF attribute', `  steps:\n    - name: a\n      try:\n        - fault: { kind: vfAttrFail, pf: ens1f0, attr: linkstate, errno: EOPNOTSUPP }\n`,
+      ['s.yaml:9:56: spec.steps[0].try[0].fault.attr: "linkstate" is not one of mac, vlan, qos, vlanProto, spoofchk, trust, linkState, minTxRate, maxTxRate (did you mean "linkState"?)']],
     ['fault fields are checked per kind', `  steps:\n    - name: a\n      try:\n        - fault: { kind: vfLink, pf: ens1f0, errno: EIO }\n`,
       ['s.yaml:9:18: spec.steps[0].try[0].fault.up: required field is missing for fault kind vfLink',
         's.yaml:9:46: spec.steps[0].try[0].fault.errno: does not apply to fault kind vfLink (its fields: pf, vf, up)']],

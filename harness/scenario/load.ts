@@ -464,6 +464,8 @@ function faultTitle(f: Fault): string {
       return `${f.pf} link ${f.up ? 'up' : 'down'}`;
     case 'vfUnplug':
       return `hot-unplug VF ${f.pciAddr}`;
+    case 'vfAttrFail':
+      return `next ${f.count ?? 1} VF ${f.attr} setting(s) on ${f.pf} fail with ${f.errno}`;
     case 'ipamFail':
       return `next ${f.count ?? 1} IPAM call(s) fail`;
   }

@@ -3,7 +3,7 @@
 //
 // The `satisfies Record<keyof X, FieldShape>` on every field table, plus the Exhaustive checks, keep the shapes and
 // the TypeScript input types equal: adding a field to one without the other does not compile.
-import type { Fault, KubeObject, ObjectRef, Requirement } from '../backend.ts';
+import { type Fault, type KubeObject, type ObjectRef, type Requirement, vfAttrNames } from '../backend.ts';
 import type { JsonValue, SourceLocation } from '../../reports/types.ts';
 import type { NodeSpecInput, Topology } from '../../sim/topology/topology.ts';
 import { topologyDefinitions } from '../../sim/topology/topology.ts';
@@ -213,7 +213,7 @@ export const kubeletActions: readonly KubeletAction[] = ['restart', 'stop', 'sta
 export const devicePluginActions: readonly DevicePluginAction[] = ['kill', 'restart', 'deleteSocket', 'start', 'stop'];
 export const collectWhats: readonly CollectWhat[] = ['logs', 'events', 'sysfs', 'checkpoint', 'podResources'];
 export const simpleRequirements = ['root', 'fuse', 'vfio', 'vfNetlink', 'cniPlugins'] as const;
-export const faultKinds: readonly Fault['kind'][] = ['sysfsFailWrites', 'sysfsDelay', 'vfLink', 'pfLink', 'vfUnplug', 'ipamFail'];
+export const faultKinds: readonly Fault['kind'][] = ['sysfsFailWrites', 'sysfsDelay', 'vfLink', 'pfLink', 'vfUnplug', 'vfAttrFail', 'ipamFail'];
 
 const textExpectFields = {
   equals: opt(str('the whole output, compared after trimming trailing newlines')),
@@ -303,6 +303,7 @@ export const faultFields: { [K in Fault['kind']]: FaultFields<K> } = {
   vfLink: { pf: req(nonEmpty('PF netdev name')), vf: opt({ t: 'integer', min: 0 }), up: req({ t: 'boolean' }) },
   pfLink: { pf: req(nonEmpty()), up: req({ t: 'boolean' }) },
   vfUnplug: { pciAddr: req(nonEmpty()) },
+  vfAttrFail: { pf: req(nonEmpty('PF netdev name')), attr: req({ t: 'string', enum: vfAttrNames }), errno: req(errnoShape), count: opt({ t: 'integer', min: 1 }) },
   ipamFail: { count: opt({ t: 'integer', min: 1 }), message: opt(str()) },
 };
 /** the structural shape of `fault:` is the union of every kind's fields; per-kind rules are in load.ts */

@@ -34,6 +34,9 @@ export async function handleControl(model: SysfsModel, req: ControlRequest, hook
       case 'fault.failWrites':
         model.failWrites(req.path, req.errno, req.count);
         return { ok: true };
+      case 'fault.failVfSet':
+        model.failVfSet(req.pf, req.attr, req.errno, req.count);
+        return { ok: true };
       case 'fault.delay':
         model.delay(req.path, req.delayMs, req.count);
         return { ok: true };

@@ -222,6 +222,18 @@ t.test('VF attributes through the PF', async (t) => {
   t.equal(m.netdevs().find((n) => n.netdev.name === 'ens1f0v1')!.netdev.carrier, false, 'state disable drops the VF carrier');
 });
 
+t.test('a refused VF attribute: the next settings of it fail, others go through', async (t) => {
+  const m = i350({ numVfs: 2 });
+  m.failVfSet('ens1f0', 'linkState', 'EOPNOTSUPP', 2);
+  m.setVf('ens1f0', 0, { vlan: 1000 });
+  t.equal(errnoOf(() => m.setVf('ens1f0', 0, { linkState: 'enable' })), 'EOPNOTSUPP');
+  t.equal(errnoOf(() => m.setVf('ens1f0', 1, { linkState: 'disable', trust: true })), 'EOPNOTSUPP', 'on any VF of the PF');
+  t.match(m.listVfs('ens1f0'), [{ vlan: 1000, linkState: 'auto' }, { trust: false, linkState: 'auto' }], 'a refused patch changes nothing');
+  m.setVf('ens1f0', 0, { linkState: 'enable' });
+  t.equal(m.listVfs('ens1f0')[0].linkState, 'enable', 'after count refusals it is accepted');
+  t.equal(errnoOf(() => m.failVfSet('nope', 'vlan', 'EIO')), 'ENODEV', 'only on a PF');
+});
+
 t.test('faults: failing writes, hot-unplug, link down, delays', async (t) => {
   const m = i350();
   m.failWrites(`${PF}/sriov_numvfs`, 'EIO', 2);

@@ -140,6 +140,8 @@ export class SysfsModel {
   private seq = 0;
   private readonly maxEvents: number;
   private readonly faults = new Map<string, { errno: ErrnoName; count: number }>();
+  /** `<pf ifname> <attr>` → the errno the next settings of that VF attribute get */
+  private readonly vfSetFaults = new Map<string, { errno: ErrnoName; count: number }>();
   private readonly delays = new Map<string, { delayMs: number; count: number }>();
   private netdevChanges: NetdevChange[] = [];
   private readonly listeners = new Set<(e: SysfsEvent) => void>();
@@ -756,6 +758,16 @@ export class SysfsModel {
     this.record({ op: 'fault', path: canon, value: `next ${count} write(s) fail with ${errno}` });
   }
 
+  /**
+   * The next `count` settings of VF attribute `attr` on PF `pfName` fail with `errno`, as a NIC refuses what its
+   * driver does not implement (igb answers `state` with EOPNOTSUPP). Attributes set before it in the same command stay.
+   */
+  failVfSet(pfName: string, attr: keyof VfAttrs, errno: ErrnoName, count = 1): void {
+    this.pfByIfname(pfName);
+    this.vfSetFaults.set(`${pfName} ${attr}`, { errno, count });
+    this.record({ op: 'fault', path: `/sys/class/net/${pfName}`, value: `next ${count} VF ${attr} setting(s) fail with ${errno}` });
+  }
+
   /** The next `count` operations on `path` are delayed (applied by the serving projection). */
   delay(path: string, delayMs: number, count = 1): void {
     const canon = this.resolve(path);
@@ -855,6 +867,13 @@ export class SysfsModel {
     const pf = dev.pf!;
     const path = `/sys/class/net/${pfName}`;
     if (!Number.isInteger(k) || k < 0 || k >= pf.numVfs) throw new SysfsError(path, 'vf', 'EINVAL', `VF ${k} does not exist`);
+    for (const attr of Object.keys(patch) as Array<keyof VfAttrs>) {
+      const f = this.vfSetFaults.get(`${pfName} ${attr}`);
+      if (!f) continue;
+      if (--f.count <= 0) this.vfSetFaults.delete(`${pfName} ${attr}`);
+      this.record({ op: 'vf', path, value: `vf ${k} ${JSON.stringify(patch)}`, errno: f.errno });
+      throw new SysfsError(path, 'vf', f.errno, `injected: VF ${attr} refused`);
+    }
     const a = pf.vfAttrs[k];
     const next: VfAttrs = { ...a, ...patch };
     if (patch.mac !== undefined) {

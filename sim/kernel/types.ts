@@ -69,6 +69,8 @@ export type ControlRequest =
   | { op: 'pf.list' }
   | { op: 'fault.failWrites'; path: string; errno: ErrnoName; count: number }
   | { op: 'fault.delay'; path: string; delayMs: number; count: number }
+  /** the next `count` settings of `attr` on a VF of `pf` (`ip link set PF vf N …`) fail with `errno` */
+  | { op: 'fault.failVfSet'; pf: string; attr: keyof VfAttrs; errno: ErrnoName; count: number }
   | { op: 'vf.unplug'; pciAddr: string }
   | { op: 'link.set'; ifname: string; up: boolean }
   | { op: 'events'; since: number }

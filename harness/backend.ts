@@ -27,7 +27,9 @@ export type Requirement =
   | { kind: 'vfNetlink' }
   | { kind: 'nodes'; count: number }
   | { kind: 'cniPlugins' }
-  | { kind: 'command'; name: string };
+  | { kind: 'command'; name: string }
+  /** inferred from the scenario's `fault` operations: the backend must be able to inject this fault */
+  | { kind: 'fault'; fault: Fault['kind'] };
 
 export interface PluginCommand {
   /** argv run inside each node, unmodified; undefined = the bundled plugin */

@@ -4,7 +4,21 @@
 import type { NodeSpec } from '../../sim/topology/topology.ts';
 import type { Fault } from '../backend.ts';
 import type { LabNode } from '../cluster/lab-cluster.ts';
+
 import { NodeRpcClient, type NodeEvents } from '../node/node-rpc.ts';
+
+/** the faults a real kernel (QEMU guest, host) cannot be made to produce, and why */
+export const REAL_KERNEL_CANNOT: Partial<Record<Fault['kind'], string>> = {
+  sysfsFailWrites: 'needs the simulated sysfs: a real kernel cannot be told to fail or delay a write (use --backend sim)',
+  sysfsDelay: 'needs the simulated sysfs: a real kernel cannot be told to fail or delay a write (use --backend sim)',
+  vfAttrFail: 'needs the simulated NIC: a real driver cannot be told to refuse a VF setting (use --backend sim)',
+};
+
+/** `provides` of a real-kernel backend for a fault requirement */
+export function realKernelProvidesFault(kind: Fault['kind']): { ok: true } | { ok: false; reason: string } {
+  const why = REAL_KERNEL_CANNOT[kind];
+  return why ? { ok: false, reason: `fault ${kind} ${why}` } : { ok: true };
+}
 
 /** what a catch collector shows of the SR-IOV devices: IDs, VF counts, drivers, netdevs */
 const SYSFS_DUMP =
@@ -43,9 +57,8 @@ export async function connectAgent(spec: NodeSpec, port: number, timeoutMs: numb
           break;
         case 'sysfsFailWrites':
         case 'sysfsDelay':
-          throw new Error(`fault ${fault.kind} needs the simulated sysfs: a real kernel cannot be told to fail or delay a write (use --backend sim)`);
         case 'vfAttrFail':
-          throw new Error(`fault vfAttrFail needs the simulated NIC: a real driver cannot be told to refuse a VF setting (use --backend sim)`);
+          throw new Error(`fault ${fault.kind} ${REAL_KERNEL_CANNOT[fault.kind]}`);
         default: {
           // a new Fault kind must be handled (or refused with its reason) here: this stops compiling until it is
           const unknown: never = fault;

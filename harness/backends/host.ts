@@ -19,7 +19,7 @@ import { pluginsUnderTest } from '../plugins.ts';
 import type { BackendRunInfo } from '../backend.ts';
 import { LabCluster, type LabNode, type NodeProvider } from '../cluster/lab-cluster.ts';
 import { LabClusterHandle } from '../cluster/handle.ts';
-import { connectAgent } from './agent-node.ts';
+import { connectAgent, realKernelProvidesFault } from './agent-node.ts';
 import type { NodeEvents } from '../node/node-rpc.ts';
 import { NODE, agentConfig, assertBundles, dist, freePort } from '../node/agent-launch.ts';
 
@@ -129,6 +129,8 @@ export const hostBackend: Backend & BackendRunInfo = {
       }
       case 'command':
         return existsSync(`/usr/bin/${req.name}`) || existsSync(`/usr/sbin/${req.name}`) ? { ok: true } : { ok: false, reason: `command ${req.name} not found` };
+      case 'fault':
+        return realKernelProvidesFault(req.fault);
     }
   },
   async up(opts: BackendUpOptions): Promise<ClusterHandle> {

@@ -18,7 +18,7 @@ import { NODE, agentConfig, assertBundles, dist, freePort } from '../node/agent-
 import { NODE_AGENT_PORT, type NodeAgentConfig, type NodeEvents } from '../node/node-rpc.ts';
 import { LabCluster, type LabNode, type NodeProvider } from '../cluster/lab-cluster.ts';
 import { LabClusterHandle } from '../cluster/handle.ts';
-import { connectAgent } from './agent-node.ts';
+import { connectAgent, realKernelProvidesFault } from './agent-node.ts';
 
 class QemuProvider implements NodeProvider {
   readonly backend = 'qemu' as const;
@@ -125,6 +125,8 @@ export const qemuBackend: Backend & BackendRunInfo = {
       }
       case 'command':
         return existsSync(`/usr/bin/${req.name}`) || existsSync(`/usr/sbin/${req.name}`) ? { ok: true } : { ok: false, reason: `command ${req.name} not found under the guest's /usr` };
+      case 'fault':
+        return realKernelProvidesFault(req.fault);
     }
   },
   async up(opts: BackendUpOptions): Promise<ClusterHandle> {

@@ -51,7 +51,18 @@ t.test('the example scenarios load into resolved, typed objects', async (t) => {
   t.match(k.steps[1].try[2], { kind: 'ip', argv: ['ip', 'link', 'show', 'ens1f0'], expect: { stdout: { contains: ['ens1f0'] } } });
   t.match(k.steps[1].finally[0], { kind: 'script', command: 'echo "$SRIOV_LAB_SCENARIO on $SRIOV_LAB_BACKEND"' });
   t.match(k.catch[0], { kind: 'collect', nodes: ['node1', 'node2'], what: ['logs', 'events', 'sysfs', 'checkpoint', 'podResources'] });
-  t.same(k.requires, [{ kind: 'root' }, { kind: 'command', name: 'ip' }, { kind: 'nodes', count: 2 }]);
+  t.same(k.requires, [{ kind: 'root' }, { kind: 'command', name: 'ip' }, { kind: 'nodes', count: 2 }, { kind: 'fault', fault: 'sysfsFailWrites' }], 'a fault operation requires a backend that injects it');
+});
+
+t.test('a fault a real kernel cannot produce skips the scenario there, with the reason', async (t) => {
+  const { qemuBackend } = await import('../backends/qemu.ts');
+  const { hostBackend } = await import('../backends/host.ts');
+  const { simBackend } = await import('../backends/sim.ts');
+  for (const b of [qemuBackend, hostBackend]) {
+    t.match(b.provides({ kind: 'fault', fault: 'vfAttrFail' }), { ok: false, reason: /fault vfAttrFail needs the simulated NIC/ }, b.name);
+    t.same(b.provides({ kind: 'fault', fault: 'pfLink' }), { ok: true }, `${b.name} flaps a real PF link`);
+  }
+  t.same(simBackend.provides({ kind: 'fault', fault: 'vfAttrFail' }), { ok: true });
 });
 
 t.test('shorthands', async (t) => {

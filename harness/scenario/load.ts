@@ -133,6 +133,10 @@ function resolveDocument(w: Walker, dir: string, fallbackTopology?: Topology): S
     return step(ctx, s, path);
   });
   const scenarioCatch = ops(ctx, spec.catch ?? [], 'spec.catch');
+  // a fault operation needs a backend that can inject it: a scenario is skipped, not failed, where it cannot
+  for (const op of [...steps.flatMap((st) => [...st.try, ...st.catch, ...st.finally]), ...scenarioCatch]) {
+    if (op.kind === 'fault') requires.push({ kind: 'fault', fault: op.fault.kind });
+  }
 
   if (w.issues.length > 0 || !topology) throw finishError(w);
 

@@ -8,7 +8,7 @@ import type { Cluster } from '../cluster/cluster.ts';
 import { toPlain } from '../cluster/kubectl.ts';
 import type { AnyObject } from '../cluster/store.ts';
 import { applyJsonPatch, applyMergePatch, strategicMerge, type Json } from './patch.ts';
-import { RESOURCES, groupVersion, NAD_CRD, qualifiedResource, type ResourceInfo } from './resources.ts';
+import { customResourcesOf, groupVersion, NAD_CRD, qualifiedResource, ResourceTable, type ResourceInfo } from './resources.ts';
 import { crdType, decode, type FieldType, type JsonSchema } from './schema.ts';
 import { selectorMatcher } from './selectors.ts';
 import { ApiError, badRequest, invalid, notFound } from './status.ts';
@@ -41,7 +41,11 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 export class Registry {
-  constructor(private readonly cluster: Cluster) {}
+  /** what is served: the built-in table and the resources of the CRDs in the store */
+  readonly resources: ResourceTable;
+  constructor(private readonly cluster: Cluster) {
+    this.resources = new ResourceTable(cluster.store);
+  }
 
   private get store() {
     return this.cluster.store;
@@ -126,7 +130,7 @@ export class Registry {
     }
     const name = meta.name;
     if (!name) return [new FieldError('Required', ['metadata', 'name'], 'name or generateName is required')];
-    if (r.kind === 'Namespace' && (!DNS_LABEL.test(name) || name.length > 63)) {
+    if (r.storeKind === 'Namespace' && (!DNS_LABEL.test(name) || name.length > 63)) {
       return [
         new FieldError(
           'Invalid',
@@ -136,7 +140,7 @@ export class Registry {
         ),
       ];
     }
-    if (r.kind !== 'Pod' && (!DNS_SUBDOMAIN.test(name) || name.length > 253)) {
+    if (r.storeKind !== 'Pod' && (!DNS_SUBDOMAIN.test(name) || name.length > 253)) {
       return [
         new FieldError(
           'Invalid',
@@ -155,7 +159,7 @@ export class Registry {
     this.checkNamespace(t, obj);
     const errs = this.nameErrors(t.r, obj);
     const name = obj.metadata?.name ?? '';
-    if (errs.length && t.r.kind !== 'Pod') throw invalid(t.r.kind, name, errs, t.r.group);
+    if (errs.length && t.r.storeKind !== 'Pod') throw invalid(t.r.kind, name, errs, t.r.group);
     if (t.r.namespaced) {
       const ns = this.store.get('Namespace', '', t.namespace);
       if (ns?.status?.phase === 'Terminating') {
@@ -163,7 +167,7 @@ export class Registry {
       }
     }
     for (const f of ['uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp'] as const) delete obj.metadata![f];
-    switch (t.r.kind) {
+    switch (t.r.storeKind) {
       case 'Pod':
         return this.cluster.createPod(obj as V1Pod);
       case 'Namespace':
@@ -177,7 +181,9 @@ export class Registry {
       case 'ConfigMap':
       case 'ServiceAccount':
       case 'NetworkAttachmentDefinition':
-        return this.store.create(t.r.kind, obj as never);
+      default:
+        // these, and custom resources (their store kinds are no Kind of the table): stored as they are
+        return this.store.create(t.r.storeKind, obj as never);
     }
   }
 
@@ -204,21 +210,32 @@ export class Registry {
     };
   }
 
+  /** ValidateCustomResourceDefinition, the parts a served resource depends on. */
   private validCrd(crd: V1CustomResourceDefinition): V1CustomResourceDefinition {
+    const name = crd.metadata?.name ?? '';
+    const errs: FieldError[] = [];
     const want = `${crd.spec?.names?.plural}.${crd.spec?.group}`;
-    if (crd.metadata?.name !== want) throw invalid('CustomResourceDefinition', crd.metadata?.name ?? '', [new FieldError('Invalid', ['metadata', 'name'], 'must be spec.names.plural+"."+spec.group', crd.metadata?.name)], 'apiextensions.k8s.io');
+    if (name !== want) errs.push(new FieldError('Invalid', ['metadata', 'name'], 'must be spec.names.plural+"."+spec.group', name));
+    if (!crd.spec?.group) errs.push(new FieldError('Required', ['spec', 'group'], ''));
+    if (!crd.spec?.names?.plural) errs.push(new FieldError('Required', ['spec', 'names', 'plural'], ''));
+    if (!crd.spec?.names?.kind) errs.push(new FieldError('Required', ['spec', 'names', 'kind'], ''));
+    if (crd.spec?.scope !== 'Namespaced' && crd.spec?.scope !== 'Cluster') errs.push(new FieldError('NotSupported', ['spec', 'scope'], 'supported values: "Cluster", "Namespaced"', crd.spec?.scope ?? ''));
+    const versions = crd.spec?.versions ?? [];
+    if (!versions.length) errs.push(new FieldError('Invalid', ['spec', 'versions'], 'must have exactly one version marked as storage version', { goSyntax: '[]apiextensions.CustomResourceDefinitionVersion(nil)' }));
+    else if (versions.filter((v) => v.storage).length !== 1) errs.push(new FieldError('Invalid', ['spec', 'versions'], 'must have exactly one version marked as storage version', { goSyntax: `[]apiextensions.CustomResourceDefinitionVersion{…}` }));
+    if (errs.length) throw invalid('CustomResourceDefinition', name, errs, 'apiextensions.k8s.io');
     return crd;
   }
 
   get(t: Target): AnyObject {
-    const o = this.store.get(t.r.kind, t.namespace, t.name!);
+    const o = this.store.get(t.r.storeKind, t.namespace, t.name!);
     if (!o) throw notFound(t.r.resource, t.name!, t.r.group);
     return o;
   }
 
   list(t: Target, labelSelector?: string, fieldSelector?: string): AnyObject[] {
-    const match = selectorMatcher(t.r.kind, labelSelector, fieldSelector);
-    return this.store.list(t.r.kind, t.r.namespaced && t.namespace ? t.namespace : undefined).filter(match);
+    const match = selectorMatcher(t.r.storeKind, labelSelector, fieldSelector);
+    return this.store.list(t.r.storeKind, t.r.namespaced && t.namespace ? t.namespace : undefined).filter(match);
   }
 
   /** PUT: a whole new object (status kept from the stored one; on /status, spec and the rest kept instead). */
@@ -241,13 +258,13 @@ export class Registry {
     } else {
       next = { ...obj, metadata: { ...obj.metadata, deletionTimestamp: old.metadata?.deletionTimestamp, deletionGracePeriodSeconds: old.metadata?.deletionGracePeriodSeconds } } as AnyObject;
       if (hasStatus) (next as { status?: unknown }).status = (old as { status?: unknown }).status;
-      if (t.r.kind === 'Pod') next = this.podUpdate(old as V1Pod, next as V1Pod);
-      if (t.r.kind === 'DaemonSet') next = this.daemonSetUpdate(old as V1DaemonSet, next as V1DaemonSet);
+      if (t.r.storeKind === 'Pod') next = this.podUpdate(old as V1Pod, next as V1Pod);
+      if (t.r.storeKind === 'DaemonSet') next = this.daemonSetUpdate(old as V1DaemonSet, next as V1DaemonSet);
     }
     // without a resourceVersion the update is unconditional (as core kinds allow); with one it must be the current
     next.metadata = { ...next.metadata };
     if (!next.metadata.resourceVersion) delete next.metadata.resourceVersion;
-    return this.store.update(t.r.kind, next as never);
+    return this.store.update(t.r.storeKind, next as never);
   }
 
   /** A DaemonSet's generation counts the changes of its spec (the controller rolls its pods to the newest). */
@@ -287,7 +304,7 @@ export class Registry {
   patch(t: Target, contentType: string, body: unknown, ctx: WriteContext): { obj: AnyObject; created: boolean } {
     const type = contentType.split(';')[0].trim().toLowerCase();
     if (type === 'application/apply-patch+yaml') {
-      const cur = this.store.get(t.r.kind, t.namespace, t.name!);
+      const cur = this.store.get(t.r.storeKind, t.namespace, t.name!);
       if (!cur) {
         if (isObject(body) && isObject(body.metadata) && body.metadata.name !== undefined && body.metadata.name !== t.name) {
           throw badRequest(`the name of the object (${String(body.metadata.name)}) does not match the name on the URL (${t.name})`);
@@ -324,7 +341,7 @@ export class Registry {
   /** DELETE: pods gracefully (the Cluster releases them on their node first), namespaces with their contents. */
   delete(t: Target, onError: (e: unknown) => void): AnyObject {
     const old = this.get(t);
-    switch (t.r.kind) {
+    switch (t.r.storeKind) {
       case 'Pod':
         this.cluster.deletePod(t.namespace, t.name!).catch(onError);
         return this.store.get('Pod', t.namespace, t.name!) ?? old;
@@ -338,22 +355,29 @@ export class Registry {
         this.deleteNamespaceContents(t.name!).catch(onError);
         return terminating;
       }
+      case 'CustomResourceDefinition': {
+        // the apiserver deletes a CRD's objects with it
+        const crd = old as V1CustomResourceDefinition;
+        for (const kind of new Set(customResourcesOf(crd).map((r) => r.storeKind))) {
+          for (const o of this.store.list(kind)) this.store.delete(kind, o.metadata?.namespace ?? '', o.metadata!.name!);
+        }
+        return this.store.delete('CustomResourceDefinition', '', t.name!);
+      }
       case 'Node':
       case 'Event':
       case 'ConfigMap':
       case 'ServiceAccount':
-      case 'CustomResourceDefinition':
       case 'NetworkAttachmentDefinition':
       case 'DaemonSet':
-        return this.store.delete(t.r.kind, t.namespace, t.name!);
+      default:
+        return this.store.delete(t.r.storeKind, t.namespace, t.name!);
     }
   }
 
   private async deleteNamespaceContents(namespace: string): Promise<void> {
     await Promise.all(this.store.list('Pod', namespace).map((p) => this.cluster.deletePod(namespace, p.metadata!.name!)));
-    for (const r of RESOURCES) {
-      if (!r.namespaced || r.kind === 'Pod') continue;
-      for (const o of this.store.list(r.kind, namespace)) this.store.delete(r.kind, namespace, o.metadata!.name!);
+    for (const kind of new Set(this.resources.all().filter((r) => r.namespaced && r.storeKind !== 'Pod').map((r) => r.storeKind))) {
+      for (const o of this.store.list(kind, namespace)) this.store.delete(kind, namespace, o.metadata!.name!);
     }
     if (this.store.get('Namespace', '', namespace)) this.store.delete('Namespace', '', namespace);
   }

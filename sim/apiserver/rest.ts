@@ -7,7 +7,8 @@ import type { V1CustomResourceDefinition, V1DaemonSet, V1Namespace, V1Pod } from
 import type { Cluster } from '../cluster/cluster.ts';
 import { toPlain } from '../cluster/kubectl.ts';
 import type { AnyObject } from '../cluster/store.ts';
-import { applyJsonPatch, applyMergePatch, strategicMerge, type Json } from './patch.ts';
+import { applyJsonPatch, applyMergePatch, strategicMerge, type Json, type JsonObject } from './patch.ts';
+import { applyManagedFields, updateManagedFields, type ManagedFieldsEntry, type WriteInfo } from './managed-fields.ts';
 import { customResourcesOf, groupVersion, NAD_CRD, qualifiedResource, ResourceTable, type ResourceInfo } from './resources.ts';
 import { crdType, decode, type FieldType, type JsonSchema } from './schema.ts';
 import { selectorMatcher } from './selectors.ts';
@@ -20,6 +21,12 @@ export interface WriteContext {
   fieldValidation: FieldValidation;
   /** warnings for the Warning header */
   warnings: string[];
+  /** who writes (the fieldManager parameter, or the client's user agent): its fields are recorded in managedFields */
+  fieldManager?: string;
+  /** a server-side apply takes conflicting fields over (force=true) */
+  force?: boolean;
+  /** a server-side apply that creates the object: its configuration, whose fields the applier owns */
+  applied?: JsonObject;
 }
 
 export interface Target {
@@ -167,6 +174,9 @@ export class Registry {
       }
     }
     for (const f of ['uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp'] as const) delete obj.metadata![f];
+    const w = this.writeInfo(t, ctx);
+    if (w) setManaged(obj, ctx.applied ? applyManagedFields(undefined, ctx.applied, toPlain(obj) as JsonObject, [], w, true) : updateManagedFields(undefined, toPlain(obj) as JsonObject, [], w));
+    else delete obj.metadata!.managedFields;
     switch (t.r.storeKind) {
       case 'Pod':
         return this.cluster.createPod(obj as V1Pod);
@@ -241,10 +251,16 @@ export class Registry {
   /** PUT: a whole new object (status kept from the stored one; on /status, spec and the rest kept instead). */
   update(t: Target, raw: unknown, ctx: WriteContext): AnyObject {
     const obj = this.decodeBody(t, raw, ctx);
-    return this.replace(t, obj);
+    return this.replace(t, obj, ctx);
   }
 
-  private replace(t: Target, obj: AnyObject): AnyObject {
+  /** who writes, for managedFields (none: an internal write, not recorded) */
+  private writeInfo(t: Target, ctx: WriteContext): WriteInfo | undefined {
+    if (!ctx.fieldManager) return undefined;
+    return { manager: ctx.fieldManager, apiVersion: groupVersion(t.r), subresource: t.subresource, nowMs: this.store.clock.now(), type: this.typeOf(t.r), hasStatus: t.r.subresources.includes('status') };
+  }
+
+  private replace(t: Target, obj: AnyObject, ctx: WriteContext, managed?: ManagedFieldsEntry[]): AnyObject {
     const old = this.get(t);
     this.checkNamespace(t, obj);
     const name = obj.metadata?.name;
@@ -261,6 +277,12 @@ export class Registry {
       if (t.r.storeKind === 'Pod') next = this.podUpdate(old as V1Pod, next as V1Pod);
       if (t.r.storeKind === 'DaemonSet') next = this.daemonSetUpdate(old as V1DaemonSet, next as V1DaemonSet);
     }
+    // managed fields are the server's: an apply's were worked out already, an update's follow from what it changed
+    const w = this.writeInfo(t, ctx);
+    const entries = (old.metadata?.managedFields ?? []) as unknown as ManagedFieldsEntry[];
+    if (managed) setManaged(next, managed);
+    else if (w) setManaged(next, updateManagedFields(toPlain(old) as JsonObject, toPlain(next) as JsonObject, toPlain(entries) as ManagedFieldsEntry[], w));
+    else next.metadata = { ...next.metadata, managedFields: old.metadata?.managedFields };
     // without a resourceVersion the update is unconditional (as core kinds allow); with one it must be the current
     next.metadata = { ...next.metadata };
     if (!next.metadata.resourceVersion) delete next.metadata.resourceVersion;
@@ -304,12 +326,14 @@ export class Registry {
   patch(t: Target, contentType: string, body: unknown, ctx: WriteContext): { obj: AnyObject; created: boolean } {
     const type = contentType.split(';')[0].trim().toLowerCase();
     if (type === 'application/apply-patch+yaml') {
+      if (!ctx.fieldManager) throw invalid(t.r.kind, t.name ?? '', [new FieldError('Required', ['fieldManager'], 'is required for apply patch')], t.r.group);
+      if (!isObject(body)) throw badRequest(`the object provided is unrecognized (must be of type ${t.r.kind})`);
       const cur = this.store.get(t.r.storeKind, t.namespace, t.name!);
       if (!cur) {
         if (isObject(body) && isObject(body.metadata) && body.metadata.name !== undefined && body.metadata.name !== t.name) {
           throw badRequest(`the name of the object (${String(body.metadata.name)}) does not match the name on the URL (${t.name})`);
         }
-        const created = this.create(t, { ...(body as object), metadata: { ...((isObject(body) && isObject(body.metadata) ? body.metadata : {}) as object), name: t.name } }, ctx);
+        const created = this.create(t, { ...(body as object), metadata: { ...((isObject(body) && isObject(body.metadata) ? body.metadata : {}) as object), name: t.name } }, { ...ctx, applied: body as JsonObject });
         return { obj: created, created: true };
       }
     }
@@ -326,16 +350,21 @@ export class Registry {
         if (!t.r.builtin) throw unsupportedPatch(false);
         patched = strategicMerge(cur, body as Json, this.typeOf(t.r));
         break;
-      case 'application/apply-patch+yaml':
-        // server-side apply without field ownership: the applied configuration merged in as a strategic merge patch
+      case 'application/apply-patch+yaml': {
+        // the applied configuration merged in (lists by their merge keys), then field ownership: conflicts, removals
         patched = strategicMerge(cur, body as Json, t.r.builtin ? this.typeOf(t.r) : undefined);
-        break;
+        const w = this.writeInfo(t, ctx)!;
+        const entries = ((cur as JsonObject).metadata as JsonObject | undefined)?.managedFields as unknown as ManagedFieldsEntry[] | undefined;
+        const managed = applyManagedFields(cur as JsonObject, body as JsonObject, patched as JsonObject, entries ?? [], w, ctx.force === true);
+        const obj = this.decodeBody(t, patched, ctx);
+        return { obj: this.replace(t, obj, ctx, managed), created: false };
+      }
       default:
         throw unsupportedPatch(t.r.builtin);
     }
     if (!isObject(patched)) throw badRequest(`the object provided is unrecognized (must be of type ${t.r.kind})`);
     const obj = this.decodeBody(t, patched, ctx);
-    return { obj: this.replace(t, obj), created: false };
+    return { obj: this.replace(t, obj, ctx), created: false };
   }
 
   /** DELETE: pods gracefully (the Cluster releases them on their node first), namespaces with their contents. */
@@ -381,6 +410,10 @@ export class Registry {
     }
     if (this.store.get('Namespace', '', namespace)) this.store.delete('Namespace', '', namespace);
   }
+}
+
+function setManaged(obj: AnyObject, entries: ManagedFieldsEntry[]): void {
+  obj.metadata = { ...obj.metadata, managedFields: entries.length ? (entries as unknown as NonNullable<AnyObject['metadata']>['managedFields']) : undefined };
 }
 
 function unsupportedPatch(strategic: boolean): ApiError {

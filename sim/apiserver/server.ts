@@ -392,7 +392,9 @@ export class ApiServer implements AsyncDisposable {
     }
     if (t.r.namespaced && !t.namespace && (t.name || method !== 'GET')) throw t.name ? NOT_FOUND() : new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
     if (q.get('dryRun')) throw badRequest('dryRun is not supported by the simulated API server');
-    const ctx: WriteContext = { fieldValidation: 'Warn', warnings: [] };
+    // the manager of a write: its fieldManager, else the first part of its user agent (prefixFromUserAgent)
+    const fieldManager = q.get('fieldManager') || (req.headers['user-agent'] ?? '').split('/')[0].slice(0, 128) || undefined;
+    const ctx: WriteContext = { fieldValidation: 'Warn', warnings: [], fieldManager, force: bool(q, 'force') };
     const nowMs = this.opts.cluster.store.clock.now();
     const rv = () => this.opts.cluster.store.resourceVersion;
     const one = (code: number, o: AnyObject) => {

@@ -7,6 +7,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { Cluster, PodStartError, type NodeOptions } from '../../sim/cluster/cluster.ts';
 import { ApiServer, type ApiServerOptions } from '../../sim/apiserver/server.ts';
 import type { NadLite } from '../../sim/cluster/node-runtime.ts';
+import type { ConfigMapLite } from '../../sim/cluster/volumes.ts';
 import type { PodIo } from '../../sim/apiserver/pod-io.ts';
 import type { KubeletEvent, PodStatusLite } from '../../sim/kubelet/index.ts';
 import type { AdmitResult, NodeAgent, PodSpecLite, ResourceList } from '../../sim/kubelet/types.ts';
@@ -279,7 +280,7 @@ export class LabCluster<N extends LabNode = LabNode> implements AsyncDisposable 
     if (this.provider.awaitDevicePlugins) await Promise.all(topology.nodes.map((spec) => this.devicePluginReady(spec.name)));
     this.cluster.onPodAdmitted(async ({ pod, nodeName }) => {
       try {
-        return await this.mustNode(nodeName).api.call('podStarted', { pod, nads: this.nads() });
+        return await this.mustNode(nodeName).api.call('podStarted', { pod, nads: this.nads(), configMaps: this.configMapsOf(pod) });
       } catch (e) {
         if (e instanceof PodStartError) throw e;
         const err = e as Error & { remote?: { reason?: string } };
@@ -304,6 +305,17 @@ export class LabCluster<N extends LabNode = LabNode> implements AsyncDisposable 
   private nads(): Record<string, NadLite> {
     const out: Record<string, NadLite> = {};
     for (const n of this.cluster.store.list('NetworkAttachmentDefinition')) out[`${n.metadata?.namespace ?? 'default'}/${n.metadata?.name}`] = n as NadLite;
+    return out;
+  }
+
+  /** the ConfigMaps a pod's volumes name, from the store (data and binaryData only) */
+  private configMapsOf(pod: V1Pod): Record<string, ConfigMapLite> {
+    const out: Record<string, ConfigMapLite> = {};
+    const ns = pod.metadata?.namespace ?? 'default';
+    for (const v of pod.spec?.volumes ?? []) {
+      const cm = v.configMap?.name ? this.cluster.store.get('ConfigMap', ns, v.configMap.name) : undefined;
+      if (cm) out[`${ns}/${cm.metadata!.name}`] = { data: cm.data, binaryData: cm.binaryData };
+    }
     return out;
   }
 

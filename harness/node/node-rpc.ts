@@ -11,6 +11,7 @@ import type { NadLite, NodeRuntimeEvent } from '../../sim/cluster/node-runtime.t
 import type { ExecOutcome } from '../../sim/node/exec.ts';
 import type { LogRead, PodContainersReport } from '../../sim/cluster/containers.ts';
 import type { ExecRead } from '../../sim/cluster/exec-sessions.ts';
+import type { ConfigMapLite } from '../../sim/cluster/volumes.ts';
 import type { DevicePluginAction } from '../scenario/types.ts';
 
 export const NODE_AGENT_PORT = 7411;
@@ -40,7 +41,8 @@ export interface Methods {
   hello: { params: Record<string, never>; result: Resources & { nodeName: string; kernelRelease: string } };
   admitPod: { params: { pod: PodSpecLite }; result: AdmitResult };
   releasePod: { params: { uid: string }; result: null };
-  podStarted: { params: { pod: V1Pod; nads: Record<string, NadLite> }; result: { annotations: Record<string, string>; podIP?: string } };
+  /** nads: the NADs its networks annotation may name; configMaps: those its volumes name (namespace/name) */
+  podStarted: { params: { pod: V1Pod; nads: Record<string, NadLite>; configMaps?: Record<string, ConfigMapLite> }; result: { annotations: Record<string, string>; podIP?: string } };
   podStopped: { params: { pod: V1Pod }; result: null };
   exec: { params: { argv: string[]; input?: string; timeoutMs?: number }; result: ExecOutcome };
   execInPod: { params: { pod: V1Pod; argv: string[]; input?: string; timeoutMs?: number }; result: ExecOutcome };

@@ -49,7 +49,12 @@ export function nodeService(o: NodeServiceOptions): NodeService {
       await k.releasePod(uid);
       return null;
     },
-    podStarted: ({ pod, nads }) => runtime.podStarted(pod, (ns, name): NadLite | undefined => nads[`${ns}/${name}`]),
+    podStarted: ({ pod, nads, configMaps }) =>
+      runtime.podStarted(
+        pod,
+        (ns, name): NadLite | undefined => nads[`${ns}/${name}`],
+        (ns, name) => configMaps?.[`${ns}/${name}`],
+      ),
     podStopped: async ({ pod }) => {
       await runtime.podStopped(pod);
       return null;

@@ -207,3 +207,21 @@ t.test('patch: merge, JSON, strategic merge, server-side apply; 415 for others',
   const strictNad = custom.createNamespacedCustomObject({ group: 'k8s.cni.cncf.io', version: 'v1', namespace: 'default', plural: 'network-attachment-definitions', fieldValidation: 'Strict', body: { ...nad, metadata: { name: 'n3' }, spec: { config: '{}', extra: true } } });
   await t.rejects(strictNad, { code: 400, body: /NetworkAttachmentDefinition in version \\"v1\\" cannot be handled as a NetworkAttachmentDefinition: strict decoding error: unknown field \\"spec.extra\\"/ });
 });
+
+t.test("a CNI's network-status write: UpdateStatus of a pod with the annotation, as Multus writes it, retried on a conflict", async (t) => {
+  const { core, cluster } = await setUp(t);
+  await core.createNamespacedPod({ namespace: 'default', body: pod('net') });
+  await cluster.settle();
+  const status = JSON.stringify([{ name: 'default/sriov-net', interface: 'net1', ips: ['192.168.50.2'], dns: {} }]);
+  const read = await core.readNamespacedPod({ namespace: 'default', name: 'net' });
+  // another writer in between: the stale resourceVersion is a 409, as the apiserver answers; Multus reads and retries
+  await core.patchNamespacedPod({ namespace: 'default', name: 'net', body: { metadata: { labels: { seen: 'yes' } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+  const stale = core.replaceNamespacedPodStatus({ namespace: 'default', name: 'net', body: { ...read, metadata: { ...read.metadata, annotations: { ...read.metadata?.annotations, 'k8s.v1.cni.cncf.io/network-status': status } } } });
+  await t.rejects(stale, { code: 409, body: /Operation cannot be fulfilled on pods \\"net\\": the object has been modified/ });
+  const fresh = await core.readNamespacedPod({ namespace: 'default', name: 'net' });
+  const written = await core.replaceNamespacedPodStatus({ namespace: 'default', name: 'net', body: { ...fresh, metadata: { ...fresh.metadata, annotations: { ...fresh.metadata?.annotations, 'k8s.v1.cni.cncf.io/network-status': status } } } });
+  t.equal(written.metadata?.annotations?.['k8s.v1.cni.cncf.io/network-status'], status, 'the annotation is written through pods/status');
+  t.equal(cluster.store.get('Pod', 'default', 'net')?.metadata?.annotations?.['k8s.v1.cni.cncf.io/network-status'], status, 'and stored');
+  t.equal(written.metadata?.labels?.seen, 'yes', 'the other writer\'s change kept');
+  t.equal(written.spec?.nodeName, 'node1', 'the spec untouched');
+});

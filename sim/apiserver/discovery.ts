@@ -28,25 +28,25 @@ export function apiVersions(serverAddress: string): unknown {
   return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }] };
 }
 
-function apiGroup(group: string): unknown {
-  const versions = groupVersions()
+function apiGroup(group: string, rs: readonly ResourceInfo[]): unknown {
+  const versions = groupVersions(rs)
     .filter((g) => g.group === group)
     .map((g) => ({ groupVersion: groupVersion(g), version: g.version }));
   return { name: group, versions, preferredVersion: versions[0] };
 }
 
-export function apiGroupList(): unknown {
-  const groups = [...new Set(groupVersions().map((g) => g.group))].filter(Boolean);
-  return { kind: 'APIGroupList', apiVersion: 'v1', groups: groups.map(apiGroup) };
+export function apiGroupList(all: readonly ResourceInfo[] = RESOURCES): unknown {
+  const groups = [...new Set(groupVersions(all).map((g) => g.group))].filter(Boolean);
+  return { kind: 'APIGroupList', apiVersion: 'v1', groups: groups.map((g) => apiGroup(g, all)) };
 }
 
-export function apiGroupDocument(group: string): unknown | undefined {
-  if (!groupVersions().some((g) => g.group === group)) return undefined;
-  return { kind: 'APIGroup', apiVersion: 'v1', ...(apiGroup(group) as object) };
+export function apiGroupDocument(group: string, all: readonly ResourceInfo[] = RESOURCES): unknown | undefined {
+  if (!groupVersions(all).some((g) => g.group === group)) return undefined;
+  return { kind: 'APIGroup', apiVersion: 'v1', ...(apiGroup(group, all) as object) };
 }
 
-export function apiResourceList(group: string, version: string): unknown | undefined {
-  const rs = RESOURCES.filter((r) => r.group === group && r.version === version);
+export function apiResourceList(group: string, version: string, all: readonly ResourceInfo[] = RESOURCES): unknown | undefined {
+  const rs = all.filter((r) => r.group === group && r.version === version);
   if (!rs.length) return undefined;
   const resources: unknown[] = [];
   for (const r of rs) {
@@ -67,20 +67,20 @@ export function apiResourceList(group: string, version: string): unknown | undef
 export const AGGREGATED_CONTENT_TYPE = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList';
 
 /** The aggregated discovery document of /api (`legacy`) or /apis. */
-export function aggregatedDiscovery(legacy: boolean): unknown {
-  const groups = [...new Set(groupVersions().map((g) => g.group))].filter((g) => (legacy ? g === '' : g !== ''));
+export function aggregatedDiscovery(legacy: boolean, all: readonly ResourceInfo[] = RESOURCES): unknown {
+  const groups = [...new Set(groupVersions(all).map((g) => g.group))].filter((g) => (legacy ? g === '' : g !== ''));
   return {
     kind: 'APIGroupDiscoveryList',
     apiVersion: 'apidiscovery.k8s.io/v2',
     metadata: {},
     items: groups.map((group) => ({
       metadata: { name: group },
-      versions: groupVersions()
+      versions: groupVersions(all)
         .filter((g) => g.group === group)
         .map((gv) => ({
           version: gv.version,
           freshness: 'Current',
-          resources: RESOURCES.filter((r) => r.group === group && r.version === gv.version).map((r) => ({
+          resources: all.filter((r) => r.group === group && r.version === gv.version).map((r) => ({
             resource: r.resource,
             responseKind: { group: r.group, version: r.version, kind: r.kind },
             scope: r.namespaced ? 'Namespaced' : 'Cluster',

@@ -74,12 +74,12 @@ function itemPaths(r: ResourceInfo, base: string, sub: string): Record<string, O
 }
 
 /** The OpenAPI v3 document of one group-version. `crdSchema` gives a custom resource's schema. */
-export function groupVersionDocument(group: string, version: string, crdSchema: (r: ResourceInfo) => JsonSchema | undefined): Record<string, unknown> {
+export function groupVersionDocument(group: string, version: string, crdSchema: (r: ResourceInfo) => JsonSchema | undefined, all: readonly ResourceInfo[] = RESOURCES): Record<string, unknown> {
   const paths: Record<string, OpenApiSchema> = {};
   const schemas: Record<string, OpenApiSchema> = {
     'io.k8s.apimachinery.pkg.apis.meta.v1.Patch': { type: 'object', description: 'Patch is provided to give a concrete name and type to the Kubernetes PATCH request body.' },
   };
-  for (const r of RESOURCES.filter((x) => x.group === group && x.version === version)) {
+  for (const r of all.filter((x) => x.group === group && x.version === version)) {
     const root = group ? `/apis/${group}/${version}` : `/api/${version}`;
     const base = r.namespaced ? `${root}/namespaces/{namespace}/${r.resource}` : `${root}/${r.resource}`;
     const gvk = { group: r.group, version: r.version, kind: r.kind };
@@ -98,9 +98,9 @@ export function groupVersionDocument(group: string, version: string, crdSchema: 
 }
 
 /** `/openapi/v3`: each group-version's document at a URL pinned by the hash of its content. */
-export function openApiRoot(doc: (gv: { group: string; version: string }) => string): Record<string, unknown> {
+export function openApiRoot(doc: (gv: { group: string; version: string }) => string, all: readonly ResourceInfo[] = RESOURCES): Record<string, unknown> {
   const paths: Record<string, { serverRelativeURL: string }> = {};
-  for (const gv of groupVersions()) {
+  for (const gv of groupVersions(all)) {
     const p = gv.group ? `apis/${groupVersion(gv)}` : `api/${gv.version}`;
     const hash = createHash('sha512').update(doc(gv)).digest('hex').slice(0, 128).toUpperCase();
     paths[p] = { serverRelativeURL: `/openapi/v3/${p}?hash=${hash}` };

@@ -22,7 +22,7 @@ async function setUp(t: Test) {
   const containers = new ContainerRuntime({ spawn: spawnHere, report: (r) => cluster.containersReported(r), backoffMs: 50 });
   const execs = new ExecSessions(spawnHere);
   cluster.onPodAdmitted(async ({ pod }) => {
-    containers.startPod(pod, [], () => ENV);
+    containers.startPod(pod, () => [], () => ENV);
   });
   cluster.onPodReleased(async ({ pod }) => containers.stopPod(pod.metadata!.uid!, 500));
   const podIo: PodIo = {

@@ -7,8 +7,9 @@ import type { V1CustomResourceDefinition, V1DaemonSet, V1Namespace, V1Pod } from
 import type { Cluster } from '../cluster/cluster.ts';
 import { toPlain } from '../cluster/kubectl.ts';
 import type { AnyObject } from '../cluster/store.ts';
-import { applyJsonPatch, applyMergePatch, strategicMerge, type Json } from './patch.ts';
-import { RESOURCES, groupVersion, NAD_CRD, qualifiedResource, type ResourceInfo } from './resources.ts';
+import { applyJsonPatch, applyMergePatch, strategicMerge, type Json, type JsonObject } from './patch.ts';
+import { applyManagedFields, updateManagedFields, type ManagedFieldsEntry, type WriteInfo } from './managed-fields.ts';
+import { customResourcesOf, groupVersion, NAD_CRD, qualifiedResource, ResourceTable, type ResourceInfo } from './resources.ts';
 import { crdType, decode, type FieldType, type JsonSchema } from './schema.ts';
 import { selectorMatcher } from './selectors.ts';
 import { ApiError, badRequest, invalid, notFound } from './status.ts';
@@ -20,6 +21,12 @@ export interface WriteContext {
   fieldValidation: FieldValidation;
   /** warnings for the Warning header */
   warnings: string[];
+  /** who writes (the fieldManager parameter, or the client's user agent): its fields are recorded in managedFields */
+  fieldManager?: string;
+  /** a server-side apply takes conflicting fields over (force=true) */
+  force?: boolean;
+  /** a server-side apply that creates the object: its configuration, whose fields the applier owns */
+  applied?: JsonObject;
 }
 
 export interface Target {
@@ -41,7 +48,11 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 export class Registry {
-  constructor(private readonly cluster: Cluster) {}
+  /** what is served: the built-in table and the resources of the CRDs in the store */
+  readonly resources: ResourceTable;
+  constructor(private readonly cluster: Cluster) {
+    this.resources = new ResourceTable(cluster.store);
+  }
 
   private get store() {
     return this.cluster.store;
@@ -126,7 +137,7 @@ export class Registry {
     }
     const name = meta.name;
     if (!name) return [new FieldError('Required', ['metadata', 'name'], 'name or generateName is required')];
-    if (r.kind === 'Namespace' && (!DNS_LABEL.test(name) || name.length > 63)) {
+    if (r.storeKind === 'Namespace' && (!DNS_LABEL.test(name) || name.length > 63)) {
       return [
         new FieldError(
           'Invalid',
@@ -136,7 +147,7 @@ export class Registry {
         ),
       ];
     }
-    if (r.kind !== 'Pod' && (!DNS_SUBDOMAIN.test(name) || name.length > 253)) {
+    if (r.storeKind !== 'Pod' && (!DNS_SUBDOMAIN.test(name) || name.length > 253)) {
       return [
         new FieldError(
           'Invalid',
@@ -155,7 +166,7 @@ export class Registry {
     this.checkNamespace(t, obj);
     const errs = this.nameErrors(t.r, obj);
     const name = obj.metadata?.name ?? '';
-    if (errs.length && t.r.kind !== 'Pod') throw invalid(t.r.kind, name, errs, t.r.group);
+    if (errs.length && t.r.storeKind !== 'Pod') throw invalid(t.r.kind, name, errs, t.r.group);
     if (t.r.namespaced) {
       const ns = this.store.get('Namespace', '', t.namespace);
       if (ns?.status?.phase === 'Terminating') {
@@ -163,7 +174,10 @@ export class Registry {
       }
     }
     for (const f of ['uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp'] as const) delete obj.metadata![f];
-    switch (t.r.kind) {
+    const w = this.writeInfo(t, ctx);
+    if (w) setManaged(obj, ctx.applied ? applyManagedFields(undefined, ctx.applied, toPlain(obj) as JsonObject, [], w, true) : updateManagedFields(undefined, toPlain(obj) as JsonObject, [], w));
+    else delete obj.metadata!.managedFields;
+    switch (t.r.storeKind) {
       case 'Pod':
         return this.cluster.createPod(obj as V1Pod);
       case 'Namespace':
@@ -177,7 +191,9 @@ export class Registry {
       case 'ConfigMap':
       case 'ServiceAccount':
       case 'NetworkAttachmentDefinition':
-        return this.store.create(t.r.kind, obj as never);
+      default:
+        // these, and custom resources (their store kinds are no Kind of the table): stored as they are
+        return this.store.create(t.r.storeKind, obj as never);
     }
   }
 
@@ -204,30 +220,47 @@ export class Registry {
     };
   }
 
+  /** ValidateCustomResourceDefinition, the parts a served resource depends on. */
   private validCrd(crd: V1CustomResourceDefinition): V1CustomResourceDefinition {
+    const name = crd.metadata?.name ?? '';
+    const errs: FieldError[] = [];
     const want = `${crd.spec?.names?.plural}.${crd.spec?.group}`;
-    if (crd.metadata?.name !== want) throw invalid('CustomResourceDefinition', crd.metadata?.name ?? '', [new FieldError('Invalid', ['metadata', 'name'], 'must be spec.names.plural+"."+spec.group', crd.metadata?.name)], 'apiextensions.k8s.io');
+    if (name !== want) errs.push(new FieldError('Invalid', ['metadata', 'name'], 'must be spec.names.plural+"."+spec.group', name));
+    if (!crd.spec?.group) errs.push(new FieldError('Required', ['spec', 'group'], ''));
+    if (!crd.spec?.names?.plural) errs.push(new FieldError('Required', ['spec', 'names', 'plural'], ''));
+    if (!crd.spec?.names?.kind) errs.push(new FieldError('Required', ['spec', 'names', 'kind'], ''));
+    if (crd.spec?.scope !== 'Namespaced' && crd.spec?.scope !== 'Cluster') errs.push(new FieldError('NotSupported', ['spec', 'scope'], 'supported values: "Cluster", "Namespaced"', crd.spec?.scope ?? ''));
+    const versions = crd.spec?.versions ?? [];
+    if (!versions.length) errs.push(new FieldError('Invalid', ['spec', 'versions'], 'must have exactly one version marked as storage version', { goSyntax: '[]apiextensions.CustomResourceDefinitionVersion(nil)' }));
+    else if (versions.filter((v) => v.storage).length !== 1) errs.push(new FieldError('Invalid', ['spec', 'versions'], 'must have exactly one version marked as storage version', { goSyntax: `[]apiextensions.CustomResourceDefinitionVersion{…}` }));
+    if (errs.length) throw invalid('CustomResourceDefinition', name, errs, 'apiextensions.k8s.io');
     return crd;
   }
 
   get(t: Target): AnyObject {
-    const o = this.store.get(t.r.kind, t.namespace, t.name!);
+    const o = this.store.get(t.r.storeKind, t.namespace, t.name!);
     if (!o) throw notFound(t.r.resource, t.name!, t.r.group);
     return o;
   }
 
   list(t: Target, labelSelector?: string, fieldSelector?: string): AnyObject[] {
-    const match = selectorMatcher(t.r.kind, labelSelector, fieldSelector);
-    return this.store.list(t.r.kind, t.r.namespaced && t.namespace ? t.namespace : undefined).filter(match);
+    const match = selectorMatcher(t.r.storeKind, labelSelector, fieldSelector);
+    return this.store.list(t.r.storeKind, t.r.namespaced && t.namespace ? t.namespace : undefined).filter(match);
   }
 
   /** PUT: a whole new object (status kept from the stored one; on /status, spec and the rest kept instead). */
   update(t: Target, raw: unknown, ctx: WriteContext): AnyObject {
     const obj = this.decodeBody(t, raw, ctx);
-    return this.replace(t, obj);
+    return this.replace(t, obj, ctx);
   }
 
-  private replace(t: Target, obj: AnyObject): AnyObject {
+  /** who writes, for managedFields (none: an internal write, not recorded) */
+  private writeInfo(t: Target, ctx: WriteContext): WriteInfo | undefined {
+    if (!ctx.fieldManager) return undefined;
+    return { manager: ctx.fieldManager, apiVersion: groupVersion(t.r), subresource: t.subresource, nowMs: this.store.clock.now(), type: this.typeOf(t.r), hasStatus: t.r.subresources.includes('status') };
+  }
+
+  private replace(t: Target, obj: AnyObject, ctx: WriteContext, managed?: ManagedFieldsEntry[]): AnyObject {
     const old = this.get(t);
     this.checkNamespace(t, obj);
     const name = obj.metadata?.name;
@@ -241,13 +274,19 @@ export class Registry {
     } else {
       next = { ...obj, metadata: { ...obj.metadata, deletionTimestamp: old.metadata?.deletionTimestamp, deletionGracePeriodSeconds: old.metadata?.deletionGracePeriodSeconds } } as AnyObject;
       if (hasStatus) (next as { status?: unknown }).status = (old as { status?: unknown }).status;
-      if (t.r.kind === 'Pod') next = this.podUpdate(old as V1Pod, next as V1Pod);
-      if (t.r.kind === 'DaemonSet') next = this.daemonSetUpdate(old as V1DaemonSet, next as V1DaemonSet);
+      if (t.r.storeKind === 'Pod') next = this.podUpdate(old as V1Pod, next as V1Pod);
+      if (t.r.storeKind === 'DaemonSet') next = this.daemonSetUpdate(old as V1DaemonSet, next as V1DaemonSet);
     }
+    // managed fields are the server's: an apply's were worked out already, an update's follow from what it changed
+    const w = this.writeInfo(t, ctx);
+    const entries = (old.metadata?.managedFields ?? []) as unknown as ManagedFieldsEntry[];
+    if (managed) setManaged(next, managed);
+    else if (w) setManaged(next, updateManagedFields(toPlain(old) as JsonObject, toPlain(next) as JsonObject, toPlain(entries) as ManagedFieldsEntry[], w));
+    else next.metadata = { ...next.metadata, managedFields: old.metadata?.managedFields };
     // without a resourceVersion the update is unconditional (as core kinds allow); with one it must be the current
     next.metadata = { ...next.metadata };
     if (!next.metadata.resourceVersion) delete next.metadata.resourceVersion;
-    return this.store.update(t.r.kind, next as never);
+    return this.store.update(t.r.storeKind, next as never);
   }
 
   /** A DaemonSet's generation counts the changes of its spec (the controller rolls its pods to the newest). */
@@ -287,12 +326,14 @@ export class Registry {
   patch(t: Target, contentType: string, body: unknown, ctx: WriteContext): { obj: AnyObject; created: boolean } {
     const type = contentType.split(';')[0].trim().toLowerCase();
     if (type === 'application/apply-patch+yaml') {
-      const cur = this.store.get(t.r.kind, t.namespace, t.name!);
+      if (!ctx.fieldManager) throw invalid(t.r.kind, t.name ?? '', [new FieldError('Required', ['fieldManager'], 'is required for apply patch')], t.r.group);
+      if (!isObject(body)) throw badRequest(`the object provided is unrecognized (must be of type ${t.r.kind})`);
+      const cur = this.store.get(t.r.storeKind, t.namespace, t.name!);
       if (!cur) {
         if (isObject(body) && isObject(body.metadata) && body.metadata.name !== undefined && body.metadata.name !== t.name) {
           throw badRequest(`the name of the object (${String(body.metadata.name)}) does not match the name on the URL (${t.name})`);
         }
-        const created = this.create(t, { ...(body as object), metadata: { ...((isObject(body) && isObject(body.metadata) ? body.metadata : {}) as object), name: t.name } }, ctx);
+        const created = this.create(t, { ...(body as object), metadata: { ...((isObject(body) && isObject(body.metadata) ? body.metadata : {}) as object), name: t.name } }, { ...ctx, applied: body as JsonObject });
         return { obj: created, created: true };
       }
     }
@@ -309,22 +350,27 @@ export class Registry {
         if (!t.r.builtin) throw unsupportedPatch(false);
         patched = strategicMerge(cur, body as Json, this.typeOf(t.r));
         break;
-      case 'application/apply-patch+yaml':
-        // server-side apply without field ownership: the applied configuration merged in as a strategic merge patch
+      case 'application/apply-patch+yaml': {
+        // the applied configuration merged in (lists by their merge keys), then field ownership: conflicts, removals
         patched = strategicMerge(cur, body as Json, t.r.builtin ? this.typeOf(t.r) : undefined);
-        break;
+        const w = this.writeInfo(t, ctx)!;
+        const entries = ((cur as JsonObject).metadata as JsonObject | undefined)?.managedFields as unknown as ManagedFieldsEntry[] | undefined;
+        const managed = applyManagedFields(cur as JsonObject, body as JsonObject, patched as JsonObject, entries ?? [], w, ctx.force === true);
+        const obj = this.decodeBody(t, patched, ctx);
+        return { obj: this.replace(t, obj, ctx, managed), created: false };
+      }
       default:
         throw unsupportedPatch(t.r.builtin);
     }
     if (!isObject(patched)) throw badRequest(`the object provided is unrecognized (must be of type ${t.r.kind})`);
     const obj = this.decodeBody(t, patched, ctx);
-    return { obj: this.replace(t, obj), created: false };
+    return { obj: this.replace(t, obj, ctx), created: false };
   }
 
   /** DELETE: pods gracefully (the Cluster releases them on their node first), namespaces with their contents. */
   delete(t: Target, onError: (e: unknown) => void): AnyObject {
     const old = this.get(t);
-    switch (t.r.kind) {
+    switch (t.r.storeKind) {
       case 'Pod':
         this.cluster.deletePod(t.namespace, t.name!).catch(onError);
         return this.store.get('Pod', t.namespace, t.name!) ?? old;
@@ -338,25 +384,36 @@ export class Registry {
         this.deleteNamespaceContents(t.name!).catch(onError);
         return terminating;
       }
+      case 'CustomResourceDefinition': {
+        // the apiserver deletes a CRD's objects with it
+        const crd = old as V1CustomResourceDefinition;
+        for (const kind of new Set(customResourcesOf(crd).map((r) => r.storeKind))) {
+          for (const o of this.store.list(kind)) this.store.delete(kind, o.metadata?.namespace ?? '', o.metadata!.name!);
+        }
+        return this.store.delete('CustomResourceDefinition', '', t.name!);
+      }
       case 'Node':
       case 'Event':
       case 'ConfigMap':
       case 'ServiceAccount':
-      case 'CustomResourceDefinition':
       case 'NetworkAttachmentDefinition':
       case 'DaemonSet':
-        return this.store.delete(t.r.kind, t.namespace, t.name!);
+      default:
+        return this.store.delete(t.r.storeKind, t.namespace, t.name!);
     }
   }
 
   private async deleteNamespaceContents(namespace: string): Promise<void> {
     await Promise.all(this.store.list('Pod', namespace).map((p) => this.cluster.deletePod(namespace, p.metadata!.name!)));
-    for (const r of RESOURCES) {
-      if (!r.namespaced || r.kind === 'Pod') continue;
-      for (const o of this.store.list(r.kind, namespace)) this.store.delete(r.kind, namespace, o.metadata!.name!);
+    for (const kind of new Set(this.resources.all().filter((r) => r.namespaced && r.storeKind !== 'Pod').map((r) => r.storeKind))) {
+      for (const o of this.store.list(kind, namespace)) this.store.delete(kind, namespace, o.metadata!.name!);
     }
     if (this.store.get('Namespace', '', namespace)) this.store.delete('Namespace', '', namespace);
   }
+}
+
+function setManaged(obj: AnyObject, entries: ManagedFieldsEntry[]): void {
+  obj.metadata = { ...obj.metadata, managedFields: entries.length ? (entries as unknown as NonNullable<AnyObject['metadata']>['managedFields']) : undefined };
 }
 
 function unsupportedPatch(strategic: boolean): ApiError {

@@ -102,9 +102,9 @@ function crdField(s: V1JSONSchemaProps): FieldType {
   return { t: 'any' };
 }
 
-/** A custom resource's type from its CRD version's schema; metadata is always ObjectMeta. */
+/** A custom resource's type from its CRD version's schema; metadata is always ObjectMeta, apiVersion and kind strings. */
 export function crdType(schema: V1JSONSchemaProps | undefined): FieldType {
-  const props = { ...(schema?.properties ?? {}) };
+  const props: Record<string, V1JSONSchemaProps> = { apiVersion: { type: 'string' }, kind: { type: 'string' }, ...(schema?.properties ?? {}) };
   delete props.metadata;
   return { t: 'crd', schema: { ...schema, type: 'object', properties: props } };
 }

@@ -16,7 +16,7 @@ import type { AnyObject } from '../cluster/store.ts';
 import { aggregatedDiscovery, AGGREGATED_CONTENT_TYPE, apiGroupDocument, apiGroupList, apiResourceList, apiVersions, SERVER_VERSION } from './discovery.ts';
 import { groupVersionDocument, openApiRoot } from './openapi.ts';
 import { generateClusterPki, kubeconfigYaml, type ClusterPki } from './pki.ts';
-import { findResource, groupVersion, qualifiedResource } from './resources.ts';
+import { customResourcesOf, groupVersion, qualifiedResource, type ResourceTable } from './resources.ts';
 import { Registry, type FieldValidation, type Target, type WriteContext } from './rest.ts';
 import { selectorMatcher } from './selectors.ts';
 import { ApiError, badRequest, toApiError, type Status } from './status.ts';
@@ -57,7 +57,7 @@ interface Route {
 
 const NOT_FOUND = (): ApiError => new ApiError(404, 'NotFound', 'the server could not find the requested resource');
 
-function parseRoute(pathname: string): Route | undefined {
+function parseRoute(pathname: string, table: ResourceTable): Route | undefined {
   const seg = pathname.split('/').filter(Boolean).map(decodeURIComponent);
   if (pathname === '/version' || pathname === '/version/') return { kind: 'version' };
   if (seg.length === 1 && ['healthz', 'livez', 'readyz'].includes(seg[0])) return { kind: 'health' };
@@ -89,11 +89,11 @@ function parseRoute(pathname: string): Route | undefined {
     rest = rest.slice(1);
   }
   let namespace = '';
-  if (rest[0] === 'namespaces' && rest.length >= 3 && findResource(group, version, rest[2])?.namespaced) {
+  if (rest[0] === 'namespaces' && rest.length >= 3 && table.find(group, version, rest[2])?.namespaced) {
     namespace = rest[1];
     rest = rest.slice(2);
   }
-  const r = findResource(group, version, rest[0]);
+  const r = table.find(group, version, rest[0]);
   if (!r || rest.length > 3) return undefined;
   if (!r.namespaced && namespace) return undefined;
   return { kind: 'resource', group, version, watchPath, target: { r, namespace, name: rest[1], subresource: rest[2] } };
@@ -141,6 +141,7 @@ export class ApiServer implements AsyncDisposable {
   private openApiDocs = new Map<string, string>();
   private openApiFor = '';
   private closed = false;
+  private readonly unwatchCrds: () => void;
 
   private constructor(
     private readonly opts: ApiServerOptions,
@@ -151,6 +152,22 @@ export class ApiServer implements AsyncDisposable {
     this.registry = new Registry(opts.cluster);
     this.registry.bootstrap();
     this.hub = new WatchHub(opts.cluster.store, opts.watchHistory);
+    // a CRD's objects are watched from its creation on, so a watch from any later resourceVersion sees them all
+    const crdWatch = opts.cluster.store.watch(
+      'CustomResourceDefinition',
+      {
+        added: (crd) => {
+          for (const r of customResourcesOf(crd)) this.hub.track(r.storeKind);
+          this.registry.resources.all();
+        },
+        modified: (crd) => {
+          for (const r of customResourcesOf(crd)) this.hub.track(r.storeKind);
+          this.registry.resources.all();
+        },
+      },
+      { replay: true },
+    );
+    this.unwatchCrds = crdWatch;
     this.server = createServer({ key: pki.serverKey, cert: pki.serverCert, ca: pki.caCert, requestCert: true, rejectUnauthorized: false }, (req, res) => {
       void this.handle(req, res);
     });
@@ -220,7 +237,7 @@ export class ApiServer implements AsyncDisposable {
         return;
       }
       const url = new URL(req.url ?? '/', 'https://127.0.0.1');
-      const route = parseRoute(url.pathname);
+      const route = parseRoute(url.pathname, this.registry.resources);
       if (!route) throw NOT_FOUND();
       if (route.kind === 'resource') {
         ctx = { resource: route.target!.r.resource, group: route.target!.r.group };
@@ -229,27 +246,28 @@ export class ApiServer implements AsyncDisposable {
       }
       if (req.method !== 'GET' && req.method !== 'HEAD') throw new ApiError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
       const accept = parseAccept(req.headers.accept);
+      const all = this.registry.resources.all();
       switch (route.kind) {
         case 'version':
           return this.send(res, 200, SERVER_VERSION);
         case 'health':
           return this.send(res, 200, 'ok', 'text/plain; charset=utf-8');
         case 'api':
-          return accept.aggregated ? this.send(res, 200, aggregatedDiscovery(true), AGGREGATED_CONTENT_TYPE) : this.send(res, 200, apiVersions(`127.0.0.1:${this.port}`));
+          return accept.aggregated ? this.send(res, 200, aggregatedDiscovery(true, all), AGGREGATED_CONTENT_TYPE) : this.send(res, 200, apiVersions(`127.0.0.1:${this.port}`));
         case 'apis':
-          return accept.aggregated ? this.send(res, 200, aggregatedDiscovery(false), AGGREGATED_CONTENT_TYPE) : this.send(res, 200, apiGroupList());
+          return accept.aggregated ? this.send(res, 200, aggregatedDiscovery(false, all), AGGREGATED_CONTENT_TYPE) : this.send(res, 200, apiGroupList(all));
         case 'group': {
-          const doc = apiGroupDocument(route.group!);
+          const doc = apiGroupDocument(route.group!, all);
           if (!doc) throw NOT_FOUND();
           return this.send(res, 200, doc);
         }
         case 'resources': {
-          const doc = apiResourceList(route.group!, route.version!);
+          const doc = apiResourceList(route.group!, route.version!, all);
           if (!doc) throw NOT_FOUND();
           return this.send(res, 200, doc);
         }
         case 'openapi-root':
-          return this.send(res, 200, openApiRoot((gv) => this.openApi(gv.group, gv.version)));
+          return this.send(res, 200, openApiRoot((gv) => this.openApi(gv.group, gv.version), all));
         case 'openapi': {
           const doc = this.openApi(route.group!, route.version!);
           if (!doc) throw NOT_FOUND();
@@ -276,7 +294,7 @@ export class ApiServer implements AsyncDisposable {
     const key = `${group}/${version}`;
     let doc = this.openApiDocs.get(key);
     if (doc === undefined) {
-      const d = groupVersionDocument(group, version, (r) => this.registry.crdSchema(r));
+      const d = groupVersionDocument(group, version, (r) => this.registry.crdSchema(r), this.registry.resources.all());
       doc = Object.keys(d.paths as object).length ? JSON.stringify(d) : '';
       this.openApiDocs.set(key, doc);
     }
@@ -339,9 +357,9 @@ export class ApiServer implements AsyncDisposable {
     try {
       if (!this.authenticated(req)) throw new ApiError(401, 'Unauthorized', 'Unauthorized');
       const url = new URL(req.url ?? '/', 'https://127.0.0.1');
-      const route = parseRoute(url.pathname);
+      const route = parseRoute(url.pathname, this.registry.resources);
       const t = route?.target;
-      if (!t || t.r.kind !== 'Pod' || t.subresource !== 'exec' || !t.name || req.method !== 'GET') throw NOT_FOUND();
+      if (!t || t.r.storeKind !== 'Pod' || t.subresource !== 'exec' || !t.name || req.method !== 'GET') throw NOT_FOUND();
       const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
       const protocol = EXEC_PROTOCOLS.find((p) => offered.includes(p));
       if (!protocol) throw badRequest(`none of the offered subprotocols (${offered.join(', ')}) is supported: ${EXEC_PROTOCOLS.join(', ')}`);
@@ -374,12 +392,14 @@ export class ApiServer implements AsyncDisposable {
     }
     if (t.r.namespaced && !t.namespace && (t.name || method !== 'GET')) throw t.name ? NOT_FOUND() : new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
     if (q.get('dryRun')) throw badRequest('dryRun is not supported by the simulated API server');
-    const ctx: WriteContext = { fieldValidation: 'Warn', warnings: [] };
+    // the manager of a write: its fieldManager, else the first part of its user agent (prefixFromUserAgent)
+    const fieldManager = q.get('fieldManager') || (req.headers['user-agent'] ?? '').split('/')[0].slice(0, 128) || undefined;
+    const ctx: WriteContext = { fieldValidation: 'Warn', warnings: [], fieldManager, force: bool(q, 'force') };
     const nowMs = this.opts.cluster.store.clock.now();
     const rv = () => this.opts.cluster.store.resourceVersion;
     const one = (code: number, o: AnyObject) => {
       if (accept.table) {
-        return this.send(res, code, toTable(t.r.kind, [o], { nowMs, include: includeOf(q), apiVersion: accept.table, resourceVersion: o.metadata?.resourceVersion }), `application/json;as=Table;v=${accept.table.split('/')[1]};g=meta.k8s.io`, ctx.warnings);
+        return this.send(res, code, toTable(t.r.storeKind, [o], { nowMs, include: includeOf(q), apiVersion: accept.table, resourceVersion: o.metadata?.resourceVersion, columns: t.r.printerColumns }), `application/json;as=Table;v=${accept.table.split('/')[1]};g=meta.k8s.io`, ctx.warnings);
       }
       return this.send(res, code, toPlain(o), 'application/json', ctx.warnings);
     };
@@ -388,7 +408,7 @@ export class ApiServer implements AsyncDisposable {
         if (route.watchPath || bool(q, 'watch')) return this.watch(req, res, t, q, accept);
         const { items, next } = page(this.registry.list(t, q.get('labelSelector') ?? undefined, q.get('fieldSelector') ?? undefined), q);
         if (accept.table) {
-          return this.send(res, 200, toTable(t.r.kind, items, { nowMs, include: includeOf(q), apiVersion: accept.table, resourceVersion: rv(), continueToken: next }), `application/json;as=Table;v=${accept.table.split('/')[1]};g=meta.k8s.io`);
+          return this.send(res, 200, toTable(t.r.storeKind, items, { nowMs, include: includeOf(q), apiVersion: accept.table, resourceVersion: rv(), continueToken: next, columns: t.r.printerColumns }), `application/json;as=Table;v=${accept.table.split('/')[1]};g=meta.k8s.io`);
         }
         return this.send(res, 200, { kind: `${t.r.kind}List`, apiVersion: groupVersion(t.r), metadata: { resourceVersion: rv(), ...(next ? { continue: next } : {}) }, items: items.map(toPlain) });
       }
@@ -428,7 +448,7 @@ export class ApiServer implements AsyncDisposable {
           }
         }
         const gone = this.registry.delete(t, (e) => this.log(`api: delete ${qualifiedResource(t.r)} ${t.name}: ${(e as Error)?.stack ?? String(e)}`));
-        if (t.r.kind === 'Pod' || t.r.kind === 'Namespace') return one(200, gone);
+        if (t.r.storeKind === 'Pod' || t.r.storeKind === 'Namespace') return one(200, gone);
         const status: Status = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name: t.name, ...(t.r.group ? { group: t.r.group } : {}), kind: t.r.resource, uid: gone.metadata?.uid }, code: 200 };
         return this.send(res, 200, status);
       }
@@ -438,7 +458,7 @@ export class ApiServer implements AsyncDisposable {
   }
 
   private watch(req: IncomingMessage, res: ServerResponse, t: Target, q: URLSearchParams, accept: Accept): void {
-    const match = selectorMatcher(t.r.kind, q.get('labelSelector') ?? undefined, q.get('fieldSelector') ?? undefined);
+    const match = selectorMatcher(t.r.storeKind, q.get('labelSelector') ?? undefined, q.get('fieldSelector') ?? undefined);
     const store = this.opts.cluster.store;
     const bookmarks = bool(q, 'allowWatchBookmarks');
     const initialEvents = bool(q, 'sendInitialEvents');
@@ -464,13 +484,13 @@ export class ApiServer implements AsyncDisposable {
       res.write(`${JSON.stringify({ type, object })}\n`);
     };
     const payload = (o: AnyObject) =>
-      accept.table ? toTable(t.r.kind, [o], { nowMs: store.clock.now(), include: includeOf(q), apiVersion: accept.table, resourceVersion: o.metadata?.resourceVersion }) : toPlain(o);
+      accept.table ? toTable(t.r.storeKind, [o], { nowMs: store.clock.now(), include: includeOf(q), apiVersion: accept.table, resourceVersion: o.metadata?.resourceVersion, columns: t.r.printerColumns }) : toPlain(o);
     const bookmark = (annotations?: Record<string, string>) =>
       write('BOOKMARK', { kind: t.r.kind, apiVersion: groupVersion(t.r), metadata: { resourceVersion: store.resourceVersion, ...(annotations ? { annotations } : {}) } });
     req.on('close', end);
     res.on('error', end);
     try {
-      stop = this.hub.watch({ kind: t.r.kind, namespace: t.r.namespaced && t.namespace ? t.namespace : undefined, match, send: (type, o) => write(type, payload(o)) }, initialEvents ? undefined : (q.get('resourceVersion') ?? undefined));
+      stop = this.hub.watch({ kind: t.r.storeKind, namespace: t.r.namespaced && t.namespace ? t.namespace : undefined, match, send: (type, o) => write(type, payload(o)) }, initialEvents ? undefined : (q.get('resourceVersion') ?? undefined));
     } catch (e) {
       if (e instanceof TooOldResourceVersionError) {
         write('ERROR', new ApiError(410, 'Expired', e.message).toStatus());
@@ -501,6 +521,7 @@ export class ApiServer implements AsyncDisposable {
     this.closed = true;
     for (const s of this.streams) s.end();
     for (const w of this.sockets) w.close(1001);
+    this.unwatchCrds();
     this.hub.close();
     await new Promise<void>((r) => {
       this.server.close(() => r());

@@ -4,6 +4,7 @@
 import type { CoreV1Event, V1ConfigMap, V1CustomResourceDefinition, V1DaemonSet, V1LabelSelector, V1Namespace, V1Node, V1Pod, V1ServiceAccount } from '@kubernetes/client-node';
 import { nodeRow, podRow, rfc3339, since, toPlain } from '../cluster/kubectl.ts';
 import type { AnyObject, Kind } from '../cluster/store.ts';
+import type { PrinterColumn } from './resources.ts';
 
 export interface TableColumn {
   name: string;
@@ -26,7 +27,7 @@ const ageCol = col('Age', AGE_DESC);
 
 interface Printer {
   columns: TableColumn[];
-  cells(o: AnyObject, nowMs: number): Array<string | number>;
+  cells(o: AnyObject, nowMs: number): Array<string | number | boolean | null>;
 }
 
 const age = (o: AnyObject, nowMs: number): string => since(o.metadata?.creationTimestamp, nowMs);
@@ -175,9 +176,43 @@ function rowObject(o: AnyObject, include: IncludeObject, tableVersion: string): 
   return { kind: 'PartialObjectMetadata', apiVersion: tableVersion, metadata: toPlain(o.metadata) };
 }
 
-/** A Table of objects of one kind. */
-export function toTable(kind: Kind, objs: AnyObject[], opts: { nowMs: number; resourceVersion?: string; continueToken?: string; include: IncludeObject; apiVersion: string; noHeaders?: boolean }): unknown {
-  const p = PRINTERS[kind] ?? DEFAULT_PRINTER;
+/** `.spec.replicas`, `.status.conditions[0].type`: the simple JSONPath of additionalPrinterColumns. */
+function valueAt(o: unknown, jsonPath: string): unknown {
+  let cur: unknown = o;
+  for (const m of jsonPath.matchAll(/\.([^.[\]]+)|\[(\d+)\]/g)) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = m[1] !== undefined ? (cur as Record<string, unknown>)[m[1]] : (cur as unknown[])[Number(m[2])];
+  }
+  return cur;
+}
+
+/** A CRD's additionalPrinterColumns after NAME (the apiextensions table convertor); dates print as an age. */
+function customPrinter(columns: PrinterColumn[]): Printer {
+  return {
+    columns: [nameCol, ...columns.map((c) => ({ name: c.name, type: c.type, format: c.format ?? '', description: c.description ?? '', priority: c.priority }))],
+    cells: (o, nowMs) => {
+      const plain = toPlain(o);
+      return [
+        o.metadata!.name!,
+        ...columns.map((c) => {
+          const v = valueAt(plain, c.jsonPath);
+          if (v === undefined || v === null) return null;
+          if (c.type === 'date' && typeof v === 'string') return since(new Date(v), nowMs);
+          if (typeof v === 'object') return JSON.stringify(v);
+          return v as string | number | boolean;
+        }),
+      ];
+    },
+  };
+}
+
+/** A Table of objects of one kind (a custom resource's with its CRD's printer columns). */
+export function toTable(
+  kind: Kind,
+  objs: AnyObject[],
+  opts: { nowMs: number; resourceVersion?: string; continueToken?: string; include: IncludeObject; apiVersion: string; noHeaders?: boolean; columns?: PrinterColumn[] },
+): unknown {
+  const p = opts.columns?.length ? customPrinter(opts.columns) : (PRINTERS[kind] ?? DEFAULT_PRINTER);
   return {
     kind: 'Table',
     apiVersion: opts.apiVersion,

@@ -36,6 +36,7 @@ export class WatchHub {
   private readonly history: Change[] = [];
   private readonly watchers = new Set<WatchSpec>();
   private readonly unsubscribe: Array<() => void> = [];
+  private readonly tracked = new Set<Kind>();
   /** the resourceVersion before the oldest change kept */
   private horizon: number;
 
@@ -44,19 +45,25 @@ export class WatchHub {
     private readonly capacity = 10_000,
   ) {
     this.horizon = Number(store.resourceVersion);
-    for (const kind of KINDS) {
-      this.unsubscribe.push(
-        store.watch(kind, {
-          added: (obj) => this.record({ rv: Number(store.resourceVersion), kind, type: 'ADDED', obj }),
-          modified: (obj, old) => this.record({ rv: Number(store.resourceVersion), kind, type: 'MODIFIED', obj, old }),
-          // the store counts a delete as a change: the DELETED object carries that resourceVersion
-          deleted: (obj) => {
-            const rv = store.resourceVersion;
-            this.record({ rv: Number(rv), kind, type: 'DELETED', obj: { ...obj, metadata: { ...obj.metadata, resourceVersion: rv } } as AnyObject });
-          },
-        }),
-      );
-    }
+    for (const kind of KINDS) this.track(kind);
+  }
+
+  /** Records the changes of a kind from now on (every built-in kind is; a custom resource's from its CRD on). */
+  track(kind: Kind): void {
+    if (this.tracked.has(kind)) return;
+    this.tracked.add(kind);
+    const store = this.store;
+    this.unsubscribe.push(
+      store.watch(kind, {
+        added: (obj) => this.record({ rv: Number(store.resourceVersion), kind, type: 'ADDED', obj }),
+        modified: (obj, old) => this.record({ rv: Number(store.resourceVersion), kind, type: 'MODIFIED', obj, old }),
+        // the store counts a delete as a change: the DELETED object carries that resourceVersion
+        deleted: (obj) => {
+          const rv = store.resourceVersion;
+          this.record({ rv: Number(rv), kind, type: 'DELETED', obj: { ...obj, metadata: { ...obj.metadata, resourceVersion: rv } } as AnyObject });
+        },
+      }),
+    );
   }
 
   private record(c: Change): void {

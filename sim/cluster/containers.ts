@@ -177,10 +177,10 @@ export class ContainerRuntime {
   }
 
   /**
-   * Starts a pod's containers. `enter` is the argv prefix that puts a process in the pod's network namespace (empty
-   * for hostNetwork); `env` gives a container's environment (the device plugin's envs included).
+   * Starts a pod's containers. `enter` is the argv prefix that puts a container's process in the pod's network
+   * namespace (empty for hostNetwork) with its volumes mounted; `env` gives a container's environment (the device plugin's envs included).
    */
-  startPod(pod: V1Pod, enter: string[], env: (c: V1Container) => NodeJS.ProcessEnv, program?: (c: V1Container) => string[] | undefined): PodContainersReport {
+  startPod(pod: V1Pod, enter: (c: V1Container) => string[], env: (c: V1Container) => NodeJS.ProcessEnv, program?: (c: V1Container) => string[] | undefined): PodContainersReport {
     const uid = pod.metadata!.uid!;
     const programOf = (c: V1Container) => program?.(c) ?? containerArgv(c);
     const p: PodRun = {
@@ -191,7 +191,7 @@ export class ContainerRuntime {
       containers: new Map(),
       stopping: false,
       programOf,
-      argvOf: (c) => ({ argv: [...enter, ...programOf(c)], env: env(c) }),
+      argvOf: (c) => ({ argv: [...enter(c), ...programOf(c)], env: env(c) }),
     };
     this.pods.set(uid, p);
     for (const spec of pod.spec?.containers ?? []) {

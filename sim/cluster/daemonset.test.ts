@@ -143,3 +143,37 @@ t.test('the apiserver refuses a DaemonSet whose selector does not select its tem
   t.ok(registry.get({ r: resourceOfKind('ConfigMap'), namespace: 'kube-system', name: 'c' }));
   t.match((e as Error).message, 'DaemonSet.apps "dp" is invalid: spec.template.metadata.labels: Invalid value: map[string]string{"name":"dp"}: `selector` does not match template `labels`');
 });
+
+t.test('a rolling update replaces at most rollingUpdate.maxUnavailable nodes\' pods at a time', async (t) => {
+  for (const [maxUnavailable, nodes, expected] of [
+    [1, 4, 1],
+    [2, 4, 2],
+    ['50%', 5, 3],
+  ] as const) {
+    const { cluster, registry, target, ctx, pods } = setup(t);
+    for (let i = 0; i < nodes - 2; i++) cluster.addNode(new FakeAgent(`node-x${i}`));
+    const ds = DS();
+    ds.spec!.updateStrategy = { type: 'RollingUpdate', rollingUpdate: { maxUnavailable } };
+    registry.create(target, ds, ctx());
+    await cluster.settle();
+    t.equal(pods().length, nodes, `${nodes} untainted nodes, one pod each`);
+    // on every change of a pod: how many nodes have no ready pod that is not being deleted
+    let worst = 0;
+    const unavailable = () => {
+      const ready = new Set(
+        pods()
+          .filter((p) => p.status?.phase === 'Running' && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
+          .map((p) => p.spec?.nodeName),
+      );
+      worst = Math.max(worst, nodes - ready.size);
+    };
+    const stop = cluster.store.watch('Pod', { added: unavailable, modified: unavailable, deleted: unavailable });
+    registry.patch({ ...target, name: 'dp' }, 'application/merge-patch+json', { spec: { template: { spec: { containers: [{ name: 'plugin', image: 'example/dp:2' }] } } } }, ctx());
+    for (let i = 0; i < 50 && pods().some((p) => p.spec?.containers[0].image !== 'example/dp:2' || p.status?.phase !== 'Running'); i++) await cluster.settle();
+    stop();
+    t.same(pods().map((p) => p.spec?.containers[0].image), Array(nodes).fill('example/dp:2'), `maxUnavailable ${maxUnavailable}: the rollout completes`);
+    t.equal(worst, expected, `maxUnavailable ${maxUnavailable} of ${nodes} nodes: at most ${expected} without a ready pod at once, and that many used`);
+    const st = cluster.store.mustGet('DaemonSet', 'kube-system', 'dp').status!;
+    t.same([st.updatedNumberScheduled, st.numberAvailable, st.numberUnavailable], [nodes, nodes, undefined]);
+  }
+});

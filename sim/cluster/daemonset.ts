@@ -4,7 +4,8 @@
 // NoExecute taints — the scheduler's own filters). Like the upstream controller it names pods `<ds>-<5 chars>`, owns
 // them by a controller ownerReference, pins each to its node with a required node affinity on `metadata.name` and
 // leaves binding to the scheduler; it deletes pods that failed, sit on a node they no longer fit, duplicate another,
-// or come from an older template (RollingUpdate), and creates the missing ones again. Deleting a DaemonSet deletes its
+// or come from an older template (RollingUpdate, at most rollingUpdate.maxUnavailable nodes at a time), and creates
+// the missing ones again. Deleting a DaemonSet deletes its
 // pods (the garbage collector's background deletion). Its status counts what the controller found.
 import type { V1DaemonSet, V1DaemonSetStatus, V1Node, V1NodeSelectorTerm, V1Pod, V1Toleration } from '@kubernetes/client-node';
 import { generatedName } from '../apiserver/validation.ts';
@@ -63,6 +64,49 @@ export function daemonPodFor(ds: V1DaemonSet, nodeName: string): V1Pod {
     },
     spec: { ...spec, affinity: { ...spec.affinity, nodeAffinity }, tolerations },
   };
+}
+
+/**
+ * updateStrategy.rollingUpdate.maxUnavailable as a number of nodes: an integer, or a percentage of the nodes that
+ * should run the pod rounded up (intstr.GetScaledValueFromIntOrPercent with roundUp, as the controller scales it);
+ * at least 1 while any node should run one (the apiserver refuses 0 with maxSurge 0).
+ */
+export function maxUnavailableOf(ds: V1DaemonSet, desired: number): number {
+  const raw = ds.spec?.updateStrategy?.rollingUpdate?.maxUnavailable ?? 1;
+  let n: number;
+  if (typeof raw === 'number') n = raw;
+  else {
+    const m = /^(\d+)%$/.exec(String(raw));
+    n = m ? Math.ceil((Number(m[1]) * desired) / 100) : Number(raw);
+  }
+  if (!Number.isFinite(n) || n < 0) n = 1;
+  return desired > 0 ? Math.max(n, 1) : n;
+}
+
+/**
+ * The rolling update's choice (the controller's rollingUpdate with maxSurge 0): each node's pod is new and counted
+ * unavailable until it is ready, or old — an old pod that is not ready is replaced at once (and counts as
+ * unavailable), a ready one is a candidate; candidates are replaced while fewer than maxUnavailable nodes are.
+ */
+class Rollout {
+  unavailable = 0;
+  private readonly replaceNow: V1Pod[] = [];
+  private readonly candidates: V1Pod[] = [];
+
+  consider(pod: V1Pod, generation: string): void {
+    const ready = podReady(pod);
+    if (pod.metadata?.labels?.[TEMPLATE_GENERATION_LABEL] === generation) {
+      if (!ready) this.unavailable += 1;
+    } else if (!ready) {
+      this.replaceNow.push(pod);
+      this.unavailable += 1;
+    } else this.candidates.push(pod);
+  }
+
+  toDelete(maxUnavailable: number): V1Pod[] {
+    const room = Math.max(0, Math.min(maxUnavailable - this.unavailable, this.candidates.length));
+    return [...this.replaceNow, ...this.candidates.slice(0, room)];
+  }
 }
 
 function ownedBy(pod: V1Pod, uid: string | undefined): boolean {
@@ -165,6 +209,7 @@ export class DaemonSetController {
       numberAvailable: 0,
       observedGeneration: ds.metadata?.generation ?? 1,
     };
+    const rollout = new Rollout();
     for (const [nodeName, pods] of byNode) {
       if (nodes.has(nodeName)) continue;
       for (const p of pods) this.deletePod(p, ds); // its node is gone
@@ -182,22 +227,30 @@ export class DaemonSetController {
       const failed = pods.filter((p) => p.status?.phase === 'Failed' || p.status?.phase === 'Succeeded');
       for (const p of failed) this.deletePod(p, ds);
       pods = pods.filter((p) => !failed.includes(p));
-      if (rolling) {
-        const old = pods.filter((p) => p.metadata?.labels?.[TEMPLATE_GENERATION_LABEL] !== generation);
-        for (const p of old) this.deletePod(p, ds);
-        pods = pods.filter((p) => !old.includes(p));
-      }
       // the oldest pod stays, duplicates go
       pods.sort((a, b) => (a.metadata?.creationTimestamp?.getTime() ?? 0) - (b.metadata?.creationTimestamp?.getTime() ?? 0));
       for (const p of pods.slice(1)) this.deletePod(p, ds);
       let pod: V1Pod | undefined = pods[0];
       if (!pod && failed.length === 0) pod = this.createPod(ds, wanted);
-      if (!pod) continue; // the failed one is being deleted; its replacement comes when it is gone
+      if (!pod) {
+        rollout.unavailable += 1; // the failed one is being deleted; its replacement comes when it is gone
+        continue;
+      }
+      if (rolling) rollout.consider(pod, generation);
       status.currentNumberScheduled += 1;
       if (pod.metadata?.labels?.[TEMPLATE_GENERATION_LABEL] === generation) status.updatedNumberScheduled! += 1;
       if (podReady(pod)) {
         status.numberReady += 1;
         status.numberAvailable! += 1;
+      }
+    }
+    // RollingUpdate: old pods go at most maxUnavailable at a time (those unavailable anyway go at once)
+    for (const p of rollout.toDelete(maxUnavailableOf(ds, status.desiredNumberScheduled))) {
+      this.deletePod(p, ds);
+      status.currentNumberScheduled -= 1;
+      if (podReady(p)) {
+        status.numberReady -= 1;
+        status.numberAvailable! -= 1;
       }
     }
     const unavailable = status.desiredNumberScheduled - (status.numberAvailable ?? 0);

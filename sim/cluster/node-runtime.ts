@@ -28,6 +28,7 @@ import {
   type NetworkStatus,
 } from './multus.ts';
 import type { CniEvent, LogEvent } from '../trace.ts';
+import { containerBinds, mountPrefix, setUpPodVolumes, tearDownPodVolumes, type ConfigMapLite, type VolumeBind } from './volumes.ts';
 
 /** The machine a node runtime drives: where paths are, how a process is started in the node. */
 export interface NodeMachine {
@@ -80,6 +81,8 @@ interface Sandbox {
   containerId: string;
   attachments: Array<{ type: string; conf: Record<string, unknown>; ifname: string; env: Record<string, string> }>;
   defaultEnv: Record<string, string>;
+  /** each container's volumeMounts as bind mounts (sim/cluster/volumes.ts) */
+  binds: Map<string, VolumeBind[]>;
 }
 
 /** A NetworkAttachmentDefinition as far as the attach needs it. */
@@ -307,12 +310,18 @@ export class NodeRuntime {
    * The pod was admitted: its sandbox netns, eth0 on the default network, then one CNI ADD per network of its
    * networks annotation (device IDs from the pod-resources API). Throws PodStartError (the pod fails with its reason).
    */
-  async podStarted(pod: V1Pod, nad: (namespace: string, name: string) => NadLite | undefined): Promise<{ annotations: Record<string, string>; podIP?: string }> {
+  async podStarted(
+    pod: V1Pod,
+    nad: (namespace: string, name: string) => NadLite | undefined,
+    configMap: (namespace: string, name: string) => ConfigMapLite | undefined = () => undefined,
+  ): Promise<{ annotations: Record<string, string>; podIP?: string }> {
     const uid = pod.metadata!.uid!;
     const podKey = `${pod.metadata!.namespace ?? 'default'}/${pod.metadata!.name}`;
+    // the volumes first, as the kubelet mounts them before it makes the sandbox
+    const binds = await this.podVolumes(pod, configMap);
     if (pod.spec?.hostNetwork) {
       // no sandbox network: the pod's containers run in the node's namespace, as with a real kubelet no CNI is called
-      this.sandboxes.set(uid, { netns: '', netnsPath: '', containerId: '', attachments: [], defaultEnv: {} });
+      this.sandboxes.set(uid, { netns: '', netnsPath: '', containerId: '', attachments: [], defaultEnv: {}, binds });
       this.startContainers(pod);
       return { annotations: {} };
     }
@@ -325,6 +334,7 @@ export class NodeRuntime {
       containerId: createHash('sha256').update(`${uid}/sandbox`).digest('hex'),
       attachments: [],
       defaultEnv: {},
+      binds,
     };
     this.sandboxes.set(uid, sb);
     const baseEnv = {
@@ -371,9 +381,37 @@ export class NodeRuntime {
     return { annotations: { [NETWORK_STATUS_ANNOTATION]: JSON.stringify(statuses, null, 2) }, podIP };
   }
 
-  /** the argv prefix that puts a process into a pod's network namespace (none for hostNetwork) */
-  private enterPod(sb: Sandbox): string[] {
-    return sb.netns ? ['nsenter', `--net=/run/netns/${sb.netns}`, '--'] : [];
+  /**
+   * the argv prefix that puts a process into a pod's network namespace (none for hostNetwork) and, for a container,
+   * a mount namespace with its volumes
+   */
+  private enterPod(sb: Sandbox, container?: string): string[] {
+    const net = sb.netns ? ['nsenter', `--net=/run/netns/${sb.netns}`, '--'] : [];
+    return [...net, ...mountPrefix(container ? (sb.binds.get(container) ?? []) : [])];
+  }
+
+  private get kubeletDirHere(): string {
+    return this.opts.machine.hostPath('/var/lib/kubelet');
+  }
+
+  /** The pod's volumes set up on the node; each container's mounts of them. Throws PodStartError (FailedMount). */
+  private async podVolumes(pod: V1Pod, configMap: (namespace: string, name: string) => ConfigMapLite | undefined): Promise<Map<string, VolumeBind[]>> {
+    const binds = new Map<string, VolumeBind[]>();
+    if (!pod.spec?.volumes?.length && !pod.spec?.containers.some((c) => c.volumeMounts?.length)) return binds;
+    try {
+      const host = {
+        kubeletDirHere: this.kubeletDirHere,
+        kubeletDirNode: this.opts.nodeKubeletDir ?? '/var/lib/kubelet',
+        execInNode: (script: string) => this.opts.machine.exec(['sh', '-c', script], { timeoutMs: 30_000 }),
+      };
+      const volumes = await setUpPodVolumes(pod, host, configMap);
+      for (const c of pod.spec?.containers ?? []) binds.set(c.name, containerBinds(c, volumes));
+      return binds;
+    } catch (e) {
+      // nothing of a pod that does not start stays on the node
+      tearDownPodVolumes(pod.metadata!.uid!, this.kubeletDirHere);
+      throw e instanceof PodStartError ? e : new PodStartError('CreateContainerConfigError', (e as Error).message);
+    }
   }
 
   /** a container's environment: the pod's name as HOSTNAME, its env values, the device plugin's envs */
@@ -391,7 +429,7 @@ export class NodeRuntime {
 
   private startContainers(pod: V1Pod): void {
     const sb = this.sandboxes.get(pod.metadata!.uid!)!;
-    this.containers.startPod(pod, this.enterPod(sb), (c) => this.containerEnv(pod, c), (c) => bundledArgv(c, this.opts.bundled));
+    this.containers.startPod(pod, (c) => this.enterPod(sb, c.name), (c) => this.containerEnv(pod, c), (c) => bundledArgv(c, this.opts.bundled));
   }
 
   /** a pod's container log (see ContainerRuntime.readLog) */
@@ -405,7 +443,7 @@ export class NodeRuntime {
     if (!sb) throw new Error(`pod ${pod.metadata!.namespace ?? 'default'}/${pod.metadata!.name} is not running (phase ${pod.status?.phase ?? 'Pending'})`);
     const c = pod.spec?.containers.find((x) => x.name === container);
     if (!c) throw new Error(`container ${container} is not valid for pod ${pod.metadata!.name}`);
-    return this.execs.start({ enter: this.enterPod(sb), argv, env: this.containerEnv(pod, c), stdin: o.stdin, tty: o.tty });
+    return this.execs.start({ enter: this.enterPod(sb, c.name), argv, env: this.containerEnv(pod, c), stdin: o.stdin, tty: o.tty });
   }
 
   execInput(id: string, data: string | undefined, close: boolean): void {
@@ -449,6 +487,7 @@ export class NodeRuntime {
     if (!sb) return;
     await this.containers.stopPod(uid, (pod.metadata?.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30) * 1000);
     if (this.pluginPod === uid) this.pluginPod = undefined;
+    tearDownPodVolumes(uid, this.kubeletDirHere);
     if (!sb.netns) {
       this.sandboxes.delete(uid);
       return;
@@ -474,7 +513,7 @@ export class NodeRuntime {
   async execInPod(pod: V1Pod, argv: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<ExecOutcome> {
     const sb = this.sandboxes.get(pod.metadata!.uid!);
     if (!sb) throw new Error(`pod ${pod.metadata!.namespace ?? 'default'}/${pod.metadata!.name} is not running (phase ${pod.status?.phase ?? 'Pending'})`);
-    return this.opts.machine.exec([...this.enterPod(sb), ...argv], {
+    return this.opts.machine.exec([...this.enterPod(sb, pod.spec!.containers[0]?.name), ...argv], {
       input: opts.input,
       timeoutMs: opts.timeoutMs ?? 60_000,
       env: this.containerEnv(pod, pod.spec!.containers[0]),
@@ -507,7 +546,10 @@ export class NodeRuntime {
     await this.containers.stopAll(STOP_GRACE_MS).catch(() => undefined);
     await this.stopDevicePlugin().catch(() => undefined);
     await this.kubelet.close().catch(() => undefined);
-    for (const sb of this.sandboxes.values()) if (sb.netns) await ip(['netns', 'del', sb.netns]).catch(() => undefined);
+    for (const [uid, sb] of this.sandboxes) {
+      if (sb.netns) await ip(['netns', 'del', sb.netns]).catch(() => undefined);
+      tearDownPodVolumes(uid, this.kubeletDirHere);
+    }
     this.sandboxes.clear();
     // the default network's bridge, made by the first pod's bridge CNI, goes with the node side
     if (!this.bridgeWasThere) await this.opts.machine.exec(['ip', 'link', 'del', 'dev', 'cni0']);

@@ -99,6 +99,8 @@ export class ObjectStore {
   readonly clock: StoreClock;
   private readonly objects = new Map<Kind, Map<string, AnyObject>>();
   private readonly watchers = new Map<Kind, Set<WatchHandlers<AnyObject>>>();
+  /** kinds beyond the built-in ones (custom resources): their resource name for messages, their scope */
+  private readonly custom = new Map<Kind, { resource: string; clusterScoped: boolean }>();
   private rv = 0;
   private readonly uidRng: Rng;
 
@@ -111,6 +113,24 @@ export class ObjectStore {
     let b = this.objects.get(kind);
     if (!b) this.objects.set(kind, (b = new Map()));
     return b;
+  }
+
+  /** Makes a kind of custom resource known: its objects are cluster-scoped or not, messages name its resource. */
+  defineKind(kind: Kind, o: { resource: string; clusterScoped: boolean }): void {
+    if (!(kind in RESOURCE_OF)) this.custom.set(kind, o);
+  }
+
+  /** the kinds made known by defineKind */
+  customKinds(): Kind[] {
+    return [...this.custom.keys()];
+  }
+
+  private clusterScoped(kind: Kind): boolean {
+    return CLUSTER_SCOPED.has(kind) || this.custom.get(kind)?.clusterScoped === true;
+  }
+
+  private resourceOf(kind: Kind): string {
+    return RESOURCE_OF[kind] ?? this.custom.get(kind)?.resource ?? kind;
   }
 
   /** The latest resourceVersion handed out. */
@@ -129,17 +149,17 @@ export class ObjectStore {
   }
 
   private ns(kind: Kind, obj: { metadata?: V1ObjectMeta }): string {
-    return CLUSTER_SCOPED.has(kind) ? '' : obj.metadata?.namespace || 'default';
+    return this.clusterScoped(kind) ? '' : obj.metadata?.namespace || 'default';
   }
 
   get<K extends Kind>(kind: K, namespace: string, name: string): KindMap[K] | undefined {
-    return this.bucket(kind).get(keyOf(CLUSTER_SCOPED.has(kind) ? '' : namespace, name)) as KindMap[K] | undefined;
+    return this.bucket(kind).get(keyOf(this.clusterScoped(kind) ? '' : namespace, name)) as KindMap[K] | undefined;
   }
 
   /** Like get, but a missing object is a NotFound error with the apiserver's message. */
   mustGet<K extends Kind>(kind: K, namespace: string, name: string): KindMap[K] {
     const o = this.get(kind, namespace, name);
-    if (!o) throw new StoreError('NotFound', kind, namespace, name, `${RESOURCE_OF[kind]} ${JSON.stringify(name)} not found`);
+    if (!o) throw new StoreError('NotFound', kind, namespace, name, `${this.resourceOf(kind)} ${JSON.stringify(name)} not found`);
     return o;
   }
 
@@ -147,7 +167,7 @@ export class ObjectStore {
   list<K extends Kind>(kind: K, namespace?: string): KindMap[K][] {
     const out: KindMap[K][] = [];
     for (const o of this.bucket(kind).values()) {
-      if (namespace === undefined || CLUSTER_SCOPED.has(kind) || o.metadata?.namespace === namespace) out.push(o as KindMap[K]);
+      if (namespace === undefined || this.clusterScoped(kind) || o.metadata?.namespace === namespace) out.push(o as KindMap[K]);
     }
     return out.sort((a, b) => {
       const ka = keyOf(a.metadata?.namespace ?? '', a.metadata?.name ?? '');
@@ -167,7 +187,7 @@ export class ObjectStore {
     const namespace = this.ns(kind, obj);
     const b = this.bucket(kind);
     const k = keyOf(namespace, name);
-    if (b.has(k)) throw new StoreError('AlreadyExists', kind, namespace, name, `${RESOURCE_OF[kind]} ${JSON.stringify(name)} already exists`);
+    if (b.has(k)) throw new StoreError('AlreadyExists', kind, namespace, name, `${this.resourceOf(kind)} ${JSON.stringify(name)} already exists`);
     const stored = {
       ...obj,
       metadata: {
@@ -194,7 +214,7 @@ export class ObjectStore {
     const b = this.bucket(kind);
     const k = keyOf(namespace, name);
     const old = b.get(k) as KindMap[K] | undefined;
-    if (!old) throw new StoreError('NotFound', kind, namespace, name, `${RESOURCE_OF[kind]} ${JSON.stringify(name)} not found`);
+    if (!old) throw new StoreError('NotFound', kind, namespace, name, `${this.resourceOf(kind)} ${JSON.stringify(name)} not found`);
     const rv = obj.metadata?.resourceVersion;
     if (rv !== undefined && rv !== old.metadata?.resourceVersion) {
       throw new StoreError(
@@ -202,7 +222,7 @@ export class ObjectStore {
         kind,
         namespace,
         name,
-        `Operation cannot be fulfilled on ${RESOURCE_OF[kind]} ${JSON.stringify(name)}: the object has been modified; please apply your changes to the latest version and try again`,
+        `Operation cannot be fulfilled on ${this.resourceOf(kind)} ${JSON.stringify(name)}: the object has been modified; please apply your changes to the latest version and try again`,
       );
     }
     const stored = {
@@ -229,11 +249,11 @@ export class ObjectStore {
   }
 
   delete<K extends Kind>(kind: K, namespace: string, name: string): KindMap[K] {
-    const ns = CLUSTER_SCOPED.has(kind) ? '' : namespace;
+    const ns = this.clusterScoped(kind) ? '' : namespace;
     const b = this.bucket(kind);
     const k = keyOf(ns, name);
     const old = b.get(k) as KindMap[K] | undefined;
-    if (!old) throw new StoreError('NotFound', kind, ns, name, `${RESOURCE_OF[kind]} ${JSON.stringify(name)} not found`);
+    if (!old) throw new StoreError('NotFound', kind, ns, name, `${this.resourceOf(kind)} ${JSON.stringify(name)} not found`);
     b.delete(k);
     ++this.rv;
     this.emit(kind, 'deleted', old);

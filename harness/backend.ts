@@ -104,6 +104,8 @@ export interface Backend {
   /** can it provide this requirement? */
   provides(req: Requirement): { ok: true } | { ok: false; reason: string };
   up(opts: BackendUpOptions): Promise<ClusterHandle>;
+  /** how many clusters it can hold up at once (`run --jobs`); default: no limit beyond the run's */
+  readonly maxJobs?: number;
 }
 
 /** What the runner asks of a backend beyond Backend, for the report; every member optional, looked up at run time. */

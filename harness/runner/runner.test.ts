@@ -388,3 +388,28 @@ t.test('--jobs is capped by the backend', async (t) => {
   t.equal(peak, 1);
   t.same(run.scenarios.map((s) => s.status), ['passed', 'passed', 'passed']);
 });
+
+t.test('an assert wakes on the cluster\'s change signal, not on its interval', async (t) => {
+  const timerClock = { now: () => Date.now(), sleep: (ms: number, signal?: AbortSignal) => new Promise<void>((r) => { const tm = setTimeout(r, ms); signal?.addEventListener('abort', () => { clearTimeout(tm); r(); }, { once: true }); }) };
+  const s = scenario('wake', `  steps:
+    - name: s
+      try:
+        - assert: { resource: { apiVersion: v1, kind: Pod, metadata: { name: a }, status: { phase: Running } }, timeoutMs: 20000, intervalMs: 60000 }
+`);
+  const running = pod('a', 'Running');
+  const backend = fakeBackend({ objects: [pod('a', 'Pending')], timeline: [{ afterMs: 50, apply: [running] }] }, timerClock);
+  const upInner = backend.up.bind(backend);
+  let waits = 0;
+  backend.up = async (o) => {
+    const h = await upInner(o);
+    // the object changes at 50 ms; the signal says so at 60 ms
+    const changedAt = Date.now() + 60;
+    return Object.assign(h, { nextChange: () => { waits++; return new Promise<void>((r) => setTimeout(r, Math.max(0, changedAt - Date.now()))); } });
+  };
+  const t0 = Date.now();
+  const run = await runScenarios([s], { backend, seed: 1, clock: timerClock });
+  const took = Date.now() - t0;
+  t.equal(run.scenarios[0].status, 'passed');
+  t.ok(waits >= 1, 'the assert asked for the change signal');
+  t.ok(took < 10_000, `passed at the change (${took} ms), not after the 60 s interval`);
+});

@@ -99,6 +99,11 @@ export interface ClusterHandle extends AsyncDisposable {
   advanceClock(ms: number): Promise<void>;
   /** let queued work settle (scheduling, admission, attach) before an assertion samples state */
   settle(): Promise<void>;
+  /**
+   * resolves at the next change of anything get/list/events answer from, after the call (asserts wait on it instead
+   * of polling); a handle without it is polled every `intervalMs`
+   */
+  nextChange?(): Promise<void>;
   /** logs, events, sysfs dump, checkpoint, pod-resources of a node, for catch collectors */
   collect(node: string, what: Array<'logs' | 'events' | 'sysfs' | 'checkpoint' | 'podResources'>): Promise<Attachment[]>;
   down(): Promise<void>;
@@ -111,6 +116,8 @@ export interface Backend {
   /** can it provide this requirement? */
   provides(req: Requirement): { ok: true } | { ok: false; reason: string };
   up(opts: BackendUpOptions): Promise<ClusterHandle>;
+  /** how many clusters it can hold up at once (`run --jobs`); default: no limit beyond the run's */
+  readonly maxJobs?: number;
 }
 
 /** What the runner asks of a backend beyond Backend, for the report; every member optional, looked up at run time. */

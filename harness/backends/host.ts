@@ -102,6 +102,8 @@ class HostProvider implements NodeProvider {
 
 export const hostBackend: Backend & BackendRunInfo = {
   name: 'host',
+  // one machine, one set of PFs: scenarios take turns
+  maxJobs: 1,
   pluginsUnderTest: ({ devicePlugin, cni }) => pluginsUnderTest({ devicePluginArgv: devicePlugin.argv, cni }),
   kernelInfo: () => ({ release: release() }),
   async available() {

@@ -43,6 +43,10 @@ export class LabClusterHandle implements ClusterHandle {
     return this.lc.settle();
   }
 
+  nextChange(): Promise<void> {
+    return this.cluster.store.nextChange();
+  }
+
   async exec(target: { pod: string; namespace?: string } | { node: string }, argv: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<ExecResult> {
     if ('pod' in target) {
       const ns = target.namespace ?? 'default';

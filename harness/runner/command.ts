@@ -3,7 +3,7 @@
 // Exit codes: 0 every selected scenario passed or was skipped; 1 a scenario failed or the run was interrupted;
 // 2 a usage error, an unknown backend, or an invalid scenario file (nothing ran).
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { projectRoot } from '../../sim/paths.ts';
 import { multiplex } from '../../reports/reporter.ts';
@@ -28,7 +28,9 @@ import { joinCommandLine, splitCommandLine } from './shell-words.ts';
 
 export const RUN_USAGE =
   'usage: sriov-lab run [PATH…] [--backend sim|qemu|host] [--device-plugin "CMD"] [--cni PATH] [--topology FILE] [--seed N] [--filter GLOB]…\n' +
-  '                     [--json FILE] [--junit FILE] [--html FILE] [--keep] [--pf NAME|PCI]… [--force] [--github]\n' +
+  '                     [--json FILE] [--junit FILE] [--html FILE] [--keep] [--pf NAME|PCI]… [--force] [--github] [--jobs N]\n' +
+  '  --jobs N: scenarios run at once, each in its own nodes (default: the number of cores); output, reports and\n' +
+  '    results are in file order and the same as with --jobs 1. The host backend runs one at a time.\n' +
   '  --pf (host backend): a PF it may use, for the topology\'s NICs in order; --force: past its guard rails.\n' +
   '  PATH: scenario files or folders (default: scenarios/); --filter matches a scenario\'s name, id or file.\n' +
   '  --topology: the topology of the scenarios that name none (default: one node, an I350 PF and a virtio NIC).\n' +
@@ -66,6 +68,7 @@ export const SCENARIO_RUN_OPTIONS = {
   filter: { type: 'string', multiple: true },
   pf: { type: 'string', multiple: true },
   force: { type: 'boolean' },
+  jobs: { type: 'string' },
 } as const;
 
 export interface ScenarioRunFlags {
@@ -74,6 +77,8 @@ export interface ScenarioRunFlags {
   cni?: string;
   filter: string[];
   host?: { pfs: string[]; force: boolean };
+  /** --jobs (default: the number of cores) */
+  jobs: number;
 }
 
 /** --seed (random when absent), --device-plugin (split like a shell), --cni, --filter; a problem is a usage message */
@@ -84,6 +89,12 @@ export function scenarioRunFlags(values: Record<string, string | boolean | (stri
     if (s === undefined) return { ok: false, message: `--seed ${String(values.seed)}: expected a whole number 0..4294967295` };
     seed = s;
   } else seed = randomSeed();
+  let jobs = availableParallelism();
+  if (values.jobs !== undefined) {
+    const j = String(values.jobs);
+    if (!/^[1-9][0-9]{0,3}$/.test(j)) return { ok: false, message: `--jobs ${j}: expected a whole number 1..9999` };
+    jobs = Number(j);
+  }
   let devicePlugin: string[] | undefined;
   if (values['device-plugin'] !== undefined) {
     try {
@@ -100,6 +111,7 @@ export function scenarioRunFlags(values: Record<string, string | boolean | (stri
       devicePlugin,
       cni: values.cni !== undefined ? String(values.cni) : undefined,
       filter: (values.filter as string[] | undefined) ?? [],
+      jobs,
       ...(values.pf !== undefined || values.force === true ? { host: { pfs: (values.pf as string[] | undefined) ?? [], force: values.force === true } } : {}),
     },
   };
@@ -198,7 +210,7 @@ export async function runCommand(args: string[], io: RunCommandIo = {}): Promise
   }
   const parsed = scenarioRunFlags(values);
   if (!parsed.ok) return fail(parsed.message);
-  const { seed, filter, host } = parsed.flags;
+  const { seed, filter, host, jobs } = parsed.flags;
   const cwd = io.cwd ?? process.cwd();
   // a plugin named by a relative path (./build/sriov) runs in a node or a VM whose working directory is not this one
   const absolute = (p: string) => (p.includes('/') ? resolve(cwd, p) : p);
@@ -257,6 +269,7 @@ export async function runCommand(args: string[], io: RunCommandIo = {}): Promise
       host,
       ...(values.topology !== undefined ? { topologyFile: String(values.topology) } : {}),
       keep: values.keep === true,
+      jobs,
       signal: interrupt.signal,
       clock: io.clock,
       command: joinCommandLine(['sriov-lab', 'run', ...args]),

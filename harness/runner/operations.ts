@@ -150,10 +150,33 @@ function describeMissing(e: ExpectedObject): string {
   return typeof meta.name === 'string' ? `${String(e.object.kind)} ${meta.name} does not exist` : `no ${String(e.object.kind)} exists`;
 }
 
+/** the longest an assert waits between checks while the cluster reports no change (a backstop, not the mechanism) */
+export const CHANGE_BACKSTOP_MS = 1000;
+
+/**
+ * Until the cluster next changes (when its handle can say so) or `intervalMs` (when it cannot), at most until the
+ * deadline. `next` is taken before the state was sampled, so no change between sampling and waiting is missed.
+ */
+async function waitForChange(ctx: OpContext, next: Promise<void> | undefined, intervalMs: number, deadline: number): Promise<void> {
+  const left = Math.max(0, deadline - ctx.clock.now());
+  if (!next) return ctx.clock.sleep(Math.min(intervalMs, left), ctx.signal);
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  ctx.signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    await Promise.race([next, ctx.clock.sleep(Math.min(CHANGE_BACKSTOP_MS, left), stop.signal)]);
+  } finally {
+    stop.abort();
+    ctx.signal.removeEventListener('abort', onAbort);
+  }
+}
+
 async function assertOne(ctx: OpContext, title: string, e: ExpectedObject, timeoutMs: number, intervalMs: number): Promise<void> {
   const start = ctx.clock.now();
   for (;;) {
     await ctx.cluster.settle();
+    // after settle (its own work is sampled below), before sampling: a change from here on ends the wait
+    const next = ctx.cluster.nextChange?.();
     const obs = observe(ctx, e);
     if (obs.matched) return;
     if (ctx.signal.aborted) throw new InterruptedError(title);
@@ -168,7 +191,7 @@ async function assertOne(ctx: OpContext, title: string, e: ExpectedObject, timeo
         mismatches,
       });
     }
-    await ctx.clock.sleep(intervalMs, ctx.signal);
+    await waitForChange(ctx, next, intervalMs, start + timeoutMs);
   }
 }
 
@@ -176,6 +199,8 @@ async function errorOne(ctx: OpContext, title: string, e: ExpectedObject, timeou
   const start = ctx.clock.now();
   for (;;) {
     await ctx.cluster.settle();
+    // after settle (its own work is sampled below), before sampling: a change from here on ends the wait
+    const next = ctx.cluster.nextChange?.();
     const obs = observe(ctx, e);
     if (!obs.matched) return;
     if (ctx.signal.aborted) throw new InterruptedError(title);
@@ -187,7 +212,7 @@ async function errorOne(ctx: OpContext, title: string, e: ExpectedObject, timeou
         details: { timeoutMs, kind: o.kind, name: o.metadata.name },
       });
     }
-    await ctx.clock.sleep(intervalMs, ctx.signal);
+    await waitForChange(ctx, next, intervalMs, start + timeoutMs);
   }
 }
 

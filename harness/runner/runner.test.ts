@@ -327,3 +327,89 @@ t.test('reporter hooks come in the documented order', async (t) => {
   t.equal(run.run.backend, 'sim');
   t.equal(run.run.seed, 1);
 });
+
+t.test('--jobs: scenarios overlap, yet hooks, progress and results come in file order and match a serial run', async (t) => {
+  // real timers: the long scenario ends last, the short ones first
+  const timerClock = { now: () => Date.now(), sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)) };
+  const list = [
+    scenario('slow', `  steps: [{ name: a, try: [{ sleep: 120 }] }, { name: b, try: [{ sleep: 1 }] }]\n`),
+    scenario('quick', `  steps: [{ name: a, try: [{ sleep: 1 }] }]\n`),
+    scenario('middle', `  steps: [{ name: a, try: [{ sleep: 40 }] }, { name: b, try: [{ sleep: 1 }] }]\n`),
+    scenario('fourth', `  steps: [{ name: a, try: [{ sleep: 1 }] }]\n`),
+  ];
+  const runWith = async (jobs: number) => {
+    const backend = fakeBackend({}, timerClock);
+    let live = 0;
+    let peak = 0;
+    const upInner = backend.up.bind(backend);
+    backend.up = async (o) => {
+      live++;
+      peak = Math.max(peak, live);
+      o.progress?.(`booting for seed ${o.seed}`);
+      const h = await upInner(o);
+      const down = h.down.bind(h);
+      return Object.assign(h, { down: async () => { live--; await down(); } });
+    };
+    const events: string[] = [];
+    const reporter: Reporter = {
+      name: 'spy',
+      onScenarioBegin: (s) => void events.push(`begin ${s.name}`),
+      onStepBegin: (s, st) => void events.push(`step ${s.name} ${st.name}`),
+      onStepEnd: (s, st) => void events.push(`step end ${s.name} ${st.name} ${st.status}`),
+      onScenarioEnd: (s) => void events.push(`end ${s.name} ${s.status}`),
+    };
+    const run = await runScenarios(list, { backend, seed: 9, clock: timerClock, reporter, jobs, progress: (l) => events.push(`progress ${l}`) });
+    return { run, events, peak };
+  };
+  const serial = await runWith(1);
+  const parallel = await runWith(3);
+  t.equal(serial.peak, 1, 'one cluster at a time with --jobs 1');
+  t.equal(parallel.peak, 3, 'three clusters up at once with --jobs 3');
+  t.same(parallel.events, serial.events, 'the same hooks and progress lines in the same (file) order');
+  t.same(parallel.events.filter((e) => e.startsWith('begin')), ['begin slow', 'begin quick', 'begin middle', 'begin fourth']);
+  const strip = (r: typeof serial.run) => r.scenarios.map((s) => ({ id: s.id, status: s.status, steps: s.steps.map((st) => [st.name, st.status]), seed: s.trace.find((e) => e.kind === 'log')?.message }));
+  t.same(strip(parallel.run), strip(serial.run), 'results (statuses, steps, per-scenario seeds) as in a serial run');
+});
+
+t.test('--jobs is capped by the backend', async (t) => {
+  const timerClock = { now: () => Date.now(), sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)) };
+  const backend = Object.assign(fakeBackend({}, timerClock), { maxJobs: 1 });
+  let live = 0;
+  let peak = 0;
+  const upInner = backend.up.bind(backend);
+  backend.up = async (o) => {
+    peak = Math.max(peak, ++live);
+    const h = await upInner(o);
+    const down = h.down.bind(h);
+    return Object.assign(h, { down: async () => { live--; await down(); } });
+  };
+  const list = ['a', 'b', 'c'].map((n) => scenario(n, `  steps: [{ name: s, try: [{ sleep: 5 }] }]\n`));
+  const run = await runScenarios(list, { backend, seed: 1, clock: timerClock, jobs: 4 });
+  t.equal(peak, 1);
+  t.same(run.scenarios.map((s) => s.status), ['passed', 'passed', 'passed']);
+});
+
+t.test('an assert wakes on the cluster\'s change signal, not on its interval', async (t) => {
+  const timerClock = { now: () => Date.now(), sleep: (ms: number, signal?: AbortSignal) => new Promise<void>((r) => { const tm = setTimeout(r, ms); signal?.addEventListener('abort', () => { clearTimeout(tm); r(); }, { once: true }); }) };
+  const s = scenario('wake', `  steps:
+    - name: s
+      try:
+        - assert: { resource: { apiVersion: v1, kind: Pod, metadata: { name: a }, status: { phase: Running } }, timeoutMs: 20000, intervalMs: 60000 }
+`);
+  const running = pod('a', 'Running');
+  const backend = fakeBackend({ objects: [pod('a', 'Pending')], timeline: [{ afterMs: 50, apply: [running] }] }, timerClock);
+  const upInner = backend.up.bind(backend);
+  let waits = 0;
+  backend.up = async (o) => {
+    const h = await upInner(o);
+    // the object changes at 50 ms; the signal says so at 60 ms
+    const changedAt = Date.now() + 60;
+    return Object.assign(h, { nextChange: () => { waits++; return new Promise<void>((r) => setTimeout(r, Math.max(0, changedAt - Date.now()))); } });
+  };
+  const t0 = Date.now();
+  const run = await runScenarios([s], { backend, seed: 1, clock: timerClock });
+  const took = Date.now() - t0;
+  t.equal(run.scenarios[0].status, 'passed');
+  t.ok(waits >= 1, 'the assert asked for the change signal');
+  t.ok(took < 10_000, `passed at the change (${took} ms), not after the 60 s interval`);
+});

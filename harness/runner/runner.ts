@@ -74,6 +74,12 @@ export interface RunOptions {
   /** progress lines from slow backend steps */
   progress?: (line: string) => void;
   /**
+   * scenarios run at once, each in its own nodes (default 1). Reporter hooks and progress lines still come in file
+   * order: the first unfinished scenario's are delivered as they happen, the others' are held and delivered when
+   * every scenario before them has ended. Capped by the backend's `maxJobs`.
+   */
+  jobs?: number;
+  /**
    * called after each operation that ran, while the cluster is up (e.g. `sriov-lab fidelity` samples the nodes).
    * Not counted in the operation's duration; an error it throws is logged to the trace and does not fail the run.
    */
@@ -161,25 +167,43 @@ export async function runScenarios(all: Scenario[], opts: RunOptions): Promise<R
   await reporter.onRunBegin?.(meta, plan);
 
   const baseWork = opts.workDir ?? mkdtempSync(join(tmpdir(), 'sriov-lab-run-'));
-  const results: ScenarioResult[] = [];
+  const results: ScenarioResult[] = new Array<ScenarioResult>(scenarios.length);
   let interrupted = false;
-  try {
-    for (const s of scenarios) {
-      const info = scenarioInfoOf(s);
-      if (signal.aborted) {
-        interrupted = true;
-        await reporter.onScenarioBegin?.(info);
-        const r = skipped(s, info, opts, 'not run: the run was interrupted');
-        results.push(r);
-        await reporter.onScenarioEnd?.(r);
-        continue;
-      }
-      await reporter.onScenarioBegin?.(info);
-      const r = await runOne(s, info, { backend: opts.backend, seed: opts.seed, signal, clock, devicePlugin, cni, baseWork, reporter, availability: avail, progress: opts.progress, afterOperation: opts.afterOperation, host: opts.host, topologyFile: opts.topologyFile });
-      if (r.error?.name === 'InterruptedError') interrupted = true;
-      results.push(r);
-      await reporter.onScenarioEnd?.(r);
+  const jobs = Math.max(1, Math.min(opts.jobs ?? 1, opts.backend.maxJobs ?? Infinity, scenarios.length || 1));
+  const order = new InOrder(scenarios.length);
+  const runAt = async (i: number): Promise<void> => {
+    const s = scenarios[i];
+    const info = scenarioInfoOf(s);
+    const rep = order.reporter(i, reporter);
+    if (signal.aborted) {
+      interrupted = true;
+      await rep.onScenarioBegin(info);
+      const r = skipped(s, info, opts, 'not run: the run was interrupted');
+      results[i] = r;
+      await rep.onScenarioEnd(r);
+      return;
     }
+    await rep.onScenarioBegin(info);
+    const progress = opts.progress && ((line: string) => order.emit(i, () => opts.progress?.(line)));
+    const r = await runOne(s, info, { backend: opts.backend, seed: opts.seed, signal, clock, devicePlugin, cni, baseWork, reporter: rep, availability: avail, progress, afterOperation: opts.afterOperation, host: opts.host, topologyFile: opts.topologyFile });
+    if (r.error?.name === 'InterruptedError') interrupted = true;
+    results[i] = r;
+    await rep.onScenarioEnd(r);
+  };
+  try {
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < scenarios.length) {
+        const i = next++;
+        try {
+          await runAt(i);
+        } finally {
+          order.end(i);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: jobs }, () => worker()));
+    await order.drained();
   } finally {
     if (!opts.workDir && !opts.keep) rmSync(baseWork, { recursive: true, force: true });
     else if (opts.keep) opts.progress?.(`kept the work folder: ${baseWork}`);
@@ -190,6 +214,59 @@ export async function runScenarios(all: Scenario[], opts: RunOptions): Promise<R
   const run: RunResult = { schema: RUN_RESULT_SCHEMA, version: RUN_RESULT_VERSION, run: meta, scenarios: results };
   await reporter.onRunEnd?.(run);
   return run;
+}
+
+type ScenarioHooks = Required<Pick<Reporter, 'onScenarioBegin' | 'onStepBegin' | 'onStepEnd' | 'onScenarioEnd'>> & Reporter;
+
+/**
+ * Delivers the events of scenarios that run at once in scenario order. Every event goes onto one chain, so hooks
+ * never overlap; the first scenario that has not ended ("the head") has its events chained as they happen, a later
+ * one's are held until every scenario before it has ended, then chained all at once, after which it is the head.
+ */
+class InOrder {
+  private head = 0;
+  private chain: Promise<void> = Promise.resolve();
+  private readonly held: Array<Array<() => unknown>>;
+  private readonly ended: boolean[];
+  constructor(count: number) {
+    this.held = Array.from({ length: count }, () => []);
+    this.ended = new Array<boolean>(count).fill(false);
+  }
+  /** run `fn` in order; the head's caller waits for it (as with a serial run), a held one's does not */
+  emit(i: number, fn: () => unknown): Promise<void> {
+    if (i !== this.head) {
+      this.held[i].push(fn);
+      return Promise.resolve();
+    }
+    return this.push(fn);
+  }
+  private push(fn: () => unknown): Promise<void> {
+    const p = this.chain.then(() => fn()).then(() => undefined);
+    // a hook's failure is the reporter's own business (multiplex reports it); it must not stop later events
+    this.chain = p.catch(() => undefined);
+    return p;
+  }
+  end(i: number): void {
+    this.ended[i] = true;
+    while (this.head < this.ended.length && this.ended[this.head]) {
+      this.head++;
+      if (this.head < this.held.length) {
+        for (const fn of this.held[this.head].splice(0)) void this.push(fn);
+      }
+    }
+  }
+  drained(): Promise<void> {
+    return this.chain;
+  }
+  reporter(i: number, r: Reporter): ScenarioHooks {
+    return {
+      name: r.name,
+      onScenarioBegin: (info) => this.emit(i, () => r.onScenarioBegin?.(info)),
+      onStepBegin: (info, step) => this.emit(i, () => r.onStepBegin?.(info, step)),
+      onStepEnd: (info, step) => this.emit(i, () => r.onStepEnd?.(info, step)),
+      onScenarioEnd: (res) => this.emit(i, () => r.onScenarioEnd?.(res)),
+    };
+  }
 }
 
 function skipped(s: Scenario, info: ScenarioInfo, opts: RunOptions, reason: string): ScenarioResult {

@@ -128,3 +128,19 @@ t.test('manifest errors name file, line, column and field', async (t) => {
     t.equal(err.issues.length, c.issues.length, `${c.name}: issue count`);
   }
 });
+
+t.test('nextChange resolves at the next add, modify or delete, and only then', async (t) => {
+  const store = new ObjectStore({ seed: 1 });
+  const states: string[] = [];
+  const watchOnce = (label: string) => void store.nextChange().then(() => states.push(label));
+  watchOnce('created');
+  await new Promise((r) => setImmediate(r));
+  t.same(states, [], 'nothing happened yet');
+  store.create('Pod', { metadata: { name: 'c' }, spec: { containers: [] } });
+  await new Promise((r) => setImmediate(r));
+  t.same(states, ['created']);
+  const p = store.nextChange();
+  store.delete('Pod', 'default', 'c');
+  await p;
+  t.pass('a delete resolves it too');
+});

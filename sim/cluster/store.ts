@@ -103,6 +103,7 @@ export class ObjectStore {
   private readonly custom = new Map<Kind, { resource: string; clusterScoped: boolean }>();
   private rv = 0;
   private readonly uidRng: Rng;
+  private change?: { promise: Promise<void>; resolve: () => void };
 
   constructor(opts: ObjectStoreOptions = {}) {
     this.clock = opts.clock ?? { now: () => Date.now() };
@@ -272,7 +273,21 @@ export class ObjectStore {
     };
   }
 
+  /** Resolves at the next add, modify or delete of any object after the call. */
+  nextChange(): Promise<void> {
+    if (!this.change) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.change = { promise, resolve };
+    }
+    return this.change.promise;
+  }
+
   private emit(kind: Kind, type: 'added' | 'modified' | 'deleted', obj: AnyObject, old?: AnyObject): void {
+    if (this.change) {
+      this.change.resolve();
+      this.change = undefined;
+    }
     const set = this.watchers.get(kind);
     if (!set) return;
     for (const h of [...set]) {

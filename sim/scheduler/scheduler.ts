@@ -32,9 +32,12 @@ import { createRng, type Rng } from './prng.ts';
 import { parseQuantity, quantityMilliValue, quantityValue } from './quantity.ts';
 import {
   balancedScore,
+  leastRequestedScore,
+  mostRequestedScore,
   DEFAULT_SCORE_WEIGHTS,
   DEFAULT_SCORING,
   defaultNormalizeScore,
+  MAX_NODE_SCORE,
   normalizeSpreadScores,
   resourceScore,
   SCORE_PLUGINS,
@@ -66,6 +69,9 @@ export interface PodRequests {
   /** cpu/memory with the scoring defaults applied to containers that request none */
   nonZeroMilliCpu: number;
   nonZeroMemory: number;
+  /** `scalar` as two arrays, for the filter's hot loop */
+  scalarNames: string[];
+  scalarAmounts: number[];
   /** the pod's namespace and labels: what spread constraints of later pods count it by */
   namespace: string;
   labels: Readonly<Record<string, string>>;
@@ -127,6 +133,8 @@ export function computePodRequests(pod: V1Pod): PodRequests {
     scalar,
     nonZeroMilliCpu: nz.get('cpu') ?? 0,
     nonZeroMemory: nz.get('memory') ?? 0,
+    scalarNames: [...scalar.keys()],
+    scalarAmounts: [...scalar.values()],
     namespace: pod.metadata?.namespace ?? 'default',
     labels: { ...(pod.metadata?.labels ?? {}) },
   };
@@ -404,6 +412,11 @@ function spreadReason(s: HardSpread, node: NodeInfo): string | undefined {
   return undefined;
 }
 
+/** the pod has a node selector or required node affinity */
+function hasPlacement(pod: V1Pod): boolean {
+  return !!(pod.spec?.nodeSelector || pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution);
+}
+
 function matchesNodeAffinity(pod: V1Pod, node: Pick<NodeInfo, 'name' | 'labels'>): boolean {
   const selector = pod.spec?.nodeSelector;
   if (selector) for (const k in selector) if (node.labels[k] !== selector[k]) return false;
@@ -423,6 +436,10 @@ const emptyPluginScores = (): Record<ScorePlugin, number> => ({
   NodeAffinity: 0,
   PodTopologySpread: 0,
 });
+
+// local bindings: the per-node loop calls them without going through the module namespace
+const leastScore = leastRequestedScore;
+const mostScore = mostRequestedScore;
 
 type ResourceKind = { kind: 'cpu' } | { kind: 'memory' } | { kind: 'scalar'; name: string };
 const kindOf = (name: string): ResourceKind => (name === 'cpu' ? { kind: 'cpu' } : name === 'memory' ? { kind: 'memory' } : { kind: 'scalar', name });
@@ -467,6 +484,9 @@ export class Scheduler {
   private readonly balReq: number[];
   private readonly balAlloc: number[];
   private readonly feasibleBuf: NodeInfo[] = [];
+  private readonly totalsBuf: number[] = [];
+  /** scoring is the default one (cpu and memory, equal weights): the per-node loop takes a shortcut */
+  private readonly cpuMem: boolean;
   private nextStartNodeIndex = 0;
 
   constructor(opts: SchedulerOptions) {
@@ -478,6 +498,8 @@ export class Scheduler {
     this.fitKinds = scoring.fitResources.map((r) => kindOf(r.name));
     this.fitWeights = scoring.fitResources.map((r) => r.weight);
     this.balancedKinds = scoring.balancedResources.map((r) => kindOf(r.name));
+    const isCpuMem = (rs: readonly { name: string; weight: number }[]) => rs.length === 2 && rs[0].name === 'cpu' && rs[1].name === 'memory' && rs[0].weight === rs[1].weight;
+    this.cpuMem = isCpuMem(scoring.fitResources) && isCpuMem(scoring.balancedResources);
     this.fitReq = new Array<number>(this.fitKinds.length).fill(0);
     this.fitAlloc = new Array<number>(this.fitKinds.length).fill(0);
     this.balReq = new Array<number>(this.balancedKinds.length).fill(0);
@@ -572,16 +594,23 @@ export class Scheduler {
     return n && { milliCpu: n.reqMilliCpu, memory: n.reqMemory, pods: n.podCount, scalar: n.reqScalar };
   }
 
-  /** Filter: undefined when the pod fits, else the failing plugin's reasons. */
-  private filter(pod: V1Pod, req: PodRequests, node: NodeInfo, tolerations: readonly V1Toleration[], spread: HardSpread | undefined): string[] | undefined {
-    const placement = placementReason(pod, tolerations, node);
-    if (placement) return [placement];
+  /**
+   * Filter: undefined when the pod fits, else the failing plugin's reasons. `placement`: the pod has a node selector
+   * or required node affinity (else only the node's taints and unschedulable need the placement filters).
+   */
+  private filter(pod: V1Pod, req: PodRequests, node: NodeInfo, tolerations: readonly V1Toleration[], spread: HardSpread | undefined, placement: boolean): string[] | undefined {
+    if (placement || node.unschedulable || node.taints.length > 0) {
+      const why = placementReason(pod, tolerations, node);
+      if (why) return [why];
+    }
     let reasons: string[] | undefined;
     if (node.podCount + 1 > node.allocPods) (reasons ??= []).push(REASON_TOO_MANY_PODS);
     if (req.milliCpu > 0 && req.milliCpu > node.allocMilliCpu - node.reqMilliCpu) (reasons ??= []).push('Insufficient cpu');
     if (req.memory > 0 && req.memory > node.allocMemory - node.reqMemory) (reasons ??= []).push('Insufficient memory');
-    for (const [r, v] of req.scalar) {
-      if (v > (node.allocScalar.get(r) ?? 0) - (node.reqScalar.get(r) ?? 0)) (reasons ??= []).push(insufficient(r));
+    const names = req.scalarNames;
+    for (let i = 0; i < names.length; i++) {
+      const r = names[i];
+      if (req.scalarAmounts[i] > (node.allocScalar.get(r) ?? 0) - (node.reqScalar.get(r) ?? 0)) (reasons ??= []).push(insufficient(r));
     }
     if (reasons || !spread) return reasons;
     const s = spreadReason(spread, node);
@@ -607,7 +636,8 @@ export class Scheduler {
   private scoreFeasible(pod: V1Pod, req: PodRequests, feasible: readonly NodeInfo[], perPlugin: boolean): { totals: number[]; plugins?: Array<Record<ScorePlugin, number>> } {
     const n = feasible.length;
     const w = this.weights;
-    const totals = new Array<number>(n);
+    const totals = this.totalsBuf;
+    totals.length = n;
     const plugins = perPlugin ? feasible.map(emptyPluginScores) : undefined;
     const add = (p: ScorePlugin, scores: readonly number[]) => {
       for (let i = 0; i < n; i++) {
@@ -616,23 +646,47 @@ export class Scheduler {
       }
     };
     for (let i = 0; i < n; i++) {
-      const fit = this.fitScore(req, feasible[i]);
-      const bal = this.balancedScore(req, feasible[i]);
+      const node = feasible[i];
+      let fit: number;
+      let bal: number;
+      if (this.cpuMem && node.allocMilliCpu > 0 && node.allocMemory > 0) {
+        // the same arithmetic as fitScore/balancedScore for cpu and memory with equal weights, without the arrays
+        const ac = node.allocMilliCpu;
+        const am = node.allocMemory;
+        const cpu = node.nonZeroMilliCpu + req.nonZeroMilliCpu;
+        const mem = node.nonZeroMemory + req.nonZeroMemory;
+        fit = this.most ? Math.floor((mostScore(cpu, ac) + mostScore(mem, am)) / 2) : Math.floor((leastScore(cpu, ac) + leastScore(mem, am)) / 2);
+        const fc = Math.min((node.reqMilliCpu + req.milliCpu) / ac, 1);
+        const fm = Math.min((node.reqMemory + req.memory) / am, 1);
+        bal = Math.trunc((1 - Math.abs((fc - fm) / 2)) * 100);
+      } else {
+        fit = this.fitScore(req, node);
+        bal = this.balancedScore(req, node);
+      }
       totals[i] = fit * w.NodeResourcesFit + bal * w.NodeResourcesBalancedAllocation;
       if (plugins) {
         plugins[i].NodeResourcesFit = fit;
         plugins[i].NodeResourcesBalancedAllocation = bal;
       }
     }
-    // TaintToleration: PreferNoSchedule taints the pod does not tolerate, fewest best
-    const tols = preferTolerations(pod.spec?.tolerations ?? []);
-    const taints = feasible.map((node) => {
-      let c = 0;
-      for (const t of node.preferTaints) if (!tolerates(tols, t)) c++;
-      return c;
-    });
-    defaultNormalizeScore(taints, true);
-    add('TaintToleration', taints);
+    // TaintToleration: PreferNoSchedule taints the pod does not tolerate, fewest best (none anywhere: 100 each)
+    let anyPrefer = false;
+    for (let i = 0; i < n && !anyPrefer; i++) anyPrefer = feasible[i].preferTaints.length > 0;
+    if (anyPrefer) {
+      const tols = preferTolerations(pod.spec?.tolerations ?? []);
+      const taints = feasible.map((node) => {
+        let c = 0;
+        for (const t of node.preferTaints) if (!tolerates(tols, t)) c++;
+        return c;
+      });
+      defaultNormalizeScore(taints, true);
+      add('TaintToleration', taints);
+    } else {
+      for (let i = 0; i < n; i++) {
+        totals[i] += MAX_NODE_SCORE * w.TaintToleration;
+        if (plugins) plugins[i].TaintToleration = MAX_NODE_SCORE;
+      }
+    }
     // NodeAffinity: the weights of the preferred terms the node matches
     const preferred = (pod.spec?.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? []) as V1PreferredSchedulingTerm[];
     if (preferred.length) {
@@ -680,7 +734,7 @@ export class Scheduler {
   scoreNodes(pod: V1Pod, requests: PodRequests = computePodRequests(pod)): NodeScore[] {
     const tolerations = pod.spec?.tolerations ?? [];
     const spread = hardSpread(pod, requests, this.nodes);
-    const feasible = this.nodes.filter((node) => !this.filter(pod, requests, node, tolerations, spread));
+    const feasible = this.nodes.filter((node) => !this.filter(pod, requests, node, tolerations, spread, hasPlacement(pod)));
     const { totals, plugins } = this.scoreFeasible(pod, requests, feasible, true);
     return feasible.map((node, i) => ({ nodeName: node.name, plugins: plugins![i], total: totals[i] }));
   }
@@ -702,6 +756,7 @@ export class Scheduler {
     const want = this.numFeasibleNodesToFind(all);
     const tolerations = pod.spec?.tolerations ?? [];
     const spread = hardSpread(pod, requests, this.nodes);
+    const placement = hasPlacement(pod);
     const start = this.nextStartNodeIndex;
     const feasible = this.feasibleBuf;
     feasible.length = 0;
@@ -709,7 +764,7 @@ export class Scheduler {
     let failures: Map<string, number> | undefined;
     for (; processed < all && feasible.length < want; processed++) {
       const node = this.nodes[(start + processed) % all];
-      const reasons = this.filter(pod, requests, node, tolerations, spread);
+      const reasons = this.filter(pod, requests, node, tolerations, spread, placement);
       if (reasons) {
         failures ??= new Map();
         for (const r of reasons) failures.set(r, (failures.get(r) ?? 0) + 1);

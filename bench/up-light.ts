@@ -1,8 +1,10 @@
-// `up` of a large cluster: 1,000 lightweight nodes × 64 VFs (scenarios/topologies/large-1000.yaml) brought up the
-// way the daemon of `sriov-lab up` does it — the cluster assembly with the sim provider, then its Kubernetes API —
-// and 1,000 pods (one VF each) scheduled onto them and Running. Prints the wall time of each part and the process's
-// RSS (peak and now). Run: node --import tsx bench/up-light.ts [topology file]
-import { mkdtempSync, rmSync } from 'node:fs';
+// `up` of a large cluster: 1,000 lightweight nodes × 64 VFs (scenarios/topologies/large-1000.yaml). First in this
+// process the way the daemon of `sriov-lab up` does it — the cluster assembly with the sim provider, then its
+// Kubernetes API — with 1,000 pods (one VF each) scheduled onto the nodes and Running; then the real command
+// (`sriov-lab up --topology …` until it returns with the cluster ready, then `down`; needs `npm run build`), with the
+// daemon's peak RSS. Prints wall times and RSS. Run: node --import tsx bench/up-light.ts [topology file]
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
@@ -49,4 +51,29 @@ try {
   await lc.stop();
   console.log(`down: ${(performance.now() - t5).toFixed(0)} ms`);
   rmSync(workDir, { recursive: true, force: true });
+}
+
+// the real command line, with the daemon's memory
+const cli = join(projectRoot(), 'bin/sriov-lab.js');
+if (!existsSync(join(projectRoot(), 'dist/sriov-lab.mjs'))) {
+  console.log('sriov-lab up: skipped (dist/ is missing: npm run build)');
+} else {
+  const stateDir = mkdtempSync(join(tmpdir(), 'sriov-lab-bench-state-'));
+  const env = { ...process.env, SRIOV_LAB_STATE_DIR: stateDir };
+  try {
+    const c0 = performance.now();
+    execFileSync(process.execPath, [cli, 'up', '--topology', file], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    const c1 = performance.now();
+    const { pid } = JSON.parse(readFileSync(join(stateDir, 'daemon.json'), 'utf8')) as { pid: number };
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kib = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
+    const nodes = execFileSync(process.execPath, [cli, 'get', 'nodes'], { env, encoding: 'utf8' }).trim().split('\n').length - 1;
+    console.log(`sriov-lab up --topology ${topology.name}: ${((c1 - c0) / 1000).toFixed(2)} s wall until ready (CLI start included), ${nodes} nodes listed; daemon RSS ${mib(kib('VmRSS'))}, peak ${mib(kib('VmHWM'))}`);
+  } finally {
+    try {
+      execFileSync(process.execPath, [cli, 'down'], { env, stdio: 'ignore' });
+    } finally {
+      rmSync(stateDir, { recursive: true, force: true });
+    }
+  }
 }

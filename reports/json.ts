@@ -137,6 +137,7 @@ function canonScenario(s: ScenarioResult): ScenarioResult {
       'tags',
       'resources',
       'nodes',
+      'lightweightNodes',
       'status',
       'startedAt',
       'durationMs',
@@ -337,6 +338,7 @@ export function validateRunResult(value: unknown, file?: string): RunResult {
     c.strings(s, 'tags', p);
     c.strings(s, 'resources', p);
     c.strings(s, 'nodes', p, true);
+    c.strings(s, 'lightweightNodes', p, true);
     c.oneOf(s, 'status', STATUSES, p);
     c.num(s, 'durationMs', p);
     c.str(s, 'skipReason', p, true);

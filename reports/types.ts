@@ -122,6 +122,8 @@ export interface ScenarioResult {
   resources: string[];
   /** node names of the topology */
   nodes?: string[];
+  /** the names of `nodes` that are lightweight (no network namespace, no CNI: the model, device manager and plugin view only) */
+  lightweightNodes?: string[];
   status: Status;
   startedAt?: string;
   durationMs: number;

@@ -20,6 +20,7 @@ import type { BackendRunInfo } from '../backend.ts';
 import { LabCluster, type LabNode, type NodeProvider } from '../cluster/lab-cluster.ts';
 import { LabClusterHandle } from '../cluster/handle.ts';
 import type { NodeEvents } from '../node/node-rpc.ts';
+import { formatSysfsDump, type SysfsEntry } from './sysfs-dump.ts';
 import { localNodeApi, nodeService } from '../node/node-service.ts';
 
 /** A simulated node: the node interface, and in-process access to its machine and runtime (the daemon's exec, logs). */
@@ -156,10 +157,7 @@ export class SimNodeProvider implements NodeProvider<SimLabNode> {
         },
         async sysfsDump() {
           const { data } = await ctl.request({ op: 'snapshot' });
-          return (data as Array<{ path: string; kind: string; value?: string }>)
-            .filter((e) => e.kind !== 'dir' && !e.path.startsWith('/sys/bus/pci/drivers/') && !e.path.includes('/kernel/iommu_groups/'))
-            .map((e) => `${e.path}${e.kind === 'link' ? ` -> ${e.value}` : e.value !== undefined ? ` = ${e.value.trimEnd()}` : ''}`)
-            .join('\n');
+          return formatSysfsDump(data as SysfsEntry[]);
         },
         async stop() {
           clearInterval(poll);

@@ -106,11 +106,27 @@ function resourcesLine(alloc: Record<string, string>): string {
   return ext.length ? ext.map((k) => `${k}=${alloc[k]}`).join(', ') : 'no device plugin resources';
 }
 
+/** one line per full node; lightweight nodes grouped by what they advertise (a 1,000-node cluster stays readable) */
+function nodeLines(nodes: DaemonStatus['nodes']): string[] {
+  const lines = nodes.filter((n) => !n.lightweight).map((n) => `  ${n.name}: ${resourcesLine(n.allocatable)}`);
+  const groups = new Map<string, string[]>();
+  for (const n of nodes.filter((x) => x.lightweight)) {
+    const key = resourcesLine(n.allocatable);
+    groups.set(key, [...(groups.get(key) ?? []), n.name]);
+  }
+  for (const [res, names] of groups) {
+    const which = names.length <= 3 ? names.join(', ') : `${names[0]}, ${names[1]} … ${names[names.length - 1]}`;
+    lines.push(`  ${names.length} lightweight (no network namespace, no CNI; ${which}): ${res}`);
+  }
+  return lines;
+}
+
 function upSummary(st: DaemonStatus): string {
-  const first = st.nodes[0]?.name ?? 'node1';
+  // the commands that need a node's machine are shown for a full node
+  const first = (st.nodes.find((n) => !n.lightweight) ?? st.nodes[0])?.name ?? 'node1';
   const lines = [
     `simulated cluster is up: ${st.nodes.length} node${st.nodes.length === 1 ? '' : 's'} (topology ${st.topology}, seed ${st.seed})`,
-    ...st.nodes.map((n) => `  ${n.name}: ${resourcesLine(n.allocatable)}`),
+    ...nodeLines(st.nodes),
     ...st.warnings.map((w) => `warning: ${w}`),
     '',
     ...(st.kubeconfig ? [`Kubernetes API: ${st.apiServer}; use kubectl with: export KUBECONFIG=$(sriov-lab kubeconfig)`, ''] : []),

@@ -36,7 +36,7 @@ export class LabClusterHandle implements ClusterHandle {
   constructor(private readonly lc: LabCluster) {
     this.backend = lc.backend;
     this.cluster = lc.cluster;
-    this.nodes = [...lc.nodes.keys()];
+    this.nodes = lc.nodeNames();
   }
 
   settle(): Promise<void> {
@@ -53,32 +53,32 @@ export class LabClusterHandle implements ClusterHandle {
       const pod = this.cluster.store.get('Pod', ns, target.pod);
       if (!pod) throw new LabClusterError(`pods "${target.pod}" not found`);
       if (!pod.spec?.nodeName) throw new LabClusterError(`pod ${ns}/${target.pod} is not running (phase ${pod.status?.phase ?? 'Pending'})`);
-      return this.lc.mustNode(pod.spec.nodeName).api.call('execInPod', { pod, argv, input: opts.input, timeoutMs: opts.timeoutMs });
+      return this.lc.labNode(pod.spec.nodeName).api.call('execInPod', { pod, argv, input: opts.input, timeoutMs: opts.timeoutMs });
     }
-    const n = this.lc.mustNode(target.node);
+    const n = this.lc.labNode(target.node);
     const r = await n.api.call('exec', { argv, input: opts.input, timeoutMs: opts.timeoutMs });
     await n.sync?.();
     return r;
   }
 
   async kubelet(node: string, action: 'restart' | 'stop' | 'start'): Promise<void> {
-    await this.lc.mustNode(node).api.call('kubelet', { action });
+    await this.lc.labNode(node).api.call('kubelet', { action });
     await this.settle();
   }
 
   async devicePlugin(node: string, action: DevicePluginAction): Promise<void> {
-    await this.lc.mustNode(node).api.call('devicePlugin', { action });
+    await this.lc.labNode(node).api.call('devicePlugin', { action });
   }
 
   async nodeReboot(node: string): Promise<void> {
     // the node's software reboots (plugin killed, kubelet back with an empty device manager); the machine stays up,
     // so VFs keep their state as after a reboot with the same sriov_numvfs configuration
-    await this.lc.mustNode(node).api.call('reboot', {});
+    await this.lc.labNode(node).api.call('reboot', {});
     await this.settle();
   }
 
   async fault(node: string, fault: Fault): Promise<void> {
-    const n = this.lc.mustNode(node);
+    const n = this.lc.labNode(node);
     // the runtime's own fault is the same everywhere; the machine's are the provider's
     if (fault.kind === 'ipamFail') await n.api.call('setIpamFailure', { count: fault.count ?? 1, message: fault.message ?? 'injected IPAM failure' });
     else await n.fault(fault);
@@ -86,12 +86,12 @@ export class LabClusterHandle implements ClusterHandle {
   }
 
   async advanceClock(ms: number): Promise<void> {
-    await Promise.all([...this.lc.nodes.values()].map((n) => n.api.call('advanceClock', { ms })));
+    await Promise.all(this.lc.allNodes().map((n) => n.api.call('advanceClock', { ms })));
     await this.settle();
   }
 
   async collect(node: string, what: CollectWhat[]): Promise<Attachment[]> {
-    const n = this.lc.mustNode(node);
+    const n = this.lc.labNode(node);
     const r = await n.api.call('collect', { what });
     const out: Attachment[] = [];
     const text = (name: string, body: string, contentType = 'text/plain') => out.push(textAttachment(node, name, body, contentType));

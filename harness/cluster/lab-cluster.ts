@@ -16,6 +16,8 @@ import { toJsonValue, type PodPhase, type TraceEvent } from '../../sim/trace.ts'
 import type { BackendName } from '../../reports/types.ts';
 import type { BackendUpOptions, Fault } from '../backend.ts';
 import type { Methods, NodeApi, NodeEvents, NodeNotification, Resources } from '../node/node-rpc.ts';
+import { LIGHTWEIGHT_ANNOTATION, LIGHTWEIGHT_NOTE, LightNodeProvider, type LightNode } from '../backends/light.ts';
+import { defaultDevicePluginConfig } from '../plugins.ts';
 
 /** A node as its provider started it: the node interface, and the machine's own part. */
 export interface LabNode {
@@ -187,8 +189,11 @@ class ResourceSampler {
 /** Starts the nodes through a provider (in parallel), joins them to one control plane; stops all on failure. */
 export class LabCluster<N extends LabNode = LabNode> implements AsyncDisposable {
   readonly cluster: Cluster;
-  /** the started nodes, in topology order */
+  /** the provider's started nodes, in topology order */
   readonly nodes = new Map<string, N>();
+  /** the lightweight nodes (`lightweight: true` in the topology), started in this process whatever the provider */
+  readonly lightNodes = new Map<string, LightNode>();
+  private readonly light: LightNodeProvider;
   private readonly proxies = new Map<string, NodeProxy>();
   private readonly unsubscribe: Array<() => void> = [];
   private readonly sampler: ResourceSampler;
@@ -202,6 +207,7 @@ export class LabCluster<N extends LabNode = LabNode> implements AsyncDisposable 
     private readonly opts: BackendUpOptions,
   ) {
     this.cluster = new Cluster({ seed: opts.seed });
+    this.light = new LightNodeProvider({ seed: opts.seed, devicePluginConfig: opts.devicePlugin.config ?? defaultDevicePluginConfig() });
     this.sampler = new ResourceSampler(this.cluster, (node) => this.proxies.get(node)?.resources(), (e) => this.trace(e));
   }
 
@@ -263,24 +269,32 @@ export class LabCluster<N extends LabNode = LabNode> implements AsyncDisposable 
         deleted: (p) => this.sampler.podChanged(p.spec?.nodeName),
       }),
     );
+    const lightCount = topology.nodes.filter((n) => n.lightweight).length;
+    if (lightCount) this.opts.progress?.(`starting ${lightCount} lightweight node(s) (${LIGHTWEIGHT_NOTE.replace(/^lightweight: /, '')})`);
     const started = await Promise.allSettled(
-      topology.nodes.map(async (spec, index) => {
+      topology.nodes.map(async (spec, index): Promise<N | LightNode> => {
         const proxy = new NodeProxy(spec.name);
         this.proxies.set(spec.name, proxy);
-        const node = await this.provider.startNode(spec, index, this.opts, this.eventsOf(proxy));
+        const node = spec.lightweight ? await this.light.startNode(spec, this.eventsOf(proxy)) : await this.provider.startNode(spec, index, this.opts, this.eventsOf(proxy));
         proxy.greeted(node.api, node.hello);
         return node;
       }),
     );
     // nodes join the cluster in topology order
-    for (const s of started) if (s.status === 'fulfilled') this.nodes.set(s.value.spec.name, s.value);
+    for (const s of started) {
+      if (s.status !== 'fulfilled') continue;
+      if ('lightweight' in s.value) this.lightNodes.set(s.value.spec.name, s.value);
+      else this.nodes.set(s.value.spec.name, s.value);
+    }
     const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed) throw failed.reason as Error;
     for (const [index, spec] of topology.nodes.entries()) this.cluster.addNode(this.proxies.get(spec.name)!, nodeOptionsOf(spec, index));
-    if (this.provider.awaitDevicePlugins) await Promise.all(topology.nodes.map((spec) => this.devicePluginReady(spec.name)));
+    if (lightCount) this.opts.progress?.(`${lightCount} lightweight node(s) up`);
+    const full = topology.nodes.filter((spec) => !spec.lightweight);
+    if (this.provider.awaitDevicePlugins) await Promise.all(full.map((spec) => this.devicePluginReady(spec.name)));
     this.cluster.onPodAdmitted(async ({ pod, nodeName }) => {
       try {
-        return await this.mustNode(nodeName).api.call('podStarted', { pod, nads: this.nads(), configMaps: this.configMapsOf(pod) });
+        return await this.labNode(nodeName).api.call('podStarted', { pod, nads: this.nads(), configMaps: this.configMapsOf(pod) });
       } catch (e) {
         if (e instanceof PodStartError) throw e;
         const err = e as Error & { remote?: { reason?: string } };
@@ -289,7 +303,7 @@ export class LabCluster<N extends LabNode = LabNode> implements AsyncDisposable 
       }
     });
     this.cluster.onPodReleased(async ({ pod, nodeName }) => {
-      await this.nodes.get(nodeName)?.api.call('podStopped', { pod: pod as V1Pod });
+      await (this.nodes.get(nodeName) ?? this.lightNodes.get(nodeName))?.api.call('podStopped', { pod: pod as V1Pod });
     });
   }
 
@@ -319,10 +333,29 @@ export class LabCluster<N extends LabNode = LabNode> implements AsyncDisposable 
     return out;
   }
 
+  /** a node of the provider (its machine: a netns, a VM, this host) */
   mustNode(name: string): N {
     const n = this.nodes.get(name);
-    if (!n) throw new LabClusterError(`no node "${name}" (nodes: ${[...this.nodes.keys()].join(', ')})`);
+    if (n) return n;
+    if (this.lightNodes.has(name)) throw new LabClusterError(`node "${name}" is lightweight (no network namespace, no CNI, no processes): this needs a full node`);
+    throw new LabClusterError(`no node "${name}" (nodes: ${this.nodeNames().join(', ')})`);
+  }
+
+  /** any node, full or lightweight: what the node interface and faults need */
+  labNode(name: string): LabNode {
+    const n = this.nodes.get(name) ?? this.lightNodes.get(name);
+    if (!n) throw new LabClusterError(`no node "${name}" (nodes: ${this.nodeNames().join(', ')})`);
     return n;
+  }
+
+  /** every node's name, in topology order */
+  nodeNames(): string[] {
+    return this.opts.topology.nodes.map((n) => n.name).filter((n) => this.nodes.has(n) || this.lightNodes.has(n));
+  }
+
+  /** every node, full and lightweight, in topology order */
+  allNodes(): LabNode[] {
+    return this.nodeNames().map((n) => this.labNode(n));
   }
 
   /** brings every node's machine events into the trace */
@@ -346,7 +379,7 @@ export class LabCluster<N extends LabNode = LabNode> implements AsyncDisposable 
 
   /** pods/log and pods/exec of the API server: calls to the pod's node */
   private podIo(): PodIo {
-    const api = (pod: V1Pod) => this.mustNode(pod.spec?.nodeName ?? '').api;
+    const api = (pod: V1Pod) => this.labNode(pod.spec?.nodeName ?? '').api;
     // a long poll holds its call open: the call's own limit is past the longest wait
     const limit = (waitMs: number) => waitMs + 30_000;
     return {
@@ -368,8 +401,9 @@ export class LabCluster<N extends LabNode = LabNode> implements AsyncDisposable 
     await this.apiStarting?.then((a) => a.close()).catch(() => undefined);
     for (const u of this.unsubscribe) u();
     this.sampler.stop();
-    await Promise.all([...this.nodes.values()].map((n) => n.stop().catch(() => undefined)));
+    await Promise.all([...this.nodes.values(), ...this.lightNodes.values()].map((n) => n.stop().catch(() => undefined)));
     this.nodes.clear();
+    this.lightNodes.clear();
     this.cluster.close();
     await this.provider.finish?.();
   }
@@ -386,8 +420,10 @@ export function nodeOptionsOf(spec: NodeSpec, index: number): NodeOptions {
     memory: spec.memory,
     pods: String(spec.pods),
     labels: { 'kubernetes.io/hostname': spec.name, 'kubernetes.io/os': 'linux', ...spec.labels },
+    annotations: spec.lightweight ? { [LIGHTWEIGHT_ANNOTATION]: LIGHTWEIGHT_NOTE } : undefined,
     taints: spec.taints.map((t) => ({ key: t.key, value: t.value, effect: t.effect })),
-    internalIP: `172.18.0.${index + 2}`,
+    // kind's 172.18.0.0/16, by index: 172.18.0.2 …, then 172.18.1.0 … for large clusters
+    internalIP: `172.18.${Math.floor((index + 2) / 256)}.${(index + 2) % 256}`,
   };
 }
 

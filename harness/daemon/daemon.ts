@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { TraceEvent } from '../../sim/trace.ts';
 import { LabCluster } from '../cluster/lab-cluster.ts';
 import { SimNodeProvider, type SimLabNode } from '../backends/sim.ts';
+import { LIGHTWEIGHT_ANNOTATION } from '../backends/light.ts';
 import { StoreError } from '../../sim/cluster/store.ts';
 import { kubectlError } from '../cli/kubectl-errors.ts';
 import { defaultTopology, loadTopology, type Topology } from '../../sim/topology/topology.ts';
@@ -253,9 +254,12 @@ export class ClusterDaemon {
   }
 
   private node(name: string): SimLabNode {
-    const sn = this.cluster().nodes.get(name);
-    if (!sn) throw nodeNotFound(name);
-    return sn;
+    const sc = this.cluster();
+    const sn = sc.nodes.get(name);
+    if (sn) return sn;
+    // a lightweight node has no machine, logs or processes: say so rather than "not found"
+    if (sc.lightNodes.has(name)) sc.mustNode(name);
+    throw nodeNotFound(name);
   }
 
   private async handle(req: DaemonRequest): Promise<unknown> {
@@ -302,7 +306,13 @@ export class ClusterDaemon {
       error: this.error,
       apiServer: this.info.apiServer,
       kubeconfig: this.info.apiServer ? this.paths.kubeconfig : undefined,
-      nodes: store ? store.list('Node').map((n) => ({ name: n.metadata!.name!, allocatable: { ...(n.status?.allocatable ?? {}) } })) : [],
+      nodes: store
+        ? store.list('Node').map((n) => ({
+            name: n.metadata!.name!,
+            allocatable: { ...(n.status?.allocatable ?? {}) },
+            ...(n.metadata?.annotations?.[LIGHTWEIGHT_ANNOTATION] ? { lightweight: true } : {}),
+          }))
+        : [],
     };
   }
 
@@ -338,7 +348,8 @@ export class ClusterDaemon {
 
   private async restart(component: 'kubelet' | 'device-plugin', nodeName: string): Promise<CommandOutput> {
     const sc = this.cluster();
-    const sn = this.node(nodeName);
+    // only the node interface is needed: a lightweight node restarts its kubelet and plugin view too
+    const sn = sc.nodes.has(nodeName) || !sc.lightNodes.has(nodeName) ? this.node(nodeName) : sc.labNode(nodeName);
     if (component === 'kubelet') {
       this.log(`restarting the kubelet on ${nodeName}`);
       await sn.api.call('kubelet', { action: 'restart' });

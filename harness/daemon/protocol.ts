@@ -35,7 +35,7 @@ export interface DaemonStatus {
   /** the Kubernetes API server's URL and its kubeconfig, once it listens */
   apiServer?: string;
   kubeconfig?: string;
-  nodes: Array<{ name: string; allocatable: Record<string, string> }>;
+  nodes: Array<{ name: string; allocatable: Record<string, string>; lightweight?: boolean }>;
 }
 
 export interface LogsResult {

@@ -109,6 +109,12 @@ export function reproduceCommand(file: string, opts: Pick<RunOptions, 'seed' | '
   return joinCommandLine(argv);
 }
 
+/** the report's lightweight node names, when the topology has any */
+function lightweightOf(s: Scenario): { lightweightNodes?: string[] } {
+  const light = s.topology.nodes.filter((n) => n.lightweight).map((n) => n.name);
+  return light.length ? { lightweightNodes: light } : {};
+}
+
 function nicsOf(scenarios: Scenario[]): NicInfo[] {
   const seen = new Map<string, NicInfo>();
   for (const s of scenarios) {
@@ -279,6 +285,7 @@ function skipped(s: Scenario, info: ScenarioInfo, opts: RunOptions, reason: stri
     tags: s.tags,
     resources: s.resources,
     nodes: s.topology.nodes.map((n) => n.name),
+    ...lightweightOf(s),
     status: 'skipped',
     durationMs: 0,
     skipReason: reason,
@@ -334,6 +341,7 @@ async function runOne(
     tags: s.tags,
     resources: s.resources,
     nodes: s.topology.nodes.map((n) => n.name),
+    ...lightweightOf(s),
     status: 'passed',
     startedAt: new Date(startWall).toISOString(),
     durationMs: 0,

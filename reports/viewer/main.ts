@@ -2,6 +2,7 @@
 // and inlined into each report. It reads the RunResult from <template id="run-data"> (gzip + base64), renders the
 // summary and the scenario list at once, and a scenario's details only when it is expanded.
 import { diffOf } from '../diff.ts';
+import { nodeListText } from '../node-list.ts';
 import {
   failuresFirst,
   firstError,
@@ -589,7 +590,7 @@ function renderDetails(unsorted: ScenarioResult): DomElement[] {
     }
   }
   out.push(h('div', { class: 'scenario-reproduce' }, h('span', { class: 'label' }, 'reproduce'), codeBlock(sc.reproduceCommand, 'reproduce')));
-  const meta = [sc.resources.length ? `resources: ${sc.resources.join(', ')}` : '', sc.nodes?.length ? `nodes: ${sc.nodes.join(', ')}` : '', sc.startedAt ? `started ${sc.startedAt}` : '']
+  const meta = [sc.resources.length ? `resources: ${sc.resources.join(', ')}` : '', sc.nodes?.length ? `nodes: ${nodeListText(sc)}` : '', sc.startedAt ? `started ${sc.startedAt}` : '']
     .filter(Boolean)
     .join(' · ');
   if (meta) out.push(h('div', { class: 'scenario-meta' }, meta));

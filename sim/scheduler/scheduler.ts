@@ -1,25 +1,60 @@
 // An emulation of kube-scheduler's default profile as far as extended resources and DaemonSet-like placement need it:
 // filters NodeUnschedulable → TaintToleration → NodeAffinity (nodeSelector, required node affinity) → NodeResourcesFit
-// (pods, cpu, memory, extended resources), scores LeastAllocated + BalancedAllocation on cpu/memory with the
-// scheduler's non-zero defaults, and picks among the best nodes with a seeded PRNG (reservoir sampling, as selectHost
-// does). Like the real one it searches only a share of the nodes once enough feasible ones are found
-// (percentageOfNodesToScore, adaptive) and rotates the start index between cycles.
+// (pods, cpu, memory, extended resources) → PodTopologySpread (DoNotSchedule constraints); scores with the default
+// profile's plugins and weights (score.ts): NodeResourcesFit LeastAllocated (or MostAllocated) on cpu/memory with the
+// scheduler's non-zero defaults (extended resources too when configured, as NodeResourcesFitArgs allows),
+// BalancedAllocation on the requests, TaintToleration (PreferNoSchedule), NodeAffinity (preferred terms) and
+// PodTopologySpread (ScheduleAnyway constraints); and picks among the best nodes with a seeded PRNG (reservoir
+// sampling, as selectHost does). Like the real one it searches only a share of the nodes once enough feasible ones
+// are found (percentageOfNodesToScore, adaptive), rotates the start index between cycles, and scores nothing when a
+// single node is feasible. The system default spread constraints select pods through Services, ReplicaSets and
+// StatefulSets, which this cluster does not serve, so only a pod's own constraints count.
 //
 // Per-node requested sums are kept incrementally (addPod/removePod), never recomputed from the pod list.
 //
 // Messages (kube-scheduler, pkg/scheduler): FitError.Error() = "0/%v nodes are available:" + " <sorted '<count>
 // <reason>' joined by ', '>." ; reasons: NodeResourcesFit "Insufficient <resource>" and "Too many pods",
 // NodeAffinity ErrReasonPod "node(s) didn't match Pod's node affinity/selector", TaintToleration
-// "node(s) had untolerated taint {<key>: <value>}" (1.25–1.34 wording), NodeUnschedulable "node(s) were unschedulable".
-import type { V1Node, V1NodeSelectorRequirement, V1NodeSelectorTerm, V1Pod, V1Taint, V1Toleration } from '@kubernetes/client-node';
+// "node(s) had untolerated taint {<key>: <value>}" (1.25–1.34 wording), NodeUnschedulable "node(s) were unschedulable",
+// PodTopologySpread "node(s) didn't match pod topology spread constraints" (and " (missing required label)").
+import type {
+  V1LabelSelector,
+  V1Node,
+  V1NodeSelectorRequirement,
+  V1NodeSelectorTerm,
+  V1Pod,
+  V1PreferredSchedulingTerm,
+  V1Taint,
+  V1Toleration,
+  V1TopologySpreadConstraint,
+} from '@kubernetes/client-node';
 import { createRng, type Rng } from './prng.ts';
 import { parseQuantity, quantityMilliValue, quantityValue } from './quantity.ts';
+import {
+  balancedScore,
+  leastRequestedScore,
+  mostRequestedScore,
+  DEFAULT_SCORE_WEIGHTS,
+  DEFAULT_SCORING,
+  defaultNormalizeScore,
+  MAX_NODE_SCORE,
+  normalizeSpreadScores,
+  resourceScore,
+  SCORE_PLUGINS,
+  spreadScoreForCount,
+  topologyNormalizingWeight,
+  type ScorePlugin,
+  type ScoringConfig,
+} from './score.ts';
 
 export const REASON_UNSCHEDULABLE_NODE = 'node(s) were unschedulable';
 export const REASON_NODE_AFFINITY = "node(s) didn't match Pod's node affinity/selector";
 export const REASON_TOO_MANY_PODS = 'Too many pods';
 export const insufficient = (resource: string): string => `Insufficient ${resource}`;
 export const untoleratedTaint = (t: V1Taint): string => `node(s) had untolerated taint {${t.key}: ${t.value ?? ''}}`;
+export const REASON_TOPOLOGY_SPREAD = "node(s) didn't match pod topology spread constraints";
+export const REASON_TOPOLOGY_LABEL = `${REASON_TOPOLOGY_SPREAD} (missing required label)`;
+const HOSTNAME_LABEL = 'kubernetes.io/hostname';
 
 // scoring defaults for containers without requests (pkg/scheduler/util: DefaultMilliCPURequest, DefaultMemoryRequest)
 const DEFAULT_MILLI_CPU_REQUEST = 100;
@@ -34,6 +69,12 @@ export interface PodRequests {
   /** cpu/memory with the scoring defaults applied to containers that request none */
   nonZeroMilliCpu: number;
   nonZeroMemory: number;
+  /** `scalar` as two arrays, for the filter's hot loop */
+  scalarNames: string[];
+  scalarAmounts: number[];
+  /** the pod's namespace and labels: what spread constraints of later pods count it by */
+  namespace: string;
+  labels: Readonly<Record<string, string>>;
 }
 
 type Amounts = Map<string, number>;
@@ -92,6 +133,10 @@ export function computePodRequests(pod: V1Pod): PodRequests {
     scalar,
     nonZeroMilliCpu: nz.get('cpu') ?? 0,
     nonZeroMemory: nz.get('memory') ?? 0,
+    scalarNames: [...scalar.keys()],
+    scalarAmounts: [...scalar.values()],
+    namespace: pod.metadata?.namespace ?? 'default',
+    labels: { ...(pod.metadata?.labels ?? {}) },
   };
 }
 
@@ -100,6 +145,8 @@ interface NodeInfo {
   labels: Record<string, string>;
   /** NoSchedule/NoExecute taints only: the ones the filter looks at */
   taints: V1Taint[];
+  /** PreferNoSchedule taints: the ones TaintToleration scores */
+  preferTaints: V1Taint[];
   unschedulable: boolean;
   allocMilliCpu: number;
   allocMemory: number;
@@ -111,6 +158,8 @@ interface NodeInfo {
   nonZeroMilliCpu: number;
   nonZeroMemory: number;
   podCount: number;
+  /** the pods counted on the node (uid → requests), for spread constraints */
+  pods: Map<string, PodRequests>;
 }
 
 /** Why a pod fits no node: counts per reason over all nodes, and the message kube-scheduler prints. */
@@ -142,6 +191,17 @@ export interface SchedulerOptions {
   seed: number | string;
   /** 0 = adaptive (the default of kube-scheduler); 100 = always look at every node */
   percentageOfNodesToScore?: number;
+  /** NodeResourcesFit's scoring strategy and the resources it and BalancedAllocation score (default: cpu, memory) */
+  scoring?: Partial<ScoringConfig>;
+  /** score plugin weights (default: the default profile's) */
+  weights?: Partial<Record<ScorePlugin, number>>;
+}
+
+/** one feasible node's scores: each plugin's after normalization (before weighting), and the weighted total */
+export interface NodeScore {
+  nodeName: string;
+  plugins: Record<ScorePlugin, number>;
+  total: number;
 }
 
 function tolerates(tolerations: readonly V1Toleration[], taint: V1Taint): boolean {
@@ -214,11 +274,6 @@ export function fitsPlacement(pod: V1Pod, node: V1Node): boolean {
   return placementReason(pod, pod.spec?.tolerations ?? [], info) === undefined;
 }
 
-// module-level, not a closure in score(): the hot loop must not allocate a function per node
-function least(used: number, cap: number): number {
-  return cap === 0 || used > cap ? 0 : Math.floor(((cap - used) * 100) / cap);
-}
-
 const TAINT_EFFECTS_FILTERED = new Set(['NoSchedule', 'NoExecute']);
 const UNSCHEDULABLE_TAINT: V1Taint = { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' };
 
@@ -228,6 +283,189 @@ function amountOf(raw: string | undefined, milli: boolean): number {
   return milli ? quantityMilliValue(q) : quantityValue(q);
 }
 
+
+/** metav1.LabelSelector against labels: every matchLabels entry and every matchExpression holds ({} matches all). */
+export function labelSelectorMatches(sel: V1LabelSelector, labels: Readonly<Record<string, string>>): boolean {
+  for (const k in sel.matchLabels ?? {}) if (labels[k] !== sel.matchLabels![k]) return false;
+  for (const e of sel.matchExpressions ?? []) {
+    const v = labels[e.key];
+    const values = e.values ?? [];
+    switch (e.operator) {
+      case 'In':
+        if (v === undefined || !values.includes(v)) return false;
+        break;
+      case 'NotIn':
+        if (v !== undefined && values.includes(v)) return false;
+        break;
+      case 'Exists':
+        if (v === undefined) return false;
+        break;
+      case 'DoesNotExist':
+        if (v !== undefined) return false;
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
+/** a pod's topology spread constraint, ready to count with */
+interface SpreadConstraint {
+  maxSkew: number;
+  topologyKey: string;
+  /** null: the constraint has no labelSelector and so matches no pod */
+  selector: V1LabelSelector | null;
+  minDomains: number;
+  honorAffinity: boolean;
+  honorTaints: boolean;
+  /** the incoming pod matches its own selector */
+  selfMatch: number;
+}
+
+function spreadConstraints(pod: V1Pod, req: PodRequests, when: 'DoNotSchedule' | 'ScheduleAnyway'): SpreadConstraint[] {
+  const out: SpreadConstraint[] = [];
+  for (const c of (pod.spec?.topologySpreadConstraints ?? []) as V1TopologySpreadConstraint[]) {
+    if (c.whenUnsatisfiable !== when) continue;
+    let selector: V1LabelSelector | null = c.labelSelector ?? null;
+    // matchLabelKeys: the incoming pod's values of those keys join the selector (keys it lacks are left out)
+    const keys = (c.matchLabelKeys ?? []).filter((k) => req.labels[k] !== undefined);
+    if (selector && keys.length) {
+      selector = { ...selector, matchExpressions: [...(selector.matchExpressions ?? []), ...keys.map((k) => ({ key: k, operator: 'In', values: [req.labels[k]] }))] };
+    }
+    out.push({
+      maxSkew: c.maxSkew,
+      topologyKey: c.topologyKey,
+      selector,
+      minDomains: c.minDomains ?? 1,
+      honorAffinity: (c.nodeAffinityPolicy ?? 'Honor') === 'Honor',
+      honorTaints: c.nodeTaintsPolicy === 'Honor',
+      selfMatch: selector && labelSelectorMatches(selector, req.labels) ? 1 : 0,
+    });
+  }
+  return out;
+}
+
+function hasAllKeys(node: NodeInfo, cs: readonly SpreadConstraint[]): boolean {
+  for (const c of cs) if (node.labels[c.topologyKey] === undefined) return false;
+  return true;
+}
+
+/** pods on the node in the namespace that the selector matches */
+function countMatching(node: NodeInfo, c: SpreadConstraint, namespace: string): number {
+  if (!c.selector) return 0;
+  let n = 0;
+  for (const p of node.pods.values()) if (p.namespace === namespace && labelSelectorMatches(c.selector, p.labels)) n++;
+  return n;
+}
+
+/** what the node inclusion policies let count: required node affinity (honored by default) and taints (ignored) */
+function nodeCounts(pod: V1Pod, tolerations: readonly V1Toleration[], node: NodeInfo, c: SpreadConstraint): boolean {
+  if (c.honorAffinity && !matchesNodeAffinity(pod, node)) return false;
+  if (c.honorTaints) for (const t of node.taints) if (!tolerates(tolerations, t)) return false;
+  return true;
+}
+
+/** per constraint: topology value → matching pods over every node that counts */
+function domainCounts(pod: V1Pod, req: PodRequests, nodes: readonly NodeInfo[], cs: readonly SpreadConstraint[], only?: ReadonlyArray<Set<string>>): Array<Map<string, number>> {
+  const tolerations = pod.spec?.tolerations ?? [];
+  const counts = cs.map((_, i) => new Map<string, number>(only ? [...only[i]].map((v) => [v, 0]) : []));
+  for (const node of nodes) {
+    if (!hasAllKeys(node, cs)) continue;
+    cs.forEach((c, i) => {
+      if (!nodeCounts(pod, tolerations, node, c)) return;
+      const v = node.labels[c.topologyKey];
+      if (only && !only[i].has(v)) return;
+      counts[i].set(v, (counts[i].get(v) ?? 0) + countMatching(node, c, req.namespace));
+    });
+  }
+  return counts;
+}
+
+/** PodTopologySpread's PreFilter state: counts per domain and the smallest count per DoNotSchedule constraint */
+interface HardSpread {
+  constraints: SpreadConstraint[];
+  counts: Array<Map<string, number>>;
+  minMatch: number[];
+}
+
+function hardSpread(pod: V1Pod, req: PodRequests, nodes: readonly NodeInfo[]): HardSpread | undefined {
+  const constraints = spreadConstraints(pod, req, 'DoNotSchedule');
+  if (!constraints.length) return undefined;
+  const counts = domainCounts(pod, req, nodes, constraints);
+  const minMatch = constraints.map((c, i) => {
+    if (counts[i].size < c.minDomains) return 0;
+    let min = Number.MAX_SAFE_INTEGER;
+    for (const n of counts[i].values()) if (n < min) min = n;
+    return min;
+  });
+  return { constraints, counts, minMatch };
+}
+
+function spreadReason(s: HardSpread, node: NodeInfo): string | undefined {
+  for (let i = 0; i < s.constraints.length; i++) {
+    const c = s.constraints[i];
+    const v = node.labels[c.topologyKey];
+    if (v === undefined) return REASON_TOPOLOGY_LABEL;
+    if ((s.counts[i].get(v) ?? 0) + c.selfMatch - s.minMatch[i] > c.maxSkew) return REASON_TOPOLOGY_SPREAD;
+  }
+  return undefined;
+}
+
+/** the pod has a node selector or required node affinity */
+function hasPlacement(pod: V1Pod): boolean {
+  return !!(pod.spec?.nodeSelector || pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution);
+}
+
+function matchesNodeAffinity(pod: V1Pod, node: Pick<NodeInfo, 'name' | 'labels'>): boolean {
+  const selector = pod.spec?.nodeSelector;
+  if (selector) for (const k in selector) if (node.labels[k] !== selector[k]) return false;
+  const terms = pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
+  return !terms || terms.some((t) => matchTerm(t, node));
+}
+
+/** tolerations TaintToleration's score looks at: effect PreferNoSchedule or none */
+function preferTolerations(tolerations: readonly V1Toleration[]): V1Toleration[] {
+  return tolerations.filter((t) => !t.effect || t.effect === 'PreferNoSchedule');
+}
+
+const emptyPluginScores = (): Record<ScorePlugin, number> => ({
+  NodeResourcesFit: 0,
+  NodeResourcesBalancedAllocation: 0,
+  TaintToleration: 0,
+  NodeAffinity: 0,
+  PodTopologySpread: 0,
+});
+
+// local bindings: the per-node loop calls them without going through the module namespace
+const leastScore = leastRequestedScore;
+const mostScore = mostRequestedScore;
+
+type ResourceKind = { kind: 'cpu' } | { kind: 'memory' } | { kind: 'scalar'; name: string };
+const kindOf = (name: string): ResourceKind => (name === 'cpu' ? { kind: 'cpu' } : name === 'memory' ? { kind: 'memory' } : { kind: 'scalar', name });
+
+/**
+ * requested (node's sum + the pod's) and allocatable of each scored resource, into the scratch arrays: cpu/memory
+ * with the non-zero defaults when `nonZero` (NodeResourcesFit), as requested otherwise (BalancedAllocation); an
+ * extended resource the pod does not ask for gets allocatable 0, which leaves it out
+ */
+function fillAmounts(kinds: readonly ResourceKind[], req: PodRequests, node: NodeInfo, nonZero: boolean, requested: number[], allocatable: number[]): void {
+  for (let i = 0; i < kinds.length; i++) {
+    const k = kinds[i];
+    if (k.kind === 'cpu') {
+      allocatable[i] = node.allocMilliCpu;
+      requested[i] = nonZero ? node.nonZeroMilliCpu + req.nonZeroMilliCpu : node.reqMilliCpu + req.milliCpu;
+    } else if (k.kind === 'memory') {
+      allocatable[i] = node.allocMemory;
+      requested[i] = nonZero ? node.nonZeroMemory + req.nonZeroMemory : node.reqMemory + req.memory;
+    } else {
+      const own = req.scalar.get(k.name) ?? 0;
+      allocatable[i] = own === 0 ? 0 : (node.allocScalar.get(k.name) ?? 0);
+      requested[i] = own === 0 ? 0 : (node.reqScalar.get(k.name) ?? 0) + own;
+    }
+  }
+}
+
 export class Scheduler {
   private readonly nodes: NodeInfo[] = [];
   private readonly byName = new Map<string, NodeInfo>();
@@ -235,11 +473,37 @@ export class Scheduler {
   private readonly assigned = new Map<string, { node: NodeInfo; requests: PodRequests }>();
   private readonly rng: Rng;
   private readonly percentageOfNodesToScore: number;
+  private readonly weights: Record<ScorePlugin, number>;
+  private readonly most: boolean;
+  private readonly fitKinds: ResourceKind[];
+  private readonly fitWeights: number[];
+  private readonly balancedKinds: ResourceKind[];
+  // scratch arrays of one cycle, reused: the hot loop allocates nothing per node
+  private readonly fitReq: number[];
+  private readonly fitAlloc: number[];
+  private readonly balReq: number[];
+  private readonly balAlloc: number[];
+  private readonly feasibleBuf: NodeInfo[] = [];
+  private readonly totalsBuf: number[] = [];
+  /** scoring is the default one (cpu and memory, equal weights): the per-node loop takes a shortcut */
+  private readonly cpuMem: boolean;
   private nextStartNodeIndex = 0;
 
   constructor(opts: SchedulerOptions) {
     this.rng = createRng(opts.seed);
     this.percentageOfNodesToScore = opts.percentageOfNodesToScore ?? 0;
+    this.weights = { ...DEFAULT_SCORE_WEIGHTS, ...opts.weights };
+    const scoring = { ...DEFAULT_SCORING, ...opts.scoring };
+    this.most = scoring.strategy === 'MostAllocated';
+    this.fitKinds = scoring.fitResources.map((r) => kindOf(r.name));
+    this.fitWeights = scoring.fitResources.map((r) => r.weight);
+    this.balancedKinds = scoring.balancedResources.map((r) => kindOf(r.name));
+    const isCpuMem = (rs: readonly { name: string; weight: number }[]) => rs.length === 2 && rs[0].name === 'cpu' && rs[1].name === 'memory' && rs[0].weight === rs[1].weight;
+    this.cpuMem = isCpuMem(scoring.fitResources) && isCpuMem(scoring.balancedResources);
+    this.fitReq = new Array<number>(this.fitKinds.length).fill(0);
+    this.fitAlloc = new Array<number>(this.fitKinds.length).fill(0);
+    this.balReq = new Array<number>(this.balancedKinds.length).fill(0);
+    this.balAlloc = new Array<number>(this.balancedKinds.length).fill(0);
   }
 
   get nodeCount(): number {
@@ -256,6 +520,7 @@ export class Scheduler {
         name,
         labels: {},
         taints: [],
+        preferTaints: [],
         unschedulable: false,
         allocMilliCpu: 0,
         allocMemory: 0,
@@ -267,12 +532,14 @@ export class Scheduler {
         nonZeroMilliCpu: 0,
         nonZeroMemory: 0,
         podCount: 0,
+        pods: new Map(),
       };
       this.byName.set(name, info);
       this.nodes.push(info);
     }
     info.labels = { ...(node.metadata?.labels ?? {}) };
     info.taints = (node.spec?.taints ?? []).filter((t) => TAINT_EFFECTS_FILTERED.has(t.effect));
+    info.preferTaints = (node.spec?.taints ?? []).filter((t) => t.effect === 'PreferNoSchedule');
     info.unschedulable = node.spec?.unschedulable === true;
     const alloc = node.status?.allocatable ?? {};
     info.allocMilliCpu = amountOf(alloc.cpu, true);
@@ -287,7 +554,7 @@ export class Scheduler {
     if (!info) return;
     this.byName.delete(name);
     this.nodes.splice(this.nodes.indexOf(info), 1);
-    for (const [uid, a] of this.assigned) if (a.node === info) this.assigned.delete(uid);
+    for (const uid of info.pods.keys()) this.assigned.delete(uid);
   }
 
   /** Counts a pod on a node (an assumed or bound pod). Idempotent per uid. */
@@ -301,6 +568,7 @@ export class Scheduler {
     node.nonZeroMilliCpu += requests.nonZeroMilliCpu;
     node.nonZeroMemory += requests.nonZeroMemory;
     node.podCount++;
+    node.pods.set(uid, requests);
     for (const [k, v] of requests.scalar) node.reqScalar.set(k, (node.reqScalar.get(k) ?? 0) + v);
   }
 
@@ -315,6 +583,7 @@ export class Scheduler {
     node.nonZeroMilliCpu -= requests.nonZeroMilliCpu;
     node.nonZeroMemory -= requests.nonZeroMemory;
     node.podCount--;
+    node.pods.delete(uid);
     for (const [k, v] of requests.scalar) node.reqScalar.set(k, (node.reqScalar.get(k) ?? 0) - v);
     return true;
   }
@@ -325,29 +594,149 @@ export class Scheduler {
     return n && { milliCpu: n.reqMilliCpu, memory: n.reqMemory, pods: n.podCount, scalar: n.reqScalar };
   }
 
-  /** Filter: undefined when the pod fits, else the failing plugin's reasons. */
-  private filter(pod: V1Pod, req: PodRequests, node: NodeInfo, tolerations: readonly V1Toleration[]): string[] | undefined {
-    const placement = placementReason(pod, tolerations, node);
-    if (placement) return [placement];
+  /**
+   * Filter: undefined when the pod fits, else the failing plugin's reasons. `placement`: the pod has a node selector
+   * or required node affinity (else only the node's taints and unschedulable need the placement filters).
+   */
+  private filter(pod: V1Pod, req: PodRequests, node: NodeInfo, tolerations: readonly V1Toleration[], spread: HardSpread | undefined, placement: boolean): string[] | undefined {
+    if (placement || node.unschedulable || node.taints.length > 0) {
+      const why = placementReason(pod, tolerations, node);
+      if (why) return [why];
+    }
     let reasons: string[] | undefined;
     if (node.podCount + 1 > node.allocPods) (reasons ??= []).push(REASON_TOO_MANY_PODS);
     if (req.milliCpu > 0 && req.milliCpu > node.allocMilliCpu - node.reqMilliCpu) (reasons ??= []).push('Insufficient cpu');
     if (req.memory > 0 && req.memory > node.allocMemory - node.reqMemory) (reasons ??= []).push('Insufficient memory');
-    for (const [r, v] of req.scalar) {
-      if (v > (node.allocScalar.get(r) ?? 0) - (node.reqScalar.get(r) ?? 0)) (reasons ??= []).push(insufficient(r));
+    const names = req.scalarNames;
+    for (let i = 0; i < names.length; i++) {
+      const r = names[i];
+      if (req.scalarAmounts[i] > (node.allocScalar.get(r) ?? 0) - (node.reqScalar.get(r) ?? 0)) (reasons ??= []).push(insufficient(r));
     }
-    return reasons;
+    if (reasons || !spread) return reasons;
+    const s = spreadReason(spread, node);
+    return s ? [s] : undefined;
   }
 
-  /** LeastAllocated + BalancedAllocation on cpu/memory (weights 1), with the non-zero request defaults. */
-  private score(req: PodRequests, node: NodeInfo): number {
-    const cpu = node.nonZeroMilliCpu + req.nonZeroMilliCpu;
-    const mem = node.nonZeroMemory + req.nonZeroMemory;
-    const leastAllocated = Math.floor((least(cpu, node.allocMilliCpu) + least(mem, node.allocMemory)) / 2);
-    const fc = node.allocMilliCpu ? Math.min(cpu / node.allocMilliCpu, 1) : 1;
-    const fm = node.allocMemory ? Math.min(mem / node.allocMemory, 1) : 1;
-    const balanced = Math.floor((1 - Math.abs(fc - fm) / 2) * 100);
-    return leastAllocated + balanced;
+  /** NodeResourcesFit's score: the strategy over the configured resources, cpu/memory with the non-zero defaults. */
+  private fitScore(req: PodRequests, node: NodeInfo): number {
+    fillAmounts(this.fitKinds, req, node, true, this.fitReq, this.fitAlloc);
+    return resourceScore(this.fitReq, this.fitAlloc, this.fitWeights, this.most);
+  }
+
+  /** BalancedAllocation's score, on the requests as they are (no non-zero defaults). */
+  private balancedScore(req: PodRequests, node: NodeInfo): number {
+    fillAmounts(this.balancedKinds, req, node, false, this.balReq, this.balAlloc);
+    return balancedScore(this.balReq, this.balAlloc);
+  }
+
+  /**
+   * Every score plugin over the feasible nodes: per node each plugin's normalized score (0..100) and the weighted
+   * total, in the order of `feasible`.
+   */
+  private scoreFeasible(pod: V1Pod, req: PodRequests, feasible: readonly NodeInfo[], perPlugin: boolean): { totals: number[]; plugins?: Array<Record<ScorePlugin, number>> } {
+    const n = feasible.length;
+    const w = this.weights;
+    const totals = this.totalsBuf;
+    totals.length = n;
+    const plugins = perPlugin ? feasible.map(emptyPluginScores) : undefined;
+    const add = (p: ScorePlugin, scores: readonly number[]) => {
+      for (let i = 0; i < n; i++) {
+        totals[i] += scores[i] * w[p];
+        if (plugins) plugins[i][p] = scores[i];
+      }
+    };
+    for (let i = 0; i < n; i++) {
+      const node = feasible[i];
+      let fit: number;
+      let bal: number;
+      if (this.cpuMem && node.allocMilliCpu > 0 && node.allocMemory > 0) {
+        // the same arithmetic as fitScore/balancedScore for cpu and memory with equal weights, without the arrays
+        const ac = node.allocMilliCpu;
+        const am = node.allocMemory;
+        const cpu = node.nonZeroMilliCpu + req.nonZeroMilliCpu;
+        const mem = node.nonZeroMemory + req.nonZeroMemory;
+        fit = this.most ? Math.floor((mostScore(cpu, ac) + mostScore(mem, am)) / 2) : Math.floor((leastScore(cpu, ac) + leastScore(mem, am)) / 2);
+        const fc = Math.min((node.reqMilliCpu + req.milliCpu) / ac, 1);
+        const fm = Math.min((node.reqMemory + req.memory) / am, 1);
+        bal = Math.trunc((1 - Math.abs((fc - fm) / 2)) * 100);
+      } else {
+        fit = this.fitScore(req, node);
+        bal = this.balancedScore(req, node);
+      }
+      totals[i] = fit * w.NodeResourcesFit + bal * w.NodeResourcesBalancedAllocation;
+      if (plugins) {
+        plugins[i].NodeResourcesFit = fit;
+        plugins[i].NodeResourcesBalancedAllocation = bal;
+      }
+    }
+    // TaintToleration: PreferNoSchedule taints the pod does not tolerate, fewest best (none anywhere: 100 each)
+    let anyPrefer = false;
+    for (let i = 0; i < n && !anyPrefer; i++) anyPrefer = feasible[i].preferTaints.length > 0;
+    if (anyPrefer) {
+      const tols = preferTolerations(pod.spec?.tolerations ?? []);
+      const taints = feasible.map((node) => {
+        let c = 0;
+        for (const t of node.preferTaints) if (!tolerates(tols, t)) c++;
+        return c;
+      });
+      defaultNormalizeScore(taints, true);
+      add('TaintToleration', taints);
+    } else {
+      for (let i = 0; i < n; i++) {
+        totals[i] += MAX_NODE_SCORE * w.TaintToleration;
+        if (plugins) plugins[i].TaintToleration = MAX_NODE_SCORE;
+      }
+    }
+    // NodeAffinity: the weights of the preferred terms the node matches
+    const preferred = (pod.spec?.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? []) as V1PreferredSchedulingTerm[];
+    if (preferred.length) {
+      const aff = feasible.map((node) => preferred.reduce((s, t) => (t.weight !== 0 && matchTerm(t.preference, node) ? s + t.weight : s), 0));
+      defaultNormalizeScore(aff, false);
+      add('NodeAffinity', aff);
+    }
+    // PodTopologySpread: ScheduleAnyway constraints; skipped (no score at all) without them
+    const soft = spreadConstraints(pod, req, 'ScheduleAnyway');
+    if (soft.length) add('PodTopologySpread', this.spreadScores(pod, req, feasible, soft));
+    return { totals, plugins };
+  }
+
+  private spreadScores(pod: V1Pod, req: PodRequests, feasible: readonly NodeInfo[], cs: readonly SpreadConstraint[]): number[] {
+    const ignored = feasible.map((node) => !hasAllKeys(node, cs));
+    const domains = cs.map(() => new Set<string>());
+    let counted = 0;
+    feasible.forEach((node, j) => {
+      if (ignored[j]) return;
+      counted++;
+      cs.forEach((c, i) => domains[i].add(node.labels[c.topologyKey]));
+    });
+    const weights = cs.map((c, i) => topologyNormalizingWeight(c.topologyKey === HOSTNAME_LABEL ? counted : domains[i].size));
+    // domain counts over every node that counts, for the domains of the feasible nodes (a node's own count for hostname)
+    const hostnameFree = cs.map((c, i) => (c.topologyKey === HOSTNAME_LABEL ? new Set<string>() : domains[i]));
+    const counts = domainCounts(pod, req, this.nodes, cs, hostnameFree);
+    const scores = feasible.map((node) => {
+      let s = 0;
+      cs.forEach((c, i) => {
+        const v = node.labels[c.topologyKey];
+        if (v === undefined) return;
+        const cnt = c.topologyKey === HOSTNAME_LABEL ? countMatching(node, c, req.namespace) : (counts[i].get(v) ?? 0);
+        s += spreadScoreForCount(cnt, c.maxSkew, weights[i]);
+      });
+      return Math.round(s);
+    });
+    normalizeSpreadScores(scores, ignored);
+    return scores;
+  }
+
+  /**
+   * The scores kube-scheduler would give each node that passes the filters (all nodes searched): per plugin after
+   * normalization, and the weighted total. For tests, and to explain a placement.
+   */
+  scoreNodes(pod: V1Pod, requests: PodRequests = computePodRequests(pod)): NodeScore[] {
+    const tolerations = pod.spec?.tolerations ?? [];
+    const spread = hardSpread(pod, requests, this.nodes);
+    const feasible = this.nodes.filter((node) => !this.filter(pod, requests, node, tolerations, spread, hasPlacement(pod)));
+    const { totals, plugins } = this.scoreFeasible(pod, requests, feasible, true);
+    return feasible.map((node, i) => ({ nodeName: node.name, plugins: plugins![i], total: totals[i] }));
   }
 
   private numFeasibleNodesToFind(numAllNodes: number): number {
@@ -366,34 +755,45 @@ export class Scheduler {
     if (all === 0) return { scheduled: false, error: new FitError(0, new Map()) };
     const want = this.numFeasibleNodesToFind(all);
     const tolerations = pod.spec?.tolerations ?? [];
+    const spread = hardSpread(pod, requests, this.nodes);
+    const placement = hasPlacement(pod);
     const start = this.nextStartNodeIndex;
-    let best: NodeInfo | undefined;
-    let bestScore = -1;
-    let ties = 0;
-    let feasible = 0;
+    const feasible = this.feasibleBuf;
+    feasible.length = 0;
     let processed = 0;
     let failures: Map<string, number> | undefined;
-    for (; processed < all && feasible < want; processed++) {
+    for (; processed < all && feasible.length < want; processed++) {
       const node = this.nodes[(start + processed) % all];
-      const reasons = this.filter(pod, requests, node, tolerations);
+      const reasons = this.filter(pod, requests, node, tolerations, spread, placement);
       if (reasons) {
         failures ??= new Map();
         for (const r of reasons) failures.set(r, (failures.get(r) ?? 0) + 1);
         continue;
       }
-      feasible++;
-      const s = this.score(requests, node);
-      if (s > bestScore) {
-        best = node;
-        bestScore = s;
-        ties = 1;
-      } else if (s === bestScore) {
-        ties++;
-        if (this.rng.intn(ties) === 0) best = node;
-      }
+      feasible.push(node);
     }
     this.nextStartNodeIndex = (start + processed) % all;
-    if (!best) return { scheduled: false, error: new FitError(all, failures ?? new Map()) };
-    return { scheduled: true, nodeName: best.name, feasibleNodes: feasible, evaluatedNodes: processed };
+    const found = feasible.length;
+    if (found === 0) return { scheduled: false, error: new FitError(all, failures ?? new Map()) };
+    // a single feasible node is taken without scoring, as schedulePod does
+    if (found === 1) return { scheduled: true, nodeName: feasible[0].name, feasibleNodes: 1, evaluatedNodes: processed };
+    const { totals } = this.scoreFeasible(pod, requests, feasible, false);
+    // selectHost: the highest total; ties broken by reservoir sampling
+    let best = 0;
+    let ties = 1;
+    for (let i = 1; i < found; i++) {
+      if (totals[i] > totals[best]) {
+        best = i;
+        ties = 1;
+      } else if (totals[i] === totals[best]) {
+        ties++;
+        if (this.rng.intn(ties) === 0) best = i;
+      }
+    }
+    const nodeName = feasible[best].name;
+    feasible.length = 0;
+    return { scheduled: true, nodeName, feasibleNodes: found, evaluatedNodes: processed };
   }
 }
+
+export { SCORE_PLUGINS };

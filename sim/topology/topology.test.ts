@@ -48,7 +48,7 @@ t.test('valid files resolve with every default filled in', async (t) => {
       want: {
         name: 't',
         nodes: [{
-          name: 'n1', numaNodes: 1, cpu: '8', memory: '16Gi', pods: 110, labels: {}, taints: [],
+          name: 'n1', lightweight: false, numaNodes: 1, cpu: '8', memory: '16Gi', pods: 110, labels: {}, taints: [],
           kubeletRegistration: ['kubelet.sock', 'plugins_registry'], netdevNaming: 'predictable', nics: [i350({})],
         }],
       },
@@ -82,7 +82,7 @@ t.test('valid files resolve with every default filled in', async (t) => {
       want: {
         name: 't',
         nodes: [{
-          name: 'big.example', numaNodes: 2, cpu: '32', memory: '128Gi', pods: 20,
+          name: 'big.example', lightweight: false, numaNodes: 2, cpu: '32', memory: '128Gi', pods: 20,
           labels: { zone: 'a', 'sriov-lab.dev/role': '' }, taints: [{ key: 'dedicated', value: '', effect: 'NoExecute' }],
           kubeletRegistration: ['plugins_registry'], netdevNaming: 'predictable',
           nics: [{
@@ -109,11 +109,11 @@ t.test('valid files resolve with every default filled in', async (t) => {
         name: 't',
         nodes: [
           {
-            name: 'a', numaNodes: 1, cpu: '8', memory: '16Gi', pods: 110, labels: {}, taints: [],
+            name: 'a', lightweight: false, numaNodes: 1, cpu: '8', memory: '16Gi', pods: 110, labels: {}, taints: [],
             kubeletRegistration: ['kubelet.sock', 'plugins_registry'], netdevNaming: 'predictable', nics: [],
           },
           {
-            name: 'b', numaNodes: 1, cpu: '8', memory: '16Gi', pods: 110, labels: {}, taints: [],
+            name: 'b', lightweight: false, numaNodes: 1, cpu: '8', memory: '16Gi', pods: 110, labels: {}, taints: [],
             kubeletRegistration: ['kubelet.sock', 'plugins_registry'], netdevNaming: 'kernel',
             nics: [
               { ...i350({}), model: 'intel-82599', pciAddr: '0000:02:00.0', ifname: 'eth2', totalVfs: 63, vfStride: 2, mac: '02:00:01:02:00:00' },
@@ -139,7 +139,7 @@ t.test('valid files resolve with every default filled in', async (t) => {
       want: {
         name: 't',
         nodes: ['n1', 'n2'].map((name, i) => ({
-          name, numaNodes: 1, cpu: '8', memory: '16Gi', pods: 110, labels: { rack: 'r1' }, taints: [],
+          name, lightweight: false, numaNodes: 1, cpu: '8', memory: '16Gi', pods: 110, labels: { rack: 'r1' }, taints: [],
           kubeletRegistration: ['kubelet.sock', 'plugins_registry'] as Array<'kubelet.sock' | 'plugins_registry'>,
           netdevNaming: 'predictable' as const, nics: [i350({ mac: `02:00:0${i}:01:00:00` })],
         })),
@@ -441,4 +441,84 @@ t.test('resolveTopology applies the same rules to objects built in code (no line
   });
   const err = t.throws(() => resolveTopology({ nodes: [{ name: 'n', nics: [{ model: 'intel-82576', pciAddr: '0000:01:00.0', numVfs: 8 }] }] }, 'test')) as TopologyError;
   t.same(err.lines(), ['test: spec.nodes[0].nics[0].numVfs: 8 VFs requested but the intel-82576 sriov_totalvfs is 7']);
+});
+
+t.test('replicas: one entry, many nodes named <name>-<i>, each with its own derived MACs', async (t) => {
+  const topo = parseTopology(file(`
+    - name: full
+      nics: [{ model: intel-i350, pciAddr: "0000:01:00.0", numVfs: 2 }]
+    - name: rack
+      replicas: 3
+      lightweight: true
+      labels: { zone: a }
+      nics: [{ model: intel-e810, pciAddr: "0000:3b:00.0", numVfs: 64 }]
+`));
+  t.same(topo.nodes.map((n) => n.name), ['full', 'rack-0', 'rack-1', 'rack-2']);
+  t.same(topo.nodes.map((n) => n.lightweight), [false, true, true, true]);
+  t.same(topo.nodes.map((n) => n.nics[0].mac), ['02:00:00:01:00:00', '02:00:01:3b:00:00', '02:00:02:3b:00:00', '02:00:03:3b:00:00'], 'node index = position in the expanded list');
+  t.same(topo.nodes[3].labels, { zone: 'a' });
+  t.not(topo.nodes[2].labels, topo.nodes[3].labels, 'replicas do not share objects');
+  t.equal(topo.nodes[1].nics[0].numVfs, 64);
+  t.same(parseTopology(file(`
+    - name: one
+      replicas: 1
+      nics: []
+`)).nodes.map((n) => n.name), ['one-0'], 'replicas given: always suffixed');
+
+  const thousand = parseTopology(file(`
+    - name: w
+      replicas: 1000
+      lightweight: true
+      nics: [{ model: intel-e810, pciAddr: "0000:3b:00.0", numVfs: 64 }]
+`));
+  t.equal(thousand.nodes.length, 1000);
+  t.equal(new Set(thousand.nodes.map((n) => n.nics[0].mac)).size, 1000, 'every MAC unique');
+});
+
+t.test('replicas: bad values named by file, line and field, reported once per entry', async (t) => {
+  t.same(errorLines(file(`
+    - name: w
+      replicas: 0
+      nics: []
+    - name: x
+      replicas: many
+      nics: []
+    - name: y
+      replicas: 2.5
+      lightweight: yes
+      nics: []
+`)), [
+    't.yaml:8:17: spec.nodes[0].replicas: 0 is out of range 1..65536',
+    't.yaml:11:17: spec.nodes[1].replicas: expected an integer, got string "many"',
+    't.yaml:14:17: spec.nodes[2].replicas: expected an integer, got number 2.5',
+    't.yaml:15:20: spec.nodes[2].lightweight: expected true or false, got string "yes"',
+  ]);
+  t.same(errorLines(file(`
+    - name: w
+      replicas: 70000
+      nics: []
+`)), ['t.yaml:8:17: spec.nodes[0].replicas: 70000 is out of range 1..65536']);
+  t.same(errorLines(file(`
+    - name: w
+      replicas: 3
+      nics: [{ model: intel-i350, pciAddr: "0000:01:00.0", numVfs: 9 }]
+    - name: w-1
+      nics: []
+`)), [
+    't.yaml:9:68: spec.nodes[0].nics[0].numVfs: 9 VFs requested but the intel-i350 sriov_totalvfs is 7',
+    't.yaml:10:13: spec.nodes[1].name: duplicate node name "w-1" (also spec.nodes[0] (replica 1))',
+  ]);
+  t.same(errorLines(file(`
+    - name: w
+      replicas: 2
+      nics: [{ model: intel-i350, pciAddr: "0000:01:00.0", mac: "02:00:00:00:00:01" }]
+`)), ['t.yaml:9:65: spec.nodes[0].nics[0].mac: a node with replicas: 2 cannot give a NIC one MAC (every replica would have it); leave mac out to derive one per replica']);
+  t.same(errorLines(file(`
+    - name: a
+      replicas: 40000
+      nics: []
+    - name: b
+      replicas: 40000
+      nics: []
+`)), ['t.yaml:7:5: spec.nodes: 80000 nodes with replicas expanded; at most 65536 (derived MACs hold the node index in two bytes)']);
 });

@@ -84,6 +84,11 @@ export interface NicSpec {
 
 export interface NodeSpec {
   name: string;
+  /**
+   * a lightweight node: the kernel model, the kubelet's device manager and the device plugin's view of the devices in
+   * the harness's process, with no network namespace, FUSE sysfs or CNI (large clusters for scheduling)
+   */
+  lightweight: boolean;
   numaNodes: number;
   /** Kubernetes quantity, node capacity */
   cpu: string;
@@ -128,6 +133,9 @@ export interface TaintInput {
 
 export interface NodeSpecInput {
   name: string;
+  /** this entry stands for that many nodes, named <name>-0 … <name>-<replicas-1> */
+  replicas?: number;
+  lightweight?: boolean;
   numaNodes?: number;
   cpu?: string;
   memory?: string;
@@ -173,6 +181,8 @@ export const NIC_DEFAULTS = {
   linkState: 'up' as LinkState,
   mtu: 1500,
 };
+/** node indexes go into derived MACs as two bytes */
+export const MAX_NODES = 65536;
 export const MTU_MIN = 68;
 export const MTU_MAX = 9702;
 export const IFNAMSIZ = 16;
@@ -329,7 +339,13 @@ const nicFields = {
 } satisfies Record<keyof NicSpecInput, FieldShape>;
 
 const nodeFields = {
-  name: req(dnsName('node name ', 'Kubernetes node name (DNS-1123 subdomain), unique')),
+  name: req(dnsName('node name ', 'Kubernetes node name (DNS-1123 subdomain), unique; with replicas, the prefix of <name>-<i>')),
+  replicas: opt({ t: 'integer', desc: 'this entry stands for that many identical nodes, named <name>-0 … <name>-<replicas-1>', min: 1, max: MAX_NODES }),
+  lightweight: opt({
+    t: 'boolean',
+    desc: 'kernel model, device manager and the device plugin’s view in process; no network namespace, FUSE or CNI (pods get devices and run without networking)',
+    default: false,
+  }),
   numaNodes: opt({ t: 'integer', min: 1, max: 1024, default: NODE_DEFAULTS.numaNodes }),
   cpu: opt(quantity('node CPU capacity (Kubernetes quantity)', NODE_DEFAULTS.cpu)),
   memory: opt(quantity('node memory capacity (Kubernetes quantity)', NODE_DEFAULTS.memory)),
@@ -587,6 +603,7 @@ function resolveNode(ctx: Ctx, d: NodeDraft, nodeIndex: number): NodeSpec {
 
   return {
     name: d.input.name ?? '',
+    lightweight: d.input.lightweight ?? false,
     numaNodes,
     cpu: d.input.cpu ?? NODE_DEFAULTS.cpu,
     memory: d.input.memory ?? NODE_DEFAULTS.memory,
@@ -624,32 +641,77 @@ function validateDocument(ctx: Ctx): Topology | undefined {
   if (!items) return undefined;
 
   const drafts = items.map((n, i) => (n === undefined ? undefined : nodeDraft(ctx, n, `spec.nodes[${i}]`)));
-  const names = new Map<string, string>();
+  // an entry with replicas stands for nodes <name>-0 … <name>-<replicas-1>: resolved once, then copied with its own
+  // name and derived MACs (node index = position in the expanded list), so a problem is reported once, not per replica
+  const expanded: Array<{ d: NodeDraft; name: string; replica: number }> = [];
   for (const d of drafts) {
-    const n = d?.input.name;
-    if (!d || n === undefined) continue;
-    const prev = names.get(n);
-    if (prev) report(ctx, w.positions.get(`${d.path}.name`), `${d.path}.name`, `duplicate node name "${n}" (also ${prev})`);
-    else names.set(n, d.path);
+    if (!d) continue;
+    const n = d.input.name;
+    const replicas = d.input.replicas;
+    // a node whose name is invalid is still resolved once, for the problems of its other fields
+    if (replicas === undefined || n === undefined) {
+      expanded.push({ d, name: n ?? '', replica: -1 });
+      continue;
+    }
+    if (n !== undefined && `${n}-${replicas - 1}`.length > 253) {
+      report(ctx, w.positions.get(`${d.path}.name`), `${d.path}.name`, `"${n}-${replicas - 1}" (the last replica's name) is longer than 253 characters`);
+      continue;
+    }
+    d.nics.forEach((nic) => {
+      if (replicas > 1 && nic.where.mac) {
+        report(ctx, nic.where.mac, `${nic.path}.mac`, `a node with replicas: ${replicas} cannot give a NIC one MAC (every replica would have it); leave mac out to derive one per replica`);
+        nic.valid = false;
+      }
+    });
+    for (let r = 0; r < replicas; r++) expanded.push({ d, name: `${n}-${r}`, replica: r });
   }
-  const nodes = drafts.map((d, i) => (d ? resolveNode(ctx, d, i) : undefined));
-
+  if (expanded.length > MAX_NODES) {
+    report(ctx, w.positions.get('spec.nodes'), 'spec.nodes', `${expanded.length} nodes with replicas expanded; at most ${MAX_NODES} (derived MACs hold the node index in two bytes)`);
+    return undefined;
+  }
+  const names = new Map<string, string>();
+  for (const { d, name, replica } of expanded) {
+    const where = replica < 0 ? d.path : `${d.path} (replica ${replica})`;
+    if (d.input.name === undefined) continue;
+    const prev = names.get(name);
+    if (prev) report(ctx, w.positions.get(`${d.path}.name`), `${d.path}.name`, `duplicate node name "${name}" (also ${prev})`);
+    else names.set(name, where);
+  }
+  const resolvedOnce = new Map<NodeDraft, NodeSpec>();
+  const nodes: NodeSpec[] = [];
+  const nodeDrafts: NodeDraft[] = [];
+  expanded.forEach(({ d, name, replica }, i) => {
+    nodeDrafts.push(d);
+    const first = resolvedOnce.get(d);
+    if (!first) {
+      const spec = resolveNode(ctx, d, i);
+      resolvedOnce.set(d, spec);
+      nodes.push(replica < 0 ? spec : { ...spec, name });
+      return;
+    }
+    nodes.push({
+      ...first,
+      name,
+      labels: { ...first.labels },
+      nics: first.nics.map((nic, j) => ({ ...nic, mac: d.nics[j].input.mac ?? (d.nics[j].addr ? defaultMac(i, d.nics[j].addr!) : nic.mac) })),
+    });
+  });
   // MACs must be unique across the topology: nodes share pod networks
   const macs = new Map<string, string>();
-  drafts.forEach((d, i) => {
-    d?.nics.forEach((nic, j) => {
+  nodeDrafts.forEach((d, i) => {
+    d.nics.forEach((nic, j) => {
       const mac = nodes[i]?.nics[j].mac;
       // an invalid mac was reported already, and its derived stand-in must not raise a second, confusing error
       // (a derived MAC only counts for an otherwise valid NIC: a duplicate PCI address already says it all)
       if (!mac || (nic.where.mac ? nic.input.mac === undefined : !nic.valid)) return;
       const prev = macs.get(mac);
       if (prev) {
-        report(ctx, nic.where.mac ?? nic.self, `${nic.path}.mac`, `duplicate MAC ${mac} (also ${prev})`);
+        if (prev !== nic.path) report(ctx, nic.where.mac ?? nic.self, `${nic.path}.mac`, `duplicate MAC ${mac} (also ${prev})`);
       } else macs.set(mac, nic.path);
     });
   });
-  if (nodes.some((n) => n === undefined)) return undefined;
-  return { name: file.metadata?.name ?? '', nodes: nodes as NodeSpec[] };
+  if (drafts.some((d) => d === undefined)) return undefined;
+  return { name: file.metadata?.name ?? '', nodes };
 }
 
 function finish(ctx: Ctx, result: Topology | undefined): Topology {

@@ -121,6 +121,8 @@ export function nodeService(o: NodeServiceOptions): NodeService {
     },
     advanceClock: async ({ ms }) => {
       clock.advance(ms);
+      // what fell due runs to its end before the call returns (a sandbox GC run: its CNI DELs)
+      await runtime.gcIdle();
       return null;
     },
     collect: async ({ what }) => {

@@ -492,6 +492,11 @@ export class NodeRuntime {
     return true;
   }
 
+  /** resolves when no sandbox GC run is going on */
+  async gcIdle(): Promise<void> {
+    await this.gcRunning?.catch(() => undefined);
+  }
+
   /** sandboxes whose teardown failed and that the GC still holds (pod namespace/name and sandbox ID) */
   deadSandboxes(): Array<{ pod: string; containerId: string; netns: string }> {
     return this.dead.map((sb) => ({ pod: sb.podKey, containerId: sb.containerId, netns: sb.netns }));
@@ -506,8 +511,30 @@ export class NodeRuntime {
     const key = `${namespace}/${name}`;
     const sb = [...this.sandboxes.values()].reverse().find((x) => x.podKey === key && x.netns) ?? [...this.dead].reverse().find((x) => x.podKey === key);
     if (!sb || sb.netnsGone) throw new Error(`pod ${key} has no sandbox network namespace on node ${this.opts.nodeName}`);
+    // the kernel destroys a namespace after its last reference went, asynchronously; eth0's peer on the node goes
+    // in the same cleanup as the rest of its devices, so its going says the VFs are back in the node
+    const eth0 = (JSON.parse((await ip(['-n', sb.netns, '-j', 'link', 'show', 'dev', 'eth0']).catch(() => '[]')) || '[]') as Array<{ link_index?: number }>)[0];
+    // a physical netdev (a VF) outlives the namespace: the kernel moves it to the initial one under the name it has
+    // (dev<N> when that is taken), down. The simulator's VF netdevs are veths, which would die with it instead, so
+    // the pod's device attachments are moved out first, as the kernel would
+    let n = 0;
+    for (const a of sb.attachments) {
+      if (typeof a.conf.deviceID !== 'string') continue;
+      const move = (name?: string) =>
+        this.opts.machine.exec(['sh', '-c', `ip -n "$1" link set dev "$2" netns /proc/$$/ns/net${name ? ' name "$3"' : ''}`, 'netns-remove', sb.netns, a.ifname, name ?? '']);
+      let r = await move();
+      while (r.exitCode !== 0 && /File exists/.test(r.stderr) && n < 100) r = await move(`dev${n++}`);
+    }
     await ip(['netns', 'del', sb.netns]);
     sb.netnsGone = true;
+    if (eth0?.link_index !== undefined) {
+      for (let i = 0; i < 100; i++) {
+        const r = await this.opts.machine.exec(['ip', '-j', 'link', 'show']);
+        const links = r.exitCode === 0 ? (JSON.parse(r.stdout || '[]') as Array<{ ifindex: number }>) : [];
+        if (!links.some((l) => l.ifindex === eth0.link_index)) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
     return sb.netns;
   }
 

@@ -88,4 +88,44 @@ if (!available.ok) {
     t.equal(r126.result.scenarios[0].status, 'failed');
     t.match(r126.result.scenarios[0].steps.find((s) => s.status === 'failed')?.name, 'DEL restores the VF without the netns');
   });
+
+  t.test('delete wait: false: later steps see Terminating; the device waits for the grace period (SIGTERM ignored)', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'lifecycle-delete-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const pod = (name: string, extra: string) =>
+      `{ apiVersion: v1, kind: Pod, metadata: { name: ${name} }, spec: { ${extra}containers: [{ name: app, image: busybox, ${name === 'stubborn' ? `command: [sh, -c, "trap '' TERM; while true; do sleep 0.2; done"], ` : ''}resources: { limits: { intel.com/sriov_netdevice: "1" } } }] } }`;
+    const f = join(dir, 'delete-not-waiting.yaml');
+    writeFileSync(
+      f,
+      `apiVersion: sriov-lab.dev/v1alpha1
+kind: Scenario
+metadata: { name: delete-not-waiting }
+spec:
+  nodes: [{ name: node1, nics: [{ model: intel-i350, pciAddr: "0000:01:00.0", ifname: ens1f0, numVfs: 1 }] }]
+  requires: [root, fuse]
+  timeouts: { assertMs: 30000 }
+  steps:
+    - name: a pod that ignores SIGTERM holds the only VF
+      try:
+        - apply: { resource: ${pod('stubborn', 'terminationGracePeriodSeconds: 4, ')} }
+        - assert: { resource: { kind: Pod, metadata: { name: stubborn }, status: { phase: Running } } }
+        - apply: { resource: ${pod('next', '')} }
+        - assert: { resource: { kind: Pod, metadata: { name: next }, status: { phase: Pending } } }
+    - name: delete without waiting
+      try:
+        - delete: { kind: Pod, name: stubborn, wait: false }
+        - assert: { resource: { kind: Pod, metadata: { name: stubborn, deletionGracePeriodSeconds: 4 } }, timeoutMs: 0 }
+        - assert: { resource: { kind: Pod, metadata: { name: next }, status: { phase: Pending } }, timeoutMs: 0 }
+        - error: { resource: { kind: Pod, metadata: { name: stubborn } } }
+        - assert: { resource: { kind: Pod, metadata: { name: next }, status: { phase: Running } } }
+`,
+    );
+    const r = await run([f, '--seed', '16']);
+    const s = r.result.scenarios[0];
+    t.equal(s.status, 'passed', failure(s));
+    const ops = s.steps[1].operations;
+    const gone = ops[3];
+    // the container ignores SIGTERM: the pod goes only after SIGKILL at the end of its 4 s grace period
+    t.ok(ops[0].durationMs + ops[1].durationMs + ops[2].durationMs + gone.durationMs >= 3500, `the pod went after its grace period (${gone.durationMs} ms of waiting)`);
+  });
 }

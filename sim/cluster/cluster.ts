@@ -1002,7 +1002,7 @@ export class Cluster {
     this.requeueUnschedulable();
   }
 
-  /** Resolves when the deletions that were not waited for are done (tests; the runner at the end of a scenario). */
+  /** Resolves when the deletions that were not waited for (wait: false) are done. */
   async deletionsDone(): Promise<void> {
     while (this.deletions.size) await Promise.all([...this.deletions]);
   }

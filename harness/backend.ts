@@ -74,14 +74,22 @@ export type Fault =
   | { kind: 'pfLink'; pf: string; up: boolean }
   | { kind: 'vfUnplug'; pciAddr: string }
   | { kind: 'vfAttrFail'; pf: string; attr: VfAttrName; errno: string; count?: number }
-  | { kind: 'ipamFail'; count?: number; message?: string };
+  | { kind: 'ipamFail'; count?: number; message?: string }
+  /** the pod's sandbox network namespace is removed under it (its netdevs return to the node) */
+  | { kind: 'netnsRemove'; pod: string; namespace?: string }
+  /** the node's CNI plugins directory goes away (up: false) or comes back: every CNI call fails meanwhile */
+  | { kind: 'cniPath'; up: boolean };
 
 export interface ClusterHandle extends AsyncDisposable {
   readonly backend: BackendName;
   readonly nodes: readonly string[];
   /** create or update objects (Pods, NetworkAttachmentDefinitions, ConfigMaps); validation errors throw */
   apply(objects: KubeObject[]): Promise<void>;
-  delete(ref: ObjectRef, opts?: { waitMs?: number }): Promise<void>;
+  /**
+   * delete an object; a pod gracefully (deletionTimestamp, containers stopped, devices freed, sandbox torn down,
+   * gone). `wait: false` returns once the deletion is requested; otherwise it waits up to waitMs for the object to go
+   */
+  delete(ref: ObjectRef, opts?: { waitMs?: number; wait?: boolean }): Promise<void>;
   /** the current object (with status), or undefined */
   get(ref: ObjectRef): KubeObject | undefined;
   list(kind: string, namespace?: string): KubeObject[];

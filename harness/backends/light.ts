@@ -196,6 +196,11 @@ export class LightNodeProvider {
       // no sandbox, no CNI: the pod runs without networking
       podStarted: async () => ({ annotations: {} }),
       podStopped: async () => null,
+      // no containers and no sandbox: nothing to stop, no namespace to remove, no CNI directory
+      stopContainers: async () => null,
+      removePodNetns: refuse('removing a pod network namespace (pods there have none)'),
+      setCniPath: refuse('the CNI path (there is no CNI)'),
+      gcSandboxes: async () => ({ left: 0 }),
       exec: refuse('a command on the node'),
       execInPod: refuse('a command in a pod'),
       containerLog: refuse('a container log'),
@@ -265,7 +270,9 @@ export class LightNodeProvider {
           case 'sysfsDelay':
             throw new LightNodeError(name, `the ${fault.kind} fault (nothing writes its sysfs)`);
           case 'vfAttrFail':
-            throw new LightNodeError(name, 'the vfAttrFail fault (no CNI sets VF attributes there)');
+          case 'netnsRemove':
+          case 'cniPath':
+            throw new LightNodeError(name, `the ${fault.kind} fault (no CNI and no pod network namespaces there)`);
           default: {
             const unknown: never = fault;
             throw new Error(`fault ${(unknown as { kind: string }).kind} is not implemented for lightweight nodes`);

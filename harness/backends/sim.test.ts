@@ -12,7 +12,7 @@ import { simBackend } from './sim.ts';
 const root = projectRoot();
 
 /** the reproductions of upstream bug reports (scenarios/upstream/) */
-const UPSTREAM = ['sriov-cni-119', 'sriov-cni-349', 'sriov-dp-8', 'sriov-dp-181', 'sriov-dp-262', 'sriov-dp-369', 'sriov-dp-565', 'sriov-op-443'].map((n) => `upstream-${n}`);
+const UPSTREAM = ['sriov-cni-119', 'sriov-cni-126', 'sriov-cni-219', 'sriov-cni-349', 'sriov-dp-685', 'sriov-dp-8', 'sriov-dp-181', 'sriov-dp-262', 'sriov-dp-369', 'sriov-dp-565', 'sriov-op-443'].map((n) => `upstream-${n}`);
 
 const run = (args: string[]) => runToResult(args, [simBackend], root);
 
@@ -23,7 +23,7 @@ if (!available.ok) {
   t.test('every scenario of the library passes on sim with the bundled plugins', async (t) => {
     const r = await run([join(root, 'scenarios'), '--seed', '7']);
     const statuses = Object.fromEntries(r.result.scenarios.map((s) => [s.name, s.status]));
-    t.ok(r.result.scenarios.length >= 21, `${r.result.scenarios.length} scenarios ran`);
+    t.ok(r.result.scenarios.length >= 24, `${r.result.scenarios.length} scenarios ran`);
     for (const name of UPSTREAM) t.equal(statuses[name], 'passed', `${name} is part of the library and passes`);
     t.same(
       r.result.scenarios

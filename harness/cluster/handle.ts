@@ -81,12 +81,16 @@ export class LabClusterHandle implements ClusterHandle {
     const n = this.lc.labNode(node);
     // the runtime's own fault is the same everywhere; the machine's are the provider's
     if (fault.kind === 'ipamFail') await n.api.call('setIpamFailure', { count: fault.count ?? 1, message: fault.message ?? 'injected IPAM failure' });
+    else if (fault.kind === 'netnsRemove') await n.api.call('removePodNetns', { namespace: fault.namespace ?? 'default', name: fault.pod });
+    else if (fault.kind === 'cniPath') await n.api.call('setCniPath', { up: fault.up });
     else await n.fault(fault);
     await n.sync?.();
   }
 
   async advanceClock(ms: number): Promise<void> {
     await Promise.all(this.lc.allNodes().map((n) => n.api.call('advanceClock', { ms })));
+    // the pod workers' back-off is the control plane's part of the kubelets
+    this.lc.clock.advance(ms);
     await this.settle();
   }
 
@@ -125,13 +129,31 @@ export class LabClusterHandle implements ClusterHandle {
     await this.settle();
   }
 
-  async delete(ref: ObjectRef): Promise<void> {
+  async delete(ref: ObjectRef, opts: { waitMs?: number; wait?: boolean } = {}): Promise<void> {
     const kind = kindOf(ref.kind);
     const ns = ref.namespace ?? 'default';
-    if (kind === 'Pod') await this.cluster.deletePod(ns, ref.name);
-    else if (kind === 'NetworkAttachmentDefinition') this.cluster.store.delete(kind, ns, ref.name);
+    if (kind === 'Pod') {
+      if (opts.wait === false) {
+        await this.cluster.deletePod(ns, ref.name, { wait: false });
+        return;
+      }
+      await this.waitForDeletion(this.cluster.deletePod(ns, ref.name), `pod ${ns}/${ref.name}`, opts.waitMs);
+    } else if (kind === 'NetworkAttachmentDefinition') this.cluster.store.delete(kind, ns, ref.name);
     else throw new Error(`delete of ${ref.kind} is not supported`);
     await this.settle();
+  }
+
+  private async waitForDeletion(done: Promise<void>, what: string, waitMs: number | undefined): Promise<void> {
+    if (waitMs === undefined) return done;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new LabClusterError(`${what} is still there after ${waitMs}ms (its deletion goes on)`)), waitMs);
+    });
+    try {
+      await Promise.race([done, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   get(ref: ObjectRef): KubeObject | undefined {

@@ -9,7 +9,7 @@ import { ApiServer, type ApiServerOptions } from '../../sim/apiserver/server.ts'
 import type { NadLite } from '../../sim/cluster/node-runtime.ts';
 import type { ConfigMapLite } from '../../sim/cluster/volumes.ts';
 import type { PodIo } from '../../sim/apiserver/pod-io.ts';
-import type { KubeletEvent, PodStatusLite } from '../../sim/kubelet/index.ts';
+import { SkewClock, type KubeletEvent, type PodStatusLite } from '../../sim/kubelet/index.ts';
 import type { AdmitResult, NodeAgent, PodSpecLite, ResourceList } from '../../sim/kubelet/types.ts';
 import type { NodeSpec } from '../../sim/topology/topology.ts';
 import { toJsonValue, type PodPhase, type TraceEvent } from '../../sim/trace.ts';
@@ -19,13 +19,16 @@ import type { Methods, NodeApi, NodeEvents, NodeNotification, Resources } from '
 import { LIGHTWEIGHT_ANNOTATION, LIGHTWEIGHT_NOTE, LightNodeProvider, type LightNode } from '../backends/light.ts';
 import { defaultDevicePluginConfig } from '../plugins.ts';
 
+/** the faults of the node's machine, which its provider injects; the rest are the node runtime's (handle.ts) */
+export type MachineFault = Exclude<Fault, { kind: 'ipamFail' | 'netnsRemove' | 'cniPath' }>;
+
 /** A node as its provider started it: the node interface, and the machine's own part. */
 export interface LabNode {
   readonly spec: NodeSpec;
   readonly api: NodeApi;
   readonly hello: Methods['hello']['result'];
   /** injects a fault into the machine (sysfs, links, PCI); a provider that cannot throws with the reason */
-  fault(fault: Exclude<Fault, { kind: 'ipamFail' }>): Promise<void>;
+  fault(fault: MachineFault): Promise<void>;
   /** the SR-IOV devices' sysfs as text, for a catch collector */
   sysfsDump(): Promise<string>;
   /** brings the machine's own events (the simulated sysfs's) into the trace; after an exec, a fault, a settle */
@@ -198,6 +201,8 @@ export class LabCluster<N extends LabNode = LabNode> implements AsyncDisposable 
   private readonly unsubscribe: Array<() => void> = [];
   private readonly sampler: ResourceSampler;
   private stopped = false;
+  /** the control plane's side of the kubelets' clock (the pod workers' back-off): advanced with the nodes' */
+  readonly clock = new SkewClock();
   /** the Kubernetes API over this cluster's store, once serveApi() started it */
   api: ApiServer | undefined;
   private apiStarting: Promise<ApiServer> | undefined;
@@ -206,7 +211,7 @@ export class LabCluster<N extends LabNode = LabNode> implements AsyncDisposable 
     readonly provider: NodeProvider<N>,
     private readonly opts: BackendUpOptions,
   ) {
-    this.cluster = new Cluster({ seed: opts.seed });
+    this.cluster = new Cluster({ seed: opts.seed, kubeletClock: this.clock });
     this.light = new LightNodeProvider({ seed: opts.seed, devicePluginConfig: opts.devicePlugin.config ?? defaultDevicePluginConfig() });
     this.sampler = new ResourceSampler(this.cluster, (node) => this.proxies.get(node)?.resources(), (e) => this.trace(e));
   }
@@ -301,6 +306,9 @@ export class LabCluster<N extends LabNode = LabNode> implements AsyncDisposable 
         if (err.name === 'PodStartError') throw new PodStartError(err.remote?.reason ?? 'FailedCreatePodSandBox', err.message);
         throw e;
       }
+    });
+    this.cluster.onPodKill(async ({ pod, nodeName, gracePeriodSeconds }) => {
+      await this.nodes.get(nodeName)?.api.call('stopContainers', { pod, gracePeriodSeconds }, (gracePeriodSeconds + 30) * 1000);
     });
     this.cluster.onPodReleased(async ({ pod, nodeName }) => {
       await (this.nodes.get(nodeName) ?? this.lightNodes.get(nodeName))?.api.call('podStopped', { pod: pod as V1Pod });

@@ -220,7 +220,7 @@ export class RecordingHandle implements ClusterHandle {
   apply(objects: KubeObject[]): Promise<void> {
     return this.inner.apply(objects);
   }
-  delete(ref: ObjectRef, opts?: { waitMs?: number }): Promise<void> {
+  delete(ref: ObjectRef, opts?: { waitMs?: number; wait?: boolean }): Promise<void> {
     return this.inner.delete(ref, opts);
   }
   get(ref: ObjectRef): KubeObject | undefined {

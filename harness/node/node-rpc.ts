@@ -43,7 +43,16 @@ export interface Methods {
   releasePod: { params: { uid: string }; result: null };
   /** nads: the NADs its networks annotation may name; configMaps: those its volumes name (namespace/name) */
   podStarted: { params: { pod: V1Pod; nads: Record<string, NadLite>; configMaps?: Record<string, ConfigMapLite> }; result: { annotations: Record<string, string>; podIP?: string } };
+  /** the pod's containers stop: SIGTERM, SIGKILL after the grace period (the first step of a pod going) */
+  stopContainers: { params: { pod: V1Pod; gracePeriodSeconds: number }; result: null };
+  /** the sandbox torn down (CNI DEL); a failing DEL is logged and left to the sandbox GC */
   podStopped: { params: { pod: V1Pod }; result: null };
+  /** removes the pod's sandbox network namespace under it (a fault); returns its name */
+  removePodNetns: { params: { namespace: string; name: string }; result: { netns: string } };
+  /** the CNI plugins' directory goes away (up: false) or comes back */
+  setCniPath: { params: { up: boolean }; result: null };
+  /** one run of the sandbox GC now; how many failed teardowns are left */
+  gcSandboxes: { params: Record<string, never>; result: { left: number } };
   exec: { params: { argv: string[]; input?: string; timeoutMs?: number }; result: ExecOutcome };
   execInPod: { params: { pod: V1Pod; argv: string[]; input?: string; timeoutMs?: number }; result: ExecOutcome };
   /** a container's log from offset (bytes of the instance) or its last tailLines lines; waits up to waitMs for more */

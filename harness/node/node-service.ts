@@ -55,10 +55,20 @@ export function nodeService(o: NodeServiceOptions): NodeService {
         (ns, name): NadLite | undefined => nads[`${ns}/${name}`],
         (ns, name) => configMaps?.[`${ns}/${name}`],
       ),
+    stopContainers: async ({ pod, gracePeriodSeconds }) => {
+      await runtime.stopContainers(pod, gracePeriodSeconds);
+      return null;
+    },
     podStopped: async ({ pod }) => {
       await runtime.podStopped(pod);
       return null;
     },
+    removePodNetns: async ({ namespace, name }) => ({ netns: await runtime.removePodNetns(namespace, name) }),
+    setCniPath: async ({ up }) => {
+      runtime.setCniPath(up);
+      return null;
+    },
+    gcSandboxes: async () => ({ left: await runtime.gcSandboxes() }),
     exec: ({ argv, input, timeoutMs }) => o.exec(argv, { input, timeoutMs: timeoutMs ?? 60_000 }),
     execInPod: async ({ pod, argv, input, timeoutMs }) => {
       if (!runtime.podNetns(pod.metadata?.uid ?? '')) throw new Error(`pod ${pod.metadata?.namespace ?? 'default'}/${pod.metadata?.name} is not running (phase ${pod.status?.phase ?? 'Pending'})`);
@@ -116,6 +126,8 @@ export function nodeService(o: NodeServiceOptions): NodeService {
     },
     advanceClock: async ({ ms }) => {
       clock.advance(ms);
+      // what fell due runs to its end before the call returns (a sandbox GC run: its CNI DELs)
+      await runtime.gcIdle();
       return null;
     },
     collect: async ({ what }) => {

@@ -33,7 +33,7 @@ export async function runOperation(ctx: OpContext, op: Operation): Promise<OpOut
       await c.apply(op.objects);
       return none;
     case 'delete':
-      for (const ref of op.refs) await c.delete(ref, op.waitMs !== undefined ? { waitMs: op.waitMs } : undefined);
+      for (const ref of op.refs) await c.delete(ref, { wait: op.wait, ...(op.waitMs !== undefined ? { waitMs: op.waitMs } : {}) });
       return none;
     case 'assert':
       for (const e of op.expected) await assertOne(ctx, op.title, e, op.timeoutMs, op.intervalMs);

@@ -197,3 +197,22 @@ t.test('a binary scenario file: one issue naming the file and the first bad byte
   t.match(err.message, /^garbage\.yaml:1:\d+: not a text file: /m);
   t.ok(err.message.length < 200, `the message is ${err.message.length} characters`);
 });
+
+t.test('delete: wait false returns once requested; waitMs with it is an error at its line', async (t) => {
+  const s = parseScenario(`${head}  steps:\n    - name: a\n      try:\n        - delete: { kind: Pod, name: p, wait: false }\n        - delete: { kind: Pod, name: q, waitMs: 2000 }\n`, 's.yaml', { dir: '/nonexistent' });
+  t.match(s.steps[0].try[0], { kind: 'delete', wait: false, waitMs: undefined, title: 'delete pod/p (not waiting)' });
+  t.match(s.steps[0].try[1], { kind: 'delete', wait: true, waitMs: 2000, title: 'delete pod/q' });
+  t.same(errors(`${head}  steps:\n    - name: a\n      try:\n        - delete: { kind: Pod, name: p, wait: false, waitMs: 10 }\n`), [
+    's.yaml:9:54: spec.steps[0].try[0].delete.waitMs: does not apply with wait: false (the step does not wait for the object to go)',
+  ]);
+  t.same(errors(`${head}  steps:\n    - name: a\n      try:\n        - delete: { kind: Pod, name: p, wait: "no" }\n`).length, 1, 'wait is a boolean');
+});
+
+t.test('the lifecycle faults: netnsRemove needs a pod, cniPath needs up', async (t) => {
+  const s = parseScenario(`${head}  steps:\n    - name: a\n      try:\n        - fault: { kind: netnsRemove, pod: p }\n        - fault: { kind: cniPath, up: false }\n`, 's.yaml', { dir: '/nonexistent' });
+  t.match(s.steps[0].try[0], { kind: 'fault', node: 'node1', fault: { kind: 'netnsRemove', pod: 'p' }, title: 'fault remove the netns of pod default/p' });
+  t.match(s.steps[0].try[1], { kind: 'fault', fault: { kind: 'cniPath', up: false }, title: 'fault CNI path down' });
+  const errs = errors(`${head}  steps:\n    - name: a\n      try:\n        - fault: { kind: netnsRemove, up: true }\n`);
+  t.match(errs.join('\n'), /spec\.steps\[0\]\.try\[0\]\.fault\.up: does not apply to fault kind netnsRemove/);
+  t.match(errs.join('\n'), /spec\.steps\[0\]\.try\[0\]\.fault\.pod: required field is missing for fault kind netnsRemove/);
+});

@@ -293,7 +293,12 @@ function build(ctx: Ctx, kind: OperationKind, item: OperationInput, p: string): 
         if (!objs) return undefined;
         refs = objs.map((o) => objectRef(o.object, d));
       }
-      return { kind, refs, waitMs: d.waitMs, title: `delete ${refs.map((r) => `${r.kind.toLowerCase()}/${r.name}`).join(', ')}` };
+      if (d.wait === false && d.waitMs !== undefined) {
+        w.report(`${p}.waitMs`, 'does not apply with wait: false (the step does not wait for the object to go)');
+        return undefined;
+      }
+      const wait = d.wait ?? true;
+      return { kind, refs, waitMs: d.waitMs, wait, title: `delete ${refs.map((r) => `${r.kind.toLowerCase()}/${r.name}`).join(', ')}${wait ? '' : ' (not waiting)'}` };
     }
     case 'assert':
     case 'error': {
@@ -472,6 +477,10 @@ function faultTitle(f: Fault): string {
       return `next ${f.count ?? 1} VF ${f.attr} setting(s) on ${f.pf} fail with ${f.errno}`;
     case 'ipamFail':
       return `next ${f.count ?? 1} IPAM call(s) fail`;
+    case 'netnsRemove':
+      return `remove the netns of pod ${f.namespace ?? 'default'}/${f.pod}`;
+    case 'cniPath':
+      return `CNI path ${f.up ? 'up' : 'down'}`;
   }
 }
 

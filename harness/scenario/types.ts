@@ -100,6 +100,8 @@ export interface DeleteInput extends ManifestSourceInput {
   namespace?: string;
   /** wait up to this long for the object to be gone (graceful termination) */
   waitMs?: number;
+  /** false: return as soon as the deletion is requested (kubectl delete --wait=false); default true */
+  wait?: boolean;
 }
 export interface AssertInput extends ManifestSourceInput {
   timeoutMs?: number;
@@ -213,7 +215,7 @@ export const kubeletActions: readonly KubeletAction[] = ['restart', 'stop', 'sta
 export const devicePluginActions: readonly DevicePluginAction[] = ['kill', 'restart', 'deleteSocket', 'start', 'stop'];
 export const collectWhats: readonly CollectWhat[] = ['logs', 'events', 'sysfs', 'checkpoint', 'podResources'];
 export const simpleRequirements = ['root', 'fuse', 'vfio', 'vfNetlink', 'cniPlugins'] as const;
-export const faultKinds: readonly Fault['kind'][] = ['sysfsFailWrites', 'sysfsDelay', 'vfLink', 'pfLink', 'vfUnplug', 'vfAttrFail', 'ipamFail'];
+export const faultKinds: readonly Fault['kind'][] = ['sysfsFailWrites', 'sysfsDelay', 'vfLink', 'pfLink', 'vfUnplug', 'vfAttrFail', 'ipamFail', 'netnsRemove', 'cniPath'];
 
 const textExpectFields = {
   equals: opt(str('the whole output, compared after trimming trailing newlines')),
@@ -242,6 +244,7 @@ const deleteFields = {
   name: opt(nonEmpty()),
   namespace: opt(nonEmpty()),
   waitMs: opt(ms('wait for the object to be gone')),
+  wait: opt({ t: 'boolean', desc: 'false: return once the deletion is requested, like kubectl delete --wait=false (default true)' }),
 } satisfies Record<keyof DeleteInput, FieldShape>;
 const assertFields = {
   ...manifestFields,
@@ -305,6 +308,8 @@ export const faultFields: { [K in Fault['kind']]: FaultFields<K> } = {
   vfUnplug: { pciAddr: req(nonEmpty()) },
   vfAttrFail: { pf: req(nonEmpty('PF netdev name')), attr: req({ t: 'string', enum: vfAttrNames }), errno: req(errnoShape), count: opt({ t: 'integer', min: 1 }) },
   ipamFail: { count: opt({ t: 'integer', min: 1 }), message: opt(str()) },
+  netnsRemove: { pod: req(nonEmpty('the pod whose sandbox netns goes')), namespace: opt(nonEmpty()) },
+  cniPath: { up: req({ t: 'boolean' }) },
 };
 /** the structural shape of `fault:` is the union of every kind's fields; per-kind rules are in load.ts */
 const faultShape: Shape = {
@@ -431,7 +436,7 @@ interface OpBase {
 
 export type Operation =
   | (OpBase & { kind: 'apply'; objects: KubeObject[] })
-  | (OpBase & { kind: 'delete'; refs: ObjectRef[]; waitMs?: number })
+  | (OpBase & { kind: 'delete'; refs: ObjectRef[]; waitMs?: number; wait: boolean })
   | (OpBase & { kind: 'assert' | 'error'; expected: ExpectedObject[]; timeoutMs: number; intervalMs: number })
   | (OpBase & {
       kind: 'exec';

@@ -257,7 +257,14 @@ export function teardown(ctx: Ctx, s: AttachmentState, opts: { netns?: string; i
       log.error(`DEL ${s.containerId}/${s.ifname}: ${what}: ${ce.message}`);
     }
   };
-  if (s.pf && s.originalVf && Object.keys(s.originalVf).length) {
+  // sriov-cni #219: a late DEL (a retry, the sandbox GC) of a pod whose device has since gone to another pod must
+  // not touch it: the device's marker names the attachment that holds it now, in a netns that is alive
+  const holder = ctx.cache.readMarker(lockKeyOf(s));
+  const takenOver = !!holder && !(holder.containerId === s.containerId && holder.ifname === s.ifname) && netnsAlive(holder.netns);
+  if (takenOver) {
+    log.warn(`DEL ${s.containerId}/${s.ifname}: ${lockKeyOf(s)} now belongs to ${holder.containerId}/${holder.ifname} (netns ${holder.netns}): leaving the device alone`);
+  }
+  if (!takenOver && s.pf && s.originalVf && Object.keys(s.originalVf).length) {
     step('restore VF settings', () => {
       const pfNetdev = isVfStillThere(ctx, s);
       if (!pfNetdev) {
@@ -267,7 +274,7 @@ export function teardown(ctx: Ctx, s: AttachmentState, opts: { netns?: string; i
       restoreVfSettings(runner, pfNetdev, s.pf!.vfIndex, s.originalVf!);
     });
   }
-  if (s.vfMode === 'kernel' && s.originalNetdev) {
+  if (!takenOver && s.vfMode === 'kernel' && s.originalNetdev) {
     step('return the netdev', () => {
       const netns = [opts.netns, s.netns].find((p) => netnsAlive(p));
       returnNetdev(runner, ctx.sysfs, log, { pciAddr: s.pciAddr, original: s.originalNetdev!, ifname: s.ifname, netns });

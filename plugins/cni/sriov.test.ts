@@ -1,7 +1,7 @@
 // The bundled plugin in sriov mode against a simulated node: VF settings seen through `ip -j link show <pf>`,
 // the VF netdev in the pod, IPAM from Debian's host-local, and everything put back by DEL or by a rollback.
 import t from 'tap';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ADD_STEPS } from './attach.ts';
 import { missingCaps, missingCniPlugins, startTestNode, type TestNode } from './test-node.ts';
@@ -153,10 +153,20 @@ t.test('sriov mode in a simulated node', { skip }, async (t) => {
     t.equal((await tn.cni({ command: 'ADD', netns: podA, config: conf('1.0.0', { deviceID: vfAddr[1], vlan: 30 }), containerId: 'a' })).exitCode, 0);
     const refused = await tn.cni({ command: 'ADD', netns: podB, config: conf('1.0.0', { deviceID: vfAddr[1], vlan: 40 }), containerId: 'b' });
     t.match(refused.json, { code: 102, msg: /already allocated to container a \(interface net1/ }, 'a VF in a live netns is refused');
+    const aCache = tn.node.hostPath('/var/lib/cni/sriov/a-net1');
+    const aState = readFileSync(aCache, 'utf8');
     tn.delPod(podA);
     const takeOver = await tn.cni({ command: 'ADD', netns: podB, config: conf('1.0.0', { deviceID: vfAddr[1], vlan: 40 }), containerId: 'b' });
     t.equal(takeOver.exitCode, 0, `take-over after the old netns is gone: ${takeOver.stdout}`);
     t.match((await snapshot(tn, 1, 'sriov-net')).vfinfo, { vlan_list: [{ vlan: 40 }] });
+    // sriov-cni #219: a late DEL of the old attachment, its cache entry still there (written back here, as a crash
+    // in the middle of the take-over or an older plugin would leave it), must not reset the VF b holds now
+    writeFileSync(aCache, aState);
+    const late = await tn.cni({ command: 'DEL', netns: '', config: conf('1.0.0', { deviceID: vfAddr[1], vlan: 30 }), containerId: 'a' });
+    t.equal(late.exitCode, 0, late.stdout);
+    t.match((await snapshot(tn, 1, 'sriov-net')).vfinfo, { vlan_list: [{ vlan: 40 }] }, "the late DEL of a left b's VLAN alone");
+    t.notOk(existsSync(aCache), "a's cache entry is gone");
+    t.ok(existsSync(tn.node.hostPath(`/var/lib/cni/sriov/pci/${vfAddr[1]}`)), "b's device marker stays");
     t.equal((await tn.cni({ command: 'DEL', netns: podB, config: conf('1.0.0', { deviceID: vfAddr[1], vlan: 40 }), containerId: 'b' })).exitCode, 0);
     t.strictSame(await snapshot(tn, 1, 'sriov-net'), before, 'back to the settings from before the first pod; both leases released');
     tn.delPod(podB);

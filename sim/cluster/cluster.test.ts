@@ -3,6 +3,7 @@ import { Cluster, PodStartError } from './cluster.ts';
 import { FakeAgent } from './fake-agent.ts';
 import { describeNodeOf, describePodOf, getPods } from './fixtures/print.ts';
 import { ManifestError } from './manifest.ts';
+import { ManualClock } from '../kubelet/clock.ts';
 
 const RES = 'intel.com/sriov_net_a';
 
@@ -126,14 +127,14 @@ t.test('admission failure: Failed with the agent reason, message prefixed like k
   t.same(agent.calls.filter((x) => x.podUid === p.metadata!.uid).map((x) => x.op), ['admit', 'release']);
 });
 
-t.test('onPodAdmitted hook: patches the pod, or fails it; onPodReleased runs on delete', async (t) => {
-  const cluster = new Cluster({ seed: 1, clock: clock() });
+t.test('onPodAdmitted hook: patches the pod, or keeps it Pending; onPodReleased runs on delete', async (t) => {
+  const cluster = new Cluster({ seed: 1, clock: clock(), kubeletClock: new ManualClock() });
   t.teardown(() => cluster.close());
   const agent = new FakeAgent('node-1', { [RES]: 4 });
   cluster.addNode(agent);
   const released: string[] = [];
   cluster.onPodAdmitted(async ({ pod, allocations }) => {
-    if (pod.metadata?.name === 'bad') throw new PodStartError('NetworkNotReady', 'network "sriov-net" not found');
+    if (pod.metadata?.name === 'bad') throw new PodStartError('FailedCreatePodSandBox', 'network "sriov-net" not found');
     return { annotations: { 'k8s.v1.cni.cncf.io/network-status': JSON.stringify(allocations.map((a) => a.deviceIds)) }, podIP: '10.0.0.5' };
   });
   cluster.onPodReleased(async ({ pod }) => void released.push(pod.metadata!.name!));
@@ -144,11 +145,13 @@ t.test('onPodAdmitted hook: patches the pod, or fails it; onPodReleased runs on 
   t.equal(good.status?.podIP, '10.0.0.5');
   t.equal(good.metadata?.annotations?.['k8s.v1.cni.cncf.io/network-status'], '[["sriov_net_a-0"]]');
   const bad = cluster.store.mustGet('Pod', 'default', 'bad');
-  t.match(bad.status, { phase: 'Failed', reason: 'NetworkNotReady', message: 'network "sriov-net" not found' });
-  t.ok(cluster.eventsFor('Pod', 'default', 'bad').some((e) => e.reason === 'FailedCreatePodSandBox'));
-  t.same(agent.devicesOf(bad.metadata!.uid!), [], 'devices of the failed pod were released');
+  t.equal(bad.status?.phase, 'Pending', 'a pod whose sandbox fails stays Pending');
+  t.equal(cluster.eventsFor('Pod', 'default', 'bad').find((e) => e.reason === 'FailedCreatePodSandBox')?.message, 'Failed to create pod sandbox: network "sriov-net" not found');
+  t.same(agent.devicesOf(bad.metadata!.uid!), ['sriov_net_a-1'], 'its devices stay allocated');
   await cluster.deletePod('default', 'good');
+  await cluster.deletePod('default', 'bad');
   t.same(released.sort(), ['bad', 'good']);
+  t.same(agent.devicesOf(bad.metadata!.uid!), []);
 });
 
 t.test('completePod frees the devices for the next pod; a succeeded pod shows Completed', async (t) => {

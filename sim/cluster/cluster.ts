@@ -1,12 +1,18 @@
 // The emulated control plane of a simulated cluster: object store + scheduler + one NodeAgent (kubelet) per node.
 //
-// Pod lifecycle: created (apiserver defaulting/validation) → Pending in the scheduling queue → bound (Scheduled) or
-// Unschedulable (PodScheduled=False, FailedScheduling event; retried when a node changes or a pod goes away) → admission
-// by the node's agent → onPodAdmitted hooks (network attach) → Running, or Failed with the agent's reason → Succeeded /
-// Failed (completePod) → deleted. The agent's releasePod is called exactly once for every pod it was asked to admit:
-// when the pod becomes terminal or is deleted, whichever comes first (the kubelet frees a terminated pod's devices).
+// Pod lifecycle (docs/lifecycle.md): created (apiserver defaulting/validation) → Pending in the scheduling queue →
+// bound (Scheduled) or Unschedulable (PodScheduled=False, FailedScheduling event; retried when a node changes or a
+// pod goes away) → admission by the node's agent (a rejection makes it Failed) → the sandbox (onPodAdmitted hooks:
+// network attach) → Running. A failed sandbox keeps the pod Pending (ContainerCreating) with its devices, raises
+// FailedCreatePodSandBox and is retried after the pod worker's back-off on the kubelets' clock. Succeeded / Failed
+// (completePod, containers) free the devices. Deletion: deletionTimestamp → containers stopped (onPodKill, grace
+// period) → the agent's releasePod (devices free, Pending pods retried) → sandbox teardown (onPodReleased: CNI DEL)
+// → the object removed. releasePod is called exactly once for every pod the agent was asked to admit.
 import type { CoreV1Event, V1Container, V1ContainerState, V1ContainerStatus, V1Node, V1Pod, V1PodCondition, V1Taint } from '@kubernetes/client-node';
 import { DaemonSetController } from './daemonset.ts';
+import { EventCorrelator } from './events.ts';
+import { RealClock } from '../kubelet/clock.ts';
+import type { Clock, TimerHandle } from '../kubelet/types.ts';
 import type { ContainerReport, ContainerStateLite, PodContainersReport } from './containers.ts';
 import type { AdmitResult, ContainerAllocation, ContainerLite, NodeAgent, PodSpecLite, ResourceList } from '../kubelet/types.ts';
 import { createRng, type Rng } from '../scheduler/prng.ts';
@@ -30,7 +36,18 @@ export interface ClusterOptions {
   preemptionMessage?: boolean;
   /** passed to the scheduler; 0 = adaptive like kube-scheduler */
   percentageOfNodesToScore?: number;
+  /**
+   * the kubelets' clock: the pod worker's back-off between sandbox attempts runs on it, so a scenario's
+   * advanceClock (or a test's ManualClock) reaches the next attempt without waiting; default real time
+   */
+  kubeletClock?: Clock;
 }
+
+/** pod_workers.go: a failed sync is retried after backOffPeriod (kubelet.go, 10 s) jittered by 0.5 (10–15 s) */
+export const POD_WORKER_BACKOFF_MS = 10_000;
+export const POD_WORKER_BACKOFF_JITTER = 0.5;
+/** the grace period of a pod that sets none (core/v1 DefaultTerminationGracePeriodSeconds) */
+export const DEFAULT_GRACE_PERIOD_SECONDS = 30;
 
 export interface NodeOptions {
   /** node capacity = allocatable for these three; defaults "8", "32Gi", "110" */
@@ -56,6 +73,8 @@ export interface PodAdmittedPatch {
 }
 export type PodAdmittedHook = (ctx: PodAdmittedContext) => Promise<PodAdmittedPatch | void>;
 export type PodReleasedHook = (ctx: { pod: V1Pod; nodeName: string }) => Promise<void>;
+/** Stops a pod's containers: SIGTERM, then SIGKILL once the grace period is over. */
+export type PodKillHook = (ctx: { pod: V1Pod; nodeName: string; gracePeriodSeconds: number }) => Promise<void>;
 
 /** Thrown by an onPodAdmitted hook to fail the pod with a reason of its choosing. */
 export class PodStartError extends Error {
@@ -84,6 +103,12 @@ interface PodRecord {
   released: boolean;
   allocations: ContainerAllocation[];
   work?: Promise<void>;
+  /** the next sandbox attempt, while the pod worker backs off after a failed one */
+  retry?: TimerHandle;
+  /** sandbox attempts that failed */
+  sandboxFailures: number;
+  /** the deletion in progress */
+  deleting?: Promise<void>;
   /** the node's newest report of the pod's containers, and the one applied last (for the kubelet's events) */
   containers?: PodContainersReport;
   appliedContainers?: PodContainersReport;
@@ -165,6 +190,14 @@ export function podQosClass(pod: V1Pod): 'Guaranteed' | 'Burstable' | 'BestEffor
   return !any ? 'BestEffort' : guaranteed ? 'Guaranteed' : 'Burstable';
 }
 
+function addHook<H>(list: H[], hook: H): () => void {
+  list.push(hook);
+  return () => {
+    const i = list.indexOf(hook);
+    if (i >= 0) list.splice(i, 1);
+  };
+}
+
 function condition(type: string, status: 'True' | 'False', at: Date, reason?: string, message?: string): V1PodCondition {
   return { type, status, lastProbeTime: undefined, lastTransitionTime: at, ...(reason ? { reason } : {}), ...(message ? { message } : {}) };
 }
@@ -192,10 +225,17 @@ export class Cluster {
   private readonly inflight = new Set<Promise<void>>();
   private readonly admittedHooks: PodAdmittedHook[] = [];
   private readonly releasedHooks: PodReleasedHook[] = [];
+  private readonly killHooks: PodKillHook[] = [];
   private eventSeq = 0;
-  /** (object, type, reason, message, source) → event name, for counting repeats like the event correlator */
+  /** the correlator's key → event name: a repeat bumps that event's count */
   private readonly eventKeys = new Map<string, string>();
+  private readonly correlator = new EventCorrelator();
+  readonly kubeletClock: Clock;
+  /** deletions nobody awaits (delete with wait: false, the API's deletes): settle() does not wait for them */
+  private readonly deletions = new Set<Promise<void>>();
   private readonly rng: Rng;
+  /** the pod worker's jitter: a stream of its own, so a back-off does not shift the uids and IDs drawn after it */
+  private readonly backoffRng: Rng;
   private readonly unwatch: () => void;
   private readonly daemonSets: DaemonSetController;
   /** errors of background work (admission, release) nobody awaited; settle() rethrows the first */
@@ -203,9 +243,11 @@ export class Cluster {
 
   constructor(opts: ClusterOptions = {}) {
     this.opts = opts;
+    this.kubeletClock = opts.kubeletClock ?? new RealClock();
     this.store = new ObjectStore({ clock: opts.clock, seed: opts.seed ?? 0 });
     this.scheduler = new Scheduler({ seed: opts.seed ?? 0, percentageOfNodesToScore: opts.percentageOfNodesToScore });
     this.rng = createRng(`cluster:${opts.seed ?? 0}`);
+    this.backoffRng = createRng(`pod-worker:${opts.seed ?? 0}`);
     // every node change (kubelet status, apply of labels/taints) reaches the scheduler and retries Pending pods
     this.unwatch = this.store.watch('Node', {
       added: (n) => {
@@ -322,25 +364,30 @@ export class Cluster {
 
   /** Runs after the agent admitted a pod and before it is Running (network attach goes here). Returns unregister. */
   onPodAdmitted(hook: PodAdmittedHook): () => void {
-    this.admittedHooks.push(hook);
-    return () => {
-      const i = this.admittedHooks.indexOf(hook);
-      if (i >= 0) this.admittedHooks.splice(i, 1);
-    };
+    return addHook(this.admittedHooks, hook);
   }
 
-  /** Runs before the agent releases a pod that ran its admitted hooks (network detach goes here). */
+  /**
+   * Runs after the agent released a pod that ran its admitted hooks: the sandbox teardown (network detach) goes
+   * here. The pod's devices are free by then, as on a real node, where the next pod may be admitted before the
+   * old pod's CNI DEL ran.
+   */
   onPodReleased(hook: PodReleasedHook): () => void {
-    this.releasedHooks.push(hook);
-    return () => {
-      const i = this.releasedHooks.indexOf(hook);
-      if (i >= 0) this.releasedHooks.splice(i, 1);
-    };
+    return addHook(this.releasedHooks, hook);
+  }
+
+  /** Runs first when a pod that ran its admitted hooks goes: its containers are stopped within the grace period. */
+  onPodKill(hook: PodKillHook): () => void {
+    return addHook(this.killHooks, hook);
   }
 
   // ---- events ----
 
-  /** Records an event on an object; a repeat of the same (object, type, reason, message, source) bumps its count. */
+  /**
+   * Records an event on an object as the kubelet's event recorder does (events.ts): a repeat of the same
+   * (object, type, reason, message, source) bumps its count and lastTimestamp; the tenth distinct message of the
+   * same (object, type, reason, source) within 10 minutes, and every one after it, go to one combined event.
+   */
   recordEvent(
     obj: { apiVersion?: string; kind?: string; metadata?: { name?: string; namespace?: string; uid?: string; resourceVersion?: string } },
     type: 'Normal' | 'Warning',
@@ -351,12 +398,19 @@ export class Cluster {
     const kind = obj.kind ?? 'Pod';
     const namespace = obj.metadata?.namespace || 'default';
     const now = this.now();
-    const dedupKey = JSON.stringify([kind, obj.metadata?.uid, type, reason, message, source.component]);
+    const correlated = this.correlator.correlate(
+      { component: source.component, host: source.host, kind, namespace, name: obj.metadata?.name, uid: obj.metadata?.uid, type, reason },
+      message,
+      now.getTime(),
+    );
+    message = correlated.message;
+    const dedupKey = correlated.key;
     const existingName = this.eventKeys.get(dedupKey);
     if (existingName && this.store.get('Event', namespace, existingName)) {
       return this.store.modify('Event', namespace, existingName, (e) => {
         e.count = (e.count ?? 1) + 1;
         e.lastTimestamp = now;
+        e.message = message;
       });
     }
     const nanos = BigInt(now.getTime()) * 1_000_000n + BigInt(this.eventSeq++ % 1_000_000);
@@ -411,6 +465,7 @@ export class Cluster {
       admitted: false,
       released: false,
       allocations: [],
+      sandboxFailures: 0,
     };
     this.pods.set(uid, rec);
     if (stored.spec?.nodeName) {
@@ -626,21 +681,29 @@ export class Cluster {
       return;
     }
     rec.allocations = result.allocations;
+    await this.startSandbox(rec);
+  }
+
+  /**
+   * One attempt at the pod's sandbox (the admitted hooks: netns, CNI ADD of every network), then Running. A failed
+   * attempt leaves the pod Pending (ContainerCreating) with its devices still allocated; a Warning
+   * FailedCreatePodSandBox event is recorded and the pod worker tries again after its back-off (kubelet.go
+   * backOffPeriod, pod_workers.go completeWork), until it succeeds or the pod is deleted.
+   */
+  private async startSandbox(rec: PodRecord): Promise<void> {
+    const nodeName = rec.nodeName!;
     const patch: PodAdmittedPatch = {};
     try {
       for (const hook of [...this.admittedHooks]) {
         const current = this.store.get('Pod', rec.namespace, rec.name);
         if (!current || rec.state !== 'admitting') return;
-        const p = await hook({ pod: current, nodeName, allocations: result.allocations });
+        const p = await hook({ pod: current, nodeName, allocations: rec.allocations });
         if (p?.annotations) patch.annotations = { ...patch.annotations, ...p.annotations };
         if (p?.podIP) patch.podIP = p.podIP;
       }
     } catch (e) {
       if (rec.state !== 'admitting') return;
-      const reason = e instanceof PodStartError ? e.reason : 'FailedCreatePodSandBox';
-      const current = this.store.get('Pod', rec.namespace, rec.name);
-      if (current) this.recordEvent(current, 'Warning', 'FailedCreatePodSandBox', (e as Error).message, { component: 'kubelet', host: nodeName });
-      await this.failPod(rec, reason, (e as Error).message, { rejected: false, hooksRan: true });
+      this.sandboxFailed(rec, (e as Error).message);
       return;
     }
     if (rec.state !== 'admitting') return;
@@ -681,6 +744,47 @@ export class Cluster {
     }
     // a node that runs no processes (a fake agent): every container counts as started
     for (const c of updated.spec?.containers ?? []) this.containerStartedEvents(updated, c.name, c.image ?? '', nodeName);
+  }
+
+  /** kuberuntime_manager.go SyncPod: createPodSandbox failed → event, pod stays Pending, the worker retries */
+  private sandboxFailed(rec: PodRecord, message: string): void {
+    rec.sandboxFailures++;
+    const nodeName = rec.nodeName!;
+    const now = this.now();
+    const node = this.store.get('Node', '', nodeName);
+    const hostIP = node?.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
+    const updated = this.store.modify('Pod', rec.namespace, rec.name, (p) => {
+      const names = (p.spec?.containers ?? []).map((c) => c.name);
+      const unready = `containers with unready status: [${names.join(' ')}]`;
+      let conditions = p.status?.conditions;
+      conditions = setCondition(conditions, condition('PodReadyToStartContainers', 'False', now));
+      conditions = setCondition(conditions, condition('Initialized', 'True', now));
+      conditions = setCondition(conditions, condition('Ready', 'False', now, 'ContainersNotReady', unready));
+      conditions = setCondition(conditions, condition('ContainersReady', 'False', now, 'ContainersNotReady', unready));
+      p.status = {
+        ...p.status,
+        phase: 'Pending',
+        conditions,
+        ...(hostIP ? { hostIP, hostIPs: [{ ip: hostIP }] } : {}),
+        startTime: p.status?.startTime ?? now,
+        containerStatuses: (p.spec?.containers ?? []).map((c) => ({
+          name: c.name,
+          image: c.image ?? '',
+          imageID: '',
+          ready: false,
+          started: false,
+          restartCount: 0,
+          state: { waiting: { reason: 'ContainerCreating' } },
+        })),
+      };
+    });
+    this.recordEvent(updated, 'Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${message}`, { component: 'kubelet', host: nodeName });
+    const delayMs = POD_WORKER_BACKOFF_MS * (1 + POD_WORKER_BACKOFF_JITTER * this.backoffRng.next());
+    rec.retry = this.kubeletClock.setTimeout(() => {
+      rec.retry = undefined;
+      if (rec.state !== 'admitting') return;
+      rec.work = this.track(this.startSandbox(rec));
+    }, delayMs);
   }
 
   /** what the kubelet records as a container starts: the image (present: nothing is pulled), created, started */
@@ -749,12 +853,29 @@ export class Cluster {
     await this.release(rec, hooksRan);
   }
 
-  private async release(rec: PodRecord, runHooks: boolean): Promise<void> {
+  /**
+   * The kubelet lets a pod go, in its order: containers stopped within the grace period (syncTerminatingPod →
+   * killPod), then the pod no longer counts as active, so the device manager's devices are free for the next
+   * admission (and the scheduler's booking goes), then the sandbox teardown — the CNI DEL, which may fail or come
+   * late without holding anything up. `runHooks`: the pod got as far as its sandbox (attempts included).
+   */
+  private async release(rec: PodRecord, runHooks: boolean, gracePeriodSeconds = DEFAULT_GRACE_PERIOD_SECONDS): Promise<void> {
     if (rec.released || !rec.admitted || !rec.nodeName) return;
     rec.released = true;
+    this.cancelRetry(rec);
+    const nodeName = rec.nodeName;
     const pod = this.store.get('Pod', rec.namespace, rec.name);
-    if (runHooks && pod) for (const hook of [...this.releasedHooks]) await hook({ pod, nodeName: rec.nodeName });
-    await this.agents.get(rec.nodeName)?.agent.releasePod(rec.uid);
+    if (runHooks && pod) for (const hook of [...this.killHooks]) await hook({ pod, nodeName, gracePeriodSeconds });
+    await this.agents.get(nodeName)?.agent.releasePod(rec.uid);
+    this.scheduler.removePod(rec.uid);
+    this.requeueUnschedulable();
+    if (runHooks && pod) for (const hook of [...this.releasedHooks]) await hook({ pod, nodeName });
+  }
+
+  private cancelRetry(rec: PodRecord): void {
+    if (!rec.retry) return;
+    this.kubeletClock.clearTimeout(rec.retry);
+    rec.retry = undefined;
   }
 
   /**
@@ -822,28 +943,68 @@ export class Cluster {
     return updated;
   }
 
-  /** Graceful delete: Terminating while the kubelet releases the pod, then gone; Pending pods are retried. */
-  async deletePod(namespace: string, name: string): Promise<void> {
+  /**
+   * Graceful delete, in the real order: deletionTimestamp (now + the grace period) and deletionGracePeriodSeconds
+   * set → containers stopped → devices free and Pending pods retried → sandbox teardown (CNI DEL; a failure is the
+   * node's to retry) → the object removed. `wait: false` returns once the deletion is requested, as
+   * `kubectl delete --wait=false` does; the rest goes on in the background (settle() does not wait for it, so the
+   * steps after it can observe Terminating and what follows). `gracePeriodSeconds` overrides the pod's
+   * terminationGracePeriodSeconds (default 30), as `kubectl delete --grace-period` does.
+   */
+  async deletePod(namespace: string, name: string, opts: { gracePeriodSeconds?: number; wait?: boolean } = {}): Promise<void> {
     const pod = this.store.mustGet('Pod', namespace, name);
     const uid = pod.metadata!.uid!;
     const rec = this.pods.get(uid);
-    if (rec && rec.state !== 'deleting') {
-      const wasRunning = rec.state === 'running';
+    let work = rec?.deleting;
+    if (!work) {
+      work = this.deletion(pod, rec, opts.gracePeriodSeconds);
+      if (rec) rec.deleting = work;
+    }
+    if (opts.wait === false) {
+      const tracked = work.catch((e: unknown) => {
+        this.backgroundErrors.push(e);
+      });
+      this.deletions.add(tracked);
+      void tracked.finally(() => this.deletions.delete(tracked));
+      return;
+    }
+    await this.track(work);
+  }
+
+  private async deletion(pod: V1Pod, rec: PodRecord | undefined, gracePeriodSeconds: number | undefined): Promise<void> {
+    const namespace = pod.metadata!.namespace ?? 'default';
+    const name = pod.metadata!.name!;
+    const uid = pod.metadata!.uid!;
+    if (rec) {
+      const hooksRan = rec.state === 'running' || rec.state === 'admitting';
       const wasAdmitting = rec.state === 'admitting';
       rec.state = 'deleting';
       this.unschedulableQ.delete(uid);
+      this.cancelRetry(rec);
       if (rec.nodeName) {
+        const grace = Math.max(0, gracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? DEFAULT_GRACE_PERIOD_SECONDS);
         this.store.modify('Pod', namespace, name, (p) => {
-          p.metadata = { ...p.metadata, deletionTimestamp: this.now(), deletionGracePeriodSeconds: 30 };
+          p.metadata = { ...p.metadata, deletionTimestamp: new Date(this.now().getTime() + grace * 1000), deletionGracePeriodSeconds: grace };
         });
-        if (wasAdmitting && rec.work) await rec.work; // let an in-flight admission finish before releasing
-        await this.track(this.release(rec, wasRunning || wasAdmitting));
+        // an attempt in flight (CNI ADD running) cannot be interrupted: it ends first, then is torn down
+        if (wasAdmitting && rec.work) await rec.work;
+        try {
+          await this.release(rec, hooksRan, grace);
+        } catch (e) {
+          // the kubelet logs what failed and goes on: the object is removed all the same
+          this.backgroundErrors.push(e);
+        }
       }
     }
     if (this.store.get('Pod', namespace, name)?.metadata?.uid === uid) this.store.delete('Pod', namespace, name);
     this.pods.delete(uid);
     this.scheduler.removePod(uid);
     this.requeueUnschedulable();
+  }
+
+  /** Resolves when the deletions that were not waited for (wait: false) are done. */
+  async deletionsDone(): Promise<void> {
+    while (this.deletions.size) await Promise.all([...this.deletions]);
   }
 
   /** Resolves when no scheduling or admission work is left; rethrows the first error of unawaited background work. */
@@ -868,6 +1029,7 @@ export class Cluster {
 
   /** Stops listening to the agents. The agents themselves belong to the caller. */
   close(): void {
+    for (const rec of this.pods.values()) this.cancelRetry(rec);
     for (const a of this.agents.values()) a.unsubscribe();
     this.unwatch();
     this.daemonSets.close();

@@ -6,14 +6,14 @@
 // `podStarted` and `podStopped`.
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import { PodStartError } from './cluster.ts';
 import { ContainerRuntime, type LogRead, type PodContainersReport } from './containers.ts';
 import { ExecSessions, type ExecRead } from './exec-sessions.ts';
 import { bundledArgv, imageRole, VIRTDP_CONFIG, VIRTDP_CONFIG_PATH, type BundledExecutables } from './images.ts';
-import { Kubelet, PodResourcesClient, type Clock, type RegistrationMode } from '../kubelet/index.ts';
+import { Kubelet, PodResourcesClient, type Clock, type RegistrationMode, type TimerHandle } from '../kubelet/index.ts';
 import { ip } from '../node/mirror.ts';
 import type { ExecOptions, ExecOutcome } from '../node/exec.ts';
 import {
@@ -74,15 +74,22 @@ export interface NodeRuntimeOptions {
 }
 
 interface Sandbox {
+  /** namespace/name of the pod */
+  podKey: string;
   /** empty for a hostNetwork pod: it runs in the node's namespace */
   netns: string;
   /** as the node sees it */
   netnsPath: string;
+  /** the netns was removed under the sandbox (a fault): DEL gets an empty CNI_NETNS, as containerd passes then */
+  netnsGone: boolean;
+  /** containerd gives every sandbox attempt a new ID; CNI_CONTAINERID */
   containerId: string;
+  /** every network whose ADD was run (the failed one included: its DEL runs too) */
   attachments: Array<{ type: string; conf: Record<string, unknown>; ifname: string; env: Record<string, string> }>;
   defaultEnv: Record<string, string>;
   /** each container's volumeMounts as bind mounts (sim/cluster/volumes.ts) */
   binds: Map<string, VolumeBind[]>;
+  defaultAdded: boolean;
 }
 
 /** A NetworkAttachmentDefinition as far as the attach needs it. */
@@ -93,6 +100,10 @@ export interface NadLite {
 
 export const DEFAULT_NETWORK = 'sriov-lab-default';
 const LOG_LIMIT = 20_000;
+/** the kubelet's container/sandbox garbage collection runs every minute (kubelet.go ContainerGCPeriod) */
+export const SANDBOX_GC_PERIOD_MS = 60_000;
+/** where /opt/cni/bin goes while the CNI path is down (the cniPath fault) */
+const CNI_BIN_DOWN = '/opt/cni/bin.unavailable';
 /** containers still running when the node stops get this long after SIGTERM */
 const STOP_GRACE_MS = 2000;
 
@@ -106,6 +117,12 @@ export class NodeRuntime {
   readonly pluginLog: string[] = [];
   readonly kubeletLog: string[] = [];
   private readonly sandboxes = new Map<string, Sandbox>(); // pod uid → sandbox
+  /** sandboxes whose teardown failed: the sandbox GC tries again every SANDBOX_GC_PERIOD_MS */
+  private dead: Sandbox[] = [];
+  /** sandbox attempts per pod uid (each gets a new sandbox ID) */
+  private readonly attempts = new Map<string, number>();
+  private gcTimer: TimerHandle | undefined;
+  private gcRunning: Promise<void> | undefined;
   private readonly opts: NodeRuntimeOptions;
   readonly containers: ContainerRuntime;
   private readonly execs: ExecSessions;
@@ -173,6 +190,36 @@ export class NodeRuntime {
     writeFileSync(this.opts.machine.hostPath(VIRTDP_CONFIG_PATH), `${JSON.stringify(VIRTDP_CONFIG, null, 2)}\n`);
     this.bridgeWasThere = (await this.opts.machine.exec(['ip', 'link', 'show', 'dev', 'cni0'])).exitCode === 0;
     await this.kubelet.start();
+    this.scheduleGc();
+  }
+
+  private scheduleGc(): void {
+    this.gcTimer = this.opts.clock.setTimeout(() => {
+      this.gcTimer = undefined;
+      void this.gcSandboxes().finally(() => {
+        if (this.started) this.scheduleGc();
+      });
+    }, SANDBOX_GC_PERIOD_MS);
+  }
+
+  /**
+   * The sandbox GC (kuberuntime_gc.go evictSandboxes → RemovePodSandbox, which in containerd stops the sandbox and
+   * so tears its network down again): every sandbox whose teardown failed gets its CNI DEL again; one that succeeds
+   * loses its netns and is gone. Resolves with how many are still left.
+   */
+  async gcSandboxes(): Promise<number> {
+    if (!this.gcRunning) {
+      this.gcRunning = (async () => {
+        for (const sb of [...this.dead]) {
+          this.logKubelet('info', `sandbox GC: removing sandbox ${sb.containerId.slice(0, 13)} of pod ${sb.podKey} again`);
+          await this.teardownSandbox(sb);
+        }
+      })().finally(() => {
+        this.gcRunning = undefined;
+      });
+    }
+    await this.gcRunning;
+    return this.dead.length;
   }
 
   /** /opt/cni/bin of the node: the reference plugins, plus the plugins under test under their type names */
@@ -274,6 +321,10 @@ export class NodeRuntime {
       if (prev && command !== 'DEL') netconf.prevResult = prev;
       const type = String(netconf.type ?? '');
       if (!/^[A-Za-z0-9_.-]+$/.test(type)) throw new PodStartError('FailedCreatePodSandBox', `CNI config of ${String(conf.name)} has no valid "type"`);
+      // libcni AddNetworkList/DelNetworkList word the failure of a plugin this way, FindInPath's included
+      const verb = command === 'DEL' ? 'delete' : command.toLowerCase();
+      const failed = (msg: string) => new PodStartError('FailedCreatePodSandBox', `plugin type="${type}" name="${String(conf.name)}" failed (${verb}): ${msg}`);
+      if (!this.cniPluginPresent(type)) throw failed(`failed to find plugin "${type}" in path [/opt/cni/bin]`);
       const stdin = JSON.stringify(netconf);
       const fullEnv = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', ...env, CNI_COMMAND: command, CNI_PATH: '/opt/cni/bin' };
       const r = await this.opts.machine.exec([`/opt/cni/bin/${type}`], { input: stdin, env: fullEnv, timeoutMs: 60_000 });
@@ -287,11 +338,37 @@ export class NodeRuntime {
           /* not JSON */
         }
         const note = this.opts.explainCniFailure?.(msg);
-        throw new PodStartError('FailedCreatePodSandBox', `plugin type="${type}" name="${String(conf.name)}" failed (${command.toLowerCase()}): ${msg}${note ? ` (${note})` : ''}`);
+        throw failed(`${msg}${note ? ` (${note})` : ''}`);
       }
       if (command !== 'DEL' && r.stdout.trim()) prev = JSON.parse(r.stdout) as CniResult;
     }
     return prev ?? {};
+  }
+
+  /** the plugin's executable is in /opt/cni/bin (a link counts, wherever it points) */
+  private cniPluginPresent(type: string): boolean {
+    try {
+      lstatSync(this.opts.machine.hostPath(`/opt/cni/bin/${type}`));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * The CNI path goes down (the directory of plugins is moved away, as when the node's CNI installer or Multus's
+   * binary is gone: every call fails with libcni's "failed to find plugin") or comes back.
+   */
+  setCniPath(up: boolean): void {
+    const bin = this.opts.machine.hostPath('/opt/cni/bin');
+    const aside = this.opts.machine.hostPath(CNI_BIN_DOWN);
+    if (!up && existsSync(bin)) {
+      rmSync(aside, { recursive: true, force: true });
+      renameSync(bin, aside);
+    } else if (up && existsSync(aside)) {
+      rmSync(bin, { recursive: true, force: true });
+      renameSync(aside, bin);
+    }
   }
 
   private defaultNetwork(): Record<string, unknown> {
@@ -321,22 +398,42 @@ export class NodeRuntime {
     const binds = await this.podVolumes(pod, configMap);
     if (pod.spec?.hostNetwork) {
       // no sandbox network: the pod's containers run in the node's namespace, as with a real kubelet no CNI is called
-      this.sandboxes.set(uid, { netns: '', netnsPath: '', containerId: '', attachments: [], defaultEnv: {}, binds });
+      this.sandboxes.set(uid, { podKey, netns: '', netnsPath: '', netnsGone: false, containerId: '', attachments: [], defaultEnv: {}, defaultAdded: false, binds });
       this.startContainers(pod);
       return { annotations: {} };
     }
-    const short = createHash('sha256').update(uid).digest('hex').slice(0, 8);
-    const netns = `${this.opts.machine.netnsPrefix}-${short}`;
+    const attempt = this.attempts.get(uid) ?? 0;
+    this.attempts.set(uid, attempt + 1);
+    const containerId = createHash('sha256').update(`${uid}/sandbox/${attempt}`).digest('hex');
+    const netns = `${this.opts.machine.netnsPrefix}-${containerId.slice(0, 8)}`;
     await ip(['netns', 'add', netns]);
     const sb: Sandbox = {
+      podKey,
       netns,
       netnsPath: `/run/netns/${netns}`,
-      containerId: createHash('sha256').update(`${uid}/sandbox`).digest('hex'),
+      netnsGone: false,
+      containerId,
       attachments: [],
       defaultEnv: {},
       binds,
+      defaultAdded: false,
     };
     this.sandboxes.set(uid, sb);
+    try {
+      return await this.setupNetwork(pod, sb, nad);
+    } catch (e) {
+      // containerd RunPodSandbox: a failed network setup is torn down (CNI DEL of every network) and its netns
+      // removed; what cannot be torn down stays for the sandbox GC
+      this.sandboxes.delete(uid);
+      await this.teardownSandbox(sb);
+      throw new PodStartError('FailedCreatePodSandBox', `rpc error: code = Unknown desc = failed to setup network for sandbox "${containerId}": ${(e as Error).message}`);
+    }
+  }
+
+  /** eth0 on the default network, then one CNI ADD per network of the pod's networks annotation; then its containers */
+  private async setupNetwork(pod: V1Pod, sb: Sandbox, nad: (namespace: string, name: string) => NadLite | undefined): Promise<{ annotations: Record<string, string>; podIP?: string }> {
+    const uid = pod.metadata!.uid!;
+    const podKey = sb.podKey;
     const baseEnv = {
       CNI_CONTAINERID: sb.containerId,
       CNI_NETNS: sb.netnsPath,
@@ -344,6 +441,7 @@ export class NodeRuntime {
     };
     // the cluster's default network: a bridge on the node with host-local addresses, like a kind node
     sb.defaultEnv = { ...baseEnv, CNI_IFNAME: 'eth0' };
+    sb.defaultAdded = true;
     const defResult = await this.runCni('ADD', this.defaultNetwork(), sb.defaultEnv, podKey);
     const statuses: NetworkStatus[] = [networkStatusOf(DEFAULT_NETWORK, 'eth0', sb.netnsPath, defResult, undefined, true)];
     const podIP = statuses[0].ips?.[0];
@@ -372,8 +470,8 @@ export class NodeRuntime {
           throw new PodStartError('FailedCreatePodSandBox', `no device of resource ${resources[i].resourceName} allocated to the pod for network ${sel.namespace}/${sel.name}`);
         }
         const env = { ...baseEnv, CNI_IFNAME: ifname };
-        const result = await this.runCni('ADD', conf, env, podKey);
         sb.attachments.push({ type: String(conf.type), conf, ifname, env });
+        const result = await this.runCni('ADD', conf, env, podKey);
         statuses.push(networkStatusOf(`${sel.namespace}/${sel.name}`, ifname, sb.netnsPath, result, ids[i]));
       }
     }
@@ -412,6 +510,75 @@ export class NodeRuntime {
       tearDownPodVolumes(pod.metadata!.uid!, this.kubeletDirHere);
       throw e instanceof PodStartError ? e : new PodStartError('CreateContainerConfigError', (e as Error).message);
     }
+  }
+
+  /**
+   * A sandbox's network teardown (containerd StopPodSandbox → teardownPodNetwork): CNI DEL of every network in
+   * reverse order, each tried even when one before it failed; the netns is removed only when all succeeded (as
+   * containerd removes it only then). A failure is logged and the sandbox kept for the sandbox GC. True when done.
+   */
+  private async teardownSandbox(sb: Sandbox): Promise<boolean> {
+    // containerd passes an empty netns path once the namespace is closed
+    const netnsEnv = { CNI_NETNS: sb.netnsGone ? '' : sb.netnsPath };
+    const errors: string[] = [];
+    for (const a of [...sb.attachments].reverse()) {
+      await this.runCni('DEL', a.conf, { ...a.env, ...netnsEnv }, sb.podKey).catch((e: Error) => errors.push(e.message));
+    }
+    if (sb.defaultAdded) await this.runCni('DEL', this.defaultNetwork(), { ...sb.defaultEnv, ...netnsEnv }, sb.podKey).catch((e: Error) => errors.push(e.message));
+    if (errors.length) {
+      this.logKubelet('error', `StopPodSandbox of pod ${sb.podKey}: failed to destroy network for sandbox "${sb.containerId}": ${errors.join('; ')}`);
+      if (!this.dead.includes(sb)) this.dead.push(sb);
+      return false;
+    }
+    if (!sb.netnsGone) await ip(['netns', 'del', sb.netns]).catch(() => undefined);
+    this.dead = this.dead.filter((x) => x !== sb);
+    return true;
+  }
+
+  /** resolves when no sandbox GC run is going on */
+  async gcIdle(): Promise<void> {
+    await this.gcRunning?.catch(() => undefined);
+  }
+
+  /** sandboxes whose teardown failed and that the GC still holds (pod namespace/name and sandbox ID) */
+  deadSandboxes(): Array<{ pod: string; containerId: string; netns: string }> {
+    return this.dead.map((sb) => ({ pod: sb.podKey, containerId: sb.containerId, netns: sb.netns }));
+  }
+
+  /**
+   * Removes a pod's network namespace under it (the pause container gone before DEL: sriov-cni #126): its physical
+   * netdevs return to the node, and DEL later gets an empty CNI_NETNS. The pod's newest sandbox, live or awaiting
+   * the GC. Its containers' processes, if any, keep the namespace itself alive, as in the kernel.
+   */
+  async removePodNetns(namespace: string, name: string): Promise<string> {
+    const key = `${namespace}/${name}`;
+    const sb = [...this.sandboxes.values()].reverse().find((x) => x.podKey === key && x.netns) ?? [...this.dead].reverse().find((x) => x.podKey === key);
+    if (!sb || sb.netnsGone) throw new Error(`pod ${key} has no sandbox network namespace on node ${this.opts.nodeName}`);
+    // the kernel destroys a namespace after its last reference went, asynchronously; eth0's peer on the node goes
+    // in the same cleanup as the rest of its devices, so its going says the VFs are back in the node
+    const eth0 = (JSON.parse((await ip(['-n', sb.netns, '-j', 'link', 'show', 'dev', 'eth0']).catch(() => '[]')) || '[]') as Array<{ link_index?: number }>)[0];
+    // a physical netdev (a VF) outlives the namespace: the kernel moves it to the initial one under the name it has
+    // (dev<N> when that is taken), down. The simulator's VF netdevs are veths, which would die with it instead, so
+    // the pod's device attachments are moved out first, as the kernel would
+    let n = 0;
+    for (const a of sb.attachments) {
+      if (typeof a.conf.deviceID !== 'string') continue;
+      const move = (name?: string) =>
+        this.opts.machine.exec(['sh', '-c', `ip -n "$1" link set dev "$2" netns /proc/$$/ns/net${name ? ' name "$3"' : ''}`, 'netns-remove', sb.netns, a.ifname, name ?? '']);
+      let r = await move();
+      while (r.exitCode !== 0 && /File exists/.test(r.stderr) && n < 100) r = await move(`dev${n++}`);
+    }
+    await ip(['netns', 'del', sb.netns]);
+    sb.netnsGone = true;
+    if (eth0?.link_index !== undefined) {
+      for (let i = 0; i < 100; i++) {
+        const r = await this.opts.machine.exec(['ip', '-j', 'link', 'show']);
+        const links = r.exitCode === 0 ? (JSON.parse(r.stdout || '[]') as Array<{ ifindex: number }>) : [];
+        if (!links.some((l) => l.ifindex === eth0.link_index)) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+    return sb.netns;
   }
 
   /** a container's environment: the pod's name as HOSTNAME, its env values, the device plugin's envs */
@@ -480,25 +647,27 @@ export class NodeRuntime {
     }
   }
 
-  /** The pod is gone: DEL of every attachment in reverse order (a failing DEL is logged, never blocks), netns removed. */
+  /** The pod is going: its containers get SIGTERM, and SIGKILL after the grace period (killPod). */
+  async stopContainers(pod: V1Pod, gracePeriodSeconds: number): Promise<void> {
+    const uid = pod.metadata!.uid!;
+    await this.containers.stopPod(uid, gracePeriodSeconds * 1000);
+    if (this.pluginPod === uid) this.pluginPod = undefined;
+  }
+
+  /**
+   * The pod is gone (its devices already free): its containers stopped if they were not, then the sandbox torn
+   * down. A failing DEL is logged and never blocks; the sandbox GC retries it.
+   */
   async podStopped(pod: V1Pod): Promise<void> {
     const uid = pod.metadata!.uid!;
     const sb = this.sandboxes.get(uid);
+    this.attempts.delete(uid);
     if (!sb) return;
-    await this.containers.stopPod(uid, (pod.metadata?.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30) * 1000);
-    if (this.pluginPod === uid) this.pluginPod = undefined;
+    await this.stopContainers(pod, pod.metadata?.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30);
     tearDownPodVolumes(uid, this.kubeletDirHere);
-    if (!sb.netns) {
-      this.sandboxes.delete(uid);
-      return;
-    }
-    const podKey = `${pod.metadata!.namespace ?? 'default'}/${pod.metadata!.name}`;
-    for (const a of [...sb.attachments].reverse()) {
-      await this.runCni('DEL', a.conf, a.env, podKey).catch((e: Error) => this.emit({ kind: 'log', atMs: Date.now(), node: this.opts.nodeName, source: 'cni', level: 'warn', message: e.message }));
-    }
-    await this.runCni('DEL', this.defaultNetwork(), sb.defaultEnv, podKey).catch(() => undefined);
-    await ip(['netns', 'del', sb.netns]).catch(() => undefined);
     this.sandboxes.delete(uid);
+    if (!sb.netns) return;
+    await this.teardownSandbox(sb);
   }
 
   /** The pod's network namespace path (/run/netns/…), while it has a sandbox. */
@@ -546,11 +715,15 @@ export class NodeRuntime {
     await this.containers.stopAll(STOP_GRACE_MS).catch(() => undefined);
     await this.stopDevicePlugin().catch(() => undefined);
     await this.kubelet.close().catch(() => undefined);
-    for (const [uid, sb] of this.sandboxes) {
-      if (sb.netns) await ip(['netns', 'del', sb.netns]).catch(() => undefined);
-      tearDownPodVolumes(uid, this.kubeletDirHere);
-    }
+    this.started = false;
+    if (this.gcTimer) this.opts.clock.clearTimeout(this.gcTimer);
+    this.gcTimer = undefined;
+    await this.gcRunning?.catch(() => undefined);
+    this.setCniPath(true);
+    for (const uid of this.sandboxes.keys()) tearDownPodVolumes(uid, this.kubeletDirHere);
+    for (const sb of [...this.sandboxes.values(), ...this.dead]) if (sb.netns && !sb.netnsGone) await ip(['netns', 'del', sb.netns]).catch(() => undefined);
     this.sandboxes.clear();
+    this.dead = [];
     // the default network's bridge, made by the first pod's bridge CNI, goes with the node side
     if (!this.bridgeWasThere) await this.opts.machine.exec(['ip', 'link', 'del', 'dev', 'cni0']);
   }

@@ -45,7 +45,7 @@ export class ClusterBackendHandle implements ClusterHandle {
   readonly nodes: readonly string[];
   /** what apply created (not what it updated), deleted at the end, newest first */
   private readonly created: Ref[] = [];
-  private downed = false;
+  private downing: Promise<void> | undefined;
 
   constructor(private readonly p: ClusterHandleParts) {
     this.backend = p.backend;
@@ -239,11 +239,15 @@ export class ClusterBackendHandle implements ClusterHandle {
 
   /**
    * Everything the run made, undone: the objects it created (pods waited for), each node's PFs back to the VF count
-   * they had, the agents and their namespace. Every part is tried; the problems are thrown together.
+   * they had, the agents and their namespace. Every part is tried; the problems are thrown together. A second call
+   * (the runner's down and a signal's exit hook) waits for the same cleanup.
    */
-  async down(): Promise<void> {
-    if (this.downed) return;
-    this.downed = true;
+  down(): Promise<void> {
+    this.downing ??= this.cleanup();
+    return this.downing;
+  }
+
+  private async cleanup(): Promise<void> {
     const problems: string[] = [];
     for (const ref of [...this.created]) {
       await this.deleteAndWait(ref, GONE_MS).catch((e: Error) => {

@@ -96,8 +96,17 @@ export function clusterBackend(o: ClusterBackendOptions = {}): Backend & Backend
           await new Promise((r) => setTimeout(r, 250));
         }
       };
-      // a second Ctrl-C or a SIGTERM: the agents' namespace goes even so (the API server deletes what is in it)
-      const removeHook = addExitHook({ name: `cluster backend run ${runId}`, async: async () => void (await deleteNamespace()), timeoutMs: 15_000 });
+      // Ctrl-C, SIGTERM, a closed terminal: the run's cleanup (the handle's down once there is one) before the process
+      // dies of the signal
+      let handle: ClusterBackendHandle | undefined;
+      const removeHook = addExitHook({
+        name: `cluster backend run ${runId}`,
+        async: async () => {
+          if (handle) await handle.down();
+          else await teardown();
+        },
+        timeoutMs: 120_000,
+      });
       const teardown = async (): Promise<string[]> => {
         const problems = await deleteNamespace();
         await caches.stop();
@@ -138,7 +147,8 @@ export function clusterBackend(o: ClusterBackendOptions = {}): Backend & Backend
           for (const pf of pfs) if (pf.want !== undefined && pf.want !== pf.numVfs) await setNumVfs(node, pf.pciAddr, pf.want);
           opts.progress?.(`${spec.name}: node agent up in pod ${namespace}/${pod.metadata.name} (kernel ${session.hello.kernelRelease})`);
         }
-        return new ClusterBackendHandle({ backend: 'cluster', kc, objects, caches, runId, nodes, simulated, teardown, progress: opts.progress });
+        handle = new ClusterBackendHandle({ backend: 'cluster', kc, objects, caches, runId, nodes, simulated, teardown, progress: opts.progress });
+        return handle;
       } catch (e) {
         for (const n of nodes.values()) {
           for (const b of n.baseline) await setNumVfs(n, b.pciAddr, b.numVfs).catch(() => undefined);

@@ -27,11 +27,11 @@ import { parseSeed, randomSeed } from './seed.ts';
 import { joinCommandLine, splitCommandLine } from './shell-words.ts';
 
 export const RUN_USAGE =
-  'usage: sriov-lab run [PATH…] [--backend sim|qemu|host|cluster|kind] [--device-plugin "CMD"] [--cni PATH] [--topology FILE] [--seed N]\n' +
+  'usage: sriov-lab run [PATH…] [--backend sim|qemu|host|cluster] [--device-plugin "CMD"] [--cni PATH] [--topology FILE] [--seed N]\n' +
   '                     [--filter GLOB]… [--json FILE] [--junit FILE] [--html FILE] [--keep] [--pf NAME|PCI]… [--force]\n' +
   '                     [--kubeconfig FILE] [--github]\n' +
   '  --backend: sim (simulated nodes, the default), qemu (VMs with igb), host (this machine\'s NICs), cluster (an\n' +
-  '    existing cluster: --kubeconfig FILE, else $KUBECONFIG), kind (a kind cluster); docs/backends.md.\n' +
+  '    existing cluster: --kubeconfig FILE, else $KUBECONFIG, else ~/.kube/config); docs/backends.md.\n' +
   '  --pf (host backend): a PF it may use, for the topology\'s NICs in order; --force: past its guard rails.\n' +
   '  PATH: scenario files or folders (default: scenarios/); --filter matches a scenario\'s name, id or file.\n' +
   '  --topology: the topology of the scenarios that name none (default: one node, an I350 PF and a virtio NIC).\n' +

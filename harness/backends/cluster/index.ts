@@ -18,6 +18,8 @@ export interface ClusterBackendOptions {
 }
 
 const AGENT_READY_MS = 180_000;
+/** how long available() waits for the API server's node list */
+const AVAILABLE_MS = 20_000;
 
 interface NodeLite {
   metadata: { name: string };
@@ -41,9 +43,14 @@ export function clusterBackend(o: ClusterBackendOptions = {}): Backend & Backend
       try {
         const { kc, source } = loadKubeConfig(o.kubeconfig);
         const objects = KubernetesObjectApi.makeApiClient(kc);
-        const list = await objects.list('v1', 'Node').catch((e: unknown) => {
-          throw apiError(`list nodes of ${kc.getCurrentCluster()?.server}`, e);
-        });
+        const server = kc.getCurrentCluster()?.server;
+        let timer: NodeJS.Timeout | undefined;
+        const list = await Promise.race([
+          objects.list('v1', 'Node').catch((e: unknown) => {
+            throw apiError(`list nodes of ${server}`, e);
+          }),
+          new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`list nodes of ${server}: no answer within ${AVAILABLE_MS} ms`)), AVAILABLE_MS))),
+        ]).finally(() => clearTimeout(timer));
         const nodes = list.items.map((n) => n.metadata?.name ?? '');
         seen = { nodes, server: kc.getCurrentCluster()?.server ?? '' };
         const kinds = [...new Set((list.items as NodeLite[]).map((n) => (isSimulated(n) ? 'simulated' : (n.status?.nodeInfo?.kubeletVersion ?? 'kubelet'))))];

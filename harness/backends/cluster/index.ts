@@ -29,11 +29,13 @@ interface NodeLite {
 /** a node whose runtime is sriov-lab's simulator (`up`): its pods run in the node's view, its kubelet is emulated */
 const isSimulated = (n: NodeLite): boolean => (n.status?.nodeInfo?.containerRuntimeVersion ?? '').startsWith('sim://');
 
-export function clusterBackend(o: ClusterBackendOptions = {}): Backend & BackendRunInfo & { withOptions(o: ClusterBackendOptions): Backend & BackendRunInfo } {
+export function clusterBackend(o: ClusterBackendOptions = {}): Backend & BackendRunInfo & { withOptions(o: ClusterBackendOptions): Backend & BackendRunInfo; readonly maxJobs: 1 } {
   /** the cluster's nodes as available() saw them, for `provides` */
   let seen: { nodes: string[]; server: string } | undefined;
   return {
     name: 'cluster',
+    // one scenario at a time (run --jobs): they share the cluster's nodes, PFs and the default namespace
+    maxJobs: 1,
     withOptions: (next) => clusterBackend({ ...o, ...next }),
     pluginsUnderTest: () => [
       { role: 'device-plugin', name: "the cluster's device plugin DaemonSet", bundled: false },

@@ -200,6 +200,11 @@ export class ClusterBackendHandle implements ClusterHandle {
     return Promise.reject(new Error(`advanceClock ${ms}: a real kubelet's clock cannot be advanced (${NEEDS_SIM})`));
   }
 
+  /** the next change the watches see: assertions wait on it rather than poll (the runner's nextChange) */
+  nextChange(): Promise<void> {
+    return this.p.caches.nextChange();
+  }
+
   settle(): Promise<void> {
     // the API server and the kubelets work on their own: assertions wait for the watch
     return new Promise((r) => setImmediate(r));

@@ -115,6 +115,17 @@ export class ObjectCaches {
     return (this.informers.get(kind)?.list(namespace) ?? []).map(plain);
   }
 
+  /** resolves at the next add, update or delete the watches see */
+  nextChange(): Promise<void> {
+    return new Promise((resolve) => {
+      const once = () => {
+        this.listeners.delete(once);
+        resolve();
+      };
+      this.listeners.add(once);
+    });
+  }
+
   /** resolves once `cond` holds (checked now and on every change), or rejects after timeoutMs with `what` */
   until<T>(what: string, cond: () => T | undefined | false, timeoutMs: number, signal?: AbortSignal): Promise<T> {
     return new Promise((resolve, reject) => {

@@ -307,7 +307,7 @@ export function validateRunResult(value: unknown, file?: string): RunResult {
   }
   const m = c.obj(root.run, 'run');
   for (const k of ['id', 'startedAt', 'command', 'reproduceCommand']) c.str(m, k, 'run');
-  c.oneOf(m, 'backend', ['sim', 'qemu', 'host', 'kind'], 'run');
+  c.oneOf(m, 'backend', ['sim', 'qemu', 'host', 'cluster', 'kind'], 'run');
   c.num(m, 'seed', 'run');
   c.num(m, 'durationMs', 'run');
   c.bool(m, 'interrupted', 'run', true);

@@ -21,7 +21,7 @@ export interface RunResult {
   scenarios: ScenarioResult[];
 }
 
-export type BackendName = 'sim' | 'qemu' | 'host' | 'kind';
+export type BackendName = 'sim' | 'qemu' | 'host' | 'cluster' | 'kind';
 
 export interface RunMeta {
   /** unique per run, e.g. "2026-11-28T10-00-00Z-4f2a" */

@@ -4,8 +4,7 @@
 import type { NodeSpec } from '../../sim/topology/topology.ts';
 import type { Fault } from '../backend.ts';
 import type { LabNode } from '../cluster/lab-cluster.ts';
-
-import { NodeRpcClient, type NodeEvents } from '../node/node-rpc.ts';
+import { NodeRpcClient, type Methods, type NodeApi, type NodeEvents } from '../node/node-rpc.ts';
 
 /** the faults a real kernel (QEMU guest, host) cannot be made to produce, and why */
 export const REAL_KERNEL_CANNOT: Partial<Record<Fault['kind'], string>> = {
@@ -33,6 +32,14 @@ export async function connectAgent(spec: NodeSpec, port: number, timeoutMs: numb
     const log = await agentLog().catch(() => '');
     throw new Error(`${e.message}\n--- node agent log ---\n${log.split('\n').slice(-20).join('\n')}`);
   });
+  return agentNode(spec, client, hello, stopMachine);
+}
+
+/**
+ * The node of a connected node agent (over TCP, or an exec session into a cluster's agent pod): faults and the sysfs
+ * dump with the kernel's own tools, run through the agent. `stop` shuts the agent down, then runs `stopMachine`.
+ */
+export function agentNode(spec: NodeSpec, client: NodeApi, hello: Methods['hello']['result'], stopMachine: () => Promise<void>): LabNode {
   const sh = async (fault: Fault, cmd: string) => {
     const r = await client.call('exec', { argv: ['sh', '-c', cmd] });
     if (r.exitCode !== 0) throw new Error(`fault ${fault.kind} on ${spec.name}: ${cmd}: ${r.stderr.trim()}`);

@@ -1,5 +1,6 @@
 // The backends `sriov-lab run --backend NAME` knows.
 import { backends } from '../runner/registry.ts';
+import { clusterBackendDefault } from './cluster/index.ts';
 import { hostBackend } from './host.ts';
 import { qemuBackend } from './qemu.ts';
 import { simBackend } from './sim.ts';
@@ -11,4 +12,5 @@ export function registerBuiltinBackends(): void {
   backends.register(simBackend);
   backends.register(qemuBackend);
   backends.register(hostBackend);
+  backends.register(clusterBackendDefault);
 }

@@ -29,6 +29,33 @@ export function textAttachment(node: string, name: string, body: string, content
   return { name: `${node}/${name}`, contentType, encoding: 'text', body };
 }
 
+/** a sysfs read as an operator does it on the node (`cat PATH`), with the errno read back from cat's strerror text */
+export async function sysfsReadWith(exec: (argv: string[]) => Promise<ExecResult>, path: string): Promise<SysfsResult> {
+  const r = await exec(['cat', path]);
+  if (r.exitCode === 0) return { ok: true, value: r.stdout };
+  return { ok: false, errno: errnoFromMessage(r.stderr), message: r.stderr.trim() };
+}
+
+/**
+ * A sysfs write as an operator does it, `echo VALUE > PATH` (a trailing newline, so an empty value still writes); the
+ * errno comes back from the kernel (or the FUSE sysfs) through the shell's message.
+ */
+export async function sysfsWriteWith(exec: (argv: string[]) => Promise<ExecResult>, path: string, value: string): Promise<SysfsResult> {
+  const r = await exec(['bash', '-c', 'printf "%s\\n" "$1" > "$2"', 'sysfs-write', value, path]);
+  if (r.exitCode === 0) return { ok: true };
+  return { ok: false, errno: errnoFromMessage(r.stderr), message: r.stderr.trim() };
+}
+
+/** events as a catch collector shows them: type, reason, object and message, one a line */
+export function eventsText(events: KubeObject[]): string {
+  return events
+    .map((o) => {
+      const e = o as { type?: string; reason?: string; message?: string; involvedObject?: { kind?: string; name?: string } };
+      return `${e.type ?? ''}\t${e.reason ?? ''}\t${e.involvedObject?.kind}/${e.involvedObject?.name}\t${e.message ?? ''}`;
+    })
+    .join('\n');
+}
+
 export class LabClusterHandle implements ClusterHandle {
   readonly backend: BackendName;
   readonly nodes: readonly string[];
@@ -171,24 +198,17 @@ export class LabClusterHandle implements ClusterHandle {
     return this.cluster.eventsFor(kindOf(ref.kind), ref.namespace ?? 'default', ref.name).map(toJson);
   }
 
-  async sysfsRead(node: string, path: string): Promise<SysfsResult> {
-    const r = await this.exec({ node }, ['cat', path]);
-    if (r.exitCode === 0) return { ok: true, value: r.stdout };
-    return { ok: false, errno: errnoFromMessage(r.stderr), message: r.stderr.trim() };
+  sysfsRead(node: string, path: string): Promise<SysfsResult> {
+    return sysfsReadWith((argv) => this.exec({ node }, argv), path);
   }
 
-  async sysfsWrite(node: string, path: string, value: string): Promise<SysfsResult> {
-    // `echo VALUE > PATH`, as an operator does it (a trailing newline, so an empty value still writes); the errno
-    // comes back from the kernel (or the FUSE sysfs)
-    const r = await this.exec({ node }, ['bash', '-c', 'printf "%s\\n" "$1" > "$2"', 'sysfs-write', value, path]);
-    if (r.exitCode === 0) return { ok: true };
-    return { ok: false, errno: errnoFromMessage(r.stderr), message: r.stderr.trim() };
+  sysfsWrite(node: string, path: string, value: string): Promise<SysfsResult> {
+    return sysfsWriteWith((argv) => this.exec({ node }, argv), path, value);
   }
 
   /** the cluster's events as a text attachment */
   private eventsAttachment(node: string): Attachment {
-    const evs = this.cluster.store.list('Event').map((e) => `${e.type ?? ''}\t${e.reason ?? ''}\t${e.involvedObject?.kind}/${e.involvedObject?.name}\t${e.message ?? ''}`);
-    return textAttachment(node, 'events.txt', evs.join('\n'));
+    return textAttachment(node, 'events.txt', eventsText(this.cluster.store.list('Event') as unknown as KubeObject[]));
   }
 
   [Symbol.asyncDispose](): Promise<void> {

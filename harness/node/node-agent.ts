@@ -2,6 +2,8 @@
 // sandboxes, CNI) on the machine it runs on — a QEMU guest for the `qemu` backend — serving the cluster brain on the
 // host over node-rpc. Bundled as dist/sriov-lab-node-agent.mjs; started in the guest with the path of its config.
 //
+// With --stdio it is the agent of a real cluster's node instead (node-ops.ts).
+//
 // Besides, it names netdevs the way the topology says, as udev does on a real node: the PFs by PCI address, and VF
 // netdevs `<pf>v<N>` (systemd's predictable names for SR-IOV VFs), also when a VF comes back from vfio-pci.
 import { spawn } from 'node:child_process';
@@ -13,6 +15,7 @@ import { SkewClock } from '../../sim/kubelet/index.ts';
 import { execWith, spawnLocal } from '../../sim/node/exec.ts';
 import { serveNodeRpc, type NodeAgentConfig, type NodeEvents } from './node-rpc.ts';
 import { nodeService } from './node-service.ts';
+import { serveNodeOpsOnStdio } from './node-ops.ts';
 
 const IP = '/usr/sbin/ip';
 
@@ -72,7 +75,9 @@ async function applyNames(cfg: NodeAgentConfig): Promise<string[]> {
 
 async function main(): Promise<void> {
   const cfgPath = process.argv[2];
-  if (!cfgPath) throw new Error('usage: sriov-lab-node-agent CONFIG.json');
+  // a node of a real cluster: node operations only, over stdin/stdout (node-ops.ts)
+  if (cfgPath === '--stdio') return serveNodeOpsOnStdio(process.argv.slice(3));
+  if (!cfgPath) throw new Error('usage: sriov-lab-node-agent CONFIG.json | --stdio [--host-ns]');
   const cfg = JSON.parse(readFileSync(cfgPath, 'utf8')) as NodeAgentConfig;
   const log = (m: string): void => void process.stderr.write(`${new Date().toISOString()} node-agent ${cfg.nodeName}: ${m}\n`);
 

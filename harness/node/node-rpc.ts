@@ -119,13 +119,41 @@ export class NodeRpcError extends Error {
 }
 
 /** The stream's JSON messages, one per line. */
-function onMessages(sock: Socket, cb: (msg: unknown) => void): void {
+function onMessages(sock: Pick<RpcStream, 'setEncoding' | 'on'>, cb: (msg: unknown) => void): void {
   onLines(sock, (line) => {
     if (line.trim()) cb(JSON.parse(line));
   });
 }
 
 export type NodeHandlers = { [M in Method]: (params: Methods[M]['params']) => Promise<Methods[M]['result']> };
+
+/** A byte stream node-rpc runs over: a TCP socket, or a command's stdin/stdout (an exec session into a pod). */
+export interface RpcStream {
+  setEncoding(e: BufferEncoding): unknown;
+  on(ev: 'data', cb: (d: string) => void): unknown;
+  on(ev: 'close', cb: () => void): unknown;
+  on(ev: 'error', cb: (e: Error) => void): unknown;
+  write(s: string): unknown;
+  destroy(): unknown;
+  readonly destroyed: boolean;
+}
+
+/**
+ * Answers the requests that arrive on `input` with `write`; a method without a handler gets an error naming it and
+ * `unsupported` (the node-operations agent serves only some methods).
+ */
+export function answerNodeRpc(input: Pick<RpcStream, 'setEncoding' | 'on'>, write: (line: string) => void, handlers: Partial<NodeHandlers>, unsupported = 'unknown method'): void {
+  onMessages(input, (msg) => {
+    const req = msg as Request;
+    const h = handlers[req.method] as ((p: unknown) => Promise<unknown>) | undefined;
+    const reply = (r: Reply) => write(`${JSON.stringify(r)}\n`);
+    if (!h) return reply({ id: req.id, error: { name: 'NodeRpcError', message: `${unsupported} ${String(req.method)}` } });
+    h(req.params).then(
+      (result) => reply({ id: req.id, result: result ?? null }),
+      (e: Error & { reason?: string }) => reply({ id: req.id, error: { name: e.name, message: e.message, reason: e.reason } }),
+    );
+  });
+}
 
 /** Serves one client at a time on `server` (the cluster brain); notifications go to the connected client. */
 export function serveNodeRpc(server: Server, handlers: NodeHandlers): { notify: NodeEvents } {
@@ -137,18 +165,9 @@ export function serveNodeRpc(server: Server, handlers: NodeHandlers): { notify: 
     sock.on('close', () => {
       if (client === sock) client = null;
     });
-    onMessages(sock, (msg) => {
-      const req = msg as Request;
-      const h = handlers[req.method] as ((p: unknown) => Promise<unknown>) | undefined;
-      const reply = (r: Reply) => {
-        if (!sock.destroyed) sock.write(`${JSON.stringify(r)}\n`);
-      };
-      if (!h) return reply({ id: req.id, error: { name: 'NodeRpcError', message: `unknown method ${String(req.method)}` } });
-      h(req.params).then(
-        (result) => reply({ id: req.id, result: result ?? null }),
-        (e: Error & { reason?: string }) => reply({ id: req.id, error: { name: e.name, message: e.message, reason: e.reason } }),
-      );
-    });
+    answerNodeRpc(sock, (line) => {
+      if (!sock.destroyed) sock.write(line);
+    }, handlers);
   });
   return {
     notify(n) {
@@ -163,9 +182,10 @@ export class NodeRpcClient implements NodeApi {
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; method: string }>();
   private closed = false;
 
-  private constructor(
+  /** a client over any stream to an agent (connect() makes one over TCP) */
+  constructor(
     readonly node: string,
-    private readonly sock: Socket,
+    private readonly sock: RpcStream,
     events: NodeEvents,
   ) {
     onMessages(sock, (msg) => {

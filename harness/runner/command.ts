@@ -27,10 +27,13 @@ import { parseSeed, randomSeed } from './seed.ts';
 import { joinCommandLine, splitCommandLine } from './shell-words.ts';
 
 export const RUN_USAGE =
-  'usage: sriov-lab run [PATH…] [--backend sim|qemu|host] [--device-plugin "CMD"] [--cni PATH] [--topology FILE] [--seed N] [--filter GLOB]…\n' +
-  '                     [--json FILE] [--junit FILE] [--html FILE] [--keep] [--pf NAME|PCI]… [--force] [--github] [--jobs N]\n' +
+  'usage: sriov-lab run [PATH…] [--backend sim|qemu|host|cluster] [--device-plugin "CMD"] [--cni PATH] [--topology FILE] [--seed N]\n' +
+  '                     [--filter GLOB]… [--json FILE] [--junit FILE] [--html FILE] [--keep] [--pf NAME|PCI]… [--force]\n' +
+  '                     [--kubeconfig FILE] [--github] [--jobs N]\n' +
+  '  --backend: sim (simulated nodes, the default), qemu (VMs with igb), host (this machine\'s NICs), cluster (an\n' +
+  '    existing cluster: --kubeconfig FILE, else $KUBECONFIG, else ~/.kube/config); docs/backends.md.\n' +
   '  --jobs N: scenarios run at once, each in its own nodes (default: the number of cores); output, reports and\n' +
-  '    results are in file order and the same as with --jobs 1. The host backend runs one at a time.\n' +
+  '    results are in file order and the same as with --jobs 1. The host and cluster backends run one at a time.\n' +
   '  --pf (host backend): a PF it may use, for the topology\'s NICs in order; --force: past its guard rails.\n' +
   '  PATH: scenario files or folders (default: scenarios/); --filter matches a scenario\'s name, id or file.\n' +
   '  --topology: the topology of the scenarios that name none (default: one node, an I350 PF and a virtio NIC).\n' +
@@ -198,6 +201,7 @@ export async function runCommand(args: string[], io: RunCommandIo = {}): Promise
       html: { type: 'string' },
       keep: { type: 'boolean' },
       topology: { type: 'string' },
+      kubeconfig: { type: 'string' },
       github: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     }));
@@ -223,6 +227,10 @@ export async function runCommand(args: string[], io: RunCommandIo = {}): Promise
   } catch (e) {
     if (e instanceof UnknownBackendError) return fail(e.message);
     throw e;
+  }
+  if (values.kubeconfig !== undefined) {
+    if (!backend.withOptions) return fail(`--kubeconfig is for the cluster and kind backends, not ${backend.name}`);
+    backend = backend.withOptions({ kubeconfig: resolve(cwd, String(values.kubeconfig)) });
   }
 
   const paths = positionals.length ? positionals : ['scenarios'];

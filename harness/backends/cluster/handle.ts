@@ -342,7 +342,13 @@ export function clusterRefusesFault(kind: Fault['kind']): string | undefined {
     case 'netnsRemove':
     case 'cniPath':
       return "it needs the simulated kubelet's sandboxes, which a real kubelet and container runtime keep to themselves";
-    default:
+    case 'sysfsFailWrites':
+    case 'sysfsDelay':
+    case 'vfAttrFail':
+    case 'pfLink':
+    case 'vfLink':
+    case 'vfUnplug':
+      // the node agent's, as on a real kernel (which refuses the simulator-only ones itself)
       return undefined;
   }
 }

@@ -1,10 +1,13 @@
 // `sriov-lab fidelity [PATH…] [--a sim] [--b qemu] [--seed N] [--filter GLOB]… [--device-plugin "CMD"] [--cni PATH]
-//                     [--json FILE] [--keep] [--jitter MS]`
+//                     [--json FILE] [--html FILE] [--keep] [--jitter MS]`
 // Runs each scenario on backend A, then on backend B (same seed, so the same per-scenario seed), observes both after
 // every operation (observe.ts) and prints every difference (compare.ts).
 // Exit codes: 0 no differences; 1 a difference, or the run was interrupted; 2 a usage error, an unknown backend, an
 // invalid scenario file, or no scenario selected (nothing ran).
 import { writeFileSync } from 'node:fs';
+import type { FidelityResult } from '../../reports/fidelity-types.ts';
+import { renderFidelityHtml } from '../../reports/fidelity-html.ts';
+export type { FidelityResult } from '../../reports/fidelity-types.ts';
 import type { Backend } from '../backend.ts';
 import { parse } from '../cli/args.ts';
 import type { Clock } from '../runner/clock.ts';
@@ -15,16 +18,17 @@ import { runScenarios, scenarioInfoOf } from '../runner/runner.ts';
 import type { BackendRunInfo } from '../backend.ts';
 import { joinCommandLine } from '../runner/shell-words.ts';
 import type { Scenario } from '../scenario/types.ts';
-import { compareScenario, formatScenario, formatTotals, totals, type BackendNames, type FidelityTotals, type ScenarioComparison } from './compare.ts';
+import { compareScenario, formatScenario, formatTotals, totals, type BackendNames, type ScenarioComparison } from './compare.ts';
 import { Jitter, ScenarioObserver, recordingBackend, type QuietOptions, type ScenarioObservation } from './observe.ts';
 
 export const FIDELITY_USAGE =
   'usage: sriov-lab fidelity [PATH…] [--a sim] [--b qemu] [--seed N] [--filter GLOB]… [--device-plugin "CMD"] [--cni PATH]\n' +
-  '                          [--json FILE] [--keep] [--jitter MS]\n' +
+  '                          [--json FILE] [--html FILE] [--keep] [--jitter MS]\n' +
   '  Runs each scenario on backend A and on backend B and compares what each observed after every operation\n' +
   '  (sysfs of SR-IOV PFs/VFs, netdevs, VF settings, Node extended resources, sysfs read values and write errnos,\n' +
   '  Allocate, ListAndWatch devices, CNI results). PATH: scenario files or folders (default: scenarios/).\n' +
-  '  --json FILE writes the differences as data (FidelityResult, docs/fidelity.md). --jitter MS waits a seeded random\n' +
+  '  --json FILE writes the differences as data (FidelityResult, docs/fidelity.md); --html FILE a page with each\n' +
+  '  operation\'s observations side by side. --jitter MS waits a seeded random\n' +
   '  0..MS ms before each operation\'s calls and each observation, to check the comparison does not depend on timing.\n' +
   '  Exit code: 0 no differences, 1 differences (or interrupted), 2 usage error or invalid scenario.\n';
 
@@ -37,19 +41,6 @@ export interface FidelityCommandIo {
   cwd?: string;
 }
 
-/** What `fidelity --json FILE` writes (documented in docs/fidelity.md). */
-export interface FidelityResult {
-  kind: 'sriov-lab/fidelity';
-  backends: BackendNames;
-  seed: number;
-  /** the --jitter bound, when there was one */
-  jitterMs?: number;
-  comparisons: ScenarioComparison[];
-  totals: FidelityTotals;
-  interrupted: boolean;
-  /** what each side observed, per scenario (for the HTML report's side-by-side view); left out with keepObservations false */
-  observations?: Array<{ a: ScenarioObservation; b: ScenarioObservation }>;
-}
 
 export interface FidelityOptions {
   a: Backend & BackendRunInfo;
@@ -148,6 +139,7 @@ export async function fidelityCommand(args: string[], io: FidelityCommandIo = {}
       json: { type: 'string' },
       keep: { type: 'boolean' },
       jitter: { type: 'string' },
+      html: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     }));
   } catch (e) {
@@ -197,7 +189,7 @@ export async function fidelityCommand(args: string[], io: FidelityCommandIo = {}
       cni,
       keep: values.keep === true,
       jitterMs,
-      keepObservations: values.json !== undefined,
+      keepObservations: values.json !== undefined || values.html !== undefined,
       signal: interrupt.signal,
       clock: io.clock,
       command: joinCommandLine(['sriov-lab', 'fidelity', ...args]),
@@ -208,6 +200,7 @@ export async function fidelityCommand(args: string[], io: FidelityCommandIo = {}
     if (result.interrupted) stdout.write('interrupted: the remaining scenarios were not compared\n');
     stdout.write(`reproduce: ${joinCommandLine(['sriov-lab', 'fidelity', ...paths, '--a', names.a, '--b', names.b, '--seed', String(seed), ...(devicePlugin ? ['--device-plugin', joinCommandLine(devicePlugin)] : []), ...(cni ? ['--cni', cni] : []), ...filter.flatMap((f) => ['--filter', f]), ...(jitterMs ? ['--jitter', String(jitterMs)] : [])])}\n`);
     if (values.json) writeFileSync(String(values.json), `${JSON.stringify(result, null, 2)}\n`);
+    if (values.html) writeFileSync(String(values.html), renderFidelityHtml(result));
     return result.interrupted || totals(result.comparisons).differences > 0 ? 1 : 0;
   } finally {
     interrupt.dispose();

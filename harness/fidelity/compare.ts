@@ -10,38 +10,12 @@
 //  - calls (Allocate, CNI), compared by their ordinal keys.
 // Trace differences are reported at the operation that was running when the event happened (on backend A, else B).
 import type { SourceLocation } from '../../reports/types.ts';
-import type { OperationObservation, ScenarioObservation, StateSequence, TraceObservation } from './observe.ts';
+import type { BackendNames, Difference, FidelityTotals, OperationObservation, OperationRef, ScenarioComparison, ScenarioObservation, StateSequence, TraceObservation } from '../../reports/fidelity-types.ts';
+export type { BackendNames, Difference, FidelityTotals, OperationRef, ScenarioComparison } from '../../reports/fidelity-types.ts';
 
 export const ABSENT = '(absent)';
 
-export interface OperationRef {
-  stepName: string;
-  title: string;
-  phase: string;
-  location?: SourceLocation;
-}
 
-export interface Difference {
-  /** the operation it was seen after (first time); undefined for the scenario as a whole */
-  operation?: OperationRef;
-  what: string;
-  a: string;
-  b: string;
-  /** how many following operations showed the same difference */
-  repeats: number;
-  /** the last of those */
-  until?: OperationRef;
-  /**
-   * a difference in the states in between two settled states (a device list one side advertised on its way, and
-   * the other did not, or differently): counted
-   */
-  transient?: boolean;
-  /**
-   * a difference in a value that changes asynchronously (Node resources: the plugin advertises on its own schedule)
-   * that was gone after the very next operation: a race between the two runs, shown but not counted
-   */
-  race?: boolean;
-}
 
 /**
  * values a device plugin and the kubelet update on their own schedule, not as a result of the operation: Node
@@ -51,21 +25,7 @@ export function timingSensitive(what: string): boolean {
   return /^\S+ (capacity|allocatable) /.test(what) || /^ListAndWatch .* devices$/.test(what);
 }
 
-export interface ScenarioComparison {
-  name: string;
-  file: string;
-  /** set when the scenario was skipped on either backend: nothing is compared */
-  skipped?: Array<{ backend: string; reason: string }>;
-  operationsCompared: number;
-  differences: Difference[];
-  /** backends on which the scenario itself failed (its own assertions), for context */
-  failedOn?: string[];
-}
 
-export interface BackendNames {
-  a: string;
-  b: string;
-}
 
 function refOf(o: OperationObservation): OperationRef {
   return { stepName: o.stepName, title: o.title, phase: o.phase, ...(o.location ? { location: o.location } : {}) };
@@ -259,17 +219,6 @@ export function counted(c: ScenarioComparison): Difference[] {
   return c.differences.filter((d) => !d.race);
 }
 
-export interface FidelityTotals {
-  scenarios: number;
-  compared: number;
-  skipped: number;
-  operations: number;
-  differences: number;
-  /** of `differences`, those in the states in between */
-  transient: number;
-  /** races: printed, not counted */
-  races: number;
-}
 
 export function totals(all: readonly ScenarioComparison[]): FidelityTotals {
   const t: FidelityTotals = { scenarios: all.length, compared: 0, skipped: 0, operations: 0, differences: 0, transient: 0, races: 0 };

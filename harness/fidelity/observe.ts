@@ -5,67 +5,24 @@
 //    exit codes), recorded by a ClusterHandle wrapper;
 //  - after the scenario, from its trace: Allocate calls, the devices each ListAndWatch stream advertised, CNI calls.
 // Every observation is a flat `what → value` map of normalised strings (normalise.ts), so comparing is a map diff.
+export type { Observed, OperationObservation, ScenarioObservation, StateSequence, TraceObservation } from '../../reports/fidelity-types.ts';
 import type { Backend, ClusterHandle, ExecResult, Fault, KubeObject, ObjectRef, SysfsResult } from '../backend.ts';
-import type { CniEvent, GrpcEvent, JsonValue, OperationPhase, OperationResult, ScenarioResult, SourceLocation, TraceEvent } from '../../reports/types.ts';
+import type { CniEvent, GrpcEvent, JsonValue, OperationResult, ScenarioResult, TraceEvent } from '../../reports/types.ts';
 import type { AfterOperationContext } from '../runner/runner.ts';
 import type { BackendRunInfo } from '../backend.ts';
+import type { Observed, OperationObservation, ScenarioObservation, StateSequence, TraceObservation } from '../../reports/fidelity-types.ts';
 import { asIs, flattenJson, MAC_OWNER_RANK, Normaliser, type TextNormaliser } from './normalise.ts';
 import { mulberry32 } from '../../sim/prng.ts';
 import type { DevicePluginAction } from '../scenario/types.ts';
 
-export type Observed = Record<string, string>;
 
-export interface OperationObservation {
-  /** aligns the same operation across backends: "<step index>/<phase>/<index in phase>" */
-  key: string;
-  stepIndex: number;
-  stepName: string;
-  phase: OperationPhase;
-  kind: string;
-  title: string;
-  location?: SourceLocation;
-  values: Observed;
-}
 
-export interface TraceObservation {
-  /** e.g. "Allocate node1[0] response.container_responses[0].envs.PCIDEVICE_…" */
-  what: string;
-  value: string;
-  /** ms since the scenario started, to name the operation it happened during */
-  atMs: number;
-}
 
-/** One ListAndWatch stream's distinct device lists in time order. */
-export interface StateSequence {
-  /** "ListAndWatch <node> <socket file>" */
-  what: string;
-  states: Array<{
-    value: string;
-    atMs: number;
-    /** the keys of the operations after which this was the stream's state (empty: a state in between) */
-    settledAfter: string[];
-  }>;
-}
 
-export interface ScenarioObservation {
-  id: string;
-  name: string;
-  file: string;
-  status: ScenarioResult['status'];
-  skipReason?: string;
-  /** a failure outside every step (the cluster did not come up, down failed) */
-  error?: string;
-  operations: OperationObservation[];
-  trace: TraceObservation[];
-  /** the distinct states each ListAndWatch stream sent, in order (repeats dropped); compared by content (LCS) */
-  states: StateSequence[];
-  /** the operations with their times, to attribute trace events */
-  timeline: Array<{ key: string; startMs: number }>;
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Per node: one exec. POSIX sh, busybox-compatible (the qemu guest), output "what<TAB>value" lines, plus "@ipvf PF"
-// markers followed by the PF's raw `ip link show` VF lines. The vfio group number is never printed: only whether
+// markers followed by what the PF's `ip link show` printed besides its header and link lines (the VF lines, or a warning). The vfio group number is never printed: only whether
 // /dev/vfio/<group> exists.
 
 // (`\${` in the text below is the shell's `${`; String.raw keeps backslashes, the replace drops them)
@@ -89,7 +46,7 @@ if cd /sys/bus/pci/devices 2>/dev/null; then
         g=$(b $va/iommu_group); if [ -e "/dev/vfio/$g" ]; then kv "$q /dev/vfio/<group>" present; else kv "$q /dev/vfio/<group>" absent; fi
       fi
     done
-    for nd in $(ls $a/net 2>/dev/null); do echo "@ipvf $a"; ip link show dev "$nd" 2>/dev/null | grep '^ *vf '; done
+    for nd in $(ls $a/net 2>/dev/null); do echo "@ipvf $a"; ip link show dev "$nd" 2>&1 | grep -v '^[0-9]*:\|^    link/\|^    altname'; done
   done
 fi
 for n in /sys/class/net/*; do
@@ -146,6 +103,10 @@ export function parseNodeDump(node: string, stdout: string, n: TextNormaliser): 
     const vf = parseIpVfLine(line);
     if (vf && ipPf) {
       for (const [k, v] of vf.fields) out[`${node} vf ${ipPf}/${vf.vf} ip ${k}`] = n.text(v);
+    } else if (ipPf && line.trim()) {
+      // what `ip link show` said besides its VF lines (a warning, an error): shown, so a missing VF list has a reason
+      const k = `${node} pf ${ipPf} ip says`;
+      out[k] = out[k] ? `${out[k]} | ${n.text(line.trim())}` : n.text(line.trim());
     }
   }
   return out;
@@ -179,7 +140,9 @@ export function podPhases(handle: ClusterHandle): Observed {
 
 /** the node's sysfs/netdev dump: one exec */
 export async function observeNode(handle: ClusterHandle, node: string, n: TextNormaliser): Promise<Observed> {
-  const r = await handle.exec({ node }, ['sh', '-c', NODE_SCRIPT], { timeoutMs: 60_000 });
+  let r = await handle.exec({ node }, ['sh', '-c', NODE_SCRIPT], { timeoutMs: 60_000 });
+  // killed or timed out (a TCG guest on a loaded machine): once more, so one slow exec is not a difference
+  if (r.exitCode === null) r = await handle.exec({ node }, ['sh', '-c', NODE_SCRIPT], { timeoutMs: 120_000 });
   return r.exitCode === 0 ? parseNodeDump(node, r.stdout, n) : { [`${node} observe`]: `exit ${r.exitCode}: ${r.stderr.trim().split('\n')[0] ?? ''}` };
 }
 

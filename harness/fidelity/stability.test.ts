@@ -13,20 +13,21 @@ import { fidelityCommand, type FidelityResult } from './command.ts';
 const fixtures = ['harness/fidelity/fixtures/small.yaml', 'harness/fidelity/fixtures/pod.yaml'];
 const available = await simBackend.available();
 
-async function run(seed: number): Promise<{ code: number; out: string; json: FidelityResult }> {
+async function run(seed: number): Promise<{ code: number; out: string; err: string; json: FidelityResult }> {
   const registry = createBackendRegistry();
   registry.register(simBackend);
   const dir = mkdtempSync(join(tmpdir(), 'sl-fid-stab-'));
   let out = '';
+  let err = '';
   try {
     const code = await fidelityCommand([...fixtures, '--a', 'sim', '--b', 'sim', '--seed', String(seed), '--jitter', '400', '--json', join(dir, 'f.json')], {
       registry,
       cwd: projectRoot(),
       stdout: { write: (s: string) => (out += s) },
-      stderr: { write: () => true },
+      stderr: { write: (s: string) => (err += s) },
       signal: new AbortController().signal,
     });
-    return { code, out, json: JSON.parse(readFileSync(join(dir, 'f.json'), 'utf8')) as FidelityResult };
+    return { code, out, err, json: JSON.parse(readFileSync(join(dir, 'f.json'), 'utf8')) as FidelityResult };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -39,7 +40,8 @@ t.test('sim vs sim with timing jitter, three seeds: no difference, the same set 
     t.comment(r.out);
     t.equal(r.json.jitterMs, 400, 'the jitter was injected');
     t.equal(r.json.comparisons.length, 2);
-    t.ok(r.json.comparisons.every((c) => !c.skipped && c.operationsCompared > 0), 'both fixtures ran and were compared');
+    const ran = r.json.comparisons.every((c) => !c.skipped && !c.failedOn && c.operationsCompared > 0);
+    t.ok(ran, ran ? 'both fixtures ran, passed and were compared' : `a fixture did not run or failed: ${r.err.slice(-3000)}`);
     const set = r.json.comparisons.flatMap((c) => counted(c).map((d) => `${c.name} › ${d.operation?.title ?? ''} › ${d.what}: ${d.a} | ${d.b}`)).sort();
     t.same(set, [], `seed ${seed}: no difference`);
     t.equal(r.code, 0, `seed ${seed}: exit 0`);

@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { caps, chromiumPath } from '../sim/caps.ts';
+import { CHROMIUM_ARGS } from './fixtures/chromium.ts';
 import { sampleRun } from './fixtures/sample-run.ts';
 import { renderHtml } from './html.ts';
 import { loadRunResult } from './render.ts';
@@ -18,14 +19,7 @@ import { EMPTY_STATE, matches } from './viewer/state.ts';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(root, 'out');
 
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-  '--disable-sync',
-];
+export { CHROMIUM_ARGS };
 
 /**
  * The run the browser test opens. Until the scenario runner lands this is the realistic fixture; set

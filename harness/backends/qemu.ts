@@ -13,7 +13,7 @@ import { pluginsUnderTest } from '../plugins.ts';
 import { hostOsRelease, unavailableReason } from '../setup/setup.ts';
 import type { BackendRunInfo } from '../backend.ts';
 import { buildGuestArtefacts, type GuestArtefacts } from '../qemu/artefacts.ts';
-import { PROJECT_DIR, startVm } from '../qemu/vm.ts';
+import { PROJECT_DIR, startVm, VmStartError } from '../qemu/vm.ts';
 import { NODE, agentConfig, assertBundles, dist, freePort } from '../node/agent-launch.ts';
 import { NODE_AGENT_PORT, type NodeAgentConfig, type NodeEvents } from '../node/node-rpc.ts';
 import { LabCluster, type LabNode, type NodeProvider } from '../cluster/lab-cluster.ts';
@@ -38,14 +38,26 @@ class QemuProvider implements NodeProvider {
     const { progress } = opts;
     const artefacts = this.artefacts!;
     const port = await freePort();
-    const vm = await startVm({
-      name: `${spec.name}-${process.pid}`,
-      node: spec,
-      artefacts,
-      shares: [{ hostPath: this.workDir }, ...this.userShares(opts)],
-      mgmt: { hostForwards: [{ hostPort: port, guestPort: NODE_AGENT_PORT }] },
-      onProgress: (l) => progress?.(`${spec.name}: ${l}`),
-    });
+    const start = () =>
+      startVm({
+        name: `${spec.name}-${process.pid}`,
+        node: spec,
+        artefacts,
+        shares: [{ hostPath: this.workDir }, ...this.userShares(opts)],
+        mgmt: { hostForwards: [{ hostPort: port, guestPort: NODE_AGENT_PORT }] },
+        onProgress: (l) => progress?.(`${spec.name}: ${l}`),
+      });
+    let vm: Awaited<ReturnType<typeof startVm>>;
+    try {
+      vm = await start();
+    } catch (e) {
+      // QEMU exiting with 0 before the agent answered is the guest resetting during boot (panic=-1 with
+      // -no-reboot): seen under TCG on a heavily loaded machine, then not again. Once more, saying so; any other
+      // failure, or a second one, is the node's.
+      if (!(e instanceof VmStartError) || !/QEMU exited \(code 0\)/.test(e.message)) throw e;
+      progress?.(`${spec.name}: the guest reset during boot; starting it once more (console of the first try: ${e.consoleTail.split('\n').filter(Boolean).slice(-3).join(' | ')})`);
+      vm = await start();
+    }
     try {
       // the topology's NICs: QEMU's igb stands for every SR-IOV model (the catalog's 82576), virtio stays virtio
       for (const nic of vm.nics) {

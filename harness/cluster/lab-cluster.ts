@@ -451,6 +451,7 @@ function traceKubeletEvent(e: KubeletEvent, trace: (e: TraceEvent) => void): voi
       node: e.node,
       direction: e.direction === 'out' ? 'to-plugin' : 'to-kubelet',
       method: e.method,
+      ...(e.socket ? { socket: e.socket } : {}),
       request: e.request === undefined ? undefined : toJsonValue(e.request),
       response: e.response === undefined && e.message === undefined ? undefined : toJsonValue(e.response ?? e.message),
       stream: e.message !== undefined ? 'message' : undefined,

@@ -1,10 +1,13 @@
 // `sriov-lab fidelity [PATH…] [--a sim] [--b qemu] [--seed N] [--filter GLOB]… [--device-plugin "CMD"] [--cni PATH]
-//                     [--json FILE] [--keep]`
+//                     [--json FILE] [--html FILE] [--keep] [--jitter MS]`
 // Runs each scenario on backend A, then on backend B (same seed, so the same per-scenario seed), observes both after
 // every operation (observe.ts) and prints every difference (compare.ts).
 // Exit codes: 0 no differences; 1 a difference, or the run was interrupted; 2 a usage error, an unknown backend, an
 // invalid scenario file, or no scenario selected (nothing ran).
 import { writeFileSync } from 'node:fs';
+import type { FidelityResult } from '../../reports/fidelity-types.ts';
+import { renderFidelityHtml } from '../../reports/fidelity-html.ts';
+export type { FidelityResult } from '../../reports/fidelity-types.ts';
 import type { Backend } from '../backend.ts';
 import { parse } from '../cli/args.ts';
 import type { Clock } from '../runner/clock.ts';
@@ -16,14 +19,17 @@ import type { BackendRunInfo } from '../backend.ts';
 import { joinCommandLine } from '../runner/shell-words.ts';
 import type { Scenario } from '../scenario/types.ts';
 import { compareScenario, formatScenario, formatTotals, totals, type BackendNames, type ScenarioComparison } from './compare.ts';
-import { ScenarioObserver, recordingBackend, type QuietOptions, type ScenarioObservation } from './observe.ts';
+import { Jitter, ScenarioObserver, recordingBackend, type QuietOptions, type ScenarioObservation } from './observe.ts';
 
 export const FIDELITY_USAGE =
   'usage: sriov-lab fidelity [PATH…] [--a sim] [--b qemu] [--seed N] [--filter GLOB]… [--device-plugin "CMD"] [--cni PATH]\n' +
-  '                          [--json FILE] [--keep]\n' +
+  '                          [--json FILE] [--html FILE] [--keep] [--jitter MS]\n' +
   '  Runs each scenario on backend A and on backend B and compares what each observed after every operation\n' +
   '  (sysfs of SR-IOV PFs/VFs, netdevs, VF settings, Node extended resources, sysfs read values and write errnos,\n' +
   '  Allocate, ListAndWatch devices, CNI results). PATH: scenario files or folders (default: scenarios/).\n' +
+  '  --json FILE writes the differences as data (FidelityResult, docs/fidelity.md); --html FILE a page with each\n' +
+  '  operation\'s observations side by side. --jitter MS waits a seeded random\n' +
+  '  0..MS ms before each operation\'s calls and each observation, to check the comparison does not depend on timing.\n' +
   '  Exit code: 0 no differences, 1 differences (or interrupted), 2 usage error or invalid scenario.\n';
 
 export interface FidelityCommandIo {
@@ -35,12 +41,6 @@ export interface FidelityCommandIo {
   cwd?: string;
 }
 
-export interface FidelityResult {
-  backends: BackendNames;
-  seed: number;
-  comparisons: ScenarioComparison[];
-  interrupted: boolean;
-}
 
 export interface FidelityOptions {
   a: Backend & BackendRunInfo;
@@ -57,12 +57,18 @@ export interface FidelityOptions {
   command?: string;
   /** how long Node resources must stay unchanged to be sampled (observe.ts quietResources) */
   quiet?: QuietOptions;
+  /** injected timing jitter: at most this many ms before each call and observation, seeded from `seed` */
+  jitterMs?: number;
+  /** put each scenario's observations into the result (default false) */
+  keepObservations?: boolean;
 }
 
-async function observeOn(s: Scenario, backend: Backend & BackendRunInfo, o: FidelityOptions, signal: AbortSignal): Promise<{ obs: ScenarioObservation; interrupted: boolean }> {
-  const observer = new ScenarioObserver(s.topology.nodes.map((n) => n.name), o.quiet);
+async function observeOn(s: Scenario, backend: Backend & BackendRunInfo, o: FidelityOptions, signal: AbortSignal, side: number): Promise<{ obs: ScenarioObservation; interrupted: boolean }> {
+  // each side its own jitter sequence, so the two runs are shifted differently
+  const jitter = o.jitterMs ? new Jitter((o.seed ^ Math.imul(side + 1, 0x9e3779b1)) >>> 0, o.jitterMs) : undefined;
+  const observer = new ScenarioObserver(s.topology.nodes.map((n) => n.name), o.quiet, jitter);
   const run = await runScenarios([s], {
-    backend: recordingBackend(backend),
+    backend: recordingBackend(backend, jitter),
     seed: o.seed,
     devicePlugin: o.devicePlugin,
     cni: o.cni,
@@ -82,6 +88,7 @@ export async function fidelity(scenarios: readonly Scenario[], o: FidelityOption
   const names: BackendNames = { a: o.a.name, b: o.b.name };
   const signal = o.signal ?? new AbortController().signal;
   const comparisons: ScenarioComparison[] = [];
+  const observations: NonNullable<FidelityResult['observations']> = [];
   let interrupted = false;
   for (const s of scenarios) {
     if (signal.aborted) {
@@ -89,18 +96,28 @@ export async function fidelity(scenarios: readonly Scenario[], o: FidelityOption
       break;
     }
     o.progress?.(`${s.name}: on ${names.a}…`);
-    const ra = await observeOn(s, o.a, o, signal);
+    const ra = await observeOn(s, o.a, o, signal, 0);
     o.progress?.(`${s.name}: on ${names.b}…`);
-    const rb = await observeOn(s, o.b, o, signal);
+    const rb = await observeOn(s, o.b, o, signal, 1);
     if (ra.interrupted || rb.interrupted) {
       interrupted = true;
       break;
     }
     const c = compareScenario(ra.obs, rb.obs, names);
     comparisons.push(c);
+    if (o.keepObservations) observations.push({ a: ra.obs, b: rb.obs });
     o.onScenario?.(c, { a: ra.obs, b: rb.obs });
   }
-  return { backends: names, seed: o.seed, comparisons, interrupted };
+  return {
+    kind: 'sriov-lab/fidelity',
+    backends: names,
+    seed: o.seed,
+    ...(o.jitterMs ? { jitterMs: o.jitterMs } : {}),
+    comparisons,
+    totals: totals(comparisons),
+    interrupted,
+    ...(o.keepObservations ? { observations } : {}),
+  };
 }
 
 export async function fidelityCommand(args: string[], io: FidelityCommandIo = {}): Promise<number> {
@@ -121,6 +138,8 @@ export async function fidelityCommand(args: string[], io: FidelityCommandIo = {}
       ...SCENARIO_RUN_OPTIONS,
       json: { type: 'string' },
       keep: { type: 'boolean' },
+      jitter: { type: 'string' },
+      html: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     }));
   } catch (e) {
@@ -133,6 +152,11 @@ export async function fidelityCommand(args: string[], io: FidelityCommandIo = {}
   const parsed = scenarioRunFlags(values);
   if (!parsed.ok) return fail(parsed.message);
   const { seed, devicePlugin, cni, filter } = parsed.flags;
+  let jitterMs: number | undefined;
+  if (values.jitter !== undefined) {
+    jitterMs = Number(values.jitter);
+    if (!/^\d+$/.test(String(values.jitter)) || jitterMs > 60_000) return fail(`--jitter: expected a whole number of milliseconds (0..60000), got "${String(values.jitter)}"`);
+  }
 
   let a: Backend;
   let b: Backend;
@@ -164,6 +188,8 @@ export async function fidelityCommand(args: string[], io: FidelityCommandIo = {}
       devicePlugin,
       cni,
       keep: values.keep === true,
+      jitterMs,
+      keepObservations: values.json !== undefined || values.html !== undefined,
       signal: interrupt.signal,
       clock: io.clock,
       command: joinCommandLine(['sriov-lab', 'fidelity', ...args]),
@@ -172,8 +198,9 @@ export async function fidelityCommand(args: string[], io: FidelityCommandIo = {}
     });
     stdout.write(formatTotals(result.comparisons, names));
     if (result.interrupted) stdout.write('interrupted: the remaining scenarios were not compared\n');
-    stdout.write(`reproduce: ${joinCommandLine(['sriov-lab', 'fidelity', ...paths, '--a', names.a, '--b', names.b, '--seed', String(seed), ...(devicePlugin ? ['--device-plugin', joinCommandLine(devicePlugin)] : []), ...(cni ? ['--cni', cni] : []), ...filter.flatMap((f) => ['--filter', f])])}\n`);
+    stdout.write(`reproduce: ${joinCommandLine(['sriov-lab', 'fidelity', ...paths, '--a', names.a, '--b', names.b, '--seed', String(seed), ...(devicePlugin ? ['--device-plugin', joinCommandLine(devicePlugin)] : []), ...(cni ? ['--cni', cni] : []), ...filter.flatMap((f) => ['--filter', f]), ...(jitterMs ? ['--jitter', String(jitterMs)] : [])])}\n`);
     if (values.json) writeFileSync(String(values.json), `${JSON.stringify(result, null, 2)}\n`);
+    if (values.html) writeFileSync(String(values.html), renderFidelityHtml(result));
     return result.interrupted || totals(result.comparisons).differences > 0 ? 1 : 0;
   } finally {
     interrupt.dispose();

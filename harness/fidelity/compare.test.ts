@@ -1,13 +1,13 @@
 import t from 'tap';
-import { compareScenario, diffMaps, formatScenario, formatTotals, totals } from './compare.ts';
-import type { OperationObservation, ScenarioObservation } from './observe.ts';
+import { compareScenario, compareStates, diffMaps, formatScenario, formatTotals, lcsPairs, totals } from './compare.ts';
+import type { OperationObservation, ScenarioObservation, StateSequence } from './observe.ts';
 
 const names = { a: 'sim', b: 'qemu' };
 const op = (i: number, values: Record<string, string>, title = `op ${i}`): OperationObservation => ({
   key: `0/try/${i}`, stepIndex: 0, stepName: 'step one', phase: 'try', kind: 'sysfs', title, location: { file: 's.yaml', line: 10 + i, column: 11 }, values,
 });
 const scenario = (operations: OperationObservation[], extra: Partial<ScenarioObservation> = {}): ScenarioObservation => ({
-  id: 's.yaml#s', name: 's', file: 's.yaml', status: 'passed', operations, trace: [], timeline: operations.map((o, i) => ({ key: o.key, startMs: i * 100 })), ...extra,
+  id: 's.yaml#s', name: 's', file: 's.yaml', status: 'passed', operations, trace: [], states: [], timeline: operations.map((o, i) => ({ key: o.key, startMs: i * 100 })), ...extra,
 });
 
 t.test('diffMaps: changed, missing and extra keys, sorted', async (t) => {
@@ -42,14 +42,14 @@ t.test('a difference that persists is one difference with its extent; a new valu
   t.match(text, /✗ s \(s\.yaml\): 4 operations compared, 2 differences\n$/);
 });
 
-t.test('a Node resource difference gone after the next operation is transient and not counted', async (t) => {
+t.test('a Node resource difference gone after the next operation is a race and not counted', async (t) => {
   const a = scenario([op(0, { 'node1 allocatable intel.com/a': '2' }), op(1, { 'node1 allocatable intel.com/a': '2' }), op(2, { 'node1 capacity intel.com/a': '2' })]);
   const b = scenario([op(0, { 'node1 allocatable intel.com/a': '0' }), op(1, { 'node1 allocatable intel.com/a': '2' }), op(2, { 'node1 capacity intel.com/a': '1' })]);
   const c = compareScenario(a, b, names);
-  t.same(c.differences.map((d) => [d.what, !!d.transient]), [['node1 allocatable intel.com/a', true], ['node1 capacity intel.com/a', false]], 'still differing at the end counts');
-  t.same(totals([c]), { scenarios: 1, compared: 1, skipped: 0, operations: 3, differences: 1, transient: 1 });
-  t.match(formatScenario(c, names), /1 difference \(\+1 transient\)/);
-  t.equal(formatTotals([c], names), 'fidelity sim vs qemu: 1 scenario (1 compared, 0 skipped), 3 operations compared, 1 difference (+1 transient)\n');
+  t.same(c.differences.map((d) => [d.what, !!d.race]), [['node1 allocatable intel.com/a', true], ['node1 capacity intel.com/a', false]], 'still differing at the end counts');
+  t.same(totals([c]), { scenarios: 1, compared: 1, skipped: 0, operations: 3, differences: 1, transient: 0, races: 1 });
+  t.match(formatScenario(c, names), /1 difference \(\+1 race\)/);
+  t.equal(formatTotals([c], names), 'fidelity sim vs qemu: 1 scenario (1 compared, 0 skipped), 3 operations compared, 1 difference (+1 race)\n');
 });
 
 t.test('operations run on one side only; the scenario failing on one side', async (t) => {
@@ -69,7 +69,7 @@ t.test('skipped on either side: reported with the reason, nothing compared', asy
   t.same(c.skipped, [{ backend: 'qemu', reason: 'needs vfNetlink' }]);
   t.same(c.differences, []);
   t.equal(formatScenario(c, names), '- s (s.yaml): skipped on qemu: needs vfNetlink\n');
-  t.same(totals([c]), { scenarios: 1, compared: 0, skipped: 1, operations: 0, differences: 0, transient: 0 });
+  t.same(totals([c]), { scenarios: 1, compared: 0, skipped: 1, operations: 0, differences: 0, transient: 0, races: 0 });
 });
 
 t.test('trace differences are reported at the operation running when the event happened', async (t) => {
@@ -86,4 +86,32 @@ t.test('trace differences are reported at the operation running when the event h
 t.test('the same backend on both sides is labelled A and B', async (t) => {
   const c = compareScenario(scenario([op(0, { x: '1' })]), scenario([op(0, { x: '2' })]), { a: 'sim', b: 'sim' });
   t.match(formatScenario(c, { a: 'sim', b: 'sim' }), '      sim (A): 1\n      sim (B): 2\n');
+});
+
+t.test('lcsPairs: the longest common subsequence as index pairs', async (t) => {
+  t.same(lcsPairs(['a', 'b', 'c'], ['a', 'x', 'b', 'c']), [[0, 0], [1, 2], [2, 3]]);
+  t.same(lcsPairs([], ['a']), []);
+  t.same(lcsPairs(['a', 'b'], ['b', 'a']).length, 1);
+});
+
+const seq = (what: string, states: Array<[string, string[]]>): StateSequence => ({ what, states: states.map(([value, settledAfter], i) => ({ value, atMs: i * 100 + 50, settledAfter })) });
+
+t.test('states in between are aligned by content: one extra state is one transient difference, the rest pair up', async (t) => {
+  // qemu first reports the new VFs Unhealthy (their netdevs come up later); from then on both agree
+  const a = seq('ListAndWatch node1 x.sock', [['(none)', ['0/try/0']], ['v0 Healthy, v1 Healthy', ['0/try/1']], ['v0 Healthy', ['0/try/2']], ['(none)', ['0/try/3']]]);
+  const b = seq('ListAndWatch node1 x.sock', [['(none)', ['0/try/0']], ['v0 Unhealthy, v1 Unhealthy', []], ['v0 Healthy, v1 Healthy', ['0/try/1']], ['v0 Healthy', ['0/try/2']], ['(none)', ['0/try/3']]]);
+  const d = compareStates([a], [b]);
+  t.same(d.map((x) => [x.what, x.a?.value, x.b?.value]), [['ListAndWatch node1 x.sock', undefined, 'v0 Unhealthy, v1 Unhealthy']]);
+  const ops = [0, 1, 2, 3].map((i) => op(i, {}));
+  const c = compareScenario(scenario(ops, { states: [a] }), scenario(ops, { states: [b] }), names);
+  t.same(c.differences.map((x) => [x.operation?.title, x.what, x.a, x.b, x.transient]), [['op 1', 'ListAndWatch node1 x.sock devices (in between)', '(absent)', 'v0 Unhealthy, v1 Unhealthy', true]]);
+  t.same(totals([c]), { scenarios: 1, compared: 1, skipped: 0, operations: 4, differences: 1, transient: 1, races: 0 }, 'a transient difference counts');
+  t.match(formatScenario(c, names), '    ListAndWatch node1 x.sock devices (in between)  [transient: a state in between]\n      sim:  (absent)\n      qemu: v0 Unhealthy, v1 Unhealthy\n');
+});
+
+t.test('in-between states that differ on both sides pair up in order; settled states are left to the operations', async (t) => {
+  const a = seq('s', [['x', ['k0']], ['p', []], ['q', []], ['y', ['k1']]]);
+  const b = seq('s', [['x', ['k0']], ['r', []], ['z', ['k1']]]);
+  t.same(compareStates([a], [b]).map((x) => [x.a?.value, x.b?.value]), [['p', 'r'], ['q', undefined]], 'y against z is the operation k1\'s difference');
+  t.same(compareStates([seq('s', [['x', []]])], []).map((x) => [x.what, x.a?.value, x.b]), [['s', 'x', undefined]], 'a stream only one side has');
 });

@@ -1,59 +1,31 @@
 // Comparing one scenario's observations on two backends, and printing the differences.
 //
-// Operations are aligned by (step, phase, index); at each one the two `what → value` maps are diffed. A difference
-// that stays exactly the same over the following operations is one difference, printed once with how long it
-// lasted ("still differs after the next N operations"), so a PF that differs once does not flood the output.
-// Trace observations (Allocate, ListAndWatch, CNI) are compared by their ordinal keys and reported at the operation
-// that was running when the event happened (on backend A, else B).
+// Three parts:
+//  - the settled state after each operation: operations are aligned by (step, phase, index) and the two
+//    `what → value` maps diffed. A difference that stays exactly the same over the following operations is one
+//    difference, printed once with how long it lasted, so a PF that differs once does not flood the output;
+//  - the states in between: each ListAndWatch stream's distinct device lists are aligned by content (a longest
+//    common subsequence), so one state only one side went through is one difference, marked transient, and the
+//    states after it still pair up. States that were some operation's settled state are compared there instead;
+//  - calls (Allocate, CNI), compared by their ordinal keys.
+// Trace differences are reported at the operation that was running when the event happened (on backend A, else B).
 import type { SourceLocation } from '../../reports/types.ts';
-import type { OperationObservation, ScenarioObservation, TraceObservation } from './observe.ts';
+import type { BackendNames, Difference, FidelityTotals, OperationObservation, OperationRef, ScenarioComparison, ScenarioObservation, StateSequence, TraceObservation } from '../../reports/fidelity-types.ts';
+export type { BackendNames, Difference, FidelityTotals, OperationRef, ScenarioComparison } from '../../reports/fidelity-types.ts';
 
 export const ABSENT = '(absent)';
 
-export interface OperationRef {
-  stepName: string;
-  title: string;
-  phase: string;
-  location?: SourceLocation;
-}
 
-export interface Difference {
-  /** the operation it was seen after (first time); undefined for the scenario as a whole */
-  operation?: OperationRef;
-  what: string;
-  a: string;
-  b: string;
-  /** how many following operations showed the same difference */
-  repeats: number;
-  /** the last of those */
-  until?: OperationRef;
-  /**
-   * a difference in a value that changes asynchronously (Node resources: the plugin advertises on its own schedule)
-   * that was gone after the very next operation: a race between the two runs, shown but not counted
-   */
-  transient?: boolean;
-}
 
-/** values a device plugin and the kubelet update on their own schedule, not as a result of the operation */
+/**
+ * values a device plugin and the kubelet update on their own schedule, not as a result of the operation: Node
+ * resources and the device list a stream had sent when the operation settled
+ */
 export function timingSensitive(what: string): boolean {
-  return /^\S+ (capacity|allocatable) /.test(what);
+  return /^\S+ (capacity|allocatable) /.test(what) || /^ListAndWatch .* devices$/.test(what);
 }
 
-export interface ScenarioComparison {
-  name: string;
-  file: string;
-  /** set when the scenario was skipped on either backend: nothing is compared */
-  skipped?: Array<{ backend: string; reason: string }>;
-  operationsCompared: number;
-  differences: Difference[];
-  /** backends on which the scenario itself failed (its own assertions), for context */
-  failedOn?: string[];
-}
 
-export interface BackendNames {
-  a: string;
-  b: string;
-}
 
 function refOf(o: OperationObservation): OperationRef {
   return { stepName: o.stepName, title: o.title, phase: o.phase, ...(o.location ? { location: o.location } : {}) };
@@ -92,7 +64,7 @@ export function compareScenario(a: ScenarioObservation, b: ScenarioObservation, 
 
   let open = new Map<string, Difference>();
   const close = (now: Map<string, Difference>) => {
-    for (const [k, d] of open) if (!now.has(k) && d.repeats === 0 && timingSensitive(d.what)) d.transient = true;
+    for (const [k, d] of open) if (!now.has(k) && d.repeats === 0 && timingSensitive(d.what)) d.race = true;
   };
   for (const pair of order) {
     const ref = refOf((pair.a ?? pair.b)!);
@@ -126,6 +98,10 @@ export function compareScenario(a: ScenarioObservation, b: ScenarioObservation, 
     const o = key ? s.operations.find((x) => x.key === key) : undefined;
     return o ? refOf(o) : undefined;
   };
+  for (const d of compareStates(a.states ?? [], b.states ?? [])) {
+    const operation = d.a !== undefined ? opAt(a, d.a.atMs) : opAt(b, d.b!.atMs);
+    diffs.push({ ...(operation ? { operation } : {}), what: `${d.what} devices (in between)`, a: d.a?.value ?? ABSENT, b: d.b?.value ?? ABSENT, repeats: 0, transient: true });
+  }
   const ta = new Map<string, TraceObservation>(a.trace.map((t) => [t.what, t]));
   const tb = new Map<string, TraceObservation>(b.trace.map((t) => [t.what, t]));
   const seen = new Set<string>();
@@ -139,6 +115,55 @@ export function compareScenario(a: ScenarioObservation, b: ScenarioObservation, 
     diffs.push({ ...(operation ? { operation } : {}), what: t.what, a: x?.value ?? ABSENT, b: y?.value ?? ABSENT, repeats: 0 });
   }
   return result;
+}
+
+type State = StateSequence['states'][number];
+
+/** the longest common subsequence of two value lists, as index pairs */
+export function lcsPairs(a: readonly string[], b: readonly string[]): Array<[number, number]> {
+  const m = a.length;
+  const n = b.length;
+  const len: number[][] = Array.from({ length: m + 1 }, () => new Array<number>(n + 1).fill(0));
+  for (let i = m - 1; i >= 0; i--) for (let j = n - 1; j >= 0; j--) len[i][j] = a[i] === b[j] ? len[i + 1][j + 1] + 1 : Math.max(len[i + 1][j], len[i][j + 1]);
+  const out: Array<[number, number]> = [];
+  let i = 0;
+  let j = 0;
+  while (i < m && j < n) {
+    if (a[i] === b[j]) {
+      out.push([i, j]);
+      i++;
+      j++;
+    } else if (len[i + 1][j] >= len[i][j + 1]) i++;
+    else j++;
+  }
+  return out;
+}
+
+/**
+ * The in-between states of each stream that the other side did not go through: aligned by content; between two
+ * matched states, the unmatched ones of A and of B pair up in order (one difference each pair); a state that was an
+ * operation's settled state on its side is left out (the operation's comparison has it).
+ */
+export function compareStates(a: readonly StateSequence[], b: readonly StateSequence[]): Array<{ what: string; a?: State; b?: State }> {
+  const out: Array<{ what: string; a?: State; b?: State }> = [];
+  const bBy = new Map(b.map((s) => [s.what, s]));
+  const whats = [...new Set([...a.map((s) => s.what), ...b.map((s) => s.what)])].sort();
+  const aBy = new Map(a.map((s) => [s.what, s]));
+  for (const what of whats) {
+    const sa = aBy.get(what)?.states ?? [];
+    const sb = bBy.get(what)?.states ?? [];
+    const pairs = lcsPairs(sa.map((x) => x.value), sb.map((x) => x.value));
+    let i = 0;
+    let j = 0;
+    for (const [pi, pj] of [...pairs, [sa.length, sb.length] as [number, number]]) {
+      const ga = sa.slice(i, pi).filter((x) => x.settledAfter.length === 0);
+      const gb = sb.slice(j, pj).filter((x) => x.settledAfter.length === 0);
+      for (let k = 0; k < Math.max(ga.length, gb.length); k++) out.push({ what, ...(ga[k] ? { a: ga[k] } : {}), ...(gb[k] ? { b: gb[k] } : {}) });
+      i = pi + 1;
+      j = pj + 1;
+    }
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -176,7 +201,7 @@ export function formatScenario(c: ScenarioComparison, backends: BackendNames): s
       lines.push(`✗ ${h}`);
       header = h;
     }
-    lines.push(`    ${d.what}${d.transient ? '  [transient: gone after the next operation; not counted]' : ''}`);
+    lines.push(`    ${d.what}${d.transient ? '  [transient: a state in between]' : ''}${d.race ? '  [race: gone after the next operation; not counted]' : ''}`);
     lines.push(`      ${`${names.a}:`.padEnd(w)} ${show(d.a)}`);
     lines.push(`      ${`${names.b}:`.padEnd(w)} ${show(d.b)}`);
     if (d.repeats > 0 && d.until) {
@@ -185,37 +210,30 @@ export function formatScenario(c: ScenarioComparison, backends: BackendNames): s
   }
   const n = counted(c).length;
   const tr = c.differences.length - n;
-  lines.push(`${n ? '✗' : '✓'} ${c.name} (${c.file}): ${c.operationsCompared} operation${c.operationsCompared === 1 ? '' : 's'} compared, ${n} difference${n === 1 ? '' : 's'}${tr ? ` (+${tr} transient)` : ''}${c.failedOn ? `; the scenario failed on ${c.failedOn.join(' and ')}` : ''}`);
+  lines.push(`${n ? '✗' : '✓'} ${c.name} (${c.file}): ${c.operationsCompared} operation${c.operationsCompared === 1 ? '' : 's'} compared, ${n} difference${n === 1 ? '' : 's'}${tr ? ` (+${tr} race${tr === 1 ? '' : 's'})` : ''}${c.failedOn ? `; the scenario failed on ${c.failedOn.join(' and ')}` : ''}`);
   return `${lines.join('\n')}\n`;
 }
 
-/** the differences that count (not transient) */
+/** the differences that count (not races) */
 export function counted(c: ScenarioComparison): Difference[] {
-  return c.differences.filter((d) => !d.transient);
+  return c.differences.filter((d) => !d.race);
 }
 
-export interface FidelityTotals {
-  scenarios: number;
-  compared: number;
-  skipped: number;
-  operations: number;
-  differences: number;
-  transient: number;
-}
 
 export function totals(all: readonly ScenarioComparison[]): FidelityTotals {
-  const t: FidelityTotals = { scenarios: all.length, compared: 0, skipped: 0, operations: 0, differences: 0, transient: 0 };
+  const t: FidelityTotals = { scenarios: all.length, compared: 0, skipped: 0, operations: 0, differences: 0, transient: 0, races: 0 };
   for (const c of all) {
     if (c.skipped) t.skipped++;
     else t.compared++;
     t.operations += c.operationsCompared;
     t.differences += counted(c).length;
-    t.transient += c.differences.length - counted(c).length;
+    t.transient += counted(c).filter((d) => d.transient).length;
+    t.races += c.differences.length - counted(c).length;
   }
   return t;
 }
 
 export function formatTotals(all: readonly ScenarioComparison[], names: BackendNames): string {
   const t = totals(all);
-  return `fidelity ${names.a} vs ${names.b}: ${t.scenarios} scenario${t.scenarios === 1 ? '' : 's'} (${t.compared} compared, ${t.skipped} skipped), ${t.operations} operations compared, ${t.differences} difference${t.differences === 1 ? '' : 's'}${t.transient ? ` (+${t.transient} transient)` : ''}\n`;
+  return `fidelity ${names.a} vs ${names.b}: ${t.scenarios} scenario${t.scenarios === 1 ? '' : 's'} (${t.compared} compared, ${t.skipped} skipped), ${t.operations} operations compared, ${t.differences} difference${t.differences === 1 ? '' : 's'}${t.transient ? ` (${t.transient} of them transient)` : ''}${t.races ? ` (+${t.races} race${t.races === 1 ? '' : 's'})` : ''}\n`;
 }

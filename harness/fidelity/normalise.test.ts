@@ -57,3 +57,25 @@ t.test('flattenJson: paths, nested JSON strings, dropped time keys', async (t) =
   ]);
   t.same(flattenJson('not {json', n, 'x'), [['x', 'not {json']]);
 });
+
+t.test('claimMac: a MAC is named by its best owner, whatever the order of the claims', async (t) => {
+  const claims: Array<[string, string, number]> = [
+    ['32:3c:13:e9:5f:4a', 'vf 0000:01:10.2', 1],
+    ['32:3C:13:E9:5F:4A', 'pod/vf-pod/net1', 0],
+    ['0a:00:00:00:00:01', 'pod/b/eth0', 0],
+    ['0a:00:00:00:00:01', 'pod/a/eth0', 0],
+  ];
+  for (const order of [claims, [...claims].reverse()]) {
+    const n = new Normaliser();
+    for (const [mac, owner, rank] of order) n.claimMac(mac, owner, rank);
+    t.equal(n.text('vf 1 link/ether 32:3c:13:e9:5f:4a'), 'vf 1 link/ether <mac:pod/vf-pod/net1>', 'a pod interface before a VF line');
+    t.equal(n.text('0A:00:00:00:00:01'), '<mac:pod/a/eth0>', 'of equal rank, the smallest owner');
+    t.equal(n.text('02:11:22:33:44:55'), '<mac#1>', 'unclaimed: numbered');
+  }
+  const n = new Normaliser();
+  n.claimMac('00:00:00:00:00:00', 'vf 0000:01:10.0', 1);
+  n.claimMac('0e:00:00:00:00:01', 'pod/p/net1', 0);
+  n.claimMac('0e:00:00:00:00:02', 'pod/p/net1', 0);
+  t.equal(n.text('00:00:00:00:00:00'), '00:00:00:00:00:00', 'the all-zero MAC is kept, not owned');
+  t.same([n.text('0e:00:00:00:00:01'), n.text('0e:00:00:00:00:02')], ['<mac:pod/p/net1>', '<mac:pod/p/net1#2>'], 'one owner, two MACs over the run');
+});

@@ -1,8 +1,10 @@
 // Values that differ between two runs for reasons that say nothing about fidelity (kernel-chosen or random: MACs,
 // vfio group numbers, container ids, pod UIDs, netns paths, veth names, times) are replaced by placeholders.
-// A placeholder keeps identity within one run of one scenario on one backend: the first MAC seen becomes <mac#1>,
-// the second distinct one <mac#2>, and the first MAC again is <mac#1> again. So "the VF's MAC came back to what it
-// was" still compares equal across backends, while the random values themselves do not. The table in
+// A placeholder keeps identity within one run of one scenario on one backend. A MAC is named by what owns it
+// (`<mac:pod/dpdk-pod/eth0>`, `<mac:vf 0000:01:10.2>`: claimMac), so an extra MAC seen on one backend does not
+// rename the others; other values (and a MAC nothing claims) are numbered in order of appearance: the first becomes
+// <kind#1>, the second distinct one <kind#2>, and the first again is <kind#1> again. So "the VF's MAC came back to
+// what it was" still compares equal across backends, while the random values themselves do not. The table in
 // docs/fidelity.md lists every rule; keep the two in step.
 import type { JsonValue } from '../../reports/types.ts';
 
@@ -20,6 +22,9 @@ export interface NormaliseRule {
 }
 
 const MAC = /\b(?:[0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}\b/g;
+const MAC_ONLY = /^(?:[0-9a-f]{2}:){5}[0-9a-f]{2}$/;
+/** all-zero and broadcast MACs carry meaning: kept as they are */
+const keepMac = (m: string): boolean => /^(00:){5}00$/i.test(m) || /^(ff:){5}ff$/i.test(m);
 
 /** in the order they are applied */
 export const NORMALISE_RULES: readonly NormaliseRule[] = [
@@ -32,7 +37,7 @@ export const NORMALISE_RULES: readonly NormaliseRule[] = [
     kind: 'mac',
     example: '1a:dd:dd:97:81:2a (not 00:00:00:00:00:00 or ff:ff:ff:ff:ff:ff)',
     re: MAC,
-    keep: (m) => /^(00:){5}00$/i.test(m) || /^(ff:){5}ff$/i.test(m),
+    keep: keepMac,
   },
 ];
 
@@ -46,16 +51,44 @@ export interface TextNormaliser {
 /** leaves text as it is (to collect first and normalise later in a canonical order) */
 export const asIs: TextNormaliser = { text: (s) => s };
 
-/** One per (scenario, backend) run: the placeholder numbering lives here. */
+/** How strongly a claim names a MAC: a pod's interface before a VF's vfinfo line (the lower wins). */
+export const MAC_OWNER_RANK = { podInterface: 0, vf: 1 } as const;
+
+/** One per (scenario, backend) run: the placeholder numbering and the MACs' owners live here. */
 export class Normaliser implements TextNormaliser {
   private readonly seen = new Map<PlaceholderKind, Map<string, string>>();
+  private readonly claims = new Map<string, { owner: string; rank: number }>();
+  private readonly ownerUses = new Map<string, number>();
+
+  /**
+   * `owner` (e.g. "pod/dpdk-pod/eth0", "vf 0000:01:10.2") holds the MAC `raw`. Of all claims on a MAC the lowest
+   * rank wins, then the smallest owner, so the name does not depend on the order of the claims. Claims must come
+   * before the first placeholder of that MAC is handed out.
+   */
+  claimMac(raw: string, owner: string, rank: number): void {
+    const key = raw.toLowerCase();
+    if (!MAC_ONLY.test(key) || keepMac(key)) return;
+    const c = this.claims.get(key);
+    if (!c || rank < c.rank || (rank === c.rank && owner < c.owner)) this.claims.set(key, { owner, rank });
+  }
 
   placeholder(kind: PlaceholderKind, raw: string): string {
     let m = this.seen.get(kind);
     if (!m) this.seen.set(kind, (m = new Map()));
     const key = kind === 'mac' ? raw.toLowerCase() : raw;
     let p = m.get(key);
-    if (!p) m.set(key, (p = `<${kind}#${m.size + 1}>`));
+    if (!p) {
+      const owner = kind === 'mac' ? this.claims.get(key)?.owner : undefined;
+      if (owner !== undefined) {
+        // an owner that held two MACs over the run (a pod created again) names the second one "#2"
+        const uses = (this.ownerUses.get(owner) ?? 0) + 1;
+        this.ownerUses.set(owner, uses);
+        p = `<mac:${owner}${uses > 1 ? `#${uses}` : ''}>`;
+      } else {
+        p = `<${kind}#${[...m.values()].filter((v) => v.startsWith(`<${kind}#`)).length + 1}>`;
+      }
+      m.set(key, p);
+    }
     return p;
   }
 

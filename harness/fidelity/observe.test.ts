@@ -1,8 +1,8 @@
 import t from 'tap';
-import type { TraceEvent } from '../../reports/types.ts';
+import type { ScenarioResult, TraceEvent } from '../../reports/types.ts';
 import type { KubeObject } from '../backend.ts';
 import { Normaliser } from './normalise.ts';
-import { nodeResources, parseIpVfLine, parseNodeDump, traceObservations } from './observe.ts';
+import { nodeResources, parseIpVfLine, parseNodeDump, ScenarioObserver, stateSequences, traceObservations } from './observe.ts';
 
 t.test('parseIpVfLine reads the fields of an iproute2 VF line', async (t) => {
   t.same(parseIpVfLine('    vf 1     link/ether 02:11:22:33:44:55 brd ff:ff:ff:ff:ff:ff, vlan 100, qos 2, spoof checking on, link-state auto, trust off'), {
@@ -65,12 +65,10 @@ const cni = (atMs: number, pod: string, mac: string, ip: string): TraceEvent => 
   stdout: JSON.stringify({ interfaces: [{ name: 'net1', mac, sandbox: `/run/netns/${pod}-x` }], ips: [{ address: ip }] }),
 });
 
-t.test('traceObservations: Allocate in order, distinct ListAndWatch device lists, CNI per pod', async (t) => {
-  const obs = traceObservations([law(1, ['0000:01:10.0']), law(2, ['0000:01:10.0']), law(3, ['0000:01:10.4', '0000:01:10.0']), alloc(4, '0000:01:10.0', 12), cni(5, 'p1', '02:00:00:00:00:01', '10.0.0.2/24')], new Normaliser());
+t.test('traceObservations: Allocate in order, CNI per pod', async (t) => {
+  const obs = traceObservations([law(1, ['0000:01:10.0']), alloc(4, '0000:01:10.0', 12), cni(5, 'p1', '02:00:00:00:00:01', '10.0.0.2/24')], new Normaliser());
   const m = Object.fromEntries(obs.map((o) => [o.what, o.value]));
-  t.equal(m['ListAndWatch node1[0] devices'], '0000:01:10.0 Healthy');
-  t.equal(m['ListAndWatch node1[1] devices'], '0000:01:10.0 Healthy, 0000:01:10.4 Healthy', 'a repeated list is not a new entry; devices sorted');
-  t.notOk('ListAndWatch node1[2] devices' in m);
+  t.notOk(Object.keys(m).some((k) => k.startsWith('ListAndWatch')), 'device lists are state sequences, not trace values');
   t.equal(m['Allocate node1[0] request.container_requests[0].devices_ids[0]'], '0000:01:10.0', 'device IDs are kept');
   t.equal(m['Allocate node1[0] response.container_responses[0].devices[0].host_path'], '/dev/vfio/<group#1>');
   t.equal(m['Allocate node1[0] status'], 'OK');
@@ -78,9 +76,43 @@ t.test('traceObservations: Allocate in order, distinct ListAndWatch device lists
   t.equal(m['CNI ADD default/p1 net1[0] env CNI_NETNS'], '<netns#1>');
   t.notOk('CNI ADD default/p1 net1[0] env CNI_PATH' in m, 'CNI_PATH and non-CNI variables are not compared');
   t.equal(m['CNI ADD default/p1 net1[0] stdin.deviceID'], '0000:01:10.0');
-  t.equal(m['CNI ADD default/p1 net1[0] result.interfaces[0].mac'], '<mac#1>');
+  t.equal(m['CNI ADD default/p1 net1[0] result.interfaces[0].mac'], '<mac#1>', 'unclaimed: numbered');
   t.equal(m['CNI ADD default/p1 net1[0] result.ips[0].address'], '<ip#1>');
   t.equal(obs.find((o) => o.what.startsWith('Allocate'))?.atMs, 4, 'events keep their time for attribution');
+});
+
+t.test('stateSequences: distinct device lists per stream, each marked with the operations it was settled after', async (t) => {
+  const sock = (e: TraceEvent, socket: string): TraceEvent => ({ ...e, socket } as TraceEvent);
+  const trace = [
+    sock(law(10, ['0000:01:10.0']), '/var/lib/kubelet/device-plugins/a.sock'),
+    sock(law(20, ['0000:01:10.4']), '/var/lib/kubelet/device-plugins/b.sock'),
+    sock(law(110, ['0000:01:10.0']), '/var/lib/kubelet/device-plugins/a.sock'),
+    sock(law(120, ['0000:01:10.4', '0000:01:10.0']), '/var/lib/kubelet/device-plugins/a.sock'),
+    sock(law(130, []), '/var/lib/kubelet/device-plugins/a.sock'),
+    sock(law(140, ['0000:01:10.0']), '/var/lib/kubelet/device-plugins/a.sock'),
+  ];
+  const seqs = stateSequences(trace, [{ key: '0/try/0', startMs: 5 }, { key: '0/try/1', startMs: 100 }, { key: '0/try/2', startMs: 200 }]);
+  t.same(seqs.map((s) => [s.what, s.states.map((x) => [x.value, x.settledAfter])]), [
+    ['ListAndWatch node1 a.sock', [['0000:01:10.0 Healthy', ['0/try/0']], ['0000:01:10.0 Healthy, 0000:01:10.4 Healthy', []], ['(none)', []], ['0000:01:10.0 Healthy', ['0/try/1', '0/try/2']]]],
+    ['ListAndWatch node1 b.sock', [['0000:01:10.4 Healthy', ['0/try/0', '0/try/1', '0/try/2']]]],
+  ], 'streams are told apart by their socket; a repeated list is not a new state');
+});
+
+t.test('MACs are named by their owner, so an extra MAC on one side renames nothing else', async (t) => {
+  const run = (vfMac: string) => {
+    const obs = new ScenarioObserver(['node1']);
+    obs.operations.push({ key: '0/try/0', stepIndex: 0, stepName: 's', phase: 'try', kind: 'sysfs', title: 'op', values: { 'node1 vf 0000:01:00.0/1 pciAddr': '0000:01:10.2', 'node1 vf 0000:01:00.0/1 ip mac': vfMac } });
+    const veth = { name: 'eth0', mac: '0a:00:00:00:00:05', sandbox: '/run/netns/x' };
+    const ev = { ...cni(5, 'dpdk-pod', '02:00:00:00:00:01', '10.0.0.2/24'), env: { CNI_IFNAME: 'eth0' }, stdout: JSON.stringify({ interfaces: [{ name: 'veth1234abcd', mac: '0a:00:00:00:00:06' }, veth] }) } as TraceEvent;
+    return obs.finish({ id: 'x', name: 'x', file: 'x.yaml', status: 'passed', steps: [{ operations: [{ phase: 'try', startMs: 0 }] }], trace: [ev] } as unknown as ScenarioResult);
+  };
+  const sim = run('00:00:00:00:00:00');
+  const qemu = run('32:3c:13:e9:5f:4a');
+  t.equal(sim.operations[0].values['node1 vf 0000:01:00.0/1 ip mac'], '00:00:00:00:00:00');
+  t.equal(qemu.operations[0].values['node1 vf 0000:01:00.0/1 ip mac'], '<mac:vf 0000:01:10.2>');
+  const macs = (o: typeof sim) => o.trace.filter((x) => x.what.endsWith('.mac')).map((x) => x.value);
+  t.same(macs(sim), ['<mac:pod/dpdk-pod/eth0 host side>', '<mac:pod/dpdk-pod/eth0>']);
+  t.same(macs(qemu), macs(sim), 'the pod\'s MACs are named the same on both sides');
 });
 
 t.test('placeholder numbers do not depend on how concurrent pods interleave', async (t) => {

@@ -5,52 +5,24 @@
 //    exit codes), recorded by a ClusterHandle wrapper;
 //  - after the scenario, from its trace: Allocate calls, the devices each ListAndWatch stream advertised, CNI calls.
 // Every observation is a flat `what → value` map of normalised strings (normalise.ts), so comparing is a map diff.
+export type { Observed, OperationObservation, ScenarioObservation, StateSequence, TraceObservation } from '../../reports/fidelity-types.ts';
 import type { Backend, ClusterHandle, ExecResult, Fault, KubeObject, ObjectRef, SysfsResult } from '../backend.ts';
-import type { CniEvent, GrpcEvent, JsonValue, OperationPhase, OperationResult, ScenarioResult, SourceLocation, TraceEvent } from '../../reports/types.ts';
+import type { CniEvent, GrpcEvent, JsonValue, OperationResult, ScenarioResult, TraceEvent } from '../../reports/types.ts';
 import type { AfterOperationContext } from '../runner/runner.ts';
 import type { BackendRunInfo } from '../backend.ts';
-import { asIs, flattenJson, Normaliser } from './normalise.ts';
+import type { Observed, OperationObservation, ScenarioObservation, StateSequence, TraceObservation } from '../../reports/fidelity-types.ts';
+import { asIs, flattenJson, MAC_OWNER_RANK, Normaliser, type TextNormaliser } from './normalise.ts';
+import { mulberry32 } from '../../sim/prng.ts';
 import type { DevicePluginAction } from '../scenario/types.ts';
 
-export type Observed = Record<string, string>;
 
-export interface OperationObservation {
-  /** aligns the same operation across backends: "<step index>/<phase>/<index in phase>" */
-  key: string;
-  stepIndex: number;
-  stepName: string;
-  phase: OperationPhase;
-  kind: string;
-  title: string;
-  location?: SourceLocation;
-  values: Observed;
-}
 
-export interface TraceObservation {
-  /** e.g. "Allocate node1[0] response.container_responses[0].envs.PCIDEVICE_…" */
-  what: string;
-  value: string;
-  /** ms since the scenario started, to name the operation it happened during */
-  atMs: number;
-}
 
-export interface ScenarioObservation {
-  id: string;
-  name: string;
-  file: string;
-  status: ScenarioResult['status'];
-  skipReason?: string;
-  /** a failure outside every step (the cluster did not come up, down failed) */
-  error?: string;
-  operations: OperationObservation[];
-  trace: TraceObservation[];
-  /** the operations with their times, to attribute trace events */
-  timeline: Array<{ key: string; startMs: number }>;
-}
+
 
 // ---------------------------------------------------------------------------------------------------------------
 // Per node: one exec. POSIX sh, busybox-compatible (the qemu guest), output "what<TAB>value" lines, plus "@ipvf PF"
-// markers followed by the PF's raw `ip link show` VF lines. The vfio group number is never printed: only whether
+// markers followed by what the PF's `ip link show` printed besides its header and link lines (the VF lines, or a warning). The vfio group number is never printed: only whether
 // /dev/vfio/<group> exists.
 
 // (`\${` in the text below is the shell's `${`; String.raw keeps backslashes, the replace drops them)
@@ -74,7 +46,7 @@ if cd /sys/bus/pci/devices 2>/dev/null; then
         g=$(b $va/iommu_group); if [ -e "/dev/vfio/$g" ]; then kv "$q /dev/vfio/<group>" present; else kv "$q /dev/vfio/<group>" absent; fi
       fi
     done
-    for nd in $(ls $a/net 2>/dev/null); do echo "@ipvf $a"; ip link show dev "$nd" 2>/dev/null | grep '^ *vf '; done
+    for nd in $(ls $a/net 2>/dev/null); do echo "@ipvf $a"; ip link show dev "$nd" 2>&1 | grep -v '^[0-9]*:\|^    link/\|^    altname'; done
   done
 fi
 for n in /sys/class/net/*; do
@@ -114,7 +86,7 @@ export function parseIpVfLine(line: string): { vf: string; fields: Array<[string
 }
 
 /** NODE_SCRIPT's output as `<node> …` keys, values normalised */
-export function parseNodeDump(node: string, stdout: string, n: Normaliser): Observed {
+export function parseNodeDump(node: string, stdout: string, n: TextNormaliser): Observed {
   const out: Observed = {};
   let ipPf: string | undefined;
   for (const line of stdout.split('\n')) {
@@ -131,6 +103,10 @@ export function parseNodeDump(node: string, stdout: string, n: Normaliser): Obse
     const vf = parseIpVfLine(line);
     if (vf && ipPf) {
       for (const [k, v] of vf.fields) out[`${node} vf ${ipPf}/${vf.vf} ip ${k}`] = n.text(v);
+    } else if (ipPf && line.trim()) {
+      // what `ip link show` said besides its VF lines (a warning, an error): shown, so a missing VF list has a reason
+      const k = `${node} pf ${ipPf} ip says`;
+      out[k] = out[k] ? `${out[k]} | ${n.text(line.trim())}` : n.text(line.trim());
     }
   }
   return out;
@@ -152,9 +128,21 @@ export function nodeResources(node: string, obj: KubeObject | undefined): Observ
   return out;
 }
 
+/** every Pod's phase (`pod NS/NAME phase`) */
+export function podPhases(handle: ClusterHandle): Observed {
+  const out: Observed = {};
+  for (const p of handle.list('Pod')) {
+    const phase = (p.status as { phase?: JsonValue } | undefined)?.phase;
+    out[`pod ${p.metadata.namespace ?? 'default'}/${p.metadata.name} phase`] = typeof phase === 'string' ? phase : 'Pending';
+  }
+  return out;
+}
+
 /** the node's sysfs/netdev dump: one exec */
-export async function observeNode(handle: ClusterHandle, node: string, n: Normaliser): Promise<Observed> {
-  const r = await handle.exec({ node }, ['sh', '-c', NODE_SCRIPT], { timeoutMs: 60_000 });
+export async function observeNode(handle: ClusterHandle, node: string, n: TextNormaliser): Promise<Observed> {
+  let r = await handle.exec({ node }, ['sh', '-c', NODE_SCRIPT], { timeoutMs: 60_000 });
+  // killed or timed out (a TCG guest on a loaded machine): once more, so one slow exec is not a difference
+  if (r.exitCode === null) r = await handle.exec({ node }, ['sh', '-c', NODE_SCRIPT], { timeoutMs: 120_000 });
   return r.exitCode === 0 ? parseNodeDump(node, r.stdout, n) : { [`${node} observe`]: `exit ${r.exitCode}: ${r.stderr.trim().split('\n')[0] ?? ''}` };
 }
 
@@ -194,6 +182,25 @@ export async function quietResources(handle: ClusterHandle, nodes: readonly stri
 // ---------------------------------------------------------------------------------------------------------------
 // What each operation got back from the cluster: a ClusterHandle that records sysfs reads/writes and exec exit codes.
 
+/**
+ * Injected timing jitter (`fidelity --jitter MS`): before each operation's call into the cluster and before each
+ * observation, a wait of a seeded random 0..maxMs ms. It shifts when things happen relative to the device plugin's
+ * polling and the kubelet's updates, to check that what fidelity reports does not depend on that.
+ */
+export class Jitter {
+  private readonly rand: () => number;
+  constructor(
+    seed: number,
+    readonly maxMs: number,
+  ) {
+    this.rand = mulberry32(seed);
+  }
+  wait(): Promise<void> {
+    const ms = Math.floor(this.rand() * (this.maxMs + 1));
+    return ms > 0 ? sleepMs(ms) : Promise.resolve();
+  }
+}
+
 export interface RecordedCall {
   what: string;
   value: string;
@@ -201,7 +208,15 @@ export interface RecordedCall {
 
 export class RecordingHandle implements ClusterHandle {
   private pending: RecordedCall[] = [];
-  constructor(readonly inner: ClusterHandle) {}
+  constructor(
+    readonly inner: ClusterHandle,
+    readonly jitter?: Jitter,
+  ) {}
+
+  private async jittered<T>(f: () => Promise<T>): Promise<T> {
+    await this.jitter?.wait();
+    return f();
+  }
 
   get backend() {
     return this.inner.backend;
@@ -218,10 +233,10 @@ export class RecordingHandle implements ClusterHandle {
   }
 
   apply(objects: KubeObject[]): Promise<void> {
-    return this.inner.apply(objects);
+    return this.jittered(() => this.inner.apply(objects));
   }
   delete(ref: ObjectRef, opts?: { waitMs?: number; wait?: boolean }): Promise<void> {
-    return this.inner.delete(ref, opts);
+    return this.jittered(() => this.inner.delete(ref, opts));
   }
   get(ref: ObjectRef): KubeObject | undefined {
     return this.inner.get(ref);
@@ -233,38 +248,43 @@ export class RecordingHandle implements ClusterHandle {
     return this.inner.events(ref);
   }
   async exec(target: { pod: string; namespace?: string } | { node: string }, argv: string[], opts?: { input?: string; timeoutMs?: number }): Promise<ExecResult> {
-    const r = await this.inner.exec(target, argv, opts);
+    const r = await this.jittered(() => this.inner.exec(target, argv, opts));
     const where = 'pod' in target ? `pod ${target.namespace ?? 'default'}/${target.pod}` : `node ${target.node}`;
     this.pending.push({ what: `exec in ${where} exit code`, value: r.exitCode === null ? 'killed or timed out' : String(r.exitCode) });
     return r;
   }
   async sysfsRead(node: string, path: string): Promise<SysfsResult> {
-    const r = await this.inner.sysfsRead(node, path);
+    const r = await this.jittered(() => this.inner.sysfsRead(node, path));
     this.pending.push({ what: `${node} sysfs read ${path}`, value: r.ok ? (r.value ?? '').trim() : `errno ${r.errno}` });
     return r;
   }
   async sysfsWrite(node: string, path: string, value: string): Promise<SysfsResult> {
-    const r = await this.inner.sysfsWrite(node, path, value);
+    const r = await this.jittered(() => this.inner.sysfsWrite(node, path, value));
     this.pending.push({ what: `${node} sysfs write ${JSON.stringify(value)} to ${path}`, value: r.ok ? 'ok' : `errno ${r.errno}` });
     return r;
   }
   kubelet(node: string, action: 'restart' | 'stop' | 'start'): Promise<void> {
-    return this.inner.kubelet(node, action);
+    return this.jittered(() => this.inner.kubelet(node, action));
   }
   devicePlugin(node: string, action: DevicePluginAction): Promise<void> {
-    return this.inner.devicePlugin(node, action);
+    return this.jittered(() => this.inner.devicePlugin(node, action));
   }
   nodeReboot(node: string): Promise<void> {
-    return this.inner.nodeReboot(node);
+    return this.jittered(() => this.inner.nodeReboot(node));
   }
   fault(node: string, fault: Fault): Promise<void> {
-    return this.inner.fault(node, fault);
+    return this.jittered(() => this.inner.fault(node, fault));
   }
   advanceClock(ms: number): Promise<void> {
     return this.inner.advanceClock(ms);
   }
   settle(): Promise<void> {
     return this.inner.settle();
+  }
+  /** the inner handle's change signal, so asserts wait on it as in a plain run (none: they poll) */
+  get nextChange(): (() => Promise<void>) | undefined {
+    const inner = this.inner;
+    return inner.nextChange ? () => inner.nextChange!() : undefined;
   }
   collect(node: string, what: Array<'logs' | 'events' | 'sysfs' | 'checkpoint' | 'podResources'>) {
     return this.inner.collect(node, what);
@@ -277,13 +297,13 @@ export class RecordingHandle implements ClusterHandle {
   }
 }
 
-/** the same backend, whose clusters record what operations get back (RecordingHandle) */
-export function recordingBackend(b: Backend & BackendRunInfo): Backend & BackendRunInfo {
+/** the same backend, whose clusters record what operations get back (RecordingHandle), with optional jitter */
+export function recordingBackend(b: Backend & BackendRunInfo, jitter?: Jitter): Backend & BackendRunInfo {
   return {
     name: b.name,
     available: () => b.available(),
     provides: (req) => b.provides(req),
-    up: async (opts) => new RecordingHandle(await b.up(opts)),
+    up: async (opts) => new RecordingHandle(await b.up(opts), jitter),
     ...(b.kernelInfo ? { kernelInfo: () => b.kernelInfo!() } : {}),
     ...(b.pluginsUnderTest ? { pluginsUnderTest: (o: Parameters<NonNullable<BackendRunInfo['pluginsUnderTest']>>[0]) => b.pluginsUnderTest!(o) } : {}),
   };
@@ -299,11 +319,13 @@ export function operationOutcome(r: OperationResult): string {
 /** Collects one scenario's observations on one backend; `hook` is the runner's afterOperation. */
 export class ScenarioObserver {
   readonly normaliser = new Normaliser();
+  /** values as read (not normalised): finish() normalises them once every MAC's owner is known */
   readonly operations: OperationObservation[] = [];
 
   constructor(
     private readonly nodes: readonly string[],
     private readonly quiet: QuietOptions = {},
+    private readonly jitter?: Jitter,
   ) {}
 
   readonly hook = async (ctx: AfterOperationContext): Promise<void> => {
@@ -317,15 +339,16 @@ export class ScenarioObserver {
         const i = (writes.get(c.what) ?? 0) + 1;
         writes.set(c.what, i);
         values[i === 1 ? c.what : `${c.what} (#${i})`] = c.value;
-      } else values[c.what] = this.normaliser.text(c.value);
+      } else values[c.what] = c.value;
     }
     if (!ctx.signal.aborted) {
+      await this.jitter?.wait();
       await handle.settle();
       const dumps: Observed = {};
       const resources = await quietResources(handle, this.nodes, async () => {
-        for (const node of this.nodes) Object.assign(dumps, await observeNode(handle, node, this.normaliser));
+        for (const node of this.nodes) Object.assign(dumps, await observeNode(handle, node, asIs));
       }, this.quiet);
-      Object.assign(values, dumps, resources);
+      Object.assign(values, dumps, resources, podPhases(handle));
     }
     this.operations.push({
       key: `${ctx.stepIndex}/${ctx.phase}/${ctx.operationIndex}`,
@@ -339,7 +362,7 @@ export class ScenarioObserver {
     });
   };
 
-  /** the finished scenario: this observer's operations plus what its trace shows */
+  /** the finished scenario: this observer's operations plus what its trace shows, normalised */
   finish(r: ScenarioResult): ScenarioObservation {
     const timeline: ScenarioObservation['timeline'] = [];
     r.steps.forEach((st, stepIndex) => {
@@ -351,6 +374,23 @@ export class ScenarioObserver {
         timeline.push({ key: `${stepIndex}/${phase}/${i}`, startMs: op.startMs });
       }
     });
+    const n = this.normaliser;
+    claimVfMacs(this.operations, n, this.nodes.length > 1);
+    claimCniMacs(r.trace, n);
+    for (const o of this.operations) {
+      for (const k of Object.keys(o.values)) if (!k.includes(' sysfs write ')) o.values[k] = n.text(o.values[k]);
+    }
+    const trace = traceObservations(r.trace, n);
+    const states = stateSequences(r.trace, timeline);
+    // the device list each stream advertised when the operation had settled: part of the operation's state
+    for (const seq of states) {
+      for (const st of seq.states) {
+        for (const key of st.settledAfter) {
+          const o = this.operations.find((x) => x.key === key);
+          if (o) o.values[`${seq.what} devices`] = st.value;
+        }
+      }
+    }
     return {
       id: r.id,
       name: r.name,
@@ -359,15 +399,98 @@ export class ScenarioObserver {
       ...(r.skipReason ? { skipReason: r.skipReason } : {}),
       ...(r.error ? { error: `${r.error.name}: ${r.error.message}` } : {}),
       operations: this.operations,
-      trace: traceObservations(r.trace, this.normaliser),
+      trace,
+      states,
       timeline,
     };
   }
 }
 
+/** a pod's name as a MAC owner: "dpdk-pod", or "ns/name" outside the default namespace */
+const podOwner = (pod: string | undefined): string => (pod ?? '?').replace(/^default\//, '');
+
+/** the MAC in a VF's `ip link` line is the VF's: `vf 0000:01:10.2` (with the node when there are several) */
+function claimVfMacs(ops: readonly OperationObservation[], n: Normaliser, multiNode: boolean): void {
+  for (const o of ops) {
+    for (const [k, v] of Object.entries(o.values)) {
+      const m = /^(\S+) vf (\S+) ip mac$/.exec(k);
+      if (!m) continue;
+      const addr = o.values[`${m[1]} vf ${m[2]} pciAddr`] ?? m[2];
+      n.claimMac(v, `vf ${multiNode ? `${m[1]} ` : ''}${addr}`, MAC_OWNER_RANK.vf);
+    }
+  }
+}
+
+/** the MACs of a CNI result's interfaces are the pod's: `pod/dpdk-pod/eth0` (in the pod), `…/eth0 host side` */
+function claimCniMacs(trace: readonly TraceEvent[], n: Normaliser): void {
+  for (const e of trace) {
+    if (e.kind !== 'cni') continue;
+    const c = e as CniEvent;
+    const results = [c.stdout, (asObject(c.stdin) ?? {}).prevResult];
+    for (const res of results) {
+      const parsed = typeof res === 'string' ? safeJson(res) : res;
+      const ifaces = asObject(parsed)?.interfaces;
+      if (!Array.isArray(ifaces)) continue;
+      for (const i of ifaces) {
+        const f = asObject(i);
+        if (!f || typeof f.mac !== 'string') continue;
+        const inPod = typeof f.sandbox === 'string' && f.sandbox !== '';
+        const name = inPod && typeof f.name === 'string' ? f.name : `${c.env.CNI_IFNAME ?? '?'} host side`;
+        n.claimMac(f.mac, `pod/${podOwner(c.pod)}/${name}`, MAC_OWNER_RANK.podInterface);
+      }
+    }
+  }
+}
+
+function asObject(v: JsonValue | undefined): { [k: string]: JsonValue } | undefined {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? v : undefined;
+}
+
+function safeJson(s: string): JsonValue | undefined {
+  try {
+    return JSON.parse(s) as JsonValue;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Each ListAndWatch stream's distinct device lists, in order, each marked with the operations after which it was
+ * the stream's state (the last list sent before the next operation started).
+ */
+export function stateSequences(trace: readonly TraceEvent[], timeline: ScenarioObservation['timeline']): StateSequence[] {
+  const seqs = new Map<string, StateSequence>();
+  for (const e of trace) {
+    if (e.kind !== 'grpc') continue;
+    const g = e as GrpcEvent;
+    if (!g.method.endsWith('/ListAndWatch') || g.stream !== 'message') continue;
+    const what = `ListAndWatch ${`${g.node ?? ''} ${g.socket ? base(g.socket) : ''}`.trim()}`;
+    let seq = seqs.get(what);
+    if (!seq) seqs.set(what, (seq = { what, states: [] }));
+    const value = deviceList(g.response);
+    if (seq.states.at(-1)?.value === value) continue;
+    seq.states.push({ value, atMs: g.atMs, settledAfter: [] });
+  }
+  timeline.forEach((t, i) => {
+    const end = timeline[i + 1]?.startMs ?? Infinity;
+    for (const seq of seqs.values()) {
+      let last: StateSequence['states'][number] | undefined;
+      for (const st of seq.states) if (st.atMs < end) last = st;
+      last?.settledAfter.push(t.key);
+    }
+  });
+  return [...seqs.values()].sort((x, y) => (x.what < y.what ? -1 : x.what > y.what ? 1 : 0));
+}
+
+/** a ListAndWatch message's devices as `ID health`, sorted, comma-separated; `(none)` for an empty list */
+export function deviceList(response: JsonValue | undefined): string {
+  const resp = (asObject(response) ?? {}) as { devices?: Array<{ ID?: string; health?: string }> };
+  return (resp.devices ?? []).map((d) => `${d.ID ?? '?'} ${d.health ?? '?'}`).sort().join(', ') || '(none)';
+}
+
 // ---------------------------------------------------------------------------------------------------------------
-// The trace: Allocate calls per node in order; the distinct device lists each ListAndWatch stream sent, in order;
-// CNI calls per pod, interface and command, in order.
+// The trace: Allocate calls per node in order; CNI calls per pod, interface and command, in order. (The
+// ListAndWatch device lists are state sequences: stateSequences above.)
 
 /** a CNI result's pod address (`result.ips[0].address`) */
 export const IPAM_ADDRESS = /\bresult\.ips\[\d+\]\.address$/;
@@ -385,7 +508,6 @@ export function traceObservations(trace: readonly TraceEvent[], normaliser: Norm
     counters.set(k, i + 1);
     return i;
   };
-  const lastDevices = new Map<string, string>();
   for (const e of trace) {
     if (e.kind === 'grpc') {
       const g = e as GrpcEvent;
@@ -394,13 +516,6 @@ export function traceObservations(trace: readonly TraceEvent[], normaliser: Norm
         for (const [k, v] of flattenJson(g.request, n, 'request')) out.push({ what: `${at} ${k}`, value: v, atMs: g.atMs });
         for (const [k, v] of flattenJson(g.response, n, 'response')) out.push({ what: `${at} ${k}`, value: v, atMs: g.atMs });
         out.push({ what: `${at} status`, value: g.status ? `${g.status.name}: ${n.text(g.status.details)}` : 'OK', atMs: g.atMs });
-      } else if (g.method.endsWith('/ListAndWatch') && g.stream === 'message') {
-        const resp = (g.response ?? {}) as { devices?: Array<{ ID?: string; health?: string }> };
-        const devices = (resp.devices ?? []).map((d) => `${d.ID ?? '?'} ${d.health ?? '?'}`).sort().join(', ') || '(none)';
-        const stream = `${g.node ?? ''} ${g.socket ? base(g.socket) : ''}`.trim();
-        if (lastDevices.get(stream) === devices) continue;
-        lastDevices.set(stream, devices);
-        out.push({ what: `ListAndWatch ${stream}[${next(`l ${stream}`)}] devices`, value: devices, atMs: g.atMs });
       }
     } else if (e.kind === 'cni') {
       const c = e as CniEvent;

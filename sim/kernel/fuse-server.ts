@@ -18,6 +18,12 @@ export interface SysfsServerConfig {
   mountDir: string;
   controlSocket: string;
   mirror?: { netns: string; fabricNetns: string; ipPath?: string };
+  /**
+   * the drivers' link delays (NIC catalog driverLinkTiming) are modelled, each at most this long (default 1000 ms:
+   * the states come in the kernel's order while a sim stays fast; the bundled plugin polls every 300 ms, so it sees
+   * them); null: links change at once
+   */
+  linkDelayCapMs?: number | null;
   /** what to remove when the parent dies without stopping us (e.g. killed with SIGKILL) */
   cleanupOnParentExit?: { netns: string[]; dirs: string[]; netnsPrefix?: string };
 }
@@ -40,6 +46,18 @@ async function serveNode(config: SysfsServerConfig, log: (line: string) => void)
   const model = new SysfsModel(config.model);
   const mirror = config.mirror ? new NetdevMirror(model, config.mirror) : null;
   const undo: Array<() => Promise<void> | void> = [];
+  if (config.linkDelayCapMs !== null) {
+    const timers = new Set<NodeJS.Timeout>();
+    undo.push(() => timers.forEach((t) => clearTimeout(t)));
+    model.modelLinkDelays((ms, fn) => {
+      const t = setTimeout(() => {
+        timers.delete(t);
+        fn();
+        mirror?.flush().catch((e: Error) => log(`link delay: ${e.message}`));
+      }, ms);
+      timers.add(t);
+    }, config.linkDelayCapMs ?? 1000);
+  }
   const stop = async (cleanup: boolean) => {
     for (const u of undo.reverse()) {
       try {

@@ -322,3 +322,31 @@ t.test('the whole tree of a small node, entry by entry (golden)', async (t) => {
   });
   t.matchSnapshot(lines.join('\n'), 'i350 with 2 VFs (VF 1 on vfio-pci) and a virtio-net NIC');
 });
+
+t.test('driver link delays: igb re-initialising its PF for sriov_numvfs, igbvf bringing a new VF link up', async (t) => {
+  const m = i350();
+  const pending: Array<{ ms: number; fn: () => void }> = [];
+  m.modelLinkDelays((ms, fn) => pending.push({ ms, fn }), 1000);
+  m.updateNetdev('0000:01:00.0', { adminUp: true });
+  m.drainNetdevChanges();
+  m.write(`${PF}/sriov_numvfs`, '2');
+  t.equal(m.read('/sys/class/net/ens1f0/carrier'), '0\n', 'the PF has no carrier right after the write');
+  const vf0 = m.netdevs().find((n) => n.netdev.name === 'ens1f0v0')!.netdev;
+  t.equal(vf0.carrier, false, 'a new VF netdev has no carrier yet');
+  t.same(pending.map((p) => p.ms), [630, 1000, 1000], 'PF: the measured 630 ms; VFs: 9740 ms capped at 1000');
+  t.match(m.drainNetdevChanges(), [{ kind: 'carrier', name: 'ens1f0', up: false }]);
+  pending.shift()!.fn();
+  t.equal(m.read('/sys/class/net/ens1f0/carrier'), '1\n', 'the PF carrier is back when its delay ends');
+  t.same(m.drainNetdevChanges(), [{ kind: 'carrier', pciAddr: '0000:01:00.0', name: 'ens1f0', up: true }]);
+  for (const p of pending.splice(0)) p.fn();
+  t.equal(vf0.carrier, true, 'and the VF carrier when its own ends');
+  m.setLink('ens1f0', false);
+  m.write(`${PF}/sriov_numvfs`, '0');
+  for (const p of pending.splice(0)) p.fn();
+  t.equal(m.read('/sys/class/net/ens1f0/carrier'), '0\n', 'a delay ending does not bring up a link that is down');
+
+  const plain = i350();
+  plain.updateNetdev('0000:01:00.0', { adminUp: true });
+  plain.write(`${PF}/sriov_numvfs`, '2');
+  t.equal(plain.read('/sys/class/net/ens1f0/carrier'), '1\n', 'without modelLinkDelays links change at once');
+});

@@ -1,6 +1,6 @@
 // The SysfsModel: PCI devices, drivers, SR-IOV and netdevs with the kernel's write semantics and errno.
 // Pure and deterministic; projections (FUSE, snapshot) and the node runtime sit on top of it.
-import { type NicModel, getNicModel, driverIdTables } from '../nics/catalog.ts';
+import { type NicModel, getNicModel, driverIdTables, driverLinkTiming } from '../nics/catalog.ts';
 import { formatPciAddr, parsePciAddr, pciAddrProblem, vfPciAddr } from '../topology/pci.ts';
 import { mulberry32 } from '../prng.ts';
 import { type ErrnoName, type SysfsEvent, type VfAttrs, type VfAttrsPatch, SysfsError } from './types.ts';
@@ -28,6 +28,9 @@ export interface ModelOptions {
   /** keep at most this many trace events (oldest dropped) */
   maxEvents?: number;
 }
+
+/** Runs `fn` after `ms` (the serving process's timer); the model itself keeps no time. */
+export type LinkScheduler = (ms: number, fn: () => void) => void;
 
 export interface Netdev {
   name: string;
@@ -81,6 +84,8 @@ export interface PciDevice {
   /** virtio: netdevs sit under virtioN/net instead of net/ */
   virtioIndex: number | null;
   linkUp: boolean;
+  /** driver link delays in progress (driverLinkTiming): the carrier stays off while any is pending */
+  carrierHolds?: number;
 }
 
 type Node = DirNode | FileNode | LinkNode;
@@ -145,6 +150,8 @@ export class SysfsModel {
   private readonly delays = new Map<string, { delayMs: number; count: number }>();
   private netdevChanges: NetdevChange[] = [];
   private readonly listeners = new Set<(e: SysfsEvent) => void>();
+  private later: LinkScheduler | null = null;
+  private linkDelayCapMs = Infinity;
 
   constructor(opts: ModelOptions) {
     this.naming = opts.netdevNaming ?? 'predictable';
@@ -290,7 +297,7 @@ export class SysfsModel {
       mtu: 1500,
       ifindex: this.nextIfindex++,
       adminUp: false,
-      carrier: dev.physfn ? dev.physfn.linkUp && dev.linkUp : dev.linkUp,
+      carrier: carrierOf(dev),
       present: true,
     };
   }
@@ -305,6 +312,7 @@ export class SysfsModel {
     dev.driver = driver;
     const isNetDriver = dev.nic !== null && driver !== 'vfio-pci' && driver !== 'uio_pci_generic' && driver !== 'igb_uio';
     if (isNetDriver && dev.nic && (driver === dev.nic.pfDriver || driver === dev.nic.vfDriver)) {
+      if (dev.physfn) this.holdCarrier(dev, driverLinkTiming[driver]?.vfCarrierMs ?? 0, 'VF netdev created');
       const nd = this.newNetdev(dev, this.netdevNameFor(dev));
       if (dev.physfn) {
         const adminMac = dev.physfn.pf!.vfAttrs[dev.vfIndex]?.mac;
@@ -397,6 +405,7 @@ export class SysfsModel {
     if (n === pf.numVfs) return;
     if (n > pf.totalVfs) throw new SysfsError(path, 'write', 'ERANGE', `${n} VFs requested; only ${pf.totalVfs} supported`);
     if (n !== 0 && pf.numVfs !== 0) throw new SysfsError(path, 'write', 'EBUSY', `${pf.numVfs} VFs already enabled. Disable before enabling ${n} VFs`);
+    this.holdCarrier(dev, driverLinkTiming[dev.driver]?.sriovReinitCarrierMs ?? 0, 'PF re-initialised for SR-IOV');
     this.setNumVfs(dev, n);
   }
 
@@ -803,15 +812,41 @@ export class SysfsModel {
     if (!dev) throw new SysfsError(`/sys/class/net/${ifnameOrPci}`, 'link', 'ENODEV');
     dev.linkUp = up;
     const touched = dev.pf ? [dev, ...dev.pf.vfs.filter((v): v is PciDevice => v !== null)] : [dev];
-    for (const d of touched) {
-      if (!d.netdev) continue;
-      const carrier = d.physfn ? d.physfn.linkUp && d.linkUp : d.linkUp;
-      if (carrier !== d.netdev.carrier) {
-        d.netdev.carrier = carrier;
-        this.netdevChanges.push({ kind: 'carrier', pciAddr: d.pciAddr, name: d.netdev.name, up: carrier });
-      }
-    }
+    for (const d of touched) this.refreshCarrier(d);
     this.record({ op: 'link', path: `/sys/bus/pci/devices/${dev.pciAddr}`, value: up ? 'up' : 'down' });
+  }
+
+  private refreshCarrier(d: PciDevice): void {
+    if (!d.netdev) return;
+    const carrier = carrierOf(d);
+    if (carrier !== d.netdev.carrier) {
+      d.netdev.carrier = carrier;
+      this.netdevChanges.push({ kind: 'carrier', pciAddr: d.pciAddr, name: d.netdev.name, up: carrier });
+    }
+  }
+
+  /**
+   * Model the drivers' link delays (driverLinkTiming in the NIC catalog): a PF re-initialised by a sriov_numvfs
+   * write has no carrier for a while, a new VF netdev has none until its driver brings the link up. `later` runs
+   * the end of each delay (and must then let the node runtime apply drainNetdevChanges); `capMs` bounds each delay,
+   * so a simulator can keep the order of the states while taking less time. Without this call links change at once.
+   */
+  modelLinkDelays(later: LinkScheduler, capMs = Infinity): void {
+    this.later = later;
+    this.linkDelayCapMs = capMs;
+  }
+
+  private holdCarrier(dev: PciDevice, ms: number, why: string): void {
+    if (!this.later || ms <= 0) return;
+    const delay = Math.min(ms, this.linkDelayCapMs);
+    dev.carrierHolds = (dev.carrierHolds ?? 0) + 1;
+    this.refreshCarrier(dev);
+    this.record({ op: 'link', path: `/sys/bus/pci/devices/${dev.pciAddr}`, value: `carrier held off ${delay}ms: ${why}` });
+    this.later(delay, () => {
+      dev.carrierHolds = Math.max(0, (dev.carrierHolds ?? 1) - 1);
+      this.refreshCarrier(dev);
+      this.record({ op: 'link', path: `/sys/bus/pci/devices/${dev.pciAddr}`, value: `carrier hold ended: ${why}` });
+    });
   }
 
   deviceByIfname(ifname: string): PciDevice | undefined {
@@ -1026,6 +1061,11 @@ function buildVirtioDevice(tree: TreeBuilder, owner: string): void {
 
 function byAddr(a: PciDevice, b: PciDevice): number {
   return a.pciAddr < b.pciAddr ? -1 : a.pciAddr > b.pciAddr ? 1 : 0;
+}
+
+/** the physical link (a VF's needs its PF's too) and no driver link delay in progress */
+function carrierOf(d: PciDevice): boolean {
+  return (d.physfn ? d.physfn.linkUp && d.linkUp : d.linkUp) && !((d.carrierHolds ?? 0) > 0);
 }
 
 function operstate(nd: Netdev): string {

@@ -72,10 +72,10 @@ export class GrpcEndpoint implements DeviceEndpoint {
     const h = this.#hooks;
     try {
       const response = await f();
-      h.emit({ kind: 'grpc', node: h.nodeName, direction: 'out', method, request, response, atMs: h.clock.now() });
+      h.emit({ kind: 'grpc', node: h.nodeName, socket: this.socketPath, direction: 'out', method, request, response, atMs: h.clock.now() });
       return response;
     } catch (e) {
-      h.emit({ kind: 'grpc', node: h.nodeName, direction: 'out', method, request, error: goRpcError(e), atMs: h.clock.now() });
+      h.emit({ kind: 'grpc', node: h.nodeName, socket: this.socketPath, direction: 'out', method, request, error: goRpcError(e), atMs: h.clock.now() });
       throw e;
     }
   }
@@ -85,19 +85,19 @@ export class GrpcEndpoint implements DeviceEndpoint {
     const h = this.#hooks;
     const stream = this.#client.listAndWatch();
     this.#stream = stream;
-    h.emit({ kind: 'grpc', node: h.nodeName, direction: 'out', method: METHODS.listAndWatch, request: {}, atMs: h.clock.now() });
+    h.emit({ kind: 'grpc', node: h.nodeName, socket: this.socketPath, direction: 'out', method: METHODS.listAndWatch, request: {}, atMs: h.clock.now() });
     let ended = false;
     const end = (error?: string) => {
       if (ended) return;
       ended = true;
       if (this.#closed) return;
-      h.emit({ kind: 'grpc', node: h.nodeName, direction: 'out', method: METHODS.listAndWatch, error: error ?? 'stream ended', atMs: h.clock.now() });
+      h.emit({ kind: 'grpc', node: h.nodeName, socket: this.socketPath, direction: 'out', method: METHODS.listAndWatch, error: error ?? 'stream ended', atMs: h.clock.now() });
       this.#client.close();
       onEnd(error);
     };
     stream.on('data', (msg: ListAndWatchResponse) => {
       if (this.#closed || ended) return;
-      h.emit({ kind: 'grpc', node: h.nodeName, direction: 'out', method: METHODS.listAndWatch, message: msg, atMs: h.clock.now() });
+      h.emit({ kind: 'grpc', node: h.nodeName, socket: this.socketPath, direction: 'out', method: METHODS.listAndWatch, message: msg, atMs: h.clock.now() });
       onDevices(msg.devices ?? []);
     });
     stream.on('error', (e: Error) => end(goRpcError(e)));

@@ -121,6 +121,8 @@ export type KubeletEvent =
       /** a streamed message (ListAndWatch) */
       message?: unknown;
       error?: string;
+      /** the plugin's socket, for a call the kubelet makes to a plugin (tells two resources' streams apart) */
+      socket?: string;
       atMs: number;
     }
   | { kind: 'resources'; node: string; resource: string; capacity: number; allocatable: number; atMs: number }

@@ -169,6 +169,27 @@ export const nicModels: readonly NicModel[] = [
   },
 ];
 
+/**
+ * How long a driver keeps a link down, as measured on a real kernel (bench/vf-carrier.ts: QEMU's igb, the 82576,
+ * under TCG; a driver without an entry is modelled with its link up at once).
+ */
+export interface DriverLinkTiming {
+  /**
+   * PF driver: changing `sriov_numvfs` re-initialises the PF (igb: igb_sriov_reinit closes and reopens the netdev),
+   * so its carrier is off during the write and comes back this long after the write returned. Its VFs' health
+   * follows (a plugin reports them Unhealthy while their PF has no carrier).
+   */
+  sriovReinitCarrierMs?: number;
+  /** VF driver: a new VF netdev's carrier comes on this long after it was created (igbvf waits for the PF mailbox) */
+  vfCarrierMs?: number;
+}
+
+/** per driver name; the figures are medians of bench/vf-carrier.ts (3 rounds, 2 VFs) */
+export const driverLinkTiming: Readonly<Record<string, DriverLinkTiming>> = {
+  igb: { sriovReinitCarrierMs: 630 },
+  igbvf: { vfCarrierMs: 9740 },
+};
+
 export function getNicModel(name: string): NicModel | undefined {
   return nicModels.find((m) => m.name === name);
 }

@@ -9,8 +9,8 @@ import { renderFigures, soak, soakNodes } from './soak.ts';
 
 export const SOAK_USAGE = `usage: sriov-lab soak [--seed N] [--iterations N] [--nodes N | --topology FILE] [--json FILE] [--out FILE] [--shrink-trials N]
   a randomized fault soak on the sim backend: pod churn, kubelet restarts, device plugin kill/restart and socket
-  deletion, sysfs errno faults on driver rebinds, IPAM failures, VF and PF link flaps, VF count changes, drawn from
-  the seed; the invariants are checked after every step. On a violation the steps are shrunk and written as a scenario (--out,
+  deletion, sysfs errno faults on driver rebinds, IPAM failures, VF and PF link flaps, VF count changes, pod network
+  namespaces vanishing before DEL, drawn from the seed; the invariants are checked after every step. On a violation the steps are shrunk and written as a scenario (--out,
   default soak-SEED.yaml) and it exits 1.
   --iterations  steps (default 1000)      --nodes  nodes of one i350 with 4 VFs each (default 1)
   --json FILE   the figures as JSON        --shrink-trials  fresh-cluster re-runs when shrinking (default 40)

@@ -18,7 +18,9 @@ export type SoakStep =
   | { kind: 'vfFlap'; node: string; pf: string; vf: number }
   | { kind: 'pfFlap'; node: string; pf: string }
   /** sriov_numvfs to 0 and back to the topology's count, when no pod on the node has a VF attached */
-  | { kind: 'vfCount'; node: string; pf: string };
+  | { kind: 'vfCount'; node: string; pf: string }
+  /** a running pod's network namespace vanishes (netnsRemove), then the pod is deleted: DEL without a netns */
+  | { kind: 'netnsVanish'; pod: string };
 
 export type SoakStepKind = SoakStep['kind'];
 
@@ -43,6 +45,7 @@ const WEIGHTS: Record<SoakStepKind, number> = {
   vfFlap: 5,
   pfFlap: 3,
   vfCount: 2,
+  netnsVanish: 3,
 };
 
 const ERRNOS = ['EIO', 'EBUSY', 'ENODEV'];
@@ -62,6 +65,7 @@ export function planSteps(seed: number, count: number, target: SoakTarget): Soak
     switch (kind) {
       case 'podCreate':
       case 'podDelete':
+      case 'netnsVanish':
         steps.push({ kind, pod });
         break;
       case 'kubeletRestart':
@@ -98,6 +102,7 @@ export function describeStep(s: SoakStep): string {
   switch (s.kind) {
     case 'podCreate':
     case 'podDelete':
+    case 'netnsVanish':
       return `${s.kind} ${s.pod}`;
     case 'driverRebind':
       return `${s.kind} ${s.node} ${s.pf} vf ${s.vf}${s.errno ? ` (bind fails once with ${s.errno})` : ''}`;

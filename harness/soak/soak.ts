@@ -147,6 +147,14 @@ async function runStep(o: SoakOptions, c: SoakCluster, step: SoakStep, st: RunSt
     case 'kubeletRestart':
       await run({ kubelet: { action: 'restart', node: step.node } });
       break;
+    case 'netnsVanish': {
+      const p = h.get({ kind: 'Pod', name: step.pod }) as (KubeObject & { spec?: { nodeName?: string }; status?: { phase?: string } }) | undefined;
+      const node = p?.spec?.nodeName;
+      if (!p || !node || p.status?.phase !== 'Running' || p.metadata.deletionTimestamp !== undefined) break;
+      await run({ fault: { kind: 'netnsRemove', node, pod: step.pod } });
+      await run({ delete: { kind: 'Pod', name: step.pod } });
+      break;
+    }
     case 'pluginKill':
       if (st.pluginKilled.has(step.node)) break;
       await run({ devicePlugin: { action: 'kill', node: step.node } });

@@ -222,6 +222,21 @@ t.test('the API server: protobuf creates, 400 for bad bytes, 415 for kinds not d
   t.match(JSON.parse(plain.body), { code: 415, message: `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, ${PROTOBUF_CONTENT_TYPE}` });
   const badSecret = await post('/api/v1/namespaces/default/secrets', '{"apiVersion":"v1","kind":"Secret","metadata":{"name":"b"},"data":{"k":"no!"}}', 'application/json');
   t.match(JSON.parse(badSecret.body), { code: 400, message: 'Secret in version "v1" cannot be handled as a Secret: illegal base64 data at input byte 2' });
+
+  // a typed client's Update and Delete: the object, and DeleteOptions, in protobuf
+  const rv = cluster.store.get('ConfigMap', 'default', 'cm1')!.metadata!.resourceVersion!;
+  const put = await send(api, 'PUT', '/api/v1/namespaces/default/configmaps/cm1', envelope('v1', 'ConfigMap', object((w) => (sub(w, 1, (m) => (str(m, 1, 'cm1'), str(m, 3, 'default'), str(m, 6, rv))), entry(w, 2, 'k', 'v2')))), PROTOBUF_CONTENT_TYPE);
+  t.equal(put.code, 200, put.body);
+  t.same(cluster.store.get('ConfigMap', 'default', 'cm1')?.data, { k: 'v2' }, 'updated from a protobuf PUT');
+  const stale = await send(api, 'PUT', '/api/v1/namespaces/default/configmaps/cm1', envelope('v1', 'ConfigMap', object((w) => sub(w, 1, (m) => (str(m, 1, 'cm1'), str(m, 6, rv))))), PROTOBUF_CONTENT_TYPE);
+  t.equal(stale.code, 409, 'a stale resourceVersion in protobuf is a conflict as in JSON');
+  const deleteOptions = envelope('v1', 'DeleteOptions', object((w) => tag(w, 1, VARINT).int64(0)));
+  const badDelete = await send(api, 'DELETE', '/api/v1/namespaces/default/configmaps/cm1', Buffer.from('k8s'), PROTOBUF_CONTENT_TYPE);
+  t.match(JSON.parse(badDelete.body), { code: 400, message: /^the object provided is unrecognized \(must be of type DeleteOptions\): provided data does not appear to be a protobuf message/ });
+  t.ok(cluster.store.get('ConfigMap', 'default', 'cm1'), 'and nothing was deleted');
+  const deleted = await send(api, 'DELETE', '/api/v1/namespaces/default/configmaps/cm1', deleteOptions, PROTOBUF_CONTENT_TYPE);
+  t.equal(deleted.code, 200, deleted.body);
+  t.notOk(cluster.store.get('ConfigMap', 'default', 'cm1'), 'deleted with protobuf DeleteOptions');
   t.same(logs, [], 'nothing was an internal error');
 });
 

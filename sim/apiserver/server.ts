@@ -323,8 +323,8 @@ export class ApiServer implements AsyncDisposable {
    */
   private async parseBody(req: IncomingMessage, r?: ResourceInfo): Promise<unknown> {
     const buf = await this.readBody(req);
-    const type = (req.headers['content-type'] ?? 'application/json').split(';')[0].trim().toLowerCase();
-    if (r && type === PROTOBUF_CONTENT_TYPE && takesProtobuf(r)) return protobufBody(buf, r);
+    const type = contentTypeOf(req);
+    if (r && type === PROTOBUF_CONTENT_TYPE && takesProtobuf(r)) return protobufBody(buf, { apiVersion: groupVersion(r), kind: r.kind });
     const text = buf.toString('utf8');
     if (!text.trim()) throw badRequest(!r ? 'the body of the request was empty' : "couldn't get version/kind; json parse error: unexpected end of JSON input");
     if (type === 'application/yaml' || type === 'application/apply-patch+yaml') {
@@ -448,7 +448,9 @@ export class ApiServer implements AsyncDisposable {
       }
       case 'DELETE': {
         const raw = await this.readBody(req);
-        if (raw.length) {
+        // DeleteOptions, which a protobuf client sends as protobuf too: checked, and (like JSON options) not used
+        if (raw.length && contentTypeOf(req) === PROTOBUF_CONTENT_TYPE) protobufBody(raw, { apiVersion: 'v1', kind: 'DeleteOptions' });
+        else if (raw.length) {
           try {
             JSON.parse(raw.toString('utf8'));
           } catch (e) {
@@ -555,16 +557,23 @@ function summarizeBody(buf: Buffer): string {
   return buf.length > 30 ? `${text} ...` : text;
 }
 
-/** A protobuf create or update body as the object's JSON form, or the apiserver's 400 for bytes that are none. */
-function protobufBody(buf: Buffer, r: ResourceInfo): unknown {
+/** the media type of a request's body, without parameters; JSON when not given */
+function contentTypeOf(req: IncomingMessage): string {
+  return (req.headers['content-type'] ?? 'application/json').split(';')[0].trim().toLowerCase();
+}
+
+/**
+ * A protobuf body as the JSON form of its object (`type`: the kind the request takes), or the apiserver's 400 for bytes
+ * that are none. A kind not decoded here keeps only its type: the registry answers a mismatch with the resource.
+ */
+function protobufBody(buf: Buffer, type: { apiVersion: string; kind: string }): unknown {
   try {
-    const d = decodeProtobufBody(buf, { apiVersion: groupVersion(r), kind: r.kind });
-    // a kind not decoded here keeps only its type: the registry answers its mismatch with the resource
+    const d = decodeProtobufBody(buf, type);
     return d.object ?? { apiVersion: d.apiVersion, kind: d.kind };
   } catch (e) {
     if (!(e instanceof ProtobufDecodeError)) throw e;
-    if (e.typeMeta) throw badRequest(`${e.typeMeta.kind} in version ${JSON.stringify(e.typeMeta.apiVersion.split('/').pop())} cannot be handled as a ${r.kind}: ${e.message}`);
-    throw badRequest(`the object provided is unrecognized (must be of type ${r.kind}): ${e.message} (${summarizeBody(buf)})`);
+    if (e.typeMeta) throw badRequest(`${e.typeMeta.kind} in version ${JSON.stringify(e.typeMeta.apiVersion.split('/').pop())} cannot be handled as a ${type.kind}: ${e.message}`);
+    throw badRequest(`the object provided is unrecognized (must be of type ${type.kind}): ${e.message} (${summarizeBody(buf)})`);
   }
 }
 

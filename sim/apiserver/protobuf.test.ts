@@ -136,6 +136,54 @@ t.test('decoder: what kubectl sends, and every ObjectMeta field', async (t) => {
     automountServiceAccountToken: false,
   });
 
+  const event = decodeProtobufBody(
+    envelope(
+      'v1',
+      'Event',
+      object((w) => {
+        sub(w, 1, (m) => (str(m, 1, 'p.1'), str(m, 3, 'default')));
+        sub(w, 2, (r) => (str(r, 1, 'Pod'), str(r, 2, 'default'), str(r, 3, 'p'), str(r, 4, 'u1'), str(r, 5, 'v1')));
+        str(w, 3, 'AddedInterface');
+        str(w, 4, 'Add net1 [10.56.217.2/24] from default/virt-net1');
+        sub(w, 5, (x) => (str(x, 1, 'multus'), str(x, 2, '')));
+        time(w, 6, 1700000000, 500_000_000);
+        time(w, 7, 1700000001);
+        tag(w, 8, VARINT).int32(2);
+        str(w, 9, 'Normal');
+        time(w, 10, 1700000000, 123_456_789);
+        sub(w, 11, (x) => (tag(x, 1, VARINT).int32(4), time(x, 2, 1700000002, 1_500_000_000)));
+        str(w, 12, 'Attach');
+        sub(w, 13, (r) => (str(r, 1, 'Node'), str(r, 3, 'node1')));
+        str(w, 14, 'multus');
+        str(w, 15, 'multus-node1');
+      }),
+    ),
+    v1,
+  );
+  t.same(
+    event.object,
+    {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name: 'p.1', namespace: 'default' },
+      involvedObject: { kind: 'Pod', namespace: 'default', name: 'p', uid: 'u1', apiVersion: 'v1' },
+      reason: 'AddedInterface',
+      message: 'Add net1 [10.56.217.2/24] from default/virt-net1',
+      source: { component: 'multus' },
+      firstTimestamp: '2023-11-14T22:13:20Z',
+      lastTimestamp: '2023-11-14T22:13:21Z',
+      count: 2,
+      type: 'Normal',
+      eventTime: '2023-11-14T22:13:20.123456Z',
+      series: { count: 4, lastObservedTime: '2023-11-14T22:13:23.500000Z' },
+      action: 'Attach',
+      related: { kind: 'Node', name: 'node1' },
+      reportingComponent: 'multus',
+      reportingInstance: 'multus-node1',
+    },
+    'Event: a Time keeps whole seconds, a MicroTime microseconds (nanos past a second carried over)',
+  );
+
   t.same(decodeProtobufBody(envelope('', '', object((w) => sub(w, 1, (m) => str(m, 1, 'x')))), v1).object, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' } }, 'an envelope without its type takes the resource posted to');
   t.same(decodeProtobufBody(envelope('v1', 'Pod', object((w) => sub(w, 1, (m) => str(m, 1, 'p')))), v1), { apiVersion: 'v1', kind: 'Pod' }, 'a kind not decoded here: only its type');
 });
@@ -209,6 +257,10 @@ t.test('the API server: protobuf creates, 400 for bad bytes, 415 for kinds not d
   t.equal(cluster.store.get('Namespace', '', 'ns1')?.status?.phase, 'Active');
   const sa = await post('/api/v1/namespaces/ns1/serviceaccounts', envelope('v1', 'ServiceAccount', object((w) => sub(w, 1, (m) => str(m, 1, 'sa1')))));
   t.equal(sa.code, 201, sa.body);
+
+  const ev = await post('/api/v1/namespaces/default/events', envelope('v1', 'Event', object((w) => (sub(w, 1, (m) => str(m, 1, 'cm1.1')), sub(w, 2, (r) => (str(r, 1, 'ConfigMap'), str(r, 3, 'cm1'))), str(w, 3, 'Seen'), time(w, 10, 1700000000, 1000)))));
+  t.equal(ev.code, 201, ev.body);
+  t.match(cluster.store.get('Event', 'default', 'cm1.1'), { involvedObject: { kind: 'ConfigMap', name: 'cm1' }, reason: 'Seen' }, 'an Event in protobuf, as Multus sends them');
 
   const notProto = await post('/api/v1/namespaces/default/configmaps', '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x"}}');
   t.match(JSON.parse(notProto.body), { code: 400, reason: 'BadRequest', message: 'the object provided is unrecognized (must be of type ConfigMap): provided data does not appear to be a protobuf message, expected prefix [107 56 115 0] ({"apiVersion":"v1","kind":"Con ...)' });

@@ -1,7 +1,8 @@
 // Kubernetes protobuf request bodies (`application/vnd.kubernetes.protobuf`), as kubectl's generator commands
 // (`create configmap`, `create secret generic`, `create namespace`, `create serviceaccount`) send them: the 4-byte magic
-// `k8s\0`, then a runtime.Unknown whose `raw` is the object's own message. The bytes become the object's JSON form,
-// which then goes through the same decoding, defaulting and validation as a JSON body.
+// `k8s\0`, then a runtime.Unknown whose `raw` is the object's own message; Events too, as client-go's event recorders
+// (Multus's among them) send them. The bytes become the object's JSON form, which then goes through the same decoding,
+// defaulting and validation as a JSON body.
 //
 // The field numbers are those of the upstream generated.proto files (k8s.io/api core/v1, k8s.io/apimachinery
 // meta/v1 and runtime); the table below is ours and covers the kinds decoded here. Wire reading is protobufjs's.
@@ -30,9 +31,9 @@ type Scalar = 'string' | 'bytes' | 'bool' | 'int64' | 'int32';
 
 /**
  * One field: a scalar; `message` (a nested message of the table); `time` (metav1.Time: a Timestamp whose JSON form is
- * RFC 3339); `fields` (metav1.FieldsV1: raw JSON bytes whose JSON form is that JSON); or `map` (entries key=1, value=2).
+ * RFC 3339); `microtime` (metav1.MicroTime: the same message, RFC 3339 with microseconds); `fields` (metav1.FieldsV1: raw JSON bytes whose JSON form is that JSON); or `map` (entries key=1, value=2).
  */
-type FieldSpec = { name: string; repeated?: boolean } & ({ type: Scalar } | { type: 'message'; message: string } | { type: 'time' } | { type: 'fields' } | { type: 'map'; value: 'string' | 'bytes' });
+type FieldSpec = { name: string; repeated?: boolean } & ({ type: Scalar } | { type: 'message'; message: string } | { type: 'time' } | { type: 'microtime' } | { type: 'fields' } | { type: 'map'; value: 'string' | 'bytes' });
 
 const str = (name: string): FieldSpec => ({ name, type: 'string' });
 const msg = (name: string, message: string, repeated = false): FieldSpec => ({ name, type: 'message', message, repeated });
@@ -71,12 +72,31 @@ const MESSAGES: Record<string, Record<number, FieldSpec>> = {
   NamespaceStatus: { 1: str('phase'), 2: msg('conditions', 'NamespaceCondition', true) },
   NamespaceCondition: { 1: str('type'), 2: str('status'), 4: { name: 'lastTransitionTime', type: 'time' }, 5: str('reason'), 6: str('message') },
   ServiceAccount: { 1: msg('metadata', 'ObjectMeta'), 2: msg('secrets', 'ObjectReference', true), 3: msg('imagePullSecrets', 'LocalObjectReference', true), 4: { name: 'automountServiceAccountToken', type: 'bool' } },
+  Event: {
+    1: msg('metadata', 'ObjectMeta'),
+    2: msg('involvedObject', 'ObjectReference'),
+    3: str('reason'),
+    4: str('message'),
+    5: msg('source', 'EventSource'),
+    6: { name: 'firstTimestamp', type: 'time' },
+    7: { name: 'lastTimestamp', type: 'time' },
+    8: { name: 'count', type: 'int32' },
+    9: str('type'),
+    10: { name: 'eventTime', type: 'microtime' },
+    11: msg('series', 'EventSeries'),
+    12: str('action'),
+    13: msg('related', 'ObjectReference'),
+    14: str('reportingComponent'),
+    15: str('reportingInstance'),
+  },
+  EventSource: { 1: str('component'), 2: str('host') },
+  EventSeries: { 1: { name: 'count', type: 'int32' }, 2: { name: 'lastObservedTime', type: 'microtime' } },
   ObjectReference: { 1: str('kind'), 2: str('namespace'), 3: str('name'), 4: str('uid'), 5: str('apiVersion'), 6: str('resourceVersion'), 7: str('fieldPath') },
   LocalObjectReference: { 1: str('name') },
 };
 
 /** The kinds whose protobuf bodies are decoded (all `v1`, the core group). */
-export const PROTOBUF_KINDS: ReadonlySet<string> = new Set(['ConfigMap', 'Secret', 'Namespace', 'ServiceAccount']);
+export const PROTOBUF_KINDS: ReadonlySet<string> = new Set(['ConfigMap', 'Secret', 'Namespace', 'ServiceAccount', 'Event']);
 
 const WIRE_VARINT = 0;
 const WIRE_BYTES = 2;
@@ -95,22 +115,33 @@ function int64(r: Reader): number {
   return typeof v === 'number' ? v : v.toNumber();
 }
 
-/** metav1.Time: seconds=1, nanos=2; an empty message is the zero time (no value). Like the apiserver, whole seconds only. */
-function decodeTime(bytes: Uint8Array): string | undefined {
+/**
+ * metav1.Time and MicroTime: seconds=1, nanos=2; an empty message is the zero time (no value). A Time keeps whole
+ * seconds only, as the apiserver's does; a MicroTime keeps microseconds, its JSON form's precision.
+ */
+function decodeTime(bytes: Uint8Array, micro: boolean): string | undefined {
   if (!bytes.length) return undefined;
   const r = Reader.create(bytes);
   let seconds = 0;
+  let nanos = 0;
   while (r.pos < r.len) {
     const tag = r.uint32();
     const no = tag >>> 3;
     if (no === 1 && (tag & 7) === WIRE_VARINT) seconds = int64(r);
-    else if (no === 2 && (tag & 7) === WIRE_VARINT) r.int32();
+    else if (no === 2 && (tag & 7) === WIRE_VARINT) nanos = r.int32();
     else if (no === 1 || no === 2) throw new ProtobufDecodeError(`proto: wrong wireType = ${tag & 7} for field ${no === 1 ? 'Seconds' : 'Nanos'}`);
     else r.skipType(tag & 7);
   }
+  if (micro) {
+    // time.Unix(seconds, nanos) carries nanos beyond [0, 1e9) into the seconds
+    const carry = Math.floor(nanos / 1e9);
+    seconds += carry;
+    nanos -= carry * 1e9;
+  }
   const d = new Date(seconds * 1000);
   if (Number.isNaN(d.getTime())) throw new ProtobufDecodeError(`proto: Timestamp: seconds out of range: ${seconds}`);
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const whole = d.toISOString().replace(/\.\d{3}Z$/, '');
+  return micro ? `${whole}.${String(Math.floor(nanos / 1000)).padStart(6, '0')}Z` : `${whole}Z`;
 }
 
 function decodeMapEntry(bytes: Uint8Array, value: 'string' | 'bytes', field: FieldSpec): [string, string] {
@@ -173,7 +204,8 @@ function decodeMessage(type: string, bytes: Uint8Array): JsonObject {
         value = decodeMessage(f.message, r.bytes());
         break;
       case 'time':
-        value = decodeTime(r.bytes());
+      case 'microtime':
+        value = decodeTime(r.bytes(), f.type === 'microtime');
         break;
       case 'fields': {
         const raw = decodeMessage('FieldsV1', r.bytes()).Raw;

@@ -2,35 +2,14 @@
 // oversized bodies, sent as POST/PUT/PATCH to every resource. The server must answer each with a Status (4xx for
 // the client's mistakes, never 5xx), and stay up: a plain GET still works after all of it.
 import t from 'tap';
-import { request } from 'node:https';
 import { createRng, type Rng } from '../scheduler/prng.ts';
 import { Cluster } from '../cluster/cluster.ts';
 import { FakeAgent } from '../cluster/fake-agent.ts';
 import { ApiServer, MAX_BODY_BYTES } from './server.ts';
+import { send } from './fixtures/request.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 15);
 const ROUNDS = Number(process.env.FUZZ_ROUNDS ?? 400);
-
-interface Reply {
-  code: number;
-  body: string;
-}
-
-function send(api: ApiServer, method: string, path: string, body: string | Buffer, contentType: string): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      `${api.url}${path}`,
-      { method, ca: api.pki.caCert, headers: { Authorization: `Bearer ${api.pki.token}`, 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) } },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8').on('data', (d: string) => (text += d));
-        res.on('end', () => resolve({ code: res.statusCode ?? 0, body: text }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 const pick = <T>(rng: Rng, xs: readonly T[]): T => xs[rng.intn(xs.length)];
 const WORDS = ['apiVersion', 'kind', 'metadata', 'name', 'spec', 'status', 'containers', 'image', 'resources', 'limits', 'labels', '$patch', '$setElementOrder/containers', 'op', 'path', 'value', 'config', '', '__proto__', 'constructor', 'x'];

@@ -44,6 +44,7 @@ const TABLE: ReadonlyArray<Omit<ResourceInfo, 'storeKind'>> = [
   { group: '', version: 'v1', resource: 'namespaces', singular: 'namespace', kind: 'Namespace', namespaced: false, shortNames: ['ns'], model: 'V1Namespace', subresources: ['status'], builtin: true },
   { group: '', version: 'v1', resource: 'events', singular: 'event', kind: 'Event', namespaced: true, shortNames: ['ev'], model: 'CoreV1Event', subresources: [], builtin: true },
   { group: '', version: 'v1', resource: 'configmaps', singular: 'configmap', kind: 'ConfigMap', namespaced: true, shortNames: ['cm'], model: 'V1ConfigMap', subresources: [], builtin: true },
+  { group: '', version: 'v1', resource: 'secrets', singular: 'secret', kind: 'Secret', namespaced: true, shortNames: [], model: 'V1Secret', subresources: [], builtin: true },
   { group: '', version: 'v1', resource: 'serviceaccounts', singular: 'serviceaccount', kind: 'ServiceAccount', namespaced: true, shortNames: ['sa'], model: 'V1ServiceAccount', subresources: [], builtin: true },
   {
     group: 'apiextensions.k8s.io',

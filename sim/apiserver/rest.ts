@@ -3,7 +3,7 @@
 // which schedules it and has the node's kubelet run and release it) and through the store for everything else.
 // Updates keep what the caller may not change: a resource's status on the main resource, its spec on /status.
 import { randomInt } from 'node:crypto';
-import type { V1CustomResourceDefinition, V1DaemonSet, V1Namespace, V1Pod } from '@kubernetes/client-node';
+import type { V1CustomResourceDefinition, V1DaemonSet, V1Namespace, V1Pod, V1Secret } from '@kubernetes/client-node';
 import type { Cluster } from '../cluster/cluster.ts';
 import { toPlain } from '../cluster/kubectl.ts';
 import type { AnyObject } from '../cluster/store.ts';
@@ -161,7 +161,8 @@ export class Registry {
   }
 
   create(t: Target, raw: unknown, ctx: WriteContext): AnyObject {
-    const obj = this.decodeBody(t, raw, ctx);
+    let obj = this.decodeBody(t, raw, ctx);
+    if (t.r.storeKind === 'Secret') obj = secretOf(obj as V1Secret);
     if (t.r.namespaced) this.requireNamespace(t.namespace);
     this.checkNamespace(t, obj);
     const errs = this.nameErrors(t.r, obj);
@@ -186,6 +187,8 @@ export class Registry {
         return this.createCrd(this.validCrd(obj as V1CustomResourceDefinition));
       case 'DaemonSet':
         return this.store.create('DaemonSet', this.validDaemonSet({ ...(obj as V1DaemonSet), metadata: { ...obj.metadata, generation: 1 } }));
+      case 'Secret':
+        return this.store.create('Secret', obj as V1Secret);
       case 'Node':
       case 'Event':
       case 'ConfigMap':
@@ -276,6 +279,7 @@ export class Registry {
       if (hasStatus) (next as { status?: unknown }).status = (old as { status?: unknown }).status;
       if (t.r.storeKind === 'Pod') next = this.podUpdate(old as V1Pod, next as V1Pod);
       if (t.r.storeKind === 'DaemonSet') next = this.daemonSetUpdate(old as V1DaemonSet, next as V1DaemonSet);
+      if (t.r.storeKind === 'Secret') next = secretOf(next as V1Secret);
     }
     // managed fields are the server's: an apply's were worked out already, an update's follow from what it changed
     const w = this.writeInfo(t, ctx);
@@ -395,6 +399,7 @@ export class Registry {
       case 'Node':
       case 'Event':
       case 'ConfigMap':
+      case 'Secret':
       case 'ServiceAccount':
       case 'NetworkAttachmentDefinition':
       case 'DaemonSet':
@@ -410,6 +415,25 @@ export class Registry {
     }
     if (this.store.get('Namespace', '', namespace)) this.store.delete('Namespace', '', namespace);
   }
+}
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/**
+ * A Secret as stored: `data` values must be base64 (else the decoder's error, as for a []byte field); `stringData`
+ * is merged into `data` and never kept; the type defaults to Opaque (SetDefaults_Secret).
+ */
+function secretOf(s: V1Secret): V1Secret {
+  for (const v of Object.values(s.data ?? {})) {
+    if (typeof v === 'string' && (!BASE64.test(v) || v.length % 4 !== 0)) {
+      const at = v.search(/[^A-Za-z0-9+/=]/);
+      throw badRequest(`Secret in version "v1" cannot be handled as a Secret: illegal base64 data at input byte ${at >= 0 ? at : Math.max(0, v.length - (v.length % 4 || 4))}`);
+    }
+  }
+  const { stringData, ...rest } = s;
+  const data: Record<string, string> = { ...s.data };
+  for (const [k, v] of Object.entries(stringData ?? {})) data[k] = Buffer.from(v, 'utf8').toString('base64');
+  return { ...rest, type: s.type || 'Opaque', ...(Object.keys(data).length ? { data } : {}) };
 }
 
 function setManaged(obj: AnyObject, entries: ManagedFieldsEntry[]): void {

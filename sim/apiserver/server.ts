@@ -16,7 +16,8 @@ import type { AnyObject } from '../cluster/store.ts';
 import { aggregatedDiscovery, AGGREGATED_CONTENT_TYPE, apiGroupDocument, apiGroupList, apiResourceList, apiVersions, SERVER_VERSION } from './discovery.ts';
 import { groupVersionDocument, openApiRoot } from './openapi.ts';
 import { generateClusterPki, kubeconfigYaml, type ClusterPki } from './pki.ts';
-import { customResourcesOf, groupVersion, qualifiedResource, type ResourceTable } from './resources.ts';
+import { decodeProtobufBody, ProtobufDecodeError, PROTOBUF_CONTENT_TYPE, PROTOBUF_KINDS } from './protobuf.ts';
+import { customResourcesOf, groupVersion, qualifiedResource, type ResourceInfo, type ResourceTable } from './resources.ts';
 import { Registry, type FieldValidation, type Target, type WriteContext } from './rest.ts';
 import { selectorMatcher } from './selectors.ts';
 import { ApiError, badRequest, toApiError, type Status } from './status.ts';
@@ -315,11 +316,17 @@ export class ApiServer implements AsyncDisposable {
     return Buffer.concat(chunks);
   }
 
-  private async parseBody(req: IncomingMessage, patch: boolean): Promise<unknown> {
+  /**
+   * A request body as the value it holds. `r` is the resource of a create or update: its media types are JSON, YAML and,
+   * for the kinds decoded in protobuf.ts, Kubernetes protobuf. A patch (`r` absent) is JSON or YAML; its type is the
+   * patch's own, checked by the registry.
+   */
+  private async parseBody(req: IncomingMessage, r?: ResourceInfo): Promise<unknown> {
     const buf = await this.readBody(req);
-    const type = (req.headers['content-type'] ?? 'application/json').split(';')[0].trim().toLowerCase();
+    const type = contentTypeOf(req);
+    if (r && type === PROTOBUF_CONTENT_TYPE && takesProtobuf(r)) return protobufBody(buf, { apiVersion: groupVersion(r), kind: r.kind });
     const text = buf.toString('utf8');
-    if (!text.trim()) throw badRequest(patch ? 'the body of the request was empty' : "couldn't get version/kind; json parse error: unexpected end of JSON input");
+    if (!text.trim()) throw badRequest(!r ? 'the body of the request was empty' : "couldn't get version/kind; json parse error: unexpected end of JSON input");
     if (type === 'application/yaml' || type === 'application/apply-patch+yaml') {
       try {
         return parseYaml(text);
@@ -327,13 +334,14 @@ export class ApiServer implements AsyncDisposable {
         throw badRequest(`error converting YAML to JSON: ${(e as Error).message.split('\n')[0]}`);
       }
     }
-    if (!patch && type !== 'application/json' && type !== '*/*') {
-      throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`);
+    if (r && type !== 'application/json' && type !== '*/*') {
+      const accepted = ['application/json', 'application/yaml', ...(takesProtobuf(r) ? [PROTOBUF_CONTENT_TYPE] : [])];
+      throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${accepted.join(', ')}`);
     }
     try {
       return JSON.parse(text) as unknown;
     } catch (e) {
-      throw badRequest(`${patch ? 'error decoding patch' : "couldn't get version/kind"}; json parse error: ${(e as Error).message}`);
+      throw badRequest(`${!r ? 'error decoding patch' : "couldn't get version/kind"}; json parse error: ${(e as Error).message}`);
     }
   }
 
@@ -414,7 +422,7 @@ export class ApiServer implements AsyncDisposable {
       }
       if (method === 'POST') {
         ctx.fieldValidation = fieldValidationOf(q);
-        const body = await this.parseBody(req, false);
+        const body = await this.parseBody(req, t.r);
         return one(201, this.registry.create(t, body, ctx));
       }
       if (method === 'DELETE') {
@@ -428,19 +436,21 @@ export class ApiServer implements AsyncDisposable {
         return one(200, this.registry.get(t));
       case 'PUT': {
         ctx.fieldValidation = fieldValidationOf(q);
-        const body = await this.parseBody(req, false);
+        const body = await this.parseBody(req, t.r);
         return one(200, this.registry.update(t, body, ctx));
       }
       case 'PATCH': {
         ctx.fieldValidation = fieldValidationOf(q);
         const contentType = req.headers['content-type'] ?? '';
-        const body = await this.parseBody(req, true);
+        const body = await this.parseBody(req);
         const { obj, created } = this.registry.patch(t, contentType, body, ctx);
         return one(created ? 201 : 200, obj);
       }
       case 'DELETE': {
         const raw = await this.readBody(req);
-        if (raw.length) {
+        // DeleteOptions, which a protobuf client sends as protobuf too: checked, and (like JSON options) not used
+        if (raw.length && contentTypeOf(req) === PROTOBUF_CONTENT_TYPE) protobufBody(raw, { apiVersion: 'v1', kind: 'DeleteOptions' });
+        else if (raw.length) {
           try {
             JSON.parse(raw.toString('utf8'));
           } catch (e) {
@@ -531,6 +541,39 @@ export class ApiServer implements AsyncDisposable {
 
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
+  }
+}
+
+/** a core v1 kind whose protobuf bodies protobuf.ts decodes */
+function takesProtobuf(r: ResourceInfo): boolean {
+  return r.builtin && r.group === '' && r.version === 'v1' && PROTOBUF_KINDS.has(r.kind);
+}
+
+/** the apiserver's summary of a body it could not decode (summarizeData): JSON as text, anything else as hex, 30 bytes */
+function summarizeBody(buf: Buffer): string {
+  if (!buf.length) return '<empty>';
+  const head = buf.subarray(0, 30);
+  const text = buf[0] === 0x7b ? head.toString('utf8') : head.toString('hex');
+  return buf.length > 30 ? `${text} ...` : text;
+}
+
+/** the media type of a request's body, without parameters; JSON when not given */
+function contentTypeOf(req: IncomingMessage): string {
+  return (req.headers['content-type'] ?? 'application/json').split(';')[0].trim().toLowerCase();
+}
+
+/**
+ * A protobuf body as the JSON form of its object (`type`: the kind the request takes), or the apiserver's 400 for bytes
+ * that are none. A kind not decoded here keeps only its type: the registry answers a mismatch with the resource.
+ */
+function protobufBody(buf: Buffer, type: { apiVersion: string; kind: string }): unknown {
+  try {
+    const d = decodeProtobufBody(buf, type);
+    return d.object ?? { apiVersion: d.apiVersion, kind: d.kind };
+  } catch (e) {
+    if (!(e instanceof ProtobufDecodeError)) throw e;
+    if (e.typeMeta) throw badRequest(`${e.typeMeta.kind} in version ${JSON.stringify(e.typeMeta.apiVersion.split('/').pop())} cannot be handled as a ${type.kind}: ${e.message}`);
+    throw badRequest(`the object provided is unrecognized (must be of type ${type.kind}): ${e.message} (${summarizeBody(buf)})`);
   }
 }
 

@@ -116,6 +116,7 @@ t.test('after apply, scheduling and a delete in process, the API lists what the 
     Namespace: async () => core.listNamespace().then((l) => ({ items: l.items, resourceVersion: l.metadata?.resourceVersion })),
     Event: async () => core.listEventForAllNamespaces().then((l) => ({ items: l.items, resourceVersion: l.metadata?.resourceVersion })),
     ConfigMap: async () => core.listConfigMapForAllNamespaces().then((l) => ({ items: l.items, resourceVersion: l.metadata?.resourceVersion })),
+    Secret: async () => core.listSecretForAllNamespaces().then((l) => ({ items: l.items, resourceVersion: l.metadata?.resourceVersion })),
     ServiceAccount: async () => core.listServiceAccountForAllNamespaces().then((l) => ({ items: l.items, resourceVersion: l.metadata?.resourceVersion })),
     DaemonSet: async () => apps.listDaemonSetForAllNamespaces().then((l) => ({ items: l.items, resourceVersion: l.metadata?.resourceVersion })),
     CustomResourceDefinition: async () => crds.listCustomResourceDefinition().then((l) => ({ items: l.items, resourceVersion: l.metadata?.resourceVersion })),

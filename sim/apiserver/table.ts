@@ -1,7 +1,7 @@
 // Server-side printing: the meta.k8s.io Table a real apiserver sends when kubectl asks for `as=Table`, with the
 // columns of its printers (pkg/printers/internalversion/printers.go; priority 1 = `-o wide` only). `sriov-lab get`
 // prints these Tables as kubectl does (printTable in sim/cluster/kubectl.ts), so both show the same columns.
-import type { CoreV1Event, V1ConfigMap, V1CustomResourceDefinition, V1DaemonSet, V1LabelSelector, V1Namespace, V1Node, V1Pod, V1ServiceAccount } from '@kubernetes/client-node';
+import type { CoreV1Event, V1ConfigMap, V1CustomResourceDefinition, V1DaemonSet, V1LabelSelector, V1Namespace, V1Node, V1Pod, V1Secret, V1ServiceAccount } from '@kubernetes/client-node';
 import { nodeRow, podRow, rfc3339, since, toPlain } from '../cluster/kubectl.ts';
 import type { AnyObject, Kind } from '../cluster/store.ts';
 import type { PrinterColumn } from './resources.ts';
@@ -90,6 +90,13 @@ const PRINTERS: Partial<Record<Kind, Printer>> = {
     cells: (o, nowMs) => {
       const cm = o as V1ConfigMap;
       return [o.metadata!.name!, Object.keys(cm.data ?? {}).length + Object.keys(cm.binaryData ?? {}).length, age(o, nowMs)];
+    },
+  },
+  Secret: {
+    columns: [nameCol, col('Type', 'Used to facilitate programmatic handling of secret data.'), col('Data', 'Data contains the secret data.'), ageCol],
+    cells: (o, nowMs) => {
+      const s = o as V1Secret;
+      return [o.metadata!.name!, s.type ?? '', Object.keys(s.data ?? {}).length, age(o, nowMs)];
     },
   },
   ServiceAccount: {

@@ -12,6 +12,7 @@ import type {
   V1Node,
   V1ObjectMeta,
   V1Pod,
+  V1Secret,
   V1ServiceAccount,
 } from '@kubernetes/client-node';
 import { createRng, type Rng } from '../scheduler/prng.ts';
@@ -31,6 +32,7 @@ export interface KindMap {
   NetworkAttachmentDefinition: NetworkAttachmentDefinition;
   Namespace: V1Namespace;
   ConfigMap: V1ConfigMap;
+  Secret: V1Secret;
   ServiceAccount: V1ServiceAccount;
   CustomResourceDefinition: V1CustomResourceDefinition;
   DaemonSet: V1DaemonSet;
@@ -77,6 +79,7 @@ export const RESOURCE_OF: Record<Kind, string> = {
   NetworkAttachmentDefinition: 'network-attachment-definitions.k8s.cni.cncf.io',
   Namespace: 'namespaces',
   ConfigMap: 'configmaps',
+  Secret: 'secrets',
   ServiceAccount: 'serviceaccounts',
   CustomResourceDefinition: 'customresourcedefinitions.apiextensions.k8s.io',
   DaemonSet: 'daemonsets.apps',

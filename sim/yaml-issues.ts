@@ -2,7 +2,7 @@
 // file:line:column of a YAML node, YAML syntax errors as issues, one issue per line (`file:line:column: field:
 // message`), sorted by position, and "did you mean" for a misspelt word. Used by sim/topology, sim/cluster/manifest.ts
 // and harness/scenario (harness may import sim, not the other way round).
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import { CST, isAlias, isMap, isScalar, isSeq, LineCounter, Parser, parseDocument } from 'yaml';
 import type { Document, Node as YamlNode, YAMLError } from 'yaml';
 
 export interface YamlIssue {
@@ -86,6 +86,14 @@ export function quoteShort(s: string): string {
   return `${JSON.stringify(s.slice(0, QUOTE_MAX))}… (${s.length} characters)`;
 }
 
+/** 1-based line and column of an offset in text that was not parsed */
+function textPos(text: string, at: number): Pos {
+  const lc = new LineCounter();
+  lc.addNewLine(0);
+  for (let i = text.indexOf('\n'); i >= 0 && i < at; i = text.indexOf('\n', i + 1)) lc.addNewLine(i + 1);
+  return offsetPos(lc, at);
+}
+
 /**
  * The one issue of a file that is not text (a NUL byte, or bytes that are not UTF-8): parsed as YAML it would be one
  * long string, echoed back whole.
@@ -95,10 +103,48 @@ export function notTextIssue(file: string, text: string): YamlIssue | undefined 
   const bad = text.indexOf('\uFFFD');
   const at = nul >= 0 && (bad < 0 || nul < bad) ? nul : bad;
   if (at < 0) return undefined;
-  const lc = new LineCounter();
-  lc.addNewLine(0);
-  for (let i = text.indexOf('\n'); i >= 0 && i < at; i = text.indexOf('\n', i + 1)) lc.addNewLine(i + 1);
-  return { file, ...offsetPos(lc, at), field: '', message: `not a text file: ${nul === at ? 'a NUL byte' : 'bytes that are not UTF-8'} at offset ${at} (a YAML file was expected)` };
+  return { file, ...textPos(text, at), field: '', message: `not a text file: ${nul === at ? 'a NUL byte' : 'bytes that are not UTF-8'} at offset ${at} (a YAML file was expected)` };
+}
+
+/**
+ * How deep collections may nest. No file the project reads comes near it; the yaml package builds documents
+ * recursively, and a file nested some thousand levels deep overflows the stack. It reports that as a syntax error,
+ * but V8 may be left with a regular expression that was being compiled when the stack ran out: the next parse in the
+ * same process then dies with "FATAL ERROR: RegExpCompiler Allocation failed" (found by the fuzz tests).
+ */
+export const MAX_YAML_DEPTH = 100;
+
+/**
+ * The offset of the first collection nested deeper than `max` in YAML text, or undefined. Read from the yaml
+ * package's token tree (its Parser keeps an explicit stack, so any depth is safe there), walked without recursion.
+ */
+export function yamlDepthOffset(text: string, max = MAX_YAML_DEPTH): number | undefined {
+  const todo: Array<[CST.Token | undefined, number]> = [];
+  for (const tok of new Parser().parse(text)) {
+    todo.push([tok, 0]);
+    while (todo.length) {
+      const [t, depth] = todo.pop()!;
+      if (!t) continue;
+      if (t.type === 'document') todo.push([t.value, depth]);
+      else if (CST.isCollection(t)) {
+        if (depth + 1 > max) return t.offset;
+        for (const item of t.items) todo.push([item.key ?? undefined, depth + 1], [item.value, depth + 1]);
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The one issue of a file that cannot be parsed safely: not text (notTextIssue), or collections nested deeper than
+ * MAX_YAML_DEPTH. Every loader asks this before it parses.
+ */
+export function unparsableIssue(file: string, text: string): YamlIssue | undefined {
+  const notText = notTextIssue(file, text);
+  if (notText) return notText;
+  const at = yamlDepthOffset(text);
+  if (at === undefined) return undefined;
+  return { file, ...textPos(text, at), field: '', message: `YAML: collections nested more than ${MAX_YAML_DEPTH} levels deep` };
 }
 
 /** one YAML document with positions; duplicate keys are syntax errors */

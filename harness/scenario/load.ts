@@ -14,7 +14,7 @@ import type { JsonValue, SourceLocation } from '../../reports/types.ts';
 import { TopologyError, defaultTopology, loadTopology, resolveTopology } from '../../sim/topology/topology.ts';
 import type { NodeSpecInput, Topology } from '../../sim/topology/topology.ts';
 import { Walker, joinPath } from '../../sim/shape/walker.ts';
-import { YamlIssuesError, notTextIssue, parseYamlDocument, sortIssues, syntaxIssues } from '../../sim/yaml-issues.ts';
+import { YamlIssuesError, unparsableIssue, parseYamlDocument, sortIssues, syntaxIssues } from '../../sim/yaml-issues.ts';
 import type { Pos, YamlIssue } from '../../sim/yaml-issues.ts';
 import { expectationProblems, placeholderProblem } from './match.ts';
 import {
@@ -55,7 +55,7 @@ export interface ScenarioLoadOptions {
 }
 
 export function parseScenario(text: string, file = '<scenario>', opts: { dir?: string } & ScenarioLoadOptions = {}): Scenario {
-  const notText = notTextIssue(file, text);
+  const notText = unparsableIssue(file, text);
   const { doc, lc } = parseYamlDocument(notText ? '' : text);
   const w = new Walker(file, doc, lc, { defs: scenarioDefinitions });
   if (notText) {
@@ -545,7 +545,7 @@ function manifestFile(ctx: Ctx, p: string, fieldPath: string): FileDoc[] | undef
     return undefined;
   }
   const text = readFileSync(full, 'utf8');
-  const notText = notTextIssue(shown, text);
+  const notText = unparsableIssue(shown, text);
   if (notText) {
     ctx.w.issues.push(notText);
     return undefined;

@@ -7,7 +7,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { admitPodObject, formatFieldPath, InvalidObjectError, type FieldError, type FieldPath } from '../apiserver/validation.ts';
 import { opt, req, type FieldShape, type Shape, type Walked } from '../shape/shape.ts';
 import { Walker, type Dialect } from '../shape/walker.ts';
-import { deref, formatIssue, nodePos, notTextIssue, sortIssues, syntaxIssues, type YamlIssue } from '../yaml-issues.ts';
+import { deref, formatIssue, nodePos, unparsableIssue, sortIssues, syntaxIssues, type YamlIssue } from '../yaml-issues.ts';
 import type { AnyObject, Kind } from './store.ts';
 
 /**
@@ -138,7 +138,7 @@ function quantitiesAsStrings(obj: { [k: string]: Json }): void {
 
 /** Parses every document of a manifest; throws ManifestError listing every problem of every document. */
 export function parseManifests(text: string, file: string): ManifestDoc[] {
-  const notText = notTextIssue(file, text);
+  const notText = unparsableIssue(file, text);
   if (notText) throw new ManifestError([notText]);
   const lineCounter = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false });

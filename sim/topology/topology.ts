@@ -32,7 +32,7 @@ import { getNicModel, nicModelNames } from '../nics/catalog.ts';
 import type { NicModel } from '../nics/catalog.ts';
 import { formatPciAddr, fromRoutingId, parsePciAddr, pciAddrProblem, routingId } from './pci.ts';
 import type { PciAddr } from './pci.ts';
-import { YamlIssuesError, notTextIssue, parseYamlDocument, sortIssues, suggestion, syntaxIssues } from '../yaml-issues.ts';
+import { YamlIssuesError, unparsableIssue, parseYamlDocument, sortIssues, suggestion, syntaxIssues } from '../yaml-issues.ts';
 import type { Pos, YamlIssue } from '../yaml-issues.ts';
 import { opt, req } from '../shape/shape.ts';
 import type { FieldShape, Shape, Walked } from '../shape/shape.ts';
@@ -669,7 +669,7 @@ function walker(file: string, doc: Document, lc: LineCounter | null): Ctx {
 
 /** Parse and validate a topology file's text. Throws TopologyError listing every problem. */
 export function parseTopology(text: string, file = '<topology>'): Topology {
-  const notText = notTextIssue(file, text);
+  const notText = unparsableIssue(file, text);
   const { doc, lc } = parseYamlDocument(notText ? '' : text);
   const ctx = walker(file, doc, lc);
   if (notText) {

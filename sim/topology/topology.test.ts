@@ -371,12 +371,13 @@ metadata: { name: x
       ],
     },
     {
-      name: 'an empty file',
+      name: 'an empty file (at its first line, as a scenario says it; found by topology.fuzz.test.ts)',
       text: '',
-      want: ['t.yaml: empty document; expected apiVersion: sriov-lab.dev/v1alpha1, kind: Topology, metadata and spec'],
+      want: ['t.yaml:1:1: empty document; expected apiVersion: sriov-lab.dev/v1alpha1, kind: Topology, metadata and spec'],
     },
   ];
   for (const c of cases) t.same(errorLines(c.text), c.want, c.name);
+  t.same(errorLines('# only a comment\n'), ['t.yaml:1:1: empty document; expected apiVersion: sriov-lab.dev/v1alpha1, kind: Topology, metadata and spec'], 'a file of comments');
 });
 
 t.test('TopologyError carries structured issues and a readable message', async (t) => {

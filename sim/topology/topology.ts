@@ -616,7 +616,9 @@ function validateDocument(ctx: Ctx): Topology | undefined {
   const w = ctx.w;
   const root = w.deref(w.doc.contents);
   if (root === null || (isScalar(root) && root.value === null)) {
-    report(ctx, w.pos(root), '', `empty document; expected apiVersion: ${TOPOLOGY_API_VERSION}, kind: ${TOPOLOGY_KIND}, metadata and spec`);
+    // an empty file or one of comments only has no node to point at: its first line, as for a scenario
+    const at = w.pos(root);
+    report(ctx, at.line > 0 || !w.lc ? at : { line: 1, column: 1 }, '', `empty document; expected apiVersion: ${TOPOLOGY_API_VERSION}, kind: ${TOPOLOGY_KIND}, metadata and spec`);
     return undefined;
   }
   const file = w.walk(root, topologyShape, '') as Walked<TopologyFile> | undefined;

@@ -73,8 +73,9 @@ t.test('nesting depth is measured without recursion, at the collection that goes
   t.equal(yamlDepthOffset('- '.repeat(200_000)), 2 * MAX_YAML_DEPTH, 'far deeper than any stack');
   t.equal(yamlDepthOffset('{a: '.repeat(MAX_YAML_DEPTH + 1)), 4 * MAX_YAML_DEPTH);
   const block = Array.from({ length: MAX_YAML_DEPTH + 5 }, (_, i) => `${' '.repeat(i)}k${i}:`).join('\n');
-  t.ok(yamlDepthOffset(block), 'block mappings count too');
-  t.same(unparsableIssue('f.yaml', `x: 1\ny: ${'['.repeat(500)}`), { file: 'f.yaml', line: 2, column: 103, field: '', message: `YAML: collections nested more than ${MAX_YAML_DEPTH} levels deep` });
+  t.equal(yamlDepthOffset(block), block.indexOf(`k${MAX_YAML_DEPTH + 1}:`), 'block mappings count too, by indentation');
+  t.equal(yamlDepthOffset(`a: '${'['.repeat(20)}'\nb: |\n  {{{{{{\n  }}}}}}\n`), undefined, 'brackets inside quotes count, but only what is open');
+  t.same(unparsableIssue('f.yaml', `x: 1\ny: ${'['.repeat(500)}`), { file: 'f.yaml', line: 2, column: 104, field: '', message: `YAML: collections nested more than ${MAX_YAML_DEPTH} levels deep` });
   t.match(unparsableIssue('f.yaml', 'a\0'), { line: 1, column: 2, message: /NUL byte/ }, 'not text is said first');
 });
 

@@ -2,7 +2,7 @@
 // file:line:column of a YAML node, YAML syntax errors as issues, one issue per line (`file:line:column: field:
 // message`), sorted by position, and "did you mean" for a misspelt word. Used by sim/topology, sim/cluster/manifest.ts
 // and harness/scenario (harness may import sim, not the other way round).
-import { CST, isAlias, isMap, isScalar, isSeq, LineCounter, Parser, parseDocument } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import type { Document, Node as YamlNode, YAMLError } from 'yaml';
 
 export interface YamlIssue {
@@ -115,22 +115,46 @@ export function notTextIssue(file: string, text: string): YamlIssue | undefined 
 export const MAX_YAML_DEPTH = 100;
 
 /**
- * The offset of the first collection nested deeper than `max` in YAML text, or undefined. Read from the yaml
- * package's token tree (its Parser keeps an explicit stack, so any depth is safe there), walked without recursion.
+ * The offset where YAML text first nests collections deeper than `max`, or undefined. Read from the text alone, in
+ * one pass without recursion (the yaml package's own parser recurses too, on a deep dedent): the depth of a line is
+ * its open indentation levels, plus the `- ` and `? ` that open collections at its start, plus the flow brackets open
+ * at that point. That counts at least what the parser would nest, never much more (brackets inside quotes count too).
  */
 export function yamlDepthOffset(text: string, max = MAX_YAML_DEPTH): number | undefined {
-  const todo: Array<[CST.Token | undefined, number]> = [];
-  for (const tok of new Parser().parse(text)) {
-    todo.push([tok, 0]);
-    while (todo.length) {
-      const [t, depth] = todo.pop()!;
-      if (!t) continue;
-      if (t.type === 'document') todo.push([t.value, depth]);
-      else if (CST.isCollection(t)) {
-        if (depth + 1 > max) return t.offset;
-        for (const item of t.items) todo.push([item.key ?? undefined, depth + 1], [item.value, depth + 1]);
+  const indents: number[] = [];
+  let flow = 0;
+  let lineStart = 0;
+  while (lineStart <= text.length) {
+    let end = text.indexOf('\n', lineStart);
+    if (end < 0) end = text.length;
+    let i = lineStart;
+    while (i < end && text[i] === ' ') i++;
+    if (i < end && text[i] !== '#' && text[i] !== '\r') {
+      if (flow === 0) {
+        const indent = i - lineStart;
+        while (indents.length && indents[indents.length - 1] >= indent) indents.pop();
+        indents.push(indent);
+      }
+      // the first indentation level is the document's own
+      let depth = indents.length - 1 + flow;
+      if (depth > max) return i;
+      while (i + 1 < end && (text[i] === '-' || text[i] === '?') && (text[i + 1] === ' ' || text[i + 1] === '\t')) {
+        if (++depth > max) return i;
+        i += 2;
+        while (i < end && (text[i] === ' ' || text[i] === '\t')) i++;
+      }
+      for (; i < end; i++) {
+        const c = text[i];
+        if (c === '[' || c === '{') {
+          flow++;
+          if (++depth > max) return i;
+        } else if ((c === ']' || c === '}') && flow > 0) {
+          flow--;
+          depth--;
+        }
       }
     }
+    lineStart = end + 1;
   }
   return undefined;
 }

@@ -178,6 +178,22 @@ export function parseYamlDocument(text: string): { doc: Document.Parsed; lc: Lin
   return { doc, lc };
 }
 
+/** how many times aliases may be expanded in one document (the yaml package's guard against "billion laughs") */
+export const MAX_ALIAS_COUNT = 100;
+
+/**
+ * A document's plain value, or the issue of why there is none: the yaml package throws while building it for an
+ * alias bomb ("Excessive alias count…") and for an alias before its anchor. Reported at the document's start.
+ */
+export function documentValue(doc: Document, file: string, lc: LineCounter, prefix = 'YAML: '): { value: unknown } | { issue: YamlIssue } {
+  try {
+    return { value: doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) as unknown };
+  } catch (e) {
+    const at = nodePos(lc, deref(doc, doc.contents));
+    return { issue: { file, ...(at.line > 0 ? at : { line: 1, column: 1 }), field: '', message: `${prefix}${(e as Error).message.split('\n')[0]}` } };
+  }
+}
+
 /** the node an alias points at (aliases of aliases too), or the node itself */
 export function deref(doc: Document, node: unknown): YamlNode | null {
   let n = node;

@@ -14,7 +14,7 @@ import type { JsonValue, SourceLocation } from '../../reports/types.ts';
 import { TopologyError, defaultTopology, loadTopology, resolveTopology } from '../../sim/topology/topology.ts';
 import type { NodeSpecInput, Topology } from '../../sim/topology/topology.ts';
 import { Walker, joinPath } from '../../sim/shape/walker.ts';
-import { YamlIssuesError, unparsableIssue, parseYamlDocument, sortIssues, syntaxIssues } from '../../sim/yaml-issues.ts';
+import { YamlIssuesError, documentValue, parseYamlDocument, sortIssues, syntaxIssues, unparsableIssue } from '../../sim/yaml-issues.ts';
 import type { Pos, YamlIssue } from '../../sim/yaml-issues.ts';
 import { expectationProblems, placeholderProblem } from './match.ts';
 import {
@@ -561,7 +561,13 @@ function manifestFile(ctx: Ctx, p: string, fieldPath: string): FileDoc[] | undef
       bad = true;
     }
     if (doc.errors.length || doc.contents === null) continue;
-    const js = doc.toJS({ maxAliasCount: 100 }) as unknown;
+    const built = documentValue(doc, shown, lc);
+    if ('issue' in built) {
+      ctx.w.issues.push(built.issue);
+      bad = true;
+      continue;
+    }
+    const js = built.value;
     if (js === null || js === undefined) continue;
     const dw = new Walker(shown, doc, lc);
     dw.walk(doc.contents as YamlNode, { t: 'json' }, '');

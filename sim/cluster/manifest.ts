@@ -7,7 +7,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { admitPodObject, formatFieldPath, InvalidObjectError, type FieldError, type FieldPath } from '../apiserver/validation.ts';
 import { opt, req, type FieldShape, type Shape, type Walked } from '../shape/shape.ts';
 import { Walker, type Dialect } from '../shape/walker.ts';
-import { deref, formatIssue, nodePos, unparsableIssue, sortIssues, syntaxIssues, type YamlIssue } from '../yaml-issues.ts';
+import { deref, documentValue, formatIssue, nodePos, unparsableIssue, sortIssues, syntaxIssues, type YamlIssue } from '../yaml-issues.ts';
 import type { AnyObject, Kind } from './store.ts';
 
 /**
@@ -149,7 +149,12 @@ export function parseManifests(text: string, file: string): ManifestDoc[] {
     issues.push(...syntaxIssues(file, doc.errors, lineCounter, ''));
     if (doc.errors.length) continue;
     if (doc.contents === null) continue; // an empty document (e.g. a trailing ---)
-    const js = doc.toJS({ maxAliasCount: 100 }) as Json;
+    const built = documentValue(doc, file, lineCounter, '');
+    if ('issue' in built) {
+      issues.push(built.issue);
+      continue;
+    }
+    const js = built.value as Json;
     if (js === null || js === undefined) continue; // a document holding only comments or nothing
     const root = deref(doc, doc.contents);
     if (typeof js !== 'object' || Array.isArray(js)) {

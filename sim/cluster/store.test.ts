@@ -116,6 +116,15 @@ t.test('manifest errors name file, line, column and field', async (t) => {
         { line: 19, field: 'spec.config', message: /^Invalid value: must be JSON: / },
       ],
     },
+    {
+      // found by manifest.fuzz.test.ts: the yaml package threw these while building the value, as a ReferenceError
+      name: 'an alias bomb (the shrunk fuzz case) and an alias without its anchor',
+      text: 'a0: &a0 [lol]\na1: &a1 [*a0, *a0, *a0, *a0]\na2: &a2 [*a1, *a1, *a1, *a1]\na3: &a3 [*a2, *a2, *a2, *a2]\n---\napiVersion: v1\nkind: Pod\n<<: *x\n',
+      issues: [
+        { line: 1, field: '', message: 'Excessive alias count indicates a resource exhaustion attack' },
+        { line: 6, field: '', message: /^Unresolved alias/ },
+      ],
+    },
   ];
   for (const c of cases) {
     const err = t.throws(() => parseManifests(c.text, 'f.yaml'), c.name) as ManifestError;

@@ -14,7 +14,7 @@ import type { JsonValue, SourceLocation } from '../../reports/types.ts';
 import { TopologyError, defaultTopology, loadTopology, resolveTopology } from '../../sim/topology/topology.ts';
 import type { NodeSpecInput, Topology } from '../../sim/topology/topology.ts';
 import { Walker, joinPath } from '../../sim/shape/walker.ts';
-import { YamlIssuesError, documentValue, parseYamlDocument, sortIssues, syntaxIssues, unparsableIssue } from '../../sim/yaml-issues.ts';
+import { YamlIssuesError, documentValue, parseYamlDocument, quoteShort, sortIssues, syntaxIssues, unparsableIssue } from '../../sim/yaml-issues.ts';
 import type { Pos, YamlIssue } from '../../sim/yaml-issues.ts';
 import { expectationProblems, placeholderProblem } from './match.ts';
 import {
@@ -128,7 +128,7 @@ function resolveDocument(w: Walker, dir: string, fallbackTopology?: Topology): S
   const steps: Step[] = spec.steps.map((s, i) => {
     const path = `spec.steps[${i}]`;
     const prev = stepNames.get(s.name);
-    if (prev !== undefined) w.report(`${path}.name`, `duplicate step name "${s.name}" (also spec.steps[${prev}]); reports tell steps apart by name`);
+    if (prev !== undefined) w.report(`${path}.name`, `duplicate step name ${quoteShort(s.name)} (also spec.steps[${prev}]); reports tell steps apart by name`);
     else stepNames.set(s.name, i);
     return step(ctx, s, path);
   });
@@ -402,7 +402,7 @@ function nodeName(ctx: Ctx, node: string | undefined, path: string, opPath?: str
     return undefined;
   }
   if (ctx.nodes.length > 0 && !ctx.nodes.includes(node)) {
-    ctx.w.report(path, `node "${node}" is not in the topology (nodes: ${ctx.nodes.join(', ')})`, ctx.w.valueAt(path));
+    ctx.w.report(path, `node ${quoteShort(node)} is not in the topology (nodes: ${ctx.nodes.join(', ')})`, ctx.w.valueAt(path));
     return undefined;
   }
   return node;

@@ -125,6 +125,15 @@ t.test('manifest errors name file, line, column and field', async (t) => {
         { line: 6, field: '', message: /^Unresolved alias/ },
       ],
     },
+    {
+      // found by manifest.fuzz.test.ts: every character of a value was quoted
+      name: 'long values are quoted short',
+      text: `apiVersion: v1\nkind: ${'K'.repeat(5000)}\nmetadata: {name: p}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: ${'a'.repeat(5000)}\n`,
+      issues: [
+        { line: 2, field: 'kind', message: `no matches for kind "${'K'.repeat(60)}"… (5000 characters) in version "v1" (supported: v1 Pod, v1 Node, k8s.cni.cncf.io/v1 NetworkAttachmentDefinition)` },
+        { line: 8, field: 'spec', message: `Invalid value: "${'a'.repeat(60)}"… (5000 characters): must be a map` },
+      ],
+    },
   ];
   for (const c of cases) {
     const err = t.throws(() => parseManifests(c.text, 'f.yaml'), c.name) as ManifestError;

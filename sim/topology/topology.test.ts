@@ -443,3 +443,14 @@ t.test('resolveTopology applies the same rules to objects built in code (no line
   const err = t.throws(() => resolveTopology({ nodes: [{ name: 'n', nics: [{ model: 'intel-82576', pciAddr: '0000:01:00.0', numVfs: 8 }] }] }, 'test')) as TopologyError;
   t.same(err.lines(), ['test: spec.nodes[0].nics[0].numVfs: 8 VFs requested but the intel-82576 sriov_totalvfs is 7']);
 });
+
+// found by topology.fuzz.test.ts: a message quoted the whole of a 5000-character value
+t.test('long values are quoted short in messages', async (t) => {
+  const long = 'a'.repeat(5000);
+  const cut = `"${'a'.repeat(60)}"… (5000 characters)`;
+  const text = `apiVersion: ${long}\nkind: Topology\nmetadata: {name: x}\nspec:\n  nodes:\n    - name: n1\n      labels: {k: ${long}}\n      nics:\n        - {model: ${long}, pciAddr: "0000:01:00.0"}\n`;
+  const lines = errorLines(text);
+  t.equal(lines.length, 3);
+  t.ok(lines.every((l) => l.length < 400 && l.includes(cut)), lines.join('\n'));
+  t.match(lines[0], `t.yaml:1:13: apiVersion: ${cut} is not supported`);
+});

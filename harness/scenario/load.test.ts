@@ -184,3 +184,15 @@ t.test('a binary scenario file: one issue naming the file and the first bad byte
   t.match(err.message, /^garbage\.yaml:1:\d+: not a text file: /m);
   t.ok(err.message.length < 200, `the message is ${err.message.length} characters`);
 });
+
+// found by load.fuzz.test.ts (shrunk): an applied pod whose containers were a mapping made resourcesOf throw
+// "object is not iterable"; the object goes to the API server as written, which says what is wrong with it
+t.test('an applied object of any shape is loaded: resources are read only from fields of the right type', async (t) => {
+  const odd = [{ containers: { name: 'c' } }, { containers: [null, 'x', { resources: [] }, { resources: { limits: 'x', requests: ['a/b'] } }] }, 'spec'];
+  const s = parseScenario(
+    `${head}  steps:\n    - name: one\n      try:\n${odd.map((spec, i) => `        - apply: {resource: {apiVersion: v1, kind: Pod, metadata: {name: p${i}, annotations: 7}, spec: ${JSON.stringify(spec)}}}\n`).join('')}`,
+    's.yaml',
+  );
+  t.equal(s.steps[0].try.length, 3);
+  t.same(s.resources, []);
+});

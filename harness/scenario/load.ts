@@ -587,16 +587,26 @@ function manifestFile(ctx: Ctx, p: string, fieldPath: string): FileDoc[] | undef
   return bad ? undefined : out;
 }
 
+/** the field `k` of a value that may not be an object at all */
+function field(v: unknown, k: string): unknown {
+  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>)[k] : undefined;
+}
+
 /** extended resources a scenario's manifests mention: container limits/requests with a domain, NAD resourceName */
 export function resourcesOf(steps: Step[]): string[] {
   const found = new Set<string>();
   const visit = (o: KubeObject): void => {
-    const ann = o.metadata?.annotations?.['k8s.v1.cni.cncf.io/resourceName'];
+    const ann = field(field(o.metadata, 'annotations'), 'k8s.v1.cni.cncf.io/resourceName');
     if (typeof ann === 'string') found.add(ann);
-    const spec = o.spec as { containers?: Array<{ resources?: { limits?: Record<string, unknown>; requests?: Record<string, unknown> } }> } | undefined;
-    for (const c of spec?.containers ?? []) {
-      for (const k of [...Object.keys(c.resources?.limits ?? {}), ...Object.keys(c.resources?.requests ?? {})]) {
-        if (k.includes('/') && !k.startsWith('kubernetes.io/')) found.add(k);
+    // an applied object is checked only for apiVersion, kind and name here (the API server checks the rest when it
+    // is applied): any of these fields may be of any type
+    const containers = field(o.spec, 'containers');
+    for (const c of Array.isArray(containers) ? containers : []) {
+      const resources = field(c, 'resources');
+      for (const m of [field(resources, 'limits'), field(resources, 'requests')]) {
+        for (const k of m && typeof m === 'object' && !Array.isArray(m) ? Object.keys(m) : []) {
+          if (k.includes('/') && !k.startsWith('kubernetes.io/')) found.add(k);
+        }
       }
     }
   };

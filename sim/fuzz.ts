@@ -28,7 +28,7 @@ export function fuzzParams(runs: number): FuzzParams {
   return out;
 }
 
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
 /** values a field may be changed into: every JSON type, and the edge cases of each */
 export const oddValue: fc.Arbitrary<Json> = fc.oneof(
@@ -113,9 +113,14 @@ function applyEdit(doc: Json, e: Edit): Json {
   }
 }
 
+/** `doc` with 1–4 structural edits */
+export function mutatedValue(doc: Json): fc.Arbitrary<Json> {
+  return fc.array(edit, { minLength: 1, maxLength: 4 }).map((edits) => edits.reduce(applyEdit, doc));
+}
+
 /** `doc` with 1–4 structural edits, written as YAML */
 export function mutatedDocument(doc: Json): fc.Arbitrary<string> {
-  return fc.array(edit, { minLength: 1, maxLength: 4 }).map((edits) => stringify(edits.reduce(applyEdit, doc)));
+  return mutatedValue(doc).map((v) => stringify(v));
 }
 
 /** pieces that mean something to a YAML parser */

@@ -1,6 +1,7 @@
 import t from 'tap';
+import { spawnSync } from 'node:child_process';
 import type { Node as YamlNode } from 'yaml';
-import { MAX_SYNTAX_ISSUES, YamlIssuesError, formatIssue, nodePos, notTextIssue, parseYamlDocument, quoteShort, sortIssues, suggestion, syntaxIssues } from './yaml-issues.ts';
+import { MAX_SYNTAX_ISSUES, MAX_YAML_DEPTH, YamlIssuesError, formatIssue, nodePos, notTextIssue, parseYamlDocument, quoteShort, sortIssues, suggestion, syntaxIssues, unparsableIssue, yamlDepthOffset } from './yaml-issues.ts';
 
 t.test('issue lines: with and without source position and field', async (t) => {
   t.equal(formatIssue({ file: 'a.yaml', line: 3, column: 5, field: 'spec.x', message: 'bad' }), 'a.yaml:3:5: spec.x: bad');
@@ -63,4 +64,34 @@ t.test('a file full of syntax errors lists the first ten and counts the rest', a
   const issues = syntaxIssues('f.yaml', doc.errors, lc);
   t.equal(issues.length, MAX_SYNTAX_ISSUES + 1);
   t.match(issues.at(-1)?.message, new RegExp(`^YAML: ${doc.errors.length - MAX_SYNTAX_ISSUES} more syntax errors after these`));
+});
+
+t.test('nesting depth is measured without recursion, at the collection that goes too deep', async (t) => {
+  t.equal(yamlDepthOffset('a: {b: [1, 2]}\nc:\n  - d: e\n'), undefined);
+  t.equal(yamlDepthOffset(`${'['.repeat(MAX_YAML_DEPTH)}${']'.repeat(MAX_YAML_DEPTH)}`), undefined, 'exactly the limit is fine');
+  t.equal(yamlDepthOffset('['.repeat(MAX_YAML_DEPTH + 1)), MAX_YAML_DEPTH, 'the first collection past the limit');
+  t.equal(yamlDepthOffset('- '.repeat(200_000)), 2 * MAX_YAML_DEPTH, 'far deeper than any stack');
+  t.equal(yamlDepthOffset('{a: '.repeat(MAX_YAML_DEPTH + 1)), 4 * MAX_YAML_DEPTH);
+  const block = Array.from({ length: MAX_YAML_DEPTH + 5 }, (_, i) => `${' '.repeat(i)}k${i}:`).join('\n');
+  t.equal(yamlDepthOffset(block), block.indexOf(`k${MAX_YAML_DEPTH + 1}:`), 'block mappings count too, by indentation');
+  t.equal(yamlDepthOffset(`a: '${'['.repeat(20)}'\nb: |\n  {{{{{{\n  }}}}}}\n`), undefined, 'brackets inside quotes count, but only what is open');
+  t.same(unparsableIssue('f.yaml', `x: 1\ny: ${'['.repeat(500)}`), { file: 'f.yaml', line: 2, column: 104, field: '', message: `YAML: collections nested more than ${MAX_YAML_DEPTH} levels deep` });
+  t.match(unparsableIssue('f.yaml', 'a\0'), { line: 1, column: 2, message: /NUL byte/ }, 'not text is said first');
+});
+
+// The shrunk case of the fuzz tests: a sequence nested 1000 deep. Parsed once it was a syntax error ("Maximum call
+// stack size exceeded"); parsed again in the same process it killed it (V8: "RegExpCompiler Allocation failed").
+// A fresh process, since a process that parsed YAML before is not affected.
+t.test('a file nested 1000 deep can be parsed twice in one process (topology, manifest)', async (t) => {
+  const code = `
+    import { parseTopology } from ${JSON.stringify(new URL('./topology/topology.ts', import.meta.url).href)};
+    import { parseManifests } from ${JSON.stringify(new URL('./cluster/manifest.ts', import.meta.url).href)};
+    const deep = '- '.repeat(1000) + 'x';
+    for (const f of [parseTopology, parseTopology, parseManifests, parseManifests]) {
+      try { f(deep, 'deep.yaml'); } catch (e) { console.log(e.name + ': ' + e.message.split('\\n').pop()); }
+    }`;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { encoding: 'utf8', timeout: 60_000 });
+  t.equal(r.status, 0, r.stderr.split('\n').find((l) => /FATAL|Error/.test(l)) ?? 'exit 0');
+  const why = `deep.yaml:1:201: YAML: collections nested more than ${MAX_YAML_DEPTH} levels deep`;
+  t.same(r.stdout.trim().split('\n'), [`TopologyError: ${why}`, `TopologyError: ${why}`, `ManifestError: ${why}`, `ManifestError: ${why}`]);
 });

@@ -86,6 +86,14 @@ export function quoteShort(s: string): string {
   return `${JSON.stringify(s.slice(0, QUOTE_MAX))}… (${s.length} characters)`;
 }
 
+/** 1-based line and column of an offset in text that was not parsed */
+function textPos(text: string, at: number): Pos {
+  const lc = new LineCounter();
+  lc.addNewLine(0);
+  for (let i = text.indexOf('\n'); i >= 0 && i < at; i = text.indexOf('\n', i + 1)) lc.addNewLine(i + 1);
+  return offsetPos(lc, at);
+}
+
 /**
  * The one issue of a file that is not text (a NUL byte, or bytes that are not UTF-8): parsed as YAML it would be one
  * long string, echoed back whole.
@@ -95,10 +103,72 @@ export function notTextIssue(file: string, text: string): YamlIssue | undefined 
   const bad = text.indexOf('\uFFFD');
   const at = nul >= 0 && (bad < 0 || nul < bad) ? nul : bad;
   if (at < 0) return undefined;
-  const lc = new LineCounter();
-  lc.addNewLine(0);
-  for (let i = text.indexOf('\n'); i >= 0 && i < at; i = text.indexOf('\n', i + 1)) lc.addNewLine(i + 1);
-  return { file, ...offsetPos(lc, at), field: '', message: `not a text file: ${nul === at ? 'a NUL byte' : 'bytes that are not UTF-8'} at offset ${at} (a YAML file was expected)` };
+  return { file, ...textPos(text, at), field: '', message: `not a text file: ${nul === at ? 'a NUL byte' : 'bytes that are not UTF-8'} at offset ${at} (a YAML file was expected)` };
+}
+
+/**
+ * How deep collections may nest. No file the project reads comes near it; the yaml package builds documents
+ * recursively, and a file nested some thousand levels deep overflows the stack. It reports that as a syntax error,
+ * but V8 may be left with a regular expression that was being compiled when the stack ran out: the next parse in the
+ * same process then dies with "FATAL ERROR: RegExpCompiler Allocation failed" (found by the fuzz tests).
+ */
+export const MAX_YAML_DEPTH = 100;
+
+/**
+ * The offset where YAML text first nests collections deeper than `max`, or undefined. Read from the text alone, in
+ * one pass without recursion (the yaml package's own parser recurses too, on a deep dedent): the depth of a line is
+ * its open indentation levels, plus the `- ` and `? ` that open collections at its start, plus the flow brackets open
+ * at that point. That counts at least what the parser would nest, never much more (brackets inside quotes count too).
+ */
+export function yamlDepthOffset(text: string, max = MAX_YAML_DEPTH): number | undefined {
+  const indents: number[] = [];
+  let flow = 0;
+  let lineStart = 0;
+  while (lineStart <= text.length) {
+    let end = text.indexOf('\n', lineStart);
+    if (end < 0) end = text.length;
+    let i = lineStart;
+    while (i < end && text[i] === ' ') i++;
+    if (i < end && text[i] !== '#' && text[i] !== '\r') {
+      if (flow === 0) {
+        const indent = i - lineStart;
+        while (indents.length && indents[indents.length - 1] >= indent) indents.pop();
+        indents.push(indent);
+      }
+      // the first indentation level is the document's own
+      let depth = indents.length - 1 + flow;
+      if (depth > max) return i;
+      while (i + 1 < end && (text[i] === '-' || text[i] === '?') && (text[i + 1] === ' ' || text[i + 1] === '\t')) {
+        if (++depth > max) return i;
+        i += 2;
+        while (i < end && (text[i] === ' ' || text[i] === '\t')) i++;
+      }
+      for (; i < end; i++) {
+        const c = text[i];
+        if (c === '[' || c === '{') {
+          flow++;
+          if (++depth > max) return i;
+        } else if ((c === ']' || c === '}') && flow > 0) {
+          flow--;
+          depth--;
+        }
+      }
+    }
+    lineStart = end + 1;
+  }
+  return undefined;
+}
+
+/**
+ * The one issue of a file that cannot be parsed safely: not text (notTextIssue), or collections nested deeper than
+ * MAX_YAML_DEPTH. Every loader asks this before it parses.
+ */
+export function unparsableIssue(file: string, text: string): YamlIssue | undefined {
+  const notText = notTextIssue(file, text);
+  if (notText) return notText;
+  const at = yamlDepthOffset(text);
+  if (at === undefined) return undefined;
+  return { file, ...textPos(text, at), field: '', message: `YAML: collections nested more than ${MAX_YAML_DEPTH} levels deep` };
 }
 
 /** one YAML document with positions; duplicate keys are syntax errors */
@@ -106,6 +176,22 @@ export function parseYamlDocument(text: string): { doc: Document.Parsed; lc: Lin
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   return { doc, lc };
+}
+
+/** how many times aliases may be expanded in one document (the yaml package's guard against "billion laughs") */
+export const MAX_ALIAS_COUNT = 100;
+
+/**
+ * A document's plain value, or the issue of why there is none: the yaml package throws while building it for an
+ * alias bomb ("Excessive alias count…") and for an alias before its anchor. Reported at the document's start.
+ */
+export function documentValue(doc: Document, file: string, lc: LineCounter, prefix = 'YAML: '): { value: unknown } | { issue: YamlIssue } {
+  try {
+    return { value: doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) as unknown };
+  } catch (e) {
+    const at = nodePos(lc, deref(doc, doc.contents));
+    return { issue: { file, ...(at.line > 0 ? at : { line: 1, column: 1 }), field: '', message: `${prefix}${(e as Error).message.split('\n')[0]}` } };
+  }
 }
 
 /** the node an alias points at (aliases of aliases too), or the node itself */

@@ -216,3 +216,15 @@ t.test('the lifecycle faults: netnsRemove needs a pod, cniPath needs up', async 
   t.match(errs.join('\n'), /spec\.steps\[0\]\.try\[0\]\.fault\.up: does not apply to fault kind netnsRemove/);
   t.match(errs.join('\n'), /spec\.steps\[0\]\.try\[0\]\.fault\.pod: required field is missing for fault kind netnsRemove/);
 });
+
+// found by load.fuzz.test.ts (shrunk): an applied pod whose containers were a mapping made resourcesOf throw
+// "object is not iterable"; the object goes to the API server as written, which says what is wrong with it
+t.test('an applied object of any shape is loaded: resources are read only from fields of the right type', async (t) => {
+  const odd = [{ containers: { name: 'c' } }, { containers: [null, 'x', { resources: [] }, { resources: { limits: 'x', requests: ['a/b'] } }] }, 'spec'];
+  const s = parseScenario(
+    `${head}  steps:\n    - name: one\n      try:\n${odd.map((spec, i) => `        - apply: {resource: {apiVersion: v1, kind: Pod, metadata: {name: p${i}, annotations: 7}, spec: ${JSON.stringify(spec)}}}\n`).join('')}`,
+    's.yaml',
+  );
+  t.equal(s.steps[0].try.length, 3);
+  t.same(s.resources, []);
+});

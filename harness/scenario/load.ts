@@ -14,7 +14,7 @@ import type { JsonValue, SourceLocation } from '../../reports/types.ts';
 import { TopologyError, defaultTopology, loadTopology, resolveTopology } from '../../sim/topology/topology.ts';
 import type { NodeSpecInput, Topology } from '../../sim/topology/topology.ts';
 import { Walker, joinPath } from '../../sim/shape/walker.ts';
-import { YamlIssuesError, notTextIssue, parseYamlDocument, sortIssues, syntaxIssues } from '../../sim/yaml-issues.ts';
+import { YamlIssuesError, documentValue, parseYamlDocument, quoteShort, sortIssues, syntaxIssues, unparsableIssue } from '../../sim/yaml-issues.ts';
 import type { Pos, YamlIssue } from '../../sim/yaml-issues.ts';
 import { expectationProblems, placeholderProblem } from './match.ts';
 import {
@@ -55,7 +55,7 @@ export interface ScenarioLoadOptions {
 }
 
 export function parseScenario(text: string, file = '<scenario>', opts: { dir?: string } & ScenarioLoadOptions = {}): Scenario {
-  const notText = notTextIssue(file, text);
+  const notText = unparsableIssue(file, text);
   const { doc, lc } = parseYamlDocument(notText ? '' : text);
   const w = new Walker(file, doc, lc, { defs: scenarioDefinitions });
   if (notText) {
@@ -128,7 +128,7 @@ function resolveDocument(w: Walker, dir: string, fallbackTopology?: Topology): S
   const steps: Step[] = spec.steps.map((s, i) => {
     const path = `spec.steps[${i}]`;
     const prev = stepNames.get(s.name);
-    if (prev !== undefined) w.report(`${path}.name`, `duplicate step name "${s.name}" (also spec.steps[${prev}]); reports tell steps apart by name`);
+    if (prev !== undefined) w.report(`${path}.name`, `duplicate step name ${quoteShort(s.name)} (also spec.steps[${prev}]); reports tell steps apart by name`);
     else stepNames.set(s.name, i);
     return step(ctx, s, path);
   });
@@ -411,7 +411,7 @@ function nodeName(ctx: Ctx, node: string | undefined, path: string, opPath?: str
     return undefined;
   }
   if (ctx.nodes.length > 0 && !ctx.nodes.includes(node)) {
-    ctx.w.report(path, `node "${node}" is not in the topology (nodes: ${ctx.nodes.join(', ')})`, ctx.w.valueAt(path));
+    ctx.w.report(path, `node ${quoteShort(node)} is not in the topology (nodes: ${ctx.nodes.join(', ')})`, ctx.w.valueAt(path));
     return undefined;
   }
   return node;
@@ -560,7 +560,7 @@ function manifestFile(ctx: Ctx, p: string, fieldPath: string): FileDoc[] | undef
     return undefined;
   }
   const text = readFileSync(full, 'utf8');
-  const notText = notTextIssue(shown, text);
+  const notText = unparsableIssue(shown, text);
   if (notText) {
     ctx.w.issues.push(notText);
     return undefined;
@@ -576,7 +576,13 @@ function manifestFile(ctx: Ctx, p: string, fieldPath: string): FileDoc[] | undef
       bad = true;
     }
     if (doc.errors.length || doc.contents === null) continue;
-    const js = doc.toJS({ maxAliasCount: 100 }) as unknown;
+    const built = documentValue(doc, shown, lc);
+    if ('issue' in built) {
+      ctx.w.issues.push(built.issue);
+      bad = true;
+      continue;
+    }
+    const js = built.value;
     if (js === null || js === undefined) continue;
     const dw = new Walker(shown, doc, lc);
     dw.walk(doc.contents as YamlNode, { t: 'json' }, '');
@@ -596,16 +602,26 @@ function manifestFile(ctx: Ctx, p: string, fieldPath: string): FileDoc[] | undef
   return bad ? undefined : out;
 }
 
+/** the field `k` of a value that may not be an object at all */
+function field(v: unknown, k: string): unknown {
+  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>)[k] : undefined;
+}
+
 /** extended resources a scenario's manifests mention: container limits/requests with a domain, NAD resourceName */
 export function resourcesOf(steps: Step[]): string[] {
   const found = new Set<string>();
   const visit = (o: KubeObject): void => {
-    const ann = o.metadata?.annotations?.['k8s.v1.cni.cncf.io/resourceName'];
+    const ann = field(field(o.metadata, 'annotations'), 'k8s.v1.cni.cncf.io/resourceName');
     if (typeof ann === 'string') found.add(ann);
-    const spec = o.spec as { containers?: Array<{ resources?: { limits?: Record<string, unknown>; requests?: Record<string, unknown> } }> } | undefined;
-    for (const c of spec?.containers ?? []) {
-      for (const k of [...Object.keys(c.resources?.limits ?? {}), ...Object.keys(c.resources?.requests ?? {})]) {
-        if (k.includes('/') && !k.startsWith('kubernetes.io/')) found.add(k);
+    // an applied object is checked only for apiVersion, kind and name here (the API server checks the rest when it
+    // is applied): any of these fields may be of any type
+    const containers = field(o.spec, 'containers');
+    for (const c of Array.isArray(containers) ? containers : []) {
+      const resources = field(c, 'resources');
+      for (const m of [field(resources, 'limits'), field(resources, 'requests')]) {
+        for (const k of m && typeof m === 'object' && !Array.isArray(m) ? Object.keys(m) : []) {
+          if (k.includes('/') && !k.startsWith('kubernetes.io/')) found.add(k);
+        }
       }
     }
   };

@@ -18,6 +18,7 @@
 import { stringify } from 'yaml';
 import type { JsonValue } from '../../reports/types.ts';
 import { unifiedDiff } from '../../reports/diff.ts';
+import { quoteShort } from '../../sim/yaml-issues.ts';
 
 export type Comparator = '>=' | '>' | '<=' | '<' | '==' | '!=';
 
@@ -49,11 +50,11 @@ export function parsePlaceholder(s: string): Placeholder | undefined {
 export function placeholderProblem(s: string): string | undefined {
   const re = /^~\/(.*)\/([a-z]*)$/s.exec(s);
   if (s.startsWith('~/')) {
-    if (!re) return `"${s}" looks like a regex placeholder but does not end in /flags; write ~/pattern/`;
+    if (!re) return `${quoteShort(s)} looks like a regex placeholder but does not end in /flags; write ~/pattern/`;
     try {
       new RegExp(re[1], re[2].replace('g', ''));
     } catch (e) {
-      return `bad regex in "${s}": ${(e as Error).message}`;
+      return `bad regex in ${quoteShort(s)}: ${(e as Error).message}`;
     }
   }
   if (/^\(length/.test(s) && !parsePlaceholder(s)) return `"${s}" is not a length placeholder; write (length 2) or (length >= 1)`;

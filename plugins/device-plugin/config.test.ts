@@ -114,3 +114,13 @@ t.test('loadConfigFile names the file on bad JSON', async (t) => {
   writeFileSync(join(dir, 'x.json'), '{}');
   await t.rejects(loadConfigFile(join(dir, 'x.json')), { message: /x\.json: field "resourceList"/ });
 });
+
+// found by config.fuzz.test.ts: a message quoted a 5000-character value whole, twice (as the resource and the value)
+t.test('messages quote at most 60 characters of a value', async (t) => {
+  const long = 'a'.repeat(5000);
+  const cut = `"${'a'.repeat(60)}"… (5000 characters)`;
+  t.throws(() => parseConfig({ resourceList: [{ resourceName: `${long}!` }] }, { source: 'c.json' }), {
+    message: `invalid device plugin config c.json: resource "${'a'.repeat(60)}"… (5001 characters) field "resourceName": "${'a'.repeat(60)}"… (5001 characters) is invalid: use only letters, digits, "_" and "-"`,
+  });
+  t.throws(() => parseConfig({ resourceList: [{ resourceName: 'r', selectors: { vendors: [long] } }] }), { message: `invalid device plugin config: resource "r" field "selectors.vendors": ${cut} is not 4 hex digits (e.g. "8086")` });
+});

@@ -49,12 +49,22 @@ export interface PluginConfig {
   resources: ResourceConfig[];
 }
 
+/** how much of a value a message quotes */
+const QUOTE_MAX = 60;
+
+/** a value as a message quotes it: its JSON, at most QUOTE_MAX characters of a long string, with its length */
+export function quote(v: unknown): string {
+  if (typeof v === 'string' && v.length > QUOTE_MAX) return `${JSON.stringify(v.slice(0, QUOTE_MAX))}… (${v.length} characters)`;
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length > QUOTE_MAX + 20 ? `${text.slice(0, QUOTE_MAX)}… (${text.length} characters)` : text;
+}
+
 export class ConfigError extends Error {
   readonly resource: string | null;
   readonly field: string;
   readonly source: string | null;
   constructor(resource: string | null, field: string, problem: string, source: string | null = null) {
-    const where = resource ? `resource "${resource}" field "${field}"` : `field "${field}"`;
+    const where = resource ? `resource ${quote(resource)} field ${quote(field)}` : `field ${quote(field)}`;
     super(`invalid device plugin config${source ? ` ${source}` : ''}: ${where}: ${problem}`);
     this.name = 'ConfigError';
     this.resource = resource;
@@ -113,11 +123,11 @@ export function parseVfRange(s: string): Set<number> | string {
   const out = new Set<number>();
   for (const part of s.split(',')) {
     const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(part);
-    if (!m) return `malformed VF range "${s}" (expected e.g. 0-3 or 0,2-7,9)`;
+    if (!m) return `malformed VF range ${quote(s)} (expected e.g. 0-3 or 0,2-7,9)`;
     const a = Number(m[1]);
     const b = m[2] === undefined ? a : Number(m[2]);
-    if (b < a) return `malformed VF range "${s}": ${a}-${b} runs backwards`;
-    if (b > MAX_VF_INDEX) return `VF index ${b} in "${s}" is above ${MAX_VF_INDEX}`;
+    if (b < a) return `malformed VF range ${quote(s)}: ${a}-${b} runs backwards`;
+    if (b > MAX_VF_INDEX) return `VF index ${b} in ${quote(s)} is above ${MAX_VF_INDEX}`;
     for (let i = a; i <= b; i++) out.add(i);
   }
   return out;
@@ -128,7 +138,7 @@ export function parseVfRangeRef(s: string): VfRangeRef | string {
   const i = s.indexOf('#');
   if (i < 0) return { ref: s, text: s };
   const ref = s.slice(0, i);
-  if (!ref) return `"${s}" has a VF range but no name before "#"`;
+  if (!ref) return `${quote(s)} has a VF range but no name before "#"`;
   const r = parseVfRange(s.slice(i + 1));
   if (typeof r === 'string') return r;
   return { ref, vfs: r, text: s };
@@ -160,25 +170,25 @@ export function parseConfig(raw: unknown, opts: ParseConfigOptions = {}): Plugin
     for (const k of Object.keys(res)) if (!RESOURCE_KEYS.has(k)) fail(k, `unknown key (allowed: ${[...RESOURCE_KEYS].join(', ')})`);
     if (typeof res.resourceName !== 'string' || res.resourceName === '') fail('resourceName', 'required, a non-empty string');
     const name = res.resourceName as string;
-    if (!NAME_RE.test(name)) fail('resourceName', `"${name}" is invalid: use only letters, digits, "_" and "-"`);
+    if (!NAME_RE.test(name)) fail('resourceName', `${quote(name)} is invalid: use only letters, digits, "_" and "-"`);
     let prefix = defaultPrefix;
     if (res.resourcePrefix !== undefined) {
       if (typeof res.resourcePrefix !== 'string' || !PREFIX_RE.test(res.resourcePrefix)) {
-        fail('resourcePrefix', `${JSON.stringify(res.resourcePrefix)} is not a DNS domain (e.g. "intel.com")`);
+        fail('resourcePrefix', `${quote(res.resourcePrefix)} is not a DNS domain (e.g. "intel.com")`);
       }
       prefix = res.resourcePrefix as string;
     }
-    if (prefix === 'kubernetes.io' || prefix.endsWith('.kubernetes.io')) fail('resourcePrefix', `the "${prefix}" domain is reserved`);
+    if (prefix === 'kubernetes.io' || prefix.endsWith('.kubernetes.io')) fail('resourcePrefix', `the ${quote(prefix)} domain is reserved`);
     const fullName = `${prefix}/${name}`;
     if (fullName.length - prefix.length - 1 > 63) fail('resourceName', 'longer than 63 characters');
     const prev = seen.get(fullName);
-    if (prev !== undefined) fail('resourceName', `duplicate: "${fullName}" is also resourceList[${prev}]`);
+    if (prev !== undefined) fail('resourceName', `duplicate: ${quote(fullName)} is also resourceList[${prev}]`);
     seen.set(fullName, idx);
 
     let deviceType: DeviceType = 'netDevice';
     if (res.deviceType !== undefined) {
       if (res.deviceType !== 'netDevice' && res.deviceType !== 'accelerator' && res.deviceType !== 'auxNetDevice') {
-        fail('deviceType', `${JSON.stringify(res.deviceType)} is not one of netDevice, accelerator, auxNetDevice`);
+        fail('deviceType', `${quote(res.deviceType)} is not one of netDevice, accelerator, auxNetDevice`);
       }
       deviceType = res.deviceType as DeviceType;
     }
@@ -251,7 +261,7 @@ function parseSelector(raw: unknown, deviceType: DeviceType, at: string, fail: (
     switch (k) {
       case 'vendors':
       case 'devices':
-        sel[k] = strings(k, (s) => (HEX4_RE.test(s) ? null : `"${s}" is not 4 hex digits (e.g. "8086")`)).map((s) => s.toLowerCase());
+        sel[k] = strings(k, (s) => (HEX4_RE.test(s) ? null : `${quote(s)} is not 4 hex digits (e.g. "8086")`)).map((s) => s.toLowerCase());
         break;
       case 'drivers':
       case 'linkTypes':
@@ -260,17 +270,17 @@ function parseSelector(raw: unknown, deviceType: DeviceType, at: string, fail: (
         sel[k] = strings(k, (s) => (s.trim() ? null : 'empty string'));
         break;
       case 'pciAddresses':
-        sel.pciAddresses = strings(k, (s) => (PCI_RE.test(s) ? null : `"${s}" is not a PCI address (e.g. "0000:03:02.1")`)).map((s) => s.toLowerCase());
+        sel.pciAddresses = strings(k, (s) => (PCI_RE.test(s) ? null : `${quote(s)} is not a PCI address (e.g. "0000:03:02.1")`)).map((s) => s.toLowerCase());
         break;
       case 'acpiIndexes':
-        sel.acpiIndexes = strings(k, (s) => (/^\d+$/.test(s) ? null : `"${s}" is not a number`));
+        sel.acpiIndexes = strings(k, (s) => (/^\d+$/.test(s) ? null : `${quote(s)} is not a number`));
         break;
       case 'pfNames':
       case 'rootDevices': {
         const refs = strings(k).map((s) => {
           const r = parseVfRangeRef(s);
           if (typeof r === 'string') return fail(`${at}.${k}`, r);
-          if (k === 'rootDevices' && !PCI_RE.test(r.ref)) return fail(`${at}.${k}`, `"${r.ref}" is not a PCI address (e.g. "0000:86:00.0#0-3")`);
+          if (k === 'rootDevices' && !PCI_RE.test(r.ref)) return fail(`${at}.${k}`, `${quote(r.ref)} is not a PCI address (e.g. "0000:86:00.0#0-3")`);
           if (k === 'pfNames' && !r.ref.trim()) return fail(`${at}.${k}`, 'empty name');
           return k === 'rootDevices' ? { ...r, ref: r.ref.toLowerCase() } : r;
         });

@@ -9,6 +9,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { parse as parseYaml } from 'yaml';
+import { MAX_YAML_DEPTH, yamlDepthOffset } from '../yaml-issues.ts';
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Cluster } from '../cluster/cluster.ts';
 import { toPlain } from '../cluster/kubectl.ts';
@@ -328,6 +329,8 @@ export class ApiServer implements AsyncDisposable {
     const text = buf.toString('utf8');
     if (!text.trim()) throw badRequest(!r ? 'the body of the request was empty' : "couldn't get version/kind; json parse error: unexpected end of JSON input");
     if (type === 'application/yaml' || type === 'application/apply-patch+yaml') {
+      // a body nested too deep would overflow the yaml package's stack and can leave the process unable to parse again
+      if (yamlDepthOffset(text) !== undefined) throw badRequest(`error converting YAML to JSON: yaml: exceeded max depth of ${MAX_YAML_DEPTH}`);
       try {
         return parseYaml(text);
       } catch (e) {

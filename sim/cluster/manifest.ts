@@ -7,7 +7,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { admitPodObject, formatFieldPath, InvalidObjectError, type FieldError, type FieldPath } from '../apiserver/validation.ts';
 import { opt, req, type FieldShape, type Shape, type Walked } from '../shape/shape.ts';
 import { Walker, type Dialect } from '../shape/walker.ts';
-import { deref, formatIssue, nodePos, notTextIssue, sortIssues, syntaxIssues, type YamlIssue } from '../yaml-issues.ts';
+import { deref, documentValue, formatIssue, nodePos, quoteShort, unparsableIssue, sortIssues, syntaxIssues, type YamlIssue } from '../yaml-issues.ts';
 import type { AnyObject, Kind } from './store.ts';
 
 /**
@@ -57,13 +57,20 @@ const SUPPORTED: Record<string, ManifestKind> = {
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
+/** a value as a message quotes it: its JSON, cut short when long (as quoteShort cuts a string) */
+function shortJson(v: unknown): string {
+  if (typeof v === 'string') return quoteShort(v);
+  const text = JSON.stringify(v) ?? 'null';
+  return text.length <= 80 ? text : `${text.slice(0, 60)}… (${text.length} characters)`;
+}
+
 /** the apiserver's wording: Go-style paths (`limits[intel.com/sriov]`), `Required value`, `Invalid value: …` */
 const apiserverDialect: Dialect = {
   join: (path, key, inMap) => (inMap ? `${path}[${key}]` : path ? `${path}.${key}` : key),
   at: 'key',
   required: 'Required value',
-  wrongType: (noun, node) => `Invalid value: ${JSON.stringify(node === null ? null : (node.toJSON() as unknown))}: must be ${noun}`,
-  notOneOf: (value, allowed) => `Unsupported value: ${JSON.stringify(value)}: supported values: ${[...allowed].sort().map((a) => JSON.stringify(a)).join(', ')}`,
+  wrongType: (noun, node) => `Invalid value: ${shortJson(node === null ? null : (node.toJSON() as unknown))}: must be ${noun}`,
+  notOneOf: (value, allowed) => `Unsupported value: ${quoteShort(value)}: supported values: ${[...allowed].sort().map((a) => JSON.stringify(a)).join(', ')}`,
   mapping: 'a map',
 };
 
@@ -138,7 +145,7 @@ function quantitiesAsStrings(obj: { [k: string]: Json }): void {
 
 /** Parses every document of a manifest; throws ManifestError listing every problem of every document. */
 export function parseManifests(text: string, file: string): ManifestDoc[] {
-  const notText = notTextIssue(file, text);
+  const notText = unparsableIssue(file, text);
   if (notText) throw new ManifestError([notText]);
   const lineCounter = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false });
@@ -149,7 +156,12 @@ export function parseManifests(text: string, file: string): ManifestDoc[] {
     issues.push(...syntaxIssues(file, doc.errors, lineCounter, ''));
     if (doc.errors.length) continue;
     if (doc.contents === null) continue; // an empty document (e.g. a trailing ---)
-    const js = doc.toJS({ maxAliasCount: 100 }) as Json;
+    const built = documentValue(doc, file, lineCounter, '');
+    if ('issue' in built) {
+      issues.push(built.issue);
+      continue;
+    }
+    const js = built.value as Json;
     if (js === null || js === undefined) continue; // a document holding only comments or nothing
     const root = deref(doc, doc.contents);
     if (typeof js !== 'object' || Array.isArray(js)) {
@@ -171,7 +183,7 @@ export function parseManifests(text: string, file: string): ManifestDoc[] {
       w.walk(node, open(header), '');
       const kind = w.issues.length ? undefined : SUPPORTED[`${obj.apiVersion as string}/${obj.kind as string}`];
       if (!w.issues.length && !kind) {
-        w.report('kind', `no matches for kind ${JSON.stringify(obj.kind)} in version ${JSON.stringify(obj.apiVersion)} (supported: v1 Pod, v1 Node, k8s.cni.cncf.io/v1 NetworkAttachmentDefinition)`);
+        w.report('kind', `no matches for kind ${shortJson(obj.kind)} in version ${shortJson(obj.apiVersion)} (supported: v1 Pod, v1 Node, k8s.cni.cncf.io/v1 NetworkAttachmentDefinition)`);
       }
       if (kind) {
         const walked = w.walk(node, shapes[kind], '');

@@ -116,6 +116,24 @@ t.test('manifest errors name file, line, column and field', async (t) => {
         { line: 19, field: 'spec.config', message: /^Invalid value: must be JSON: / },
       ],
     },
+    {
+      // found by manifest.fuzz.test.ts: the yaml package threw these while building the value, as a ReferenceError
+      name: 'an alias bomb (the shrunk fuzz case) and an alias without its anchor',
+      text: 'a0: &a0 [lol]\na1: &a1 [*a0, *a0, *a0, *a0]\na2: &a2 [*a1, *a1, *a1, *a1]\na3: &a3 [*a2, *a2, *a2, *a2]\n---\napiVersion: v1\nkind: Pod\n<<: *x\n',
+      issues: [
+        { line: 1, field: '', message: 'Excessive alias count indicates a resource exhaustion attack' },
+        { line: 6, field: '', message: /^Unresolved alias/ },
+      ],
+    },
+    {
+      // found by manifest.fuzz.test.ts: every character of a value was quoted
+      name: 'long values are quoted short',
+      text: `apiVersion: v1\nkind: ${'K'.repeat(5000)}\nmetadata: {name: p}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: ${'a'.repeat(5000)}\n`,
+      issues: [
+        { line: 2, field: 'kind', message: `no matches for kind "${'K'.repeat(60)}"… (5000 characters) in version "v1" (supported: v1 Pod, v1 Node, k8s.cni.cncf.io/v1 NetworkAttachmentDefinition)` },
+        { line: 8, field: 'spec', message: `Invalid value: "${'a'.repeat(60)}"… (5000 characters): must be a map` },
+      ],
+    },
   ];
   for (const c of cases) {
     const err = t.throws(() => parseManifests(c.text, 'f.yaml'), c.name) as ManifestError;

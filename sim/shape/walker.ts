@@ -176,10 +176,10 @@ export class Walker {
 
   private stringProblem(v: string, s: StringShape): string | undefined {
     if (s.enum && !s.enum.includes(v)) return this.dialect.notOneOf(v, s.enum);
-    if (s.const !== undefined && v !== s.const) return `"${v}" is not ${s.const}`;
+    if (s.const !== undefined && v !== s.const) return `${quoteShort(v)} is not ${s.const}`;
     if (s.minLength !== undefined && v.length < s.minLength) return s.minLength === 1 ? 'must not be empty' : `must be at least ${s.minLength} characters`;
-    if (s.maxLength !== undefined && v.length > s.maxLength) return `"${v}" is longer than ${s.maxLength} characters`;
-    if (s.pattern && !new RegExp(s.pattern, 'u').test(v)) return `"${v}" does not match ${s.pattern}`;
+    if (s.maxLength !== undefined && v.length > s.maxLength) return `${quoteShort(v)} is longer than ${s.maxLength} characters`;
+    if (s.pattern && !new RegExp(s.pattern, 'u').test(v)) return `${quoteShort(v)} does not match ${s.pattern}`;
     return undefined;
   }
 

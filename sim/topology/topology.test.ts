@@ -371,12 +371,13 @@ metadata: { name: x
       ],
     },
     {
-      name: 'an empty file',
+      name: 'an empty file (at its first line, as a scenario says it; found by topology.fuzz.test.ts)',
       text: '',
-      want: ['t.yaml: empty document; expected apiVersion: sriov-lab.dev/v1alpha1, kind: Topology, metadata and spec'],
+      want: ['t.yaml:1:1: empty document; expected apiVersion: sriov-lab.dev/v1alpha1, kind: Topology, metadata and spec'],
     },
   ];
   for (const c of cases) t.same(errorLines(c.text), c.want, c.name);
+  t.same(errorLines('# only a comment\n'), ['t.yaml:1:1: empty document; expected apiVersion: sriov-lab.dev/v1alpha1, kind: Topology, metadata and spec'], 'a file of comments');
 });
 
 t.test('TopologyError carries structured issues and a readable message', async (t) => {
@@ -521,4 +522,15 @@ t.test('replicas: bad values named by file, line and field, reported once per en
       replicas: 40000
       nics: []
 `)), ['t.yaml:7:5: spec.nodes: 80000 nodes with replicas expanded; at most 65536 (derived MACs hold the node index in two bytes)']);
+});
+
+// found by topology.fuzz.test.ts: a message quoted the whole of a 5000-character value
+t.test('long values are quoted short in messages', async (t) => {
+  const long = 'a'.repeat(5000);
+  const cut = `"${'a'.repeat(60)}"… (5000 characters)`;
+  const text = `apiVersion: ${long}\nkind: Topology\nmetadata: {name: x}\nspec:\n  nodes:\n    - name: n1\n      labels: {k: ${long}}\n      nics:\n        - {model: ${long}, pciAddr: "0000:01:00.0"}\n`;
+  const lines = errorLines(text);
+  t.equal(lines.length, 3);
+  t.ok(lines.every((l) => l.length < 400 && l.includes(cut)), lines.join('\n'));
+  t.match(lines[0], `t.yaml:1:13: apiVersion: ${cut} is not supported`);
 });

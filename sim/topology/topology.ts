@@ -32,7 +32,7 @@ import { getNicModel, nicModelNames } from '../nics/catalog.ts';
 import type { NicModel } from '../nics/catalog.ts';
 import { formatPciAddr, fromRoutingId, parsePciAddr, pciAddrProblem, routingId } from './pci.ts';
 import type { PciAddr } from './pci.ts';
-import { YamlIssuesError, notTextIssue, parseYamlDocument, sortIssues, suggestion, syntaxIssues } from '../yaml-issues.ts';
+import { YamlIssuesError, parseYamlDocument, quoteShort, sortIssues, suggestion, syntaxIssues, unparsableIssue } from '../yaml-issues.ts';
 import type { Pos, YamlIssue } from '../yaml-issues.ts';
 import { opt, req } from '../shape/shape.ts';
 import type { FieldShape, Shape, Walked } from '../shape/shape.ts';
@@ -213,8 +213,8 @@ export function predictableIfname(addr: PciAddr): string {
 /** Why `name` cannot be a Linux interface name, or undefined. */
 export function ifnameProblem(name: string): string | undefined {
   if (name.length === 0) return 'must not be empty';
-  if (name.length >= IFNAMSIZ) return `"${name}" is ${name.length} characters; Linux allows at most ${IFNAMSIZ - 1}`;
-  if (name === '.' || name === '..') return `"${name}" is not allowed`;
+  if (name.length >= IFNAMSIZ) return `${quoteShort(name)} is ${name.length} characters; Linux allows at most ${IFNAMSIZ - 1}`;
+  if (name === '.' || name === '..') return `${quoteShort(name)} is not allowed`;
   if (!/^[A-Za-z0-9_.-]+$/.test(name)) return `"${name}" may only contain letters, digits, "_", "." and "-"`;
   return undefined;
 }
@@ -243,9 +243,9 @@ function quantityProblem(s: string): string | undefined {
 
 function dnsSubdomainProblem(s: string): string | undefined {
   if (s.length === 0) return 'must not be empty';
-  if (s.length > 253) return `"${s}" is longer than 253 characters`;
+  if (s.length > 253) return `${quoteShort(s)} is longer than 253 characters`;
   if (!s.split('.').every((l) => l.length <= 63 && DNS_LABEL_RE.test(l))) {
-    return `"${s}" is not a DNS-1123 subdomain (lower-case letters, digits, "-" and ".", starting and ending alphanumeric)`;
+    return `${quoteShort(s)} is not a DNS-1123 subdomain (lower-case letters, digits, "-" and ".", starting and ending alphanumeric)`;
   }
   return undefined;
 }
@@ -259,7 +259,7 @@ function labelKeyProblem(k: string): string | undefined {
     if (p) return `label key prefix ${p}`;
   }
   if (name.length === 0 || name.length > 63 || !LABEL_NAME_RE.test(name)) {
-    return `label key "${k}": the name part must be 1-63 characters of letters, digits, "-", "_", ".", starting and ending alphanumeric`;
+    return `label key ${quoteShort(k)}: the name part must be 1-63 characters of letters, digits, "-", "_", ".", starting and ending alphanumeric`;
   }
   return undefined;
 }
@@ -267,7 +267,7 @@ function labelKeyProblem(k: string): string | undefined {
 function labelValueProblem(v: string): string | undefined {
   if (v === '') return undefined;
   if (v.length > 63 || !LABEL_NAME_RE.test(v)) {
-    return `label value "${v}" must be at most 63 characters of letters, digits, "-", "_", ".", starting and ending alphanumeric`;
+    return `label value ${quoteShort(v)} must be at most 63 characters of letters, digits, "-", "_", ".", starting and ending alphanumeric`;
   }
   return undefined;
 }
@@ -309,7 +309,7 @@ const nicFields = {
     t: 'string',
     desc: 'NIC catalog short name',
     enum: nicModelNames(),
-    check: (s) => (getNicModel(s) ? undefined : `unknown NIC model "${s}"${suggestion(s, nicModelNames())}; known: ${nicModelNames().join(', ')}`),
+    check: (s) => (getNicModel(s) ? undefined : `unknown NIC model ${quoteShort(s)}${suggestion(s, nicModelNames())}; known: ${nicModelNames().join(', ')}`),
   }),
   pciAddr: req({
     t: 'string',
@@ -317,7 +317,7 @@ const nicFields = {
     pattern: PCI_ADDR_PATTERN,
     check: (s) => {
       const p = pciAddrProblem(s);
-      return p === undefined ? undefined : `"${s}" is not a PCI address: ${p}`;
+      return p === undefined ? undefined : `${quoteShort(s)} is not a PCI address: ${p}`;
     },
   }),
   ifname: opt({
@@ -378,7 +378,7 @@ export const topologyShape: Shape = {
     apiVersion: req({
       t: 'string',
       const: TOPOLOGY_API_VERSION,
-      check: (s) => (s === TOPOLOGY_API_VERSION ? undefined : `"${s}" is not supported; use ${TOPOLOGY_API_VERSION}`),
+      check: (s) => (s === TOPOLOGY_API_VERSION ? undefined : `${quoteShort(s)} is not supported; use ${TOPOLOGY_API_VERSION}`),
     }),
     kind: req({ t: 'string', const: TOPOLOGY_KIND }),
     metadata: req({ t: 'object', fields: { name: req(dnsName('')), labels: opt(labelsShape), annotations: opt(annotationsShape) } }),
@@ -633,7 +633,9 @@ function validateDocument(ctx: Ctx): Topology | undefined {
   const w = ctx.w;
   const root = w.deref(w.doc.contents);
   if (root === null || (isScalar(root) && root.value === null)) {
-    report(ctx, w.pos(root), '', `empty document; expected apiVersion: ${TOPOLOGY_API_VERSION}, kind: ${TOPOLOGY_KIND}, metadata and spec`);
+    // an empty file or one of comments only has no node to point at: its first line, as for a scenario
+    const at = w.pos(root);
+    report(ctx, at.line > 0 || !w.lc ? at : { line: 1, column: 1 }, '', `empty document; expected apiVersion: ${TOPOLOGY_API_VERSION}, kind: ${TOPOLOGY_KIND}, metadata and spec`);
     return undefined;
   }
   const file = w.walk(root, topologyShape, '') as Walked<TopologyFile> | undefined;
@@ -654,7 +656,7 @@ function validateDocument(ctx: Ctx): Topology | undefined {
       continue;
     }
     if (n !== undefined && `${n}-${replicas - 1}`.length > 253) {
-      report(ctx, w.positions.get(`${d.path}.name`), `${d.path}.name`, `"${n}-${replicas - 1}" (the last replica's name) is longer than 253 characters`);
+      report(ctx, w.positions.get(`${d.path}.name`), `${d.path}.name`, `${quoteShort(`${n}-${replicas - 1}`)} (the last replica's name) is longer than 253 characters`);
       continue;
     }
     d.nics.forEach((nic) => {
@@ -674,7 +676,7 @@ function validateDocument(ctx: Ctx): Topology | undefined {
     const where = replica < 0 ? d.path : `${d.path} (replica ${replica})`;
     if (d.input.name === undefined) continue;
     const prev = names.get(name);
-    if (prev) report(ctx, w.positions.get(`${d.path}.name`), `${d.path}.name`, `duplicate node name "${name}" (also ${prev})`);
+    if (prev) report(ctx, w.positions.get(`${d.path}.name`), `${d.path}.name`, `duplicate node name ${quoteShort(name)} (also ${prev})`);
     else names.set(name, where);
   }
   const resolvedOnce = new Map<NodeDraft, NodeSpec>();
@@ -731,7 +733,7 @@ function walker(file: string, doc: Document, lc: LineCounter | null): Ctx {
 
 /** Parse and validate a topology file's text. Throws TopologyError listing every problem. */
 export function parseTopology(text: string, file = '<topology>'): Topology {
-  const notText = notTextIssue(file, text);
+  const notText = unparsableIssue(file, text);
   const { doc, lc } = parseYamlDocument(notText ? '' : text);
   const ctx = walker(file, doc, lc);
   if (notText) {

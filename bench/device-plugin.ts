@@ -119,6 +119,18 @@ async function main(): Promise<void> {
   console.log(`poll tick pieces (in-process): structureKey ${ms(keyMs)}, health of 1024 ${ms(healthMs)}, full discovery ${ms(discoverMs)}`);
   console.log(`memory: RSS ${(rssKb / 1024).toFixed(1)} MiB (peak ${(hwmKb / 1024).toFixed(1)} MiB)`);
   console.log(`SIGTERM → exit:                            ${ms(stopMs)}`);
+  // issue 17's done-when: this run's figures beside the targets (and the issue's figures, measured idle, before)
+  const rssMiB = rssKb / 1024;
+  const rows: Array<[string, number, string, number, string]> = [
+    ['start → Register', registerMs, 'ms', 100, '258 ms'],
+    ['Allocate p99', pct(lat, 99), 'ms', 2, '3.97 ms'],
+    ['sriov_numvfs change → ListAndWatch (median)', pct(change, 50), 'ms', 50, '190 ms'],
+    ['RSS', rssMiB, 'MiB', 80, '113 MiB'],
+  ];
+  console.log(`\n${'figure'.padEnd(46)} ${'this run'.padStart(12)} ${'target'.padStart(10)}   ${'issue 17'.padStart(9)}`);
+  for (const [what, v, unit, target, before] of rows) {
+    console.log(`${what.padEnd(46)} ${`${v.toFixed(unit === 'MiB' ? 1 : 2)} ${unit}`.padStart(12)} ${`≤ ${target} ${unit}`.padStart(10)}   ${before.padStart(9)}   ${v <= target ? 'met' : 'NOT met'}`);
+  }
 }
 
 main()

@@ -49,6 +49,9 @@ export interface ResourceStatus {
   devices: Device[];
 }
 
+/** health reads between two turns of the event loop during a scan */
+const HEALTH_READS_PER_TURN = 128;
+
 export const DEFAULT_KUBELET_DIR = '/var/lib/kubelet';
 export const DEFAULT_DEVINFO_DIR = '/var/run/k8s.cni.cncf.io/devinfo/dp';
 
@@ -102,6 +105,7 @@ export class SriovDevicePlugin implements AsyncDisposable {
     }
     p.schedulePoll(p.opts.pollIntervalMs ?? 300);
     p.startWatch();
+    p.startSysfsWatch();
     p.checkTimer = setInterval(() => void p.checkRegistrations(), p.opts.registrationCheckMs ?? 1000);
     p.checkTimer.unref();
     return p;
@@ -151,11 +155,17 @@ export class SriovDevicePlugin implements AsyncDisposable {
     let changed = false;
     for (const res of this.config.resources) {
       const devs = this.pools.get(res.fullName) ?? [];
-      const entries: PoolEntry[] = devs.map((dev) => {
+      const entries: PoolEntry[] = [];
+      for (const [i, dev] of devs.entries()) {
+        // a thousand sysfs reads take tens of ms: let gRPC calls (Allocate) in between
+        if (i > 0 && i % HEALTH_READS_PER_TURN === 0) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          if (this.stopped) return changed;
+        }
         const mode = res.healthCheck === 'auto' ? (dev.virtio ? 'operstate' : 'link') : res.healthCheck;
         const h = readHealth(this.paths, dev, mode, memo);
-        return { dev, healthy: h.healthy, reason: h.reason };
-      });
+        entries.push({ dev, healthy: h.healthy, reason: h.reason });
+      }
       let server = this.servers.get(res.fullName);
       if (!server) {
         if (entries.length === 0) continue; // upstream: a pool with no devices gets no server
@@ -193,6 +203,54 @@ export class SriovDevicePlugin implements AsyncDisposable {
         this.log.debug('cannot watch', { dir, error: (e as Error).message });
       }
     }
+  }
+
+  private sysfsWatchers: FSWatcher[] = [];
+  private sysfsDebounce: NodeJS.Timeout | null = null;
+  private rescanWanted = false;
+
+  /**
+   * Where the filesystem reports it (a snapshot sysfs on tmpfs does; the kernel's sysfs and a FUSE one do not), a
+   * device or netdev appearing or going triggers a scan at once instead of at the next poll. The poll stays: it is
+   * what notices everything on a real sysfs, and health on any.
+   */
+  private startSysfsWatch(): void {
+    for (const rel of ['bus/pci/devices', 'class/net']) {
+      try {
+        const w = watch(join(this.paths.sysfsRoot, rel), { persistent: false }, () => this.onSysfsEvent());
+        w.on('error', () => undefined);
+        this.sysfsWatchers.push(w);
+      } catch (e) {
+        this.log.debug('cannot watch', { dir: rel, error: (e as Error).message });
+      }
+    }
+  }
+
+  private onSysfsEvent(): void {
+    if (this.sysfsDebounce || this.stopped) return;
+    // a VF count change is many entries at once: one scan after they settle
+    this.sysfsDebounce = setTimeout(() => {
+      this.sysfsDebounce = null;
+      this.scanAgain();
+    }, 10);
+    this.sysfsDebounce.unref();
+  }
+
+  /** A scan that starts after any scan running now (which may have read the state before the change). */
+  private scanAgain(): void {
+    if (this.stopped) return;
+    if (this.scanning) {
+      if (this.rescanWanted) return;
+      this.rescanWanted = true;
+      void this.scanning
+        .catch(() => undefined)
+        .finally(() => {
+          this.rescanWanted = false;
+          this.scanAgain();
+        });
+      return;
+    }
+    this.scan().catch((e: unknown) => this.log.error('scan failed', { error: (e as Error).message }));
   }
 
   private onWatchEvent(): void {
@@ -253,7 +311,8 @@ export class SriovDevicePlugin implements AsyncDisposable {
     if (this.pollTimer) clearTimeout(this.pollTimer);
     if (this.checkTimer) clearInterval(this.checkTimer);
     if (this.watchDebounce) clearTimeout(this.watchDebounce);
-    for (const w of this.watchers) w.close();
+    if (this.sysfsDebounce) clearTimeout(this.sysfsDebounce);
+    for (const w of [...this.watchers, ...this.sysfsWatchers]) w.close();
     await this.scanning?.catch(() => undefined);
     await Promise.all([...this.servers.values()].map((s) => s.stop()));
     this.log.info('stopped', {});

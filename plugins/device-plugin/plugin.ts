@@ -105,7 +105,6 @@ export class SriovDevicePlugin implements AsyncDisposable {
     }
     p.schedulePoll(p.opts.pollIntervalMs ?? 300);
     p.startWatch();
-    p.startSysfsWatch();
     p.checkTimer = setInterval(() => void p.checkRegistrations(), p.opts.registrationCheckMs ?? 1000);
     p.checkTimer.unref();
     return p;
@@ -205,54 +204,6 @@ export class SriovDevicePlugin implements AsyncDisposable {
     }
   }
 
-  private sysfsWatchers: FSWatcher[] = [];
-  private sysfsDebounce: NodeJS.Timeout | null = null;
-  private rescanWanted = false;
-
-  /**
-   * Where the filesystem reports it (a snapshot sysfs on tmpfs does; the kernel's sysfs and a FUSE one do not), a
-   * device or netdev appearing or going triggers a scan at once instead of at the next poll. The poll stays: it is
-   * what notices everything on a real sysfs, and health on any.
-   */
-  private startSysfsWatch(): void {
-    for (const rel of ['bus/pci/devices', 'class/net']) {
-      try {
-        const w = watch(join(this.paths.sysfsRoot, rel), { persistent: false }, () => this.onSysfsEvent());
-        w.on('error', () => undefined);
-        this.sysfsWatchers.push(w);
-      } catch (e) {
-        this.log.debug('cannot watch', { dir: rel, error: (e as Error).message });
-      }
-    }
-  }
-
-  private onSysfsEvent(): void {
-    if (this.sysfsDebounce || this.stopped) return;
-    // a VF count change is many entries at once: one scan after they settle
-    this.sysfsDebounce = setTimeout(() => {
-      this.sysfsDebounce = null;
-      this.scanAgain();
-    }, 10);
-    this.sysfsDebounce.unref();
-  }
-
-  /** A scan that starts after any scan running now (which may have read the state before the change). */
-  private scanAgain(): void {
-    if (this.stopped) return;
-    if (this.scanning) {
-      if (this.rescanWanted) return;
-      this.rescanWanted = true;
-      void this.scanning
-        .catch(() => undefined)
-        .finally(() => {
-          this.rescanWanted = false;
-          this.scanAgain();
-        });
-      return;
-    }
-    this.scan().catch((e: unknown) => this.log.error('scan failed', { error: (e as Error).message }));
-  }
-
   private onWatchEvent(): void {
     if (this.watchDebounce || this.stopped) return;
     this.watchDebounce = setTimeout(() => {
@@ -311,8 +262,7 @@ export class SriovDevicePlugin implements AsyncDisposable {
     if (this.pollTimer) clearTimeout(this.pollTimer);
     if (this.checkTimer) clearInterval(this.checkTimer);
     if (this.watchDebounce) clearTimeout(this.watchDebounce);
-    if (this.sysfsDebounce) clearTimeout(this.sysfsDebounce);
-    for (const w of [...this.watchers, ...this.sysfsWatchers]) w.close();
+    for (const w of this.watchers) w.close();
     await this.scanning?.catch(() => undefined);
     await Promise.all([...this.servers.values()].map((s) => s.stop()));
     this.log.info('stopped', {});

@@ -161,7 +161,9 @@ const sleepMs = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * would race with it. `during` runs between the first and the next sample (the sysfs dumps) so the wait overlaps it.
  */
 export async function quietResources(handle: ClusterHandle, nodes: readonly string[], during: () => Promise<void>, o: QuietOptions = {}): Promise<Observed> {
-  const quietMs = o.quietMs ?? 700;
+  // longer than the simulator's longest link delay (1000 ms, sim/kernel/fuse-server.ts) plus the bundled plugin's
+  // 300 ms poll, and than igb's PF carrier gap after a sriov_numvfs write (≈0.5–1.1 s, docs/fidelity.md)
+  const quietMs = o.quietMs ?? 1500;
   const maxWaitMs = o.maxWaitMs ?? 10_000;
   const sample = (): Observed => Object.assign({}, ...nodes.map((node) => nodeResources(node, handle.get({ kind: 'Node', name: node }))));
   const start = Date.now();
@@ -344,10 +346,11 @@ export class ScenarioObserver {
     if (!ctx.signal.aborted) {
       await this.jitter?.wait();
       await handle.settle();
+      // the dumps after the quiet wait, not during it: a link the kernel holds down for a while (a PF re-initialised
+      // by a sriov_numvfs write) is back by then on both sides, so its state is the settled one, not a race
+      const resources = await quietResources(handle, this.nodes, async () => undefined, this.quiet);
       const dumps: Observed = {};
-      const resources = await quietResources(handle, this.nodes, async () => {
-        for (const node of this.nodes) Object.assign(dumps, await observeNode(handle, node, asIs));
-      }, this.quiet);
+      for (const node of this.nodes) Object.assign(dumps, await observeNode(handle, node, asIs));
       Object.assign(values, dumps, resources, podPhases(handle));
     }
     this.operations.push({

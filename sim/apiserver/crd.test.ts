@@ -3,14 +3,10 @@
 // applies, patches, edits status, watches and deletes them; namespaced and cluster-scoped; the schema's strict
 // decoding; deleting the CRD deletes its objects and takes the resource out of discovery.
 import t from 'tap';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { spawn } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Cluster } from '../cluster/cluster.ts';
-import { FakeAgent } from '../cluster/fake-agent.ts';
-import { ApiServer } from './server.ts';
-import { KUBECTL, kubectlRunner } from './fixtures/kubectl.ts';
+import { KUBECTL, kubectlOnApiServer } from './fixtures/kubectl.ts';
 
 const crd = (scope: 'Namespaced' | 'Cluster', plural: string, kind: string, extra = '') => `apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
@@ -56,18 +52,7 @@ if (!existsSync(KUBECTL)) {
   t.plan(0, `skipped: no kubectl at ${KUBECTL} (these tests drive CRDs with the real kubectl)`);
 } else {
   t.test('a CRD serves its resources to kubectl', async (t) => {
-    const work = mkdtempSync(join(tmpdir(), 'sl-crd-'));
-    const cluster = new Cluster({ seed: 5 });
-    cluster.addNode(new FakeAgent('node1'));
-    const api = await ApiServer.start({ cluster });
-    t.teardown(async () => {
-      await api.close();
-      cluster.close();
-      rmSync(work, { recursive: true, force: true });
-    });
-    const kubeconfig = join(work, 'kubeconfig');
-    writeFileSync(kubeconfig, api.kubeconfig(), { mode: 0o600 });
-    const kubectl = kubectlRunner(kubeconfig, work);
+    const { cluster, work, kubeconfig, kubectl } = await kubectlOnApiServer(t, 'sl-crd-', 5);
     const ok = async (args: string[], input?: string) => {
       const r = await kubectl(args, { input });
       t.equal(r.code, 0, `kubectl ${args.join(' ')}${r.code ? `: ${r.stderr}` : ''}`);

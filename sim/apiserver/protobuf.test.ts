@@ -2,9 +2,7 @@
 // field, the four kinds, malformed bodies, mutated bytes), the API server's answers to protobuf POSTs (201, 400 and
 // 415 Statuses), and the real kubectl's generator commands, which send protobuf, with `get -o json` after them.
 import t from 'tap';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import protobuf from 'protobufjs/minimal.js';
 import { Cluster } from '../cluster/cluster.ts';
 import { FakeAgent } from '../cluster/fake-agent.ts';
@@ -12,7 +10,7 @@ import { createRng } from '../scheduler/prng.ts';
 import { decodeProtobufBody, ProtobufDecodeError, PROTOBUF_CONTENT_TYPE, PROTOBUF_MAGIC } from './protobuf.ts';
 import { ApiServer } from './server.ts';
 import { send } from './fixtures/request.ts';
-import { KUBECTL, kubectlRunner } from './fixtures/kubectl.ts';
+import { KUBECTL, kubectlOnApiServer } from './fixtures/kubectl.ts';
 
 const { Writer } = protobuf;
 type Writer = protobuf.Writer;
@@ -296,18 +294,7 @@ if (!existsSync(KUBECTL)) {
   t.test(`the real kubectl: skipped, no kubectl at ${KUBECTL}`, async (t) => t.pass('nothing to run'));
 } else {
   t.test("the real kubectl's generator commands (protobuf bodies), then get -o json", async (t) => {
-    const work = mkdtempSync(join(tmpdir(), 'sl-pb-'));
-    const cluster = new Cluster({ seed: 4 });
-    cluster.addNode(new FakeAgent('node1', {}));
-    const api = await ApiServer.start({ cluster });
-    t.teardown(async () => {
-      await api.close();
-      cluster.close();
-      rmSync(work, { recursive: true, force: true });
-    });
-    const kubeconfig = join(work, 'kubeconfig');
-    writeFileSync(kubeconfig, api.kubeconfig(), { mode: 0o600 });
-    const kubectl = kubectlRunner(kubeconfig, work);
+    const { kubectl } = await kubectlOnApiServer(t, 'sl-pb-', 4);
     const ok = async (args: string[], out: RegExp) => {
       const r = await kubectl(args);
       t.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);

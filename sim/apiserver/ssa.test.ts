@@ -4,14 +4,9 @@
 // the field over, a field the applier stops applying removed, an Update manager (kubectl label) in the conflict
 // message with its apiVersion and time, and a list merged by key (`.spec.containers[name="app"].image`).
 import t from 'tap';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { request } from 'node:https';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Cluster } from '../cluster/cluster.ts';
-import { FakeAgent } from '../cluster/fake-agent.ts';
-import { ApiServer } from './server.ts';
-import { KUBECTL, kubectlRunner } from './fixtures/kubectl.ts';
+import { KUBECTL, kubectlOnApiServer } from './fixtures/kubectl.ts';
 import { pathString } from './managed-fields.ts';
 
 const cm = (data: Record<string, string>, labels?: Record<string, string>) => JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cfg', ...(labels ? { labels } : {}) }, data });
@@ -35,18 +30,7 @@ if (!existsSync(KUBECTL)) {
   t.plan(1, `skipped: no kubectl at ${KUBECTL} (server-side apply is tested with the real kubectl)`);
 } else {
   t.test('kubectl apply --server-side: managed fields, conflicts, force', async (t) => {
-    const work = mkdtempSync(join(tmpdir(), 'sl-ssa-'));
-    const cluster = new Cluster({ seed: 5 });
-    cluster.addNode(new FakeAgent('node1'));
-    const api = await ApiServer.start({ cluster });
-    t.teardown(async () => {
-      await api.close();
-      cluster.close();
-      rmSync(work, { recursive: true, force: true });
-    });
-    const kubeconfig = join(work, 'kubeconfig');
-    writeFileSync(kubeconfig, api.kubeconfig(), { mode: 0o600 });
-    const kubectl = kubectlRunner(kubeconfig, work);
+    const { api, kubectl } = await kubectlOnApiServer(t, 'sl-ssa-', 5);
     const apply = (body: string, ...flags: string[]) => kubectl(['apply', '--server-side', ...flags, '-f', '-'], { input: body });
     const managed = async (kind = 'configmap', name = 'cfg'): Promise<Entry[]> =>
       (JSON.parse((await kubectl(['get', kind, name, '-o', 'json', '--show-managed-fields'])).stdout) as { metadata: { managedFields: Entry[] } }).metadata.managedFields;

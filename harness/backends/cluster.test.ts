@@ -37,11 +37,12 @@ if (missing) {
     const up = await cli(['up', '--bare', '--topology', join(root, 'harness/backends/fixtures/tutorial-cluster.yaml')]);
     if (up.code !== 0) throw new Error(`up --bare exits ${up.code}\n${up.stderr}`);
     kc.loadFromFile(paths.kubeconfig);
-    // the deployments/ DaemonSets, as a user applies them
-    for (const f of ['sriovdp-configmap.yaml', 'sriovdp-daemonset.yaml', 'sriov-cni-daemonset.yaml']) {
+    // the deployments/ DaemonSets, as a user applies them: the SR-IOV plugin (its ConfigMap's pools are VFs only) and
+    // the virt plugin for the virtio tutorial's kernel.org/virt
+    for (const f of ['sriovdp-configmap.yaml', 'sriovdp-daemonset.yaml', 'sriov-cni-daemonset.yaml', 'virtdp-daemonset.yaml']) {
       for (const doc of parseAllDocuments(readFileSync(join(root, 'deployments', f), 'utf8'))) await api().create(doc.toJS() as KubernetesObject);
     }
-    await until('the deployments/ pods running', async () => (await podsRunning()) === 2);
+    await until('the deployments/ pods running', async () => (await podsRunning()) === 3);
   });
   const list = async (apiVersion: string, kind: string) => (await api().list(apiVersion, kind)).items;
   const podsRunning = async () => (await list('v1', 'Pod')).filter((p) => (p as { status?: { phase?: string } }).status?.phase === 'Running').length;
@@ -51,7 +52,7 @@ if (missing) {
   const leftovers = async (t: Test, when: string) => {
     const namespaces = (await list('v1', 'Namespace')).map((n) => n.metadata?.name ?? '');
     t.same(namespaces.filter((n) => n.startsWith('sriov-lab-agent-')), [], `${when}: no agent namespace`);
-    t.same((await list('apps/v1', 'DaemonSet')).map((d) => `${d.metadata?.namespace}/${d.metadata?.name}`).sort(), ['kube-system/kube-sriov-cni-ds-amd64', 'kube-system/kube-sriov-device-plugin-amd64'], `${when}: only the deployments/ DaemonSets`);
+    t.same((await list('apps/v1', 'DaemonSet')).map((d) => `${d.metadata?.namespace}/${d.metadata?.name}`).sort(), ['kube-system/kube-sriov-cni-ds-amd64', 'kube-system/kube-sriov-device-plugin-amd64', 'kube-system/kube-virt-device-plugin-amd64'], `${when}: only the deployments/ DaemonSets`);
     const pods = await list('v1', 'Pod');
     t.same(pods.filter((p) => p.metadata?.labels?.[RUN_LABEL] !== undefined || p.metadata?.name?.startsWith(AGENT_NAME)).map((p) => p.metadata?.name), [], `${when}: no agent pod`);
     t.same(pods.filter((p) => p.metadata?.namespace === 'default').map((p) => p.metadata?.name), [], `${when}: no scenario pod`);

@@ -23,7 +23,9 @@ import { Jitter, ScenarioObserver, recordingBackend, type QuietOptions, type Sce
 
 export const FIDELITY_USAGE =
   'usage: sriov-lab fidelity [PATH…] [--a sim] [--b qemu] [--seed N] [--filter GLOB]… [--device-plugin "CMD"] [--cni PATH]\n' +
-  '                          [--json FILE] [--html FILE] [--keep] [--jitter MS]\n' +
+  '                          [--json FILE] [--html FILE] [--keep] [--jitter MS] [--jobs N]\n' +
+  '  --jobs N: scenarios compared at once (default 1: a real kernel\'s timing is part of what is compared), each\n' +
+  '    still on A then on B; the output stays in file order.\n' +
   '  Runs each scenario on backend A and on backend B and compares what each observed after every operation\n' +
   '  (sysfs of SR-IOV PFs/VFs, netdevs, VF settings, Node extended resources, sysfs read values and write errnos,\n' +
   '  Allocate, ListAndWatch devices, CNI results). PATH: scenario files or folders (default: scenarios/).\n' +
@@ -61,6 +63,8 @@ export interface FidelityOptions {
   jitterMs?: number;
   /** put each scenario's observations into the result (default false) */
   keepObservations?: boolean;
+  /** scenarios compared at once (default 1); each one still runs on A, then on B */
+  jobs?: number;
 }
 
 async function observeOn(s: Scenario, backend: Backend & BackendRunInfo, o: FidelityOptions, signal: AbortSignal, side: number): Promise<{ obs: ScenarioObservation; interrupted: boolean }> {
@@ -90,24 +94,42 @@ export async function fidelity(scenarios: readonly Scenario[], o: FidelityOption
   const comparisons: ScenarioComparison[] = [];
   const observations: NonNullable<FidelityResult['observations']> = [];
   let interrupted = false;
-  for (const s of scenarios) {
-    if (signal.aborted) {
-      interrupted = true;
-      break;
+  type Done = { c: ScenarioComparison; obs: { a: ScenarioObservation; b: ScenarioObservation } } | 'interrupted';
+  const done: Array<Done | undefined> = new Array<Done | undefined>(scenarios.length);
+  let delivered = 0;
+  // comparisons and onScenario in file order, each as soon as every scenario before it is done
+  const deliver = () => {
+    while (delivered < scenarios.length && done[delivered] !== undefined) {
+      const d = done[delivered++]!;
+      if (d === 'interrupted' || interrupted) {
+        interrupted = true;
+        continue;
+      }
+      comparisons.push(d.c);
+      if (o.keepObservations) observations.push(d.obs);
+      o.onScenario?.(d.c, d.obs);
     }
-    o.progress?.(`${s.name}: on ${names.a}…`);
-    const ra = await observeOn(s, o.a, o, signal, 0);
-    o.progress?.(`${s.name}: on ${names.b}…`);
-    const rb = await observeOn(s, o.b, o, signal, 1);
-    if (ra.interrupted || rb.interrupted) {
-      interrupted = true;
-      break;
+  };
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < scenarios.length) {
+      const i = next++;
+      const s = scenarios[i];
+      if (signal.aborted) {
+        done[i] = 'interrupted';
+        deliver();
+        continue;
+      }
+      o.progress?.(`${s.name}: on ${names.a}…`);
+      const ra = await observeOn(s, o.a, o, signal, 0);
+      o.progress?.(`${s.name}: on ${names.b}…`);
+      const rb = await observeOn(s, o.b, o, signal, 1);
+      done[i] = ra.interrupted || rb.interrupted ? 'interrupted' : { c: compareScenario(ra.obs, rb.obs, names), obs: { a: ra.obs, b: rb.obs } };
+      deliver();
     }
-    const c = compareScenario(ra.obs, rb.obs, names);
-    comparisons.push(c);
-    if (o.keepObservations) observations.push({ a: ra.obs, b: rb.obs });
-    o.onScenario?.(c, { a: ra.obs, b: rb.obs });
-  }
+  };
+  const jobs = Math.max(1, Math.min(o.jobs ?? 1, o.a.maxJobs ?? Infinity, o.b.maxJobs ?? Infinity, scenarios.length || 1));
+  await Promise.all(Array.from({ length: jobs }, () => worker()));
   return {
     kind: 'sriov-lab/fidelity',
     backends: names,
@@ -190,6 +212,7 @@ export async function fidelityCommand(args: string[], io: FidelityCommandIo = {}
       keep: values.keep === true,
       jitterMs,
       keepObservations: values.json !== undefined || values.html !== undefined,
+      jobs: values.jobs !== undefined ? parsed.flags.jobs : 1,
       signal: interrupt.signal,
       clock: io.clock,
       command: joinCommandLine(['sriov-lab', 'fidelity', ...args]),

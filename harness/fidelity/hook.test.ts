@@ -58,3 +58,37 @@ t.test('a failing hook is logged and does not change the run', async (t) => {
   t.equal(run.scenarios[0].status, 'passed');
   t.ok(run.scenarios[0].trace.some((e) => e.kind === 'log' && e.level === 'error' && e.message.includes('afterOperation hook failed after') && e.message.includes('boom')));
 });
+
+t.test('fidelity with jobs: scenarios compared at once, each on A then B, delivered in file order', async (t) => {
+  const { fidelity } = await import('./command.ts');
+  const timerClock = { now: () => Date.now(), sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)) };
+  const mk = (name: string, ms: number) =>
+    parseScenario(`apiVersion: sriov-lab.dev/v1alpha1\nkind: Scenario\nmetadata: { name: ${name} }\nspec:\n  steps:\n    - name: s\n      try:\n        - sleep: ${ms}\n`, `scenarios/${name}.yaml`, { dir: '/tmp' });
+  const list = [mk('slow', 150), mk('quick', 1), mk('middle', 40)];
+  const track = () => {
+    const b = fakeBackend({}, timerClock);
+    const up = b.up.bind(b);
+    const seen = { live: 0, peak: 0, order: [] as string[] };
+    b.up = async (o) => {
+      seen.peak = Math.max(seen.peak, ++seen.live);
+      const h = await up(o);
+      const down = h.down.bind(h);
+      return Object.assign(h, { down: async () => { seen.live--; await down(); } });
+    };
+    return { b, seen };
+  };
+  const run = async (jobs: number) => {
+    const a = track();
+    const b = track();
+    const delivered: string[] = [];
+    const r = await fidelity(list, { a: a.b, b: b.b, seed: 1, clock: timerClock, jobs, quiet: { quietMs: 5 }, onScenario: (c) => delivered.push(c.name) });
+    return { r, delivered, peakA: a.seen.peak, peakB: b.seen.peak };
+  };
+  const one = await run(1);
+  const two = await run(2);
+  t.equal(one.peakA, 1);
+  t.equal(two.peakA, 2, 'two scenarios up on A at once');
+  t.same(two.delivered, ['slow', 'quick', 'middle'], 'onScenario in file order');
+  t.same(two.r.comparisons.map((c) => c.name), one.r.comparisons.map((c) => c.name));
+  t.same(two.r.totals, one.r.totals, 'the same totals as one at a time');
+});

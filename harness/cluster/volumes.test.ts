@@ -85,9 +85,11 @@ spec:
       },
     );
     t.equal(noCm.code, 0, noCm.stderr);
-    await until('no-cm failed', () => sc.cluster.store.get('Pod', 'default', 'no-cm')?.status?.phase === 'Failed');
-    const events = await kubectl(['get', 'events', '--field-selector', 'involvedObject.name=no-cm', '-o', 'jsonpath={range .items[*]}{.message}{"\\n"}{end}']);
-    t.match(events.stdout, /MountVolume\.SetUp failed for volume "cfg" : configmap "does-not-exist" not found/);
+    // the kubelet keeps such a pod ContainerCreating and retries the mount, with FailedMount events
+    await until('no-cm FailedMount', () => sc.cluster.store.list('Event').some((e) => e.involvedObject?.name === 'no-cm' && e.reason === 'FailedMount'));
+    t.equal(sc.cluster.store.get('Pod', 'default', 'no-cm')?.status?.phase, 'Pending', 'the pod stays Pending');
+    const events = await kubectl(['get', 'events', '--field-selector', 'involvedObject.name=no-cm', '-o', 'jsonpath={range .items[*]}{.reason}: {.message}{"\\n"}{end}']);
+    t.match(events.stdout, /FailedMount: MountVolume\.SetUp failed for volume "cfg" : configmap "does-not-exist" not found/);
     const noCmUid = sc.cluster.store.get('Pod', 'default', 'no-cm')!.metadata!.uid!;
     t.notOk(existsSync(node.hostPath(`/var/lib/kubelet/pods/${noCmUid}`)), 'nothing of its volumes stays');
 

@@ -703,7 +703,7 @@ export class Cluster {
       }
     } catch (e) {
       if (rec.state !== 'admitting') return;
-      this.sandboxFailed(rec, (e as Error).message);
+      this.sandboxFailed(rec, (e as Error).message, e instanceof PodStartError ? e.reason : 'FailedCreatePodSandBox');
       return;
     }
     if (rec.state !== 'admitting') return;
@@ -746,8 +746,12 @@ export class Cluster {
     for (const c of updated.spec?.containers ?? []) this.containerStartedEvents(updated, c.name, c.image ?? '', nodeName);
   }
 
-  /** kuberuntime_manager.go SyncPod: createPodSandbox failed → event, pod stays Pending, the worker retries */
-  private sandboxFailed(rec: PodRecord, message: string): void {
+  /**
+   * kuberuntime_manager.go SyncPod: createPodSandbox failed → event, pod stays Pending, the worker retries. A volume
+   * that cannot be set up (FailedMount: volumemanager's WaitForAttachAndMount) keeps the pod Pending and retried the
+   * same way, with its own event reason and the volume manager's message.
+   */
+  private sandboxFailed(rec: PodRecord, message: string, reason = 'FailedCreatePodSandBox'): void {
     rec.sandboxFailures++;
     const nodeName = rec.nodeName!;
     const now = this.now();
@@ -778,7 +782,8 @@ export class Cluster {
         })),
       };
     });
-    this.recordEvent(updated, 'Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${message}`, { component: 'kubelet', host: nodeName });
+    const text = reason === 'FailedCreatePodSandBox' ? `Failed to create pod sandbox: ${message}` : message;
+    this.recordEvent(updated, 'Warning', reason, text, { component: 'kubelet', host: nodeName });
     const delayMs = POD_WORKER_BACKOFF_MS * (1 + POD_WORKER_BACKOFF_JITTER * this.backoffRng.next());
     rec.retry = this.kubeletClock.setTimeout(() => {
       rec.retry = undefined;

@@ -19,9 +19,10 @@ export interface SysfsServerConfig {
   controlSocket: string;
   mirror?: { netns: string; fabricNetns: string; ipPath?: string };
   /**
-   * the drivers' link delays (NIC catalog driverLinkTiming) are modelled, each at most this long (default 1000 ms:
-   * the states come in the kernel's order while a sim stays fast; the bundled plugin polls every 300 ms, so it sees
-   * them); null: links change at once
+   * the drivers' link delays (NIC catalog driverLinkTiming) are modelled, each lasting exactly this long (default
+   * 1000 ms): the states come in the kernel's order while a sim stays fast, and a device plugin that polls every
+   * 300 ms, or registers a resource for VFs that just appeared, sees each of them every time (igb's 630 ms PF gap
+   * was missed now and then by a plugin registering its new resource); null: links change at once
    */
   linkDelayCapMs?: number | null;
   /** what to remove when the parent dies without stopping us (e.g. killed with SIGKILL) */
@@ -56,7 +57,7 @@ async function serveNode(config: SysfsServerConfig, log: (line: string) => void)
         mirror?.flush().catch((e: Error) => log(`link delay: ${e.message}`));
       }, ms);
       timers.add(t);
-    }, config.linkDelayCapMs ?? 1000);
+    }, config.linkDelayCapMs ?? 1000, config.linkDelayCapMs ?? 1000);
   }
   const stop = async (cleanup: boolean) => {
     for (const u of undo.reverse()) {

@@ -152,6 +152,7 @@ export class SysfsModel {
   private readonly listeners = new Set<(e: SysfsEvent) => void>();
   private later: LinkScheduler | null = null;
   private linkDelayCapMs = Infinity;
+  private linkDelayFloorMs = 0;
 
   constructor(opts: ModelOptions) {
     this.naming = opts.netdevNaming ?? 'predictable';
@@ -829,16 +830,19 @@ export class SysfsModel {
    * Model the drivers' link delays (driverLinkTiming in the NIC catalog): a PF re-initialised by a sriov_numvfs
    * write has no carrier for a while, a new VF netdev has none until its driver brings the link up. `later` runs
    * the end of each delay (and must then let the node runtime apply drainNetdevChanges); `capMs` bounds each delay,
-   * so a simulator can keep the order of the states while taking less time. Without this call links change at once.
+   * so a simulator can keep the order of the states while taking less time, and `floorMs` lengthens a short one, so a
+   * device plugin's poll (and its registration of a new resource) always sees the state. Without this call links
+   * change at once.
    */
-  modelLinkDelays(later: LinkScheduler, capMs = Infinity): void {
+  modelLinkDelays(later: LinkScheduler, capMs = Infinity, floorMs = 0): void {
     this.later = later;
     this.linkDelayCapMs = capMs;
+    this.linkDelayFloorMs = floorMs;
   }
 
   private holdCarrier(dev: PciDevice, ms: number, why: string): void {
     if (!this.later || ms <= 0) return;
-    const delay = Math.min(ms, this.linkDelayCapMs);
+    const delay = Math.min(Math.max(ms, this.linkDelayFloorMs), this.linkDelayCapMs);
     dev.carrierHolds = (dev.carrierHolds ?? 0) + 1;
     this.refreshCarrier(dev);
     this.record({ op: 'link', path: `/sys/bus/pci/devices/${dev.pciAddr}`, value: `carrier held off ${delay}ms: ${why}` });

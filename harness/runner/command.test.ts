@@ -88,7 +88,8 @@ t.test('interrupting still writes the reports and exits 1', async (t) => {
     const controller = new AbortController();
     const h = harness(t, { hooks: { down: () => controller.abort() } });
     const json = join(h.dir, 'run.json');
-    const code = await runCommand([join(h.dir, 'suite'), '--json', json], { ...h.io, signal: controller.signal });
+    // one at a time (the default is one per core): the second has not started when the first one's down aborts
+    const code = await runCommand([join(h.dir, 'suite'), '--json', json, '--jobs', '1'], { ...h.io, signal: controller.signal });
     t.equal(code, 1);
     const run = parseRunResult(readFileSync(json, 'utf8'));
     t.equal(run.run.interrupted, true);

@@ -117,7 +117,7 @@ t.test('the plan is the seed\'s', async (t) => {
   t.same(planSteps(5, 200, target), planSteps(5, 200, target));
   t.notSame(planSteps(5, 200, target), planSteps(6, 200, target));
   const kinds = new Set(planSteps(5, 400, target).map((s) => s.kind));
-  t.same([...kinds].sort(), ['driverRebind', 'ipamFail', 'kubeletRestart', 'pfFlap', 'pluginKill', 'pluginRestart', 'pluginStart', 'podCreate', 'podDelete', 'socketDelete', 'vfCount', 'vfFlap']);
+  t.same([...kinds].sort(), ['driverRebind', 'ipamFail', 'kubeletRestart', 'netnsVanish', 'pfFlap', 'pluginKill', 'pluginRestart', 'pluginStart', 'podCreate', 'podDelete', 'socketDelete', 'vfCount', 'vfFlap']);
 });
 
 t.test('the VF report of a node', async (t) => {

@@ -61,7 +61,7 @@ t.test('validation names the wrong field', async (t) => {
   const cases: Array<[string, (r: JsonObject) => void, string]> = [
     ['schema', (r) => (r.schema = 'other'), 'schema: expected "sriov-lab/run-result", found "other"'],
     ['version', (r) => (r.version = 2), 'version: expected 1 (this sriov-lab reads version 1 only), found 2'],
-    ['backend', (r) => (at(r, 'run').backend = 'vmware'), 'run.backend: expected one of sim|qemu|host|kind, found "vmware"'],
+    ['backend', (r) => (at(r, 'run').backend = 'vmware'), 'run.backend: expected one of sim|qemu|host|cluster|kind, found "vmware"'],
     ['seed', (r) => (at(r, 'run').seed = '12'), 'run.seed: expected a number, found "12"'],
     ['status', (r) => (at(r, 'scenarios', 2).status = 'broken'), 'scenarios[2].status: expected one of passed|failed|skipped, found "broken"'],
     ['skip reason', (r) => delete at(r, 'scenarios', 3).skipReason, 'scenarios[3].skipReason: expected a reason for a skipped scenario, found nothing'],

@@ -3,7 +3,7 @@
 // a pod asking for a VF that gets Running with net1, and the errors kubectl prints from the server's Status; pods
 // running their commands: logs (-f, --tail), exec (eth0 and net1, stdin, the exit code), restartPolicy Never.
 import t from 'tap';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -15,8 +15,8 @@ import { defaultConfigJson } from '../../plugins/device-plugin/config.ts';
 import { SimNodeProvider } from '../backends/sim.ts';
 import { LabCluster } from './lab-cluster.ts';
 import { ONE_VF_TOPOLOGY, SRIOV_NAD, vfPod } from './fixtures/one-vf.ts';
+import { KUBECTL, kubectlRunner } from '../../sim/apiserver/fixtures/kubectl.ts';
 
-const KUBECTL = '/usr/bin/kubectl';
 const missing = [caps.root(), caps.fuse(), caps.netns(), caps.cniPlugins()].find((c) => !c.ok);
 
 const topology = parseTopology(ONE_VF_TOPOLOGY, 'one-vf.yaml');
@@ -69,12 +69,6 @@ spec:
       image: busybox
 `;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 if (!existsSync(KUBECTL)) {
   t.plan(0, `skipped: no kubectl at ${KUBECTL} (it does not come from a package registry; the CI image has it)`);
 } else if (missing) {
@@ -95,16 +89,7 @@ if (!existsSync(KUBECTL)) {
     const api = await sc.serveApi();
     const kubeconfig = join(work, 'kubeconfig');
     writeFileSync(kubeconfig, api.kubeconfig(), { mode: 0o600 });
-    const kubectl = (args: string[], opts: { kubeconfig?: string; input?: string } = {}): Promise<Run> =>
-      new Promise((resolve) => {
-        const c = spawn(KUBECTL, ['--kubeconfig', opts.kubeconfig ?? kubeconfig, '--cache-dir', join(work, 'cache'), ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-        let stdout = '';
-        let stderr = '';
-        c.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-        c.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-        c.on('close', (code) => resolve({ code, stdout, stderr }));
-        c.stdin.end(opts.input ?? '');
-      });
+    const kubectl = kubectlRunner(kubeconfig, work);
     const file = (name: string, text: string) => {
       const p = join(work, name);
       writeFileSync(p, text);

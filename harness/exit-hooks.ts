@@ -9,6 +9,8 @@
 //   hooks (default `asyncTimeoutMs`). Further signals while the hooks run are ignored (SIGKILL still works).
 // After a signal the hooks run once, the handlers are removed and the same signal is raised again, so the process
 // still dies of that signal (exit status 128+n) as it would have without us.
+// A command that handles a signal itself (`run`'s Ctrl-C: finish the scenario's own cleanup, then write the report)
+// defers it (`deferSignal`): the hooks then leave that signal to it, and still run on the others and on exit.
 
 export interface ExitHook {
   /** shown in the message when the hook throws */
@@ -21,6 +23,7 @@ export interface ExitHook {
 
 const hooks = new Set<ExitHook>();
 const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+const deferred = new Map<NodeJS.Signals, number>();
 let installed = false;
 let running = false;
 export const asyncTimeoutMs = 10_000;
@@ -36,7 +39,7 @@ function runSync(): void {
 }
 
 async function onSignal(sig: NodeJS.Signals): Promise<void> {
-  if (running) return;
+  if (running || (deferred.get(sig) ?? 0) > 0) return;
   running = true;
   const list = [...hooks].reverse();
   const all = Promise.all(
@@ -87,6 +90,20 @@ export function addExitHook(hook: ExitHook): () => void {
   return () => {
     hooks.delete(hook);
     if (hooks.size === 0 && !running) uninstall();
+  };
+}
+
+/**
+ * Leaves `sig` to the caller, who handles it and ends the process in its own way (the sync hooks still run on exit);
+ * the returned function gives it back to the hooks.
+ */
+export function deferSignal(sig: NodeJS.Signals): () => void {
+  deferred.set(sig, (deferred.get(sig) ?? 0) + 1);
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    deferred.set(sig, (deferred.get(sig) ?? 1) - 1);
   };
 }
 

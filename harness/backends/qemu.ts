@@ -46,6 +46,7 @@ class QemuProvider implements NodeProvider {
         shares: [{ hostPath: this.workDir }, ...this.userShares(opts)],
         mgmt: { hostForwards: [{ hostPort: port, guestPort: NODE_AGENT_PORT }] },
         onProgress: (l) => progress?.(`${spec.name}: ${l}`),
+        ...(opts.signal ? { signal: opts.signal } : {}),
       });
     let vm: Awaited<ReturnType<typeof startVm>>;
     try {

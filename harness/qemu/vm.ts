@@ -81,6 +81,8 @@ export interface StartVmOptions {
   onProgress?: (line: string) => void;
   /** keep QEMU running after this process exits (sriov-lab vm up); otherwise it dies with us, even on SIGKILL */
   detached?: boolean;
+  /** aborting it while the guest boots stops the VM and fails the start (Ctrl-C during `run`'s up) */
+  signal?: AbortSignal;
 }
 
 export interface VmExecOptions {
@@ -471,6 +473,7 @@ async function startVmOnce(opts: StartVmOptions): Promise<Vm> {
 
   const bootError = (): string | undefined => {
     if (exited) return exited;
+    if (opts.signal?.aborted) return 'interrupted while the guest booted';
     const con = tail(consolePath, 200);
     const m = con.split('\n').find((l) => l.includes(BOOT_ERROR_MARKER));
     return m ? `guest set-up failed: ${m.trim()}` : undefined;

@@ -24,6 +24,7 @@ import { backends as defaultRegistry, createBackendRegistry, UnknownBackendError
 import { runScenarios } from './runner.ts';
 import type { BackendRunInfo } from '../backend.ts';
 import { parseSeed, randomSeed } from './seed.ts';
+import { deferSignal } from '../exit-hooks.ts';
 import { joinCommandLine, splitCommandLine } from './shell-words.ts';
 
 export const RUN_USAGE =
@@ -157,7 +158,10 @@ export function loadScenarioPaths(paths: string[], cwd: string, command = 'run',
 }
 
 /**
- * Ctrl-C once aborts the returned signal (the current scenario's finally and down still run); twice exits at once.
+ * Ctrl-C once aborts the returned signal (the current scenario's finally and down still run); twice exits at once
+ * (the exit hooks' sync parts, such as killing a VM, still run). While it is in place the exit hooks leave SIGINT to
+ * it, so a backend's hook (a VM, a real cluster's namespace) does not tear the run down under it and re-raise the
+ * signal as a second Ctrl-C: the backend's own down cleans up and the report is written.
  * With an `external` signal, that one is followed instead and SIGINT is left alone (tests).
  */
 export function interruptOnSigint(stderr: { write(s: string): unknown }, external?: AbortSignal): { signal: AbortSignal; dispose(): void } {
@@ -170,13 +174,18 @@ export function interruptOnSigint(stderr: { write(s: string): unknown }, externa
     stderr.write("\nsriov-lab: interrupting: finishing the current scenario's cleanup (Ctrl-C again to exit now)\n");
     controller.abort();
   };
+  let undefer = (): void => undefined;
   if (external?.aborted) controller.abort();
   else if (external) external.addEventListener('abort', () => controller.abort(), { once: true });
-  else process.on('SIGINT', onSigint);
+  else {
+    process.on('SIGINT', onSigint);
+    undefer = deferSignal('SIGINT');
+  }
   return {
     signal: controller.signal,
     dispose: () => {
       if (!external) process.off('SIGINT', onSigint);
+      undefer();
     },
   };
 }

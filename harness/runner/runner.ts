@@ -372,7 +372,10 @@ async function runOne(
     cluster = await o.backend.up(upOpts);
   } catch (e) {
     result.status = 'failed';
-    result.error = { ...toResultError(e, s.location), message: `backend ${o.backend.name} could not start the cluster: ${toResultError(e).message}` };
+    result.error = o.signal.aborted
+      ? // Ctrl-C while the backend started (a VM booting): the backend stopped what it had started
+        toResultError(new InterruptedError(`up of scenario ${s.name}: ${toResultError(e).message}`), s.location)
+      : { ...toResultError(e, s.location), message: `backend ${o.backend.name} could not start the cluster: ${toResultError(e).message}` };
   }
 
   if (cluster) {

@@ -10,6 +10,7 @@ import { caps } from '../../../sim/caps.ts';
 import { adoptContainer, modelOptionsFor, newRunId } from '../../../sim/node/node.ts';
 import { defaultTopology } from '../../../sim/topology/topology.ts';
 import { KindTools } from './tools.ts';
+import { modelFault } from '../sim.ts';
 import { makeShared, unmakeShared, SHARE_IN_NODE } from './share.ts';
 import { dockerdMissing, hostRootfsTarball, startOwnDockerd, tempDir } from './own-dockerd.ts';
 
@@ -79,7 +80,23 @@ else {
     const listed = await node.sysfs.control.request({ op: 'vf.list', pf: pf.ifname! });
     t.same((listed.vfs ?? []).map((v) => v.pciAddr).sort(), [...vfs].sort(), 'the sysfs server on the host holds the VFs the container made');
 
+    // a fault the kind backend injects: the model's, through the control socket on the host, seen in the container
+    await modelFault(node.sysfs.control, { kind: 'pfLink', pf: pf.ifname!, up: false });
+    r = await sh(`cat /sys/class/net/${pf.ifname}/carrier; ip -o link show ${pf.ifname}`);
+    t.match(r.stdout, /^0\n/, 'pfLink down: the PF has no carrier in the container’s sysfs');
+    t.match(r.stdout, /NO-CARRIER|state DOWN|LOWERLAYERDOWN/, 'and its netdev in the container’s network namespace has lost carrier');
+
+    // a reboot as the kind backend does it: the hardware off, docker restart, adopted again in the new namespaces
     await node.stop();
+    await tools.dockerRestart('kindnode');
+    const pid2 = await tools.containerPid('kindnode');
+    t.not(pid2, pid, `after docker restart the container's init is a new PID (${pid2})`);
+    const again = await adoptContainer({ name: spec.name, model: modelOptionsFor(spec), runId, pid: pid2, share: { host: share, container: SHARE_IN_NODE } });
+    r = await sh(`cat /sys/bus/pci/devices/${pf.pciAddr}/sriov_numvfs; cat /sys/class/net/${pf.ifname}/carrier; ip -o link show ${pf.ifname}`);
+    t.equal(r.exitCode, 0, r.stderr);
+    t.match(r.stdout, /^0\n1\n/, 'the adopted-again node has the hardware as after a power cycle: no VFs, carrier up');
+    t.match(r.stdout, new RegExp(`: ${pf.ifname}[:@]`), 'and the PF netdev in the new network namespace');
+    await again.stop();
     stopped = true;
     r = await sh('ls /sys/bus/pci/devices; ip -o link show');
     t.notMatch(r.stdout, pf.pciAddr, 'after stop the container has its own /sys back');

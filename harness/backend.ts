@@ -119,8 +119,8 @@ export interface ClusterHandle extends AsyncDisposable {
 
 export interface Backend {
   readonly name: BackendName;
-  /** the same backend with the run's backend flags (`--kubeconfig`); absent: the backend takes none */
-  withOptions?(o: { kubeconfig?: string }): Backend & BackendRunInfo;
+  /** the same backend with the run's backend flags (`--kubeconfig`; kind: `--reuse`, `--keep`); absent: it takes none */
+  withOptions?(o: { kubeconfig?: string; reuse?: string; keep?: boolean }): Backend & BackendRunInfo;
   /** can this backend run here at all (and if not, why)? */
   available(): Promise<{ ok: true; detail: string } | { ok: false; reason: string }>;
   /** can it provide this requirement? */

@@ -2,6 +2,7 @@
 import { backends } from '../runner/registry.ts';
 import { clusterBackendDefault } from './cluster/index.ts';
 import { hostBackend } from './host.ts';
+import { kindBackendDefault } from './kind/index.ts';
 import { qemuBackend } from './qemu.ts';
 import { simBackend } from './sim.ts';
 
@@ -13,4 +14,5 @@ export function registerBuiltinBackends(): void {
   backends.register(qemuBackend);
   backends.register(hostBackend);
   backends.register(clusterBackendDefault);
+  backends.register(kindBackendDefault);
 }

@@ -21,6 +21,8 @@ import { LabCluster, type LabNode, type NodeProvider } from '../cluster/lab-clus
 import { LabClusterHandle } from '../cluster/handle.ts';
 import type { NodeEvents } from '../node/node-rpc.ts';
 import { formatSysfsDump, type SysfsEntry } from './sysfs-dump.ts';
+import type { ControlClient } from '../../sim/kernel/control-client.ts';
+import type { MachineFault } from '../cluster/lab-cluster.ts';
 import { localNodeApi, nodeService } from '../node/node-service.ts';
 
 /** A simulated node: the node interface, and in-process access to its machine and runtime (the daemon's exec, logs). */
@@ -124,41 +126,8 @@ export class SimNodeProvider implements NodeProvider<SimLabNode> {
         node,
         runtime: rt,
         sync,
-        async fault(fault) {
-          switch (fault.kind) {
-            case 'sysfsFailWrites':
-              await ctl.request({ op: 'fault.failWrites', path: fault.path, errno: fault.errno as ErrnoName, count: fault.count ?? 1 });
-              break;
-            case 'sysfsDelay':
-              await ctl.request({ op: 'fault.delay', path: fault.path, delayMs: fault.delayMs, count: fault.count ?? 1 });
-              break;
-            case 'pfLink':
-              await ctl.request({ op: 'link.set', ifname: fault.pf, up: fault.up });
-              break;
-            case 'vfLink': {
-              const { vfs = [] } = await ctl.request({ op: 'vf.list', pf: fault.pf });
-              const targets = fault.vf === undefined ? vfs : vfs.filter((v) => v.index === fault.vf);
-              if (targets.length === 0) throw new Error(`${fault.pf} has no VF ${fault.vf ?? ''}`);
-              for (const v of targets) await ctl.request({ op: 'link.set', ifname: v.pciAddr, up: fault.up });
-              break;
-            }
-            case 'vfUnplug':
-              await ctl.request({ op: 'vf.unplug', pciAddr: fault.pciAddr });
-              break;
-            case 'vfAttrFail':
-              await ctl.request({ op: 'fault.failVfSet', pf: fault.pf, attr: fault.attr, errno: fault.errno as ErrnoName, count: fault.count ?? 1 });
-              break;
-            default: {
-              // a new Fault kind must be handled here: this stops compiling until it is
-              const unknown: never = fault;
-              throw new Error(`fault ${(unknown as { kind: string }).kind} is not implemented by the sim backend`);
-            }
-          }
-        },
-        async sysfsDump() {
-          const { data } = await ctl.request({ op: 'snapshot' });
-          return formatSysfsDump(data as SysfsEntry[]);
-        },
+        fault: (fault) => modelFault(ctl, fault),
+        sysfsDump: () => modelSysfsDump(ctl),
         async stop() {
           clearInterval(poll);
           await rt.stop();
@@ -223,3 +192,42 @@ export const simBackend: Backend & BackendRunInfo = {
     return new LabClusterHandle(await LabCluster.start(new SimNodeProvider(simProviderOptions(opts)), opts));
   },
 };
+
+/** A machine fault injected into a node's kernel model through its sysfs server's control socket (sim and kind). */
+export async function modelFault(ctl: ControlClient, fault: MachineFault): Promise<void> {
+  switch (fault.kind) {
+    case 'sysfsFailWrites':
+      await ctl.request({ op: 'fault.failWrites', path: fault.path, errno: fault.errno as ErrnoName, count: fault.count ?? 1 });
+      break;
+    case 'sysfsDelay':
+      await ctl.request({ op: 'fault.delay', path: fault.path, delayMs: fault.delayMs, count: fault.count ?? 1 });
+      break;
+    case 'pfLink':
+      await ctl.request({ op: 'link.set', ifname: fault.pf, up: fault.up });
+      break;
+    case 'vfLink': {
+      const { vfs = [] } = await ctl.request({ op: 'vf.list', pf: fault.pf });
+      const targets = fault.vf === undefined ? vfs : vfs.filter((v) => v.index === fault.vf);
+      if (targets.length === 0) throw new Error(`${fault.pf} has no VF ${fault.vf ?? ''}`);
+      for (const v of targets) await ctl.request({ op: 'link.set', ifname: v.pciAddr, up: fault.up });
+      break;
+    }
+    case 'vfUnplug':
+      await ctl.request({ op: 'vf.unplug', pciAddr: fault.pciAddr });
+      break;
+    case 'vfAttrFail':
+      await ctl.request({ op: 'fault.failVfSet', pf: fault.pf, attr: fault.attr, errno: fault.errno as ErrnoName, count: fault.count ?? 1 });
+      break;
+    default: {
+      // a new Fault kind must be handled here: this stops compiling until it is
+      const unknown: never = fault;
+      throw new Error(`fault ${(unknown as { kind: string }).kind} is not implemented on the kernel model`);
+    }
+  }
+}
+
+/** the sysfs dump of a node's kernel model, from its sysfs server */
+export async function modelSysfsDump(ctl: ControlClient): Promise<string> {
+  const { data } = await ctl.request({ op: 'snapshot' });
+  return formatSysfsDump(data as SysfsEntry[]);
+}

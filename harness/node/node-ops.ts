@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { PodResourcesClient } from '../../sim/kubelet/grpc.ts';
-import { execWith, spawnLocal } from '../../sim/node/exec.ts';
+import { execWith, spawnLocal, type ExecOutcome } from '../../sim/node/exec.ts';
 import { answerNodeRpc, type Methods, type NodeHandlers } from './node-rpc.ts';
 
 export const CHECKPOINT_PATH = '/var/lib/kubelet/device-plugins/kubelet_internal_checkpoint';
@@ -25,13 +25,26 @@ export interface NodeOpsOptions {
   nodeName: string;
   /** the agent's exit (shutdown, or its stdin closed) */
   exit: () => void;
+  /**
+   * runs a command on the node instead (a kind node: `docker exec` into its container, from the host); files are then
+   * read with `cat` through it and the pod-resources socket is found with `nodeFile`
+   */
+  run?: (argv: string[], opts: { input?: string; timeoutMs?: number }) => Promise<ExecOutcome>;
+  /** where a node path is on the machine the handlers run on (default: the path itself) */
+  nodeFile?: (path: string) => string;
 }
 
 export function nodeOpsHandlers(o: NodeOpsOptions): Partial<NodeHandlers> {
   const onHost = (argv: string[]) => (o.hostNs ? [...NSENTER, ...argv] : argv);
-  const run = (argv: string[], opts: { input?: string; timeoutMs?: number } = {}) => execWith(spawnLocal, onHost(argv), { ...opts, env: ENV });
+  const run = (argv: string[], opts: { input?: string; timeoutMs?: number } = {}) => (o.run ? o.run(argv, opts) : execWith(spawnLocal, onHost(argv), { ...opts, env: ENV }));
+  const readNodeFile = async (path: string): Promise<string> => {
+    if (!o.run) return readFileSync(path, 'utf8');
+    const r = await run(['cat', path], { timeoutMs: 30_000 });
+    if (r.exitCode !== 0) throw new Error(r.stderr.trim() || `cat ${path}: exit code ${r.exitCode}`);
+    return r.stdout;
+  };
   const needsHost = (what: string) => {
-    if (!o.hostNs) throw new Error(`${what} needs the node's own systemd: this node's kubelet is not a service the agent can reach (a simulated node: use sriov-lab restart kubelet)`);
+    if (!o.hostNs && !o.run) throw new Error(`${what} needs the node's own systemd: this node's kubelet is not a service the agent can reach (a simulated node: use sriov-lab restart kubelet)`);
   };
   return {
     hello: async () => ({ nodeName: o.nodeName, kernelRelease: readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim(), capacity: {}, allocatable: {} }),
@@ -51,9 +64,9 @@ export function nodeOpsHandlers(o: NodeOpsOptions): Partial<NodeHandlers> {
             const r = await run(['journalctl', '--unit', 'kubelet', '--lines', '2000', '--no-pager', '--output', 'short-iso'], { timeoutMs: 30_000 });
             if (r.exitCode !== 0) throw new Error(`journalctl --unit kubelet: ${r.stderr.trim()}`);
             out.kubeletLog = r.stdout;
-          } else if (w === 'checkpoint') out.checkpoint = readFileSync(CHECKPOINT_PATH, 'utf8');
+          } else if (w === 'checkpoint') out.checkpoint = await readNodeFile(CHECKPOINT_PATH);
           else if (w === 'podResources') {
-            const c = new PodResourcesClient(POD_RESOURCES_SOCKET);
+            const c = new PodResourcesClient(o.nodeFile ? o.nodeFile(POD_RESOURCES_SOCKET) : POD_RESOURCES_SOCKET);
             try {
               const [list, allocatable] = await Promise.all([c.list(5000), c.getAllocatableResources(5000)]);
               out.podResources = JSON.stringify({ list, allocatable }, null, 2);

@@ -73,6 +73,17 @@ t.test('usage errors and unknown backends exit 2 with a clear message', async (t
   t.match(h.err(), /Unknown option '--frobnicate'/);
   t.equal(await runCommand([join(h.dir, 'nope')], h.io), 2);
   t.match(h.err(), /nope: no such file or directory/);
+  t.equal(await runCommand([join(h.dir, 'suite'), '--reuse', 'lab'], h.io), 2);
+  t.match(h.err(), /--reuse is for the kind backend, not sim/);
+  t.same(h.backend.calls, [], 'nothing ran');
+});
+
+t.test('run --help lists every backend, cluster and kind with their flags', async (t) => {
+  const h = harness(t);
+  t.equal(await runCommand(['--help'], h.io), 0);
+  t.match(h.out(), /--backend sim\|qemu\|host\|cluster\|kind\b/);
+  t.match(h.out(), /kind \(a kind cluster made for the\s+topology/);
+  t.match(h.out(), /--reuse NAME/);
 });
 
 t.test('--device-plugin and --cni reach the backend unmodified', async (t) => {

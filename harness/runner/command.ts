@@ -28,11 +28,13 @@ import { deferSignal } from '../exit-hooks.ts';
 import { joinCommandLine, splitCommandLine } from './shell-words.ts';
 
 export const RUN_USAGE =
-  'usage: sriov-lab run [PATH…] [--backend sim|qemu|host|cluster] [--device-plugin "CMD"] [--cni PATH] [--topology FILE] [--seed N]\n' +
-  '                     [--filter GLOB]… [--json FILE] [--junit FILE] [--html FILE] [--keep] [--pf NAME|PCI]… [--force]\n' +
-  '                     [--kubeconfig FILE] [--github] [--jobs N]\n' +
+  'usage: sriov-lab run [PATH…] [--backend sim|qemu|host|cluster|kind] [--device-plugin "CMD"] [--cni PATH] [--topology FILE]\n' +
+  '                     [--seed N] [--filter GLOB]… [--json FILE] [--junit FILE] [--html FILE] [--keep] [--pf NAME|PCI]…\n' +
+  '                     [--force] [--kubeconfig FILE] [--reuse NAME] [--github] [--jobs N]\n' +
   '  --backend: sim (simulated nodes, the default), qemu (VMs with igb), host (this machine\'s NICs), cluster (an\n' +
-  '    existing cluster: --kubeconfig FILE, else $KUBECONFIG, else ~/.kube/config); docs/backends.md.\n' +
+  '    existing cluster: --kubeconfig FILE, else $KUBECONFIG, else ~/.kube/config), kind (a kind cluster made for the\n' +
+  '    topology, the simulated hardware inside its node containers; --reuse NAME: an existing one, --keep: keep the\n' +
+  '    one it made; --device-plugin/--cni: DaemonSet manifests); docs/backends.md.\n' +
   '  --jobs N: scenarios run at once, each in its own nodes (default: the number of cores); output, reports and\n' +
   '    results are in file order and the same as with --jobs 1. The host and cluster backends run one at a time.\n' +
   '  --pf (host backend): a PF it may use, for the topology\'s NICs in order; --force: past its guard rails.\n' +
@@ -211,6 +213,7 @@ export async function runCommand(args: string[], io: RunCommandIo = {}): Promise
       keep: { type: 'boolean' },
       topology: { type: 'string' },
       kubeconfig: { type: 'string' },
+      reuse: { type: 'string' },
       github: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     }));
@@ -240,6 +243,10 @@ export async function runCommand(args: string[], io: RunCommandIo = {}): Promise
   if (values.kubeconfig !== undefined) {
     if (!backend.withOptions) return fail(`--kubeconfig is for the cluster and kind backends, not ${backend.name}`);
     backend = backend.withOptions({ kubeconfig: resolve(cwd, String(values.kubeconfig)) });
+  }
+  if (values.reuse !== undefined || (values.keep === true && backend.name === 'kind')) {
+    if (backend.name !== 'kind' || !backend.withOptions) return fail(`--reuse is for the kind backend, not ${backend.name}`);
+    backend = backend.withOptions({ ...(values.reuse !== undefined ? { reuse: String(values.reuse) } : {}), ...(values.keep === true ? { keep: true } : {}) });
   }
 
   const paths = positionals.length ? positionals : ['scenarios'];

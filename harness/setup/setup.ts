@@ -63,6 +63,12 @@ const PACKAGES = {
     present: (p: Probe) => findChromium(p, p.env?.() ?? process.env) !== undefined,
   },
   procps: { name: 'procps', provides: 'pgrep, pkill', usedBy: 'cleanup checks in the tests', present: commands('pgrep', 'pkill') },
+  docker: {
+    name: 'docker.io',
+    provides: 'dockerd, docker, containerd, runc',
+    usedBy: 'tests that start a dockerd of their own (the kind backend’s node side in a container, the plugin images)',
+    present: commands('dockerd', 'docker', 'containerd', 'runc'),
+  },
   psmisc: { name: 'psmisc', provides: 'fuser', usedBy: 'cleanup checks in the tests', present: commands('fuser') },
   qemu: {
     name: 'qemu-system-x86',
@@ -85,7 +91,7 @@ export function packagesFor(target: SetupTarget): SystemPackage[] {
     case 'qemu':
       return QEMU;
     case 'test':
-      return [...QEMU, PACKAGES.chromium, PACKAGES.procps, PACKAGES.psmisc];
+      return [...QEMU, PACKAGES.chromium, PACKAGES.procps, PACKAGES.psmisc, PACKAGES.docker];
   }
 }
 

@@ -197,43 +197,13 @@ export async function startNode(opts: NodeOptions): Promise<StartedNode> {
     });
     const holderPid = holder.pid!;
     writeFileSync(join(root, 'run/sriov-lab/netns-id'), `${readlinkSync(`/proc/${holderPid}/ns/net`)}\n`);
-    const children = new Set<ChildProcess>();
-    cleanups.push(async () => {
-      await Promise.all(
-        [...children].map(
-          (c) =>
-            new Promise<void>((resolve) => {
-              if (c.exitCode !== null || c.signalCode !== null) return resolve();
-              c.once('exit', () => resolve());
-              c.kill('SIGTERM');
-              setTimeout(() => c.kill('SIGKILL'), 2000).unref();
-            }),
-        ),
-      );
-    });
 
     // --root: entering a mount namespace puts a process at that namespace's root; where sriov-lab itself runs in a
     // chroot (a build container, a fresh-machine chroot) that is not the root the node's mounts were made under;
     // --wd: and the working directory at that root, as setns leaves it
     const enterArgv = () => ['nsenter', `--net=/run/netns/${netns}`, `--mount=/proc/${holderPid}/ns/mnt`, `--uts=/proc/${holderPid}/ns/uts`, `--root=/proc/${holderPid}/root`, `--wd=/proc/${holderPid}/root`, '--'];
-    const spawnIn = (argv: string[], o: SpawnOptions = {}): ChildProcess => {
-      const [cmd, ...rest] = [...enterArgv(), ...argv];
-      const c = spawn(cmd, rest, { cwd: '/', ...o });
-      children.add(c);
-      c.once('exit', () => children.delete(c));
-      return c;
-    };
     log(`node ${opts.name}: ready (sysfs ${sysfs.mountDir}, holder ${holderPid})`);
-    let stopping: Promise<void> | null = null;
-    const stop = () => {
-      stopping ??= (async () => {
-        log(`node ${opts.name}: stopping`);
-        await runCleanups();
-        rmSync(root, { recursive: true, force: true });
-      })();
-      return stopping;
-    };
-    return {
+    return startedNode({
       name: opts.name,
       netns,
       fabricNetns,
@@ -248,16 +218,177 @@ export async function startNode(opts: NodeOptions): Promise<StartedNode> {
         throw new NodeError(opts.name, `${nodePath} is not a node-private path`);
       },
       enterArgv,
-      spawn: spawnIn,
-      exec(argv, o = {}) {
-        return execWith(spawnIn, argv, o);
+      stop: async () => {
+        log(`node ${opts.name}: stopping`);
+        await runCleanups();
+        rmSync(root, { recursive: true, force: true });
       },
-      stop,
-      [Symbol.asyncDispose]: stop,
-    };
+    });
   } catch (e) {
     await runCleanups();
     rmSync(root, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/**
+ * The StartedNode of a node's parts: spawn/exec enter it with `enterArgv`, every child still running is stopped
+ * (SIGTERM, then SIGKILL) before `stop` undoes the rest; a second stop waits for the first.
+ */
+function startedNode(p: Omit<StartedNode, 'spawn' | 'exec' | typeof Symbol.asyncDispose>): StartedNode {
+  const children = new Set<ChildProcess>();
+  const spawnIn = (argv: string[], o: SpawnOptions = {}): ChildProcess => {
+    const [cmd, ...rest] = [...p.enterArgv(), ...argv];
+    const c = spawn(cmd, rest, { cwd: '/', ...o });
+    children.add(c);
+    c.once('exit', () => children.delete(c));
+    return c;
+  };
+  let stopping: Promise<void> | null = null;
+  const stop = () => {
+    stopping ??= (async () => {
+      await Promise.all(
+        [...children].map(
+          (c) =>
+            new Promise<void>((resolve) => {
+              if (c.exitCode !== null || c.signalCode !== null) return resolve();
+              c.once('exit', () => resolve());
+              c.kill('SIGTERM');
+              setTimeout(() => c.kill('SIGKILL'), 2000).unref();
+            }),
+        ),
+      );
+      await p.stop();
+    })();
+    return stopping;
+  };
+  return {
+    ...p,
+    spawn: spawnIn,
+    exec: (argv, o = {}) => execWith(spawnIn, argv, o),
+    stop,
+    [Symbol.asyncDispose]: stop,
+  };
+}
+
+export interface AdoptOptions {
+  /** the node's name (the container's hostname stays its own) */
+  name: string;
+  model: ModelOptions;
+  runId: string;
+  /** the PID, on this host, of the container's init: its network and mount namespaces become the node's */
+  pid: number;
+  /**
+   * a directory of this host that the container has bind-mounted with host-to-container propagation (rslave), and
+   * where it sees it: the sysfs server mounts the model under it here, so the mount shows up in the container
+   */
+  share: { host: string; container: string };
+  log?: (line: string) => void;
+}
+
+/** where an adopted node keeps the container's own /sys while the model's is bound over it */
+export const HOST_SYSFS_KEPT = '/run/sriov-lab/sys.host';
+
+/**
+ * The script, run in the container's mount namespace by its own sh, that puts the model's sysfs (at $1/sys) over
+ * /sys: a tmpfs at /sys holding, for each entry of the container's sysfs and the model's, the model's where it has
+ * one and the container's otherwise, two levels deep. So /sys/bus/pci, /sys/class/net, /sys/devices/pci0000:00 and
+ * /sys/kernel/iommu_groups are the model's, while /sys/fs/cgroup, /sys/devices/system and /sys/kernel/mm stay the
+ * kernel's (a real kubelet needs them). The model's /dev/vfio is bound over /dev/vfio.
+ */
+export const ADOPT_SYSFS_SCRIPT = `set -e
+M="$1/sys"; H=${HOST_SYSFS_KEPT}
+mkdir -p "$H"
+mount -o rbind /sys "$H"
+mount -t tmpfs -o mode=755 sriov-lab-sysfs /sys
+place() {
+  if [ -L "$1" ]; then ln -s "$(readlink "$1")" "$2"
+  elif [ -d "$1" ]; then mkdir -p "$2"; mount -o rbind "$1" "$2"
+  else touch "$2"; mount -o bind "$1" "$2"; fi
+}
+for top in $( (ls -A "$H"; ls -A "$M") | sort -u); do
+  if [ -d "$M/$top" ] && [ -d "$H/$top" ] && [ ! -L "$H/$top" ]; then
+    mkdir -p "/sys/$top"
+    for e in $( (ls -A "$H/$top"; ls -A "$M/$top") | sort -u); do
+      if [ -e "$M/$top/$e" ] || [ -L "$M/$top/$e" ]; then place "$M/$top/$e" "/sys/$top/$e"; else place "$H/$top/$e" "/sys/$top/$e"; fi
+    done
+  elif [ -e "$M/$top" ] || [ -L "$M/$top" ]; then place "$M/$top" "/sys/$top"
+  else place "$H/$top" "/sys/$top"; fi
+done
+mkdir -p /dev/vfio
+mount -o bind "$1/dev/vfio" /dev/vfio
+echo READY`;
+
+/** undoes ADOPT_SYSFS_SCRIPT: the container's own /sys and /dev/vfio come back */
+export const UNADOPT_SYSFS_SCRIPT = `umount -l /dev/vfio 2>/dev/null; umount -l /sys; umount -l ${HOST_SYSFS_KEPT} && rmdir ${HOST_SYSFS_KEPT}; true`;
+
+/**
+ * A node made of an existing container (a kind node): the sysfs server runs on this host and serves the model under
+ * the container's share, bound over the container's /sys (ADOPT_SYSFS_SCRIPT, entered with nsenter -t PID -m), and
+ * the model's netdevs are mirrored into the container's network namespace (named for ip as `sl<run>-<node>`, with
+ * a fabric namespace of its own on this host). The container keeps its own /var/lib/kubelet, /etc/cni and /opt/cni:
+ * a real kubelet and its plugins run there. stop() gives the container its /sys back and removes the netdevs.
+ */
+export async function adoptContainer(opts: AdoptOptions): Promise<StartedNode> {
+  const log = opts.log ?? (() => undefined);
+  const netns = `sl${opts.runId}-${opts.name}`;
+  const fabricNetns = `${netns}-f`;
+  const hostDir = join(opts.share.host, 'sysfs');
+  const inContainer = `${opts.share.container.replace(/\/+$/, '')}/sysfs/mnt`;
+  const cleanups: Array<() => Promise<void> | void> = [];
+  const runCleanups = async () => {
+    for (const c of cleanups.reverse()) {
+      try {
+        await c();
+      } catch (e) {
+        log(`cleanup of node ${opts.name}: ${(e as Error).message}`);
+      }
+    }
+    cleanups.length = 0;
+  };
+  const inMountNs = (script: string, args: string[] = []) => execWith((a, o) => spawn(a[0], a.slice(1), o), ['nsenter', '-t', String(opts.pid), '-m', '--', 'sh', '-c', script, 'sh', ...args], { timeoutMs: 60_000 });
+  try {
+    log(`node ${opts.name}: adopting the network namespace of PID ${opts.pid} as ${netns}, fabric ${fabricNetns}`);
+    await ip(['-batch', '-'], { stdin: `netns attach ${netns} ${opts.pid}\nnetns add ${fabricNetns}\n` });
+    // del of the attached name only drops the name; the fabric namespace's veth ends take the VF netdevs along
+    cleanups.push(() => ip(['-force', '-batch', '-'], { stdin: `netns del ${fabricNetns}\nnetns del ${netns}\n` }).then(() => undefined));
+    const sysfs = await startSysfsServer({
+      model: opts.model,
+      workDir: hostDir,
+      controlSocket: join(opts.share.host, 'ctl.sock'),
+      mirror: { netns, fabricNetns },
+      cleanupOnParentExit: { netns: [fabricNetns, netns], dirs: [] },
+    });
+    cleanups.push(() => sysfs.stop());
+    const r = await inMountNs(ADOPT_SYSFS_SCRIPT, [inContainer]);
+    if (r.exitCode !== 0 || !r.stdout.includes('READY')) {
+      // what it did mount comes off again
+      await inMountNs(UNADOPT_SYSFS_SCRIPT);
+      throw new NodeError(opts.name, `binding the simulated sysfs over /sys of the container of PID ${opts.pid} failed (exit ${r.exitCode})`, r.stderr);
+    }
+    cleanups.push(async () => {
+      // a container that stopped took its mount namespace along
+      if (!existsSync(`/proc/${opts.pid}/ns/mnt`)) return;
+      const u = await inMountNs(UNADOPT_SYSFS_SCRIPT);
+      if (u.exitCode !== 0) log(`node ${opts.name}: giving the container its /sys back: ${u.stderr.trim()}`);
+    });
+    const pid = String(opts.pid);
+    log(`node ${opts.name}: adopted PID ${opts.pid} (sysfs ${sysfs.mountDir}, in the container ${inContainer})`);
+    return startedNode({
+      name: opts.name,
+      netns,
+      fabricNetns,
+      rootDir: `/proc/${pid}/root`,
+      sysfs,
+      hostPath: (nodePath: string) => `/proc/${pid}/root${nodePath}`,
+      enterArgv: () => ['nsenter', '-t', pid, '--mount', '--uts', '--ipc', '--net', '--pid', '--'],
+      stop: async () => {
+        log(`node ${opts.name}: giving back the container of PID ${opts.pid}`);
+        await runCleanups();
+      },
+    });
+  } catch (e) {
+    await runCleanups();
     throw e;
   }
 }

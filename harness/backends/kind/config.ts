@@ -1,0 +1,101 @@
+// The kind cluster of a scenario's topology: one control-plane node and one worker per topology node, each worker
+// registered under the topology node's name (kubeadm's nodeRegistration.name, so scenarios name nodes as on sim) and
+// bind-mounting its part of the host share with host-to-container propagation (share.ts), where the node's
+// simulated sysfs is served. And the manifests the backend installs: Multus (pinned upstream thick manifest) and the
+// plugins from deployments/, each DaemonSet given the node's /sys (a privileged container otherwise mounts a fresh
+// sysfs: the kernel's, not the node's simulated one).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseAllDocuments, stringify } from 'yaml';
+import { projectRoot } from '../../../sim/paths.ts';
+import type { Topology } from '../../../sim/topology/topology.ts';
+import type { KubeObject } from '../../backend.ts';
+import { SHARE_IN_NODE } from './share.ts';
+
+/** Multus, thick plugin, pinned: its daemon runs the delegate CNIs in its own container */
+export const MULTUS_MANIFEST_URL = 'https://raw.githubusercontent.com/k8snetworkplumbingwg/multus-cni/v4.1.4/deployments/multus-daemonset-thick.yml';
+
+/** the label of what the backend installed, and the volume it adds */
+export const SYS_VOLUME = 'sriov-lab-node-sys';
+
+/** the host directory of a node's share */
+export const nodeShare = (shareRoot: string, node: string): string => join(shareRoot, node);
+
+/** kind's config for a topology (kind.x-k8s.io/v1alpha4) */
+export function kindConfig(topology: Topology, shareRoot: string): string {
+  const config = {
+    kind: 'Cluster',
+    apiVersion: 'kind.x-k8s.io/v1alpha4',
+    nodes: [
+      { role: 'control-plane' },
+      ...topology.nodes.map((n) => ({
+        role: 'worker',
+        labels: { 'sriov-lab.dev/node': n.name },
+        extraMounts: [{ hostPath: nodeShare(shareRoot, n.name), containerPath: SHARE_IN_NODE, propagation: 'HostToContainer' }],
+        kubeadmConfigPatches: [stringify({ kind: 'JoinConfiguration', nodeRegistration: { name: n.name } })],
+      })),
+    ],
+  };
+  return `# written by sriov-lab for topology ${topology.name ?? '(unnamed)'}\n${stringify(config)}`;
+}
+
+/** Parses a multi-document manifest; `where` names it in errors (file, URL), with the document's line. */
+export function parseManifest(text: string, where: string): KubeObject[] {
+  const out: KubeObject[] = [];
+  for (const doc of parseAllDocuments(text)) {
+    if (doc.errors.length) {
+      const e = doc.errors[0];
+      throw new Error(`${where}:${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]}`);
+    }
+    const o = doc.toJS() as KubeObject | null;
+    if (o === null) continue;
+    if (!o || typeof o !== 'object' || !o.kind || !o.apiVersion || !o.metadata?.name) {
+      const line = doc.contents?.range ? text.slice(0, doc.contents.range[0]).split('\n').length : '?';
+      throw new Error(`${where}:${line}: a document without apiVersion, kind and metadata.name`);
+    }
+    out.push(o);
+  }
+  return out;
+}
+
+interface PodSpecLite {
+  volumes?: Array<{ name: string; hostPath?: { path: string } }>;
+  containers?: Array<{ name: string; volumeMounts?: Array<{ name: string; mountPath: string }> }>;
+}
+
+/** Each DaemonSet's containers get the node's /sys (hostPath), unless they mount something at /sys already. */
+export function withNodeSys(objects: KubeObject[]): KubeObject[] {
+  return objects.map((o) => {
+    if (o.kind !== 'DaemonSet') return o;
+    const copy = structuredClone(o) as KubeObject & { spec?: { template?: { spec?: PodSpecLite } } };
+    const pod = copy.spec?.template?.spec;
+    if (!pod) return copy;
+    pod.volumes = [...(pod.volumes ?? []), { name: SYS_VOLUME, hostPath: { path: '/sys' } }];
+    for (const c of pod.containers ?? []) {
+      if ((c.volumeMounts ?? []).some((m) => m.mountPath.replace(/\/+$/, '') === '/sys')) continue;
+      c.volumeMounts = [...(c.volumeMounts ?? []), { name: SYS_VOLUME, mountPath: '/sys' }];
+    }
+    return copy;
+  });
+}
+
+/**
+ * The plugins' objects: the bundled deployments/ (their device plugin ConfigMap holding the scenario's config.json,
+ * when it gives one), or the user's manifests (--device-plugin FILE.yaml, --cni FILE.yaml) in their place.
+ */
+export function pluginObjects(o: { devicePluginConfig?: unknown; devicePluginManifest?: string; cniManifest?: string }): KubeObject[] {
+  const file = (f: string) => parseManifest(readFileSync(f, 'utf8'), f);
+  const dir = join(projectRoot(), 'deployments');
+  const out: KubeObject[] = [];
+  if (o.devicePluginManifest) out.push(...file(o.devicePluginManifest));
+  else {
+    for (const f of ['sriovdp-configmap.yaml', 'sriovdp-daemonset.yaml', 'virtdp-daemonset.yaml']) {
+      for (const obj of file(join(dir, f))) {
+        if (obj.kind === 'ConfigMap' && o.devicePluginConfig !== undefined) (obj as KubeObject & { data?: Record<string, string> }).data = { 'config.json': JSON.stringify(o.devicePluginConfig, null, 2) };
+        out.push(obj);
+      }
+    }
+  }
+  out.push(...(o.cniManifest ? file(o.cniManifest) : file(join(dir, 'sriov-cni-daemonset.yaml'))));
+  return withNodeSys(out);
+}

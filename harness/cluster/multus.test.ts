@@ -93,8 +93,11 @@ if (!missing && existsSync(KUBECTL)) {
       t.equal((await c.kubectl(['create', '-f', '-'], { input: SRIOV_NAD })).code, 0, 'a NAD');
       t.equal((await c.kubectl(['create', '-f', '-'], { input: vfPod('p1') })).code, 0, 'a pod asking for a VF through it');
       await until('p1 Running', () => c.sc.cluster.store.get('Pod', 'default', 'p1')?.status?.phase === 'Running', 90_000).catch((e: Error) => {
+        // what Multus said, for the CI log: its CNI calls and its own log file in the node
         const calls = cniCalls(trace, 'default/p1').map((x) => `${x.command} ${x.plugin} → ${x.exitCode}\n${x.stdout}\n${x.stderr ?? ''}`);
-        throw new Error(`${e.message}\n${calls.join('\n')}`);
+        const logFile = (c.sc.nodes.get('node1') as SimLabNode).node.hostPath(MULTUS_NODE_PATHS.logFile);
+        const log = existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(-8000) : '(no Multus log file)';
+        throw new Error(`${e.message}\n${calls.join('\n')}\n${log}`);
       });
       const pod = c.sc.cluster.store.mustGet('Pod', 'default', 'p1');
       const status = JSON.parse(pod.metadata?.annotations?.[NETWORK_STATUS_ANNOTATION] ?? '[]') as Array<{ name: string; interface?: string; default?: boolean; 'device-info'?: { pci?: { 'pci-address'?: string } } }>;

@@ -3,7 +3,7 @@
 // node is reached only through the node interface (NodeApi: node-rpc's methods and notifications), served in-process
 // by a simulated node and over TCP by a node agent; the provider adds what only it can do — start and stop the
 // machine, inject faults into it, dump its sysfs. The runner's handle over it is handle.ts.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
@@ -214,7 +214,7 @@ export class LabCluster<N extends LabNode = LabNode> implements AsyncDisposable 
   /** the Kubernetes API over this cluster's store, once serveApi() started it */
   api: ApiServer | undefined;
   private apiStarting: Promise<ApiServer> | undefined;
-  /** the API server's unix socket's directory (`--multus`) */
+  /** the API server's unix socket's own directory (`--multus`), when the work directory's path is too long for it */
   private apiSocketDir: string | undefined;
 
   private constructor(
@@ -336,8 +336,15 @@ export class LabCluster<N extends LabNode = LabNode> implements AsyncDisposable 
     if (this.lightNodes.size) throw new LabClusterError(`--multus: lightweight nodes (${[...this.lightNodes.keys()].join(', ')}) have no CNI to run Multus`);
     this.opts.progress?.('starting the Kubernetes API for Multus (a relay in every node)');
     const api = await this.serveApi({ log: (l) => this.trace({ kind: 'log', atMs: Date.now(), source: 'harness', level: 'error', message: `API server: ${l}` }) });
-    this.apiSocketDir = mkdtempSync(join(tmpdir(), 'sl-api-'));
-    const socketPath = join(this.apiSocketDir, 'api.sock');
+    // in the cluster's work directory, which `down` removes even after a crash; a unix socket's path has to stay under
+    // 108 bytes, and a simulated node has /run, /dev, /etc, /opt and /var/lib of its own, so a work directory that is
+    // deep or under those gets a short one of the temp directory instead
+    mkdirSync(this.opts.workDir, { recursive: true });
+    let socketPath = join(this.opts.workDir, 'api.sock');
+    if (Buffer.byteLength(socketPath) > 100 || /^\/(run|dev|etc|opt|var\/run|var\/lib)(\/|$)/.test(socketPath)) {
+      this.apiSocketDir = mkdtempSync(join(tmpdir(), 'sl-api-'));
+      socketPath = join(this.apiSocketDir, 'api.sock');
+    }
     await api.listenUnix(socketPath);
     const kubeconfig = api.kubeconfig();
     await Promise.all([...this.nodes.values()].map((n) => connect(n, { port: api.port, socketPath, kubeconfig })));

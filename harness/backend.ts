@@ -43,6 +43,11 @@ export interface BackendUpOptions {
   devicePlugin: PluginCommand & { config?: JsonValue };
   /** a CNI binary to install under its type names instead of the bundled one */
   cni?: { path: string; types?: string[] };
+  /**
+   * a Multus thin-plugin binary (`--multus PATH`): each node's CNI, in place of the emulated attach; it reads pods and
+   * NADs through the cluster's API and writes network-status itself (sim backend only)
+   */
+  multus?: string;
   workDir: string;
   /** the host backend: the PFs it may touch (`--pf NAME|PCI`, in the order of the topology's NICs), and `--force`
    * past its guard rails */

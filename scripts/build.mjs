@@ -15,6 +15,7 @@ const entries = {
   'sriov-lab-cni': 'plugins/cni/main.ts',
   'sriov-lab-daemon': 'harness/daemon/main.ts',
   'sriov-lab-node-agent': 'harness/node/node-agent.ts',
+  'api-relay': 'sim/apiserver/relay.ts',
 };
 // a missing source fails the build before anything is bundled: a skipped entry would leave a stale bundle in dist/
 const missing = Object.entries(entries).filter(([, src]) => !existsSync(join(root, src)));

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { caps } from '../../sim/caps.ts';
 import type { BundledExecutables } from '../../sim/cluster/images.ts';
-import { NodeRuntime } from '../../sim/cluster/node-runtime.ts';
+import { NodeRuntime, type NodeApiAccess } from '../../sim/cluster/node-runtime.ts';
+import { entryCommand } from '../../sim/paths.ts';
 import { vfNetlinkHint } from '../../sim/netns/vf-netlink.ts';
 import { SkewClock } from '../../sim/kubelet/index.ts';
 import { startNode, modelOptionsFor, newRunId, type StartedNode } from '../../sim/node/node.ts';
@@ -42,6 +43,8 @@ export interface SimProviderOptions {
   cniPlugins: Record<string, string>;
   /** directory of reference CNI plugins (host-local, bridge, host-device, …) */
   referenceCniDir?: string;
+  /** a Multus thin-plugin binary, each node's CNI (`--multus`) */
+  multusBinary?: string;
 }
 
 /** how often a node's sysfs server events are pulled into the trace between steps */
@@ -96,6 +99,7 @@ export class SimNodeProvider implements NodeProvider<SimLabNode> {
         cniPlugins: this.o.cniPlugins,
         referenceCniDir: this.o.referenceCniDir,
         bundled: this.o.bundled,
+        multusBinary: this.o.multusBinary,
         explainCniFailure: vfNetlinkHint,
         event: (e) => events({ event: 'runtime', data: e }),
       });
@@ -142,6 +146,10 @@ export class SimNodeProvider implements NodeProvider<SimLabNode> {
     }
   }
 
+  connectApi(node: SimLabNode, access: Omit<NodeApiAccess, 'relayArgv'>): Promise<void> {
+    return node.runtime.connectApi({ ...access, relayArgv: entryCommand('api-relay', 'sim/apiserver/relay.ts') });
+  }
+
   finish(): Promise<void> {
     if (this.nodeRoot) rmSync(this.nodeRoot, { recursive: true, force: true });
     return Promise.resolve();
@@ -156,6 +164,7 @@ export function simProviderOptions(opts: BackendUpOptions): SimProviderOptions {
     devicePluginConfig: opts.devicePlugin.config ?? defaultDevicePluginConfig(),
     cniPlugins,
     bundled: bundledExecutables(cniPlugins),
+    ...(opts.multus ? { multusBinary: opts.multus } : {}),
   };
 }
 

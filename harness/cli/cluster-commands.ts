@@ -199,6 +199,7 @@ function upOptions(args: string[]): DaemonOptions {
     seed: { type: 'string' },
     'ready-timeout': { type: 'string' },
     bare: { type: 'boolean' },
+    multus: { type: 'string' },
   });
   if (positionals.length) throw new UsageError(`up takes no arguments (got ${positionals.join(' ')})`);
   requireCaps('up');
@@ -214,6 +215,7 @@ function upOptions(args: string[]): DaemonOptions {
   if (values['device-plugin'] !== undefined) options.devicePluginArgv = devicePluginArgv(values['device-plugin']);
   if (values['device-plugin-config']) options.devicePluginConfigFile = jsonFile(values['device-plugin-config'], '--device-plugin-config');
   if (values.cni) options.cniPath = executable(values.cni, '--cni');
+  if (values.multus !== undefined) options.multusPath = executable(values.multus, '--multus');
   if (values.bare) {
     if (values['device-plugin'] !== undefined) throw new UsageError('--bare starts the nodes with no device plugin: it does not go with --device-plugin');
     options.bare = true;
@@ -742,7 +744,7 @@ export async function clusterKubeconfig(args: string[]): Promise<number> {
 }
 
 export const clusterCommands: ReadonlyArray<readonly [string, ClusterCommand]> = [
-  ['up', { summary: 'start a simulated cluster in the background: [--topology FILE] [--device-plugin "CMD"] [--cni PATH] [--seed N] [--bare]', run: clusterUp }],
+  ['up', { summary: 'start a simulated cluster in the background: [--topology FILE] [--device-plugin "CMD"] [--cni PATH] [--seed N] [--bare] [--multus PATH]', run: clusterUp }],
   ['kubeconfig', { summary: 'print the path of the running cluster\'s kubeconfig (context sriov-lab): export KUBECONFIG=$(sriov-lab kubeconfig)', run: clusterKubeconfig }],
   ['down', { summary: 'stop the background cluster and remove every namespace, mount and process it made', run: clusterDown }],
   ['get', { summary: 'list objects through the API: get pods|nodes|net-attach-def|events|… [NAME…] [-o wide|yaml|json|name] [-n NS|-A]', run: kubectlGet }],

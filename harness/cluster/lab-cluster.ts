@@ -3,10 +3,13 @@
 // node is reached only through the node interface (NodeApi: node-rpc's methods and notifications), served in-process
 // by a simulated node and over TCP by a node agent; the provider adds what only it can do — start and stop the
 // machine, inject faults into it, dump its sysfs. The runner's handle over it is handle.ts.
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import { Cluster, PodStartError, type NodeOptions } from '../../sim/cluster/cluster.ts';
 import { ApiServer, type ApiServerOptions } from '../../sim/apiserver/server.ts';
-import type { NadLite } from '../../sim/cluster/node-runtime.ts';
+import type { NadLite, NodeApiAccess } from '../../sim/cluster/node-runtime.ts';
 import type { ConfigMapLite } from '../../sim/cluster/volumes.ts';
 import type { PodIo } from '../../sim/apiserver/pod-io.ts';
 import { SkewClock, type KubeletEvent, type PodStatusLite } from '../../sim/kubelet/index.ts';
@@ -50,6 +53,11 @@ export interface NodeProvider<N extends LabNode = LabNode> {
   startNode(spec: NodeSpec, index: number, opts: BackendUpOptions, events: NodeEvents): Promise<N>;
   /** once, after every node stopped (restore what was claimed, remove work directories) */
   finish?(): Promise<void>;
+  /**
+   * the node reaches the cluster's API server from inside (a relay, a kubeconfig under /etc/cni/net.d/multus.d/),
+   * which a real Multus needs (`--multus`); a provider without it cannot run Multus
+   */
+  connectApi?(node: N, access: Omit<NodeApiAccess, 'relayArgv'>): Promise<void>;
 }
 
 export class LabClusterError extends Error {
@@ -206,6 +214,8 @@ export class LabCluster<N extends LabNode = LabNode> implements AsyncDisposable 
   /** the Kubernetes API over this cluster's store, once serveApi() started it */
   api: ApiServer | undefined;
   private apiStarting: Promise<ApiServer> | undefined;
+  /** the API server's unix socket's own directory (`--multus`), when the work directory's path is too long for it */
+  private apiSocketDir: string | undefined;
 
   private constructor(
     readonly provider: NodeProvider<N>,
@@ -297,6 +307,7 @@ export class LabCluster<N extends LabNode = LabNode> implements AsyncDisposable 
     if (lightCount) this.opts.progress?.(`${lightCount} lightweight node(s) up`);
     const full = topology.nodes.filter((spec) => !spec.lightweight);
     if (this.provider.awaitDevicePlugins) await Promise.all(full.map((spec) => this.devicePluginReady(spec.name)));
+    if (this.opts.multus) await this.connectNodesToApi();
     this.cluster.onPodAdmitted(async ({ pod, nodeName }) => {
       try {
         return await this.labNode(nodeName).api.call('podStarted', { pod, nads: this.nads(), configMaps: this.configMapsOf(pod) });
@@ -313,6 +324,30 @@ export class LabCluster<N extends LabNode = LabNode> implements AsyncDisposable 
     this.cluster.onPodReleased(async ({ pod, nodeName }) => {
       await (this.nodes.get(nodeName) ?? this.lightNodes.get(nodeName))?.api.call('podStopped', { pod: pod as V1Pod });
     });
+  }
+
+  /**
+   * `--multus`: the API server starts with the nodes, and also listens on a unix socket that each node's relay
+   * forwards its own 127.0.0.1:<port> to; each node gets a kubeconfig for it (and Multus its config).
+   */
+  private async connectNodesToApi(): Promise<void> {
+    const connect = this.provider.connectApi?.bind(this.provider);
+    if (!connect) throw new LabClusterError(`--multus: the ${this.provider.backend} backend cannot run Multus on its nodes (the sim backend can)`);
+    if (this.lightNodes.size) throw new LabClusterError(`--multus: lightweight nodes (${[...this.lightNodes.keys()].join(', ')}) have no CNI to run Multus`);
+    this.opts.progress?.('starting the Kubernetes API for Multus (a relay in every node)');
+    const api = await this.serveApi({ log: (l) => this.trace({ kind: 'log', atMs: Date.now(), source: 'harness', level: 'error', message: `API server: ${l}` }) });
+    // in the cluster's work directory, which `down` removes even after a crash; a unix socket's path has to stay under
+    // 108 bytes, and a simulated node has /run, /dev, /etc, /opt and /var/lib of its own, so a work directory that is
+    // deep or under those gets a short one of the temp directory instead
+    mkdirSync(this.opts.workDir, { recursive: true });
+    let socketPath = join(this.opts.workDir, 'api.sock');
+    if (Buffer.byteLength(socketPath) > 100 || /^\/(run|dev|etc|opt|var\/run|var\/lib)(\/|$)/.test(socketPath)) {
+      this.apiSocketDir = mkdtempSync(join(tmpdir(), 'sl-api-'));
+      socketPath = join(this.apiSocketDir, 'api.sock');
+    }
+    await api.listenUnix(socketPath);
+    const kubeconfig = api.kubeconfig();
+    await Promise.all([...this.nodes.values()].map((n) => connect(n, { port: api.port, socketPath, kubeconfig })));
   }
 
   /** the device plugin registered (or found nothing to serve), and what it advertises has settled */
@@ -407,6 +442,7 @@ export class LabCluster<N extends LabNode = LabNode> implements AsyncDisposable 
     if (this.stopped) return;
     this.stopped = true;
     await this.apiStarting?.then((a) => a.close()).catch(() => undefined);
+    if (this.apiSocketDir) rmSync(this.apiSocketDir, { recursive: true, force: true });
     for (const u of this.unsubscribe) u();
     this.sampler.stop();
     await Promise.all([...this.nodes.values(), ...this.lightNodes.values()].map((n) => n.stop().catch(() => undefined)));

@@ -31,6 +31,8 @@ export interface DaemonOptions {
   devicePluginConfigFile?: string;
   /** absolute path of a CNI binary installed as /opt/cni/bin/sriov */
   cniPath?: string;
+  /** absolute path of a Multus thin-plugin binary: each node's CNI, in place of the emulated attach (`up --multus`) */
+  multusPath?: string;
   /** how long to wait for device plugin resources before reporting ready anyway */
   readyTimeoutMs: number;
 }
@@ -91,7 +93,10 @@ export class ClusterDaemon {
         `device plugin: ${bare ? 'none (--bare)' : daemonSet ? `the bundled one, as DaemonSet kube-system/${BUNDLED_DEVICE_PLUGIN_DAEMONSET} (${bundledDevicePluginArgv().join(' ')})` : devicePluginArgv.join(' ')}`,
       );
       this.progress(`CNI plugins under test: ${Object.keys(cniPlugins).length ? Object.entries(cniPlugins).map(([t, p]) => `${t} → ${p}`).join(', ') : 'none (reference plugins only)'}`);
-      this.booting = LabCluster.start(new SimNodeProvider({ devicePluginArgv, devicePluginConfig, cniPlugins, bundled: bundledExecutables(cniPlugins) }), {
+      const multus = this.options.multusPath;
+      this.progress(multus ? `pod networks: Multus (${multus}), each node's CNI, through the Kubernetes API` : 'pod networks: the default network and the emulated Multus attach');
+      this.booting = LabCluster.start(new SimNodeProvider({ devicePluginArgv, devicePluginConfig, cniPlugins, bundled: bundledExecutables(cniPlugins), ...(multus ? { multusBinary: multus } : {}) }), {
+        ...(multus ? { multus } : {}),
         topology: this.topology,
         seed: this.options.seed,
         workDir: join(this.info.workDir, 'nodes'),

@@ -2,6 +2,9 @@
 // `sriov-lab up --bare` and the manifests in deployments/: the device plugin comes from the tutorial's own DaemonSet,
 // the first pod gets eth0 and net1, the second stays Pending for want of kernel.org/virt, the node lists it.
 // `kubectl exec -it` runs under script(1), which gives kubectl the terminal -t needs (the test has none of its own).
+// With SRIOV_LAB_MULTUS naming a Multus thin-plugin binary, the tutorial runs a second time against
+// `up --bare --multus $SRIOV_LAB_MULTUS`: a real Multus attaches net1 and writes network-status (CI downloads a pinned
+// release for it); without one, that run skips, saying so.
 import t from 'tap';
 import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -13,6 +16,7 @@ import { testCluster, until } from './fixtures/cli.ts';
 const KUBECTL = '/usr/bin/kubectl';
 const missing = [caps.root(), caps.fuse(), caps.netns(), caps.cniPlugins()].find((c) => !c.ok);
 const hasScript = spawnSync('script', ['--version']).status === 0;
+const MULTUS = process.env.SRIOV_LAB_MULTUS;
 
 const pod = (name: string) => `apiVersion: v1
 kind: Pod
@@ -45,7 +49,14 @@ if (!existsSync(KUBECTL)) {
 } else if (missing) {
   t.plan(0, `skipped: the simulated cluster needs ${missing.name}: ${missing.detail}`);
 } else {
-  const { dir, cli, paths } = testCluster(t, 'sl-tutorial-');
+  tutorial();
+  if (MULTUS) tutorial(MULTUS);
+  else t.test('the seed tutorial with a real Multus', { skip: 'SRIOV_LAB_MULTUS names no Multus binary (none on this machine; CI downloads a release)' }, async () => undefined);
+}
+
+/** the tutorial against `up --bare`, or `up --bare --multus <multus>` */
+function tutorial(multus?: string): void {
+  const { dir, cli, paths } = testCluster(t, multus ? 'sl-tutorial-multus-' : 'sl-tutorial-');
   const home = join(dir, 'home');
   mkdirSync(home);
   const root = projectRoot();
@@ -57,16 +68,17 @@ if (!existsSync(KUBECTL)) {
       const env = { PATH: `/usr/bin:/bin:/usr/sbin:/sbin`, HOME: home, KUBECONFIG: paths.kubeconfig, HOSTNAME: 'node1', TERM: 'xterm' };
       execFile('sh', ['-c', command], { cwd, env, timeout: 60_000 }, (e, stdout, stderr) => resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, stdout, stderr }));
     });
-  t.test('the seed tutorial, verbatim, against up --bare', async (t) => {
+  t.test(`the seed tutorial, verbatim, against up --bare${multus ? ` --multus ${multus}` : ''}`, async (t) => {
     /** a tutorial command that must succeed: its stdout */
     const ok = async (command: string, cwd?: string): Promise<string> => {
       const r = await sh(command, cwd);
       t.equal(r.code, 0, `${command} exits 0${r.code ? `\nstderr: ${r.stderr}\nstdout: ${r.stdout}` : ''}`);
       return r.stdout;
     };
-    const up = await cli(['up', '--bare']);
+    const up = await cli(['up', '--bare', ...(multus ? ['--multus', multus] : [])]);
     t.equal(up.code, 0, `up --bare exits 0\n${up.stderr}`);
     t.match(up.stderr, /device plugin: none \(--bare\)/, 'up says the nodes have no device plugin');
+    t.match(up.stderr, multus ? /pod networks: Multus \(/ : /pod networks: the default network and the emulated Multus attach/, 'and what makes the pod networks');
     const bareNode = await sh(`${KUBECTL} get node node1 -o jsonpath='{.status.allocatable}'`);
     t.notMatch(bareNode.stdout, /kernel\.org\/virt/, 'no kernel.org/virt before the tutorial deploys its plugin');
     t.notMatch((await sh(`${KUBECTL} get ds -A`)).stdout, /sriov-lab-device-plugin/, 'and no DaemonSet of our own');
@@ -108,6 +120,9 @@ if (!existsSync(KUBECTL)) {
     t.match(ipa, /^\d+: eth0@\S+: <[^>]*UP[^>]*>/m, 'eth0, the default network');
     t.match(ipa, /^\d+: net1[@:]/m, 'net1, the kernel.org/virt device');
     t.match(ipa, /inet 10\.56\.217\.\d+\/24/, "net1's address from the NAD's host-local range");
+    const netStatus = await ok(`kubectl get pod virtdevicepod1 -o jsonpath='{.metadata.annotations.k8s\\.v1\\.cni\\.cncf\\.io/network-status}'`);
+    const statuses = JSON.parse(netStatus) as Array<{ name: string; interface?: string; default?: boolean }>;
+    t.match(statuses, [{ name: 'sriov-lab-default', interface: 'eth0', default: true }, { name: 'default/virt-net1', interface: 'net1' }], `network-status${multus ? ', written by Multus through the API' : ''}`);
 
     const wide = await ok('kubectl get pods -o wide');
     t.match(wide, /^virtdevicepod1\s+1\/1\s+Running\s+0\s+\S+\s+10\.244\.\d+\.\d+\s+node1\s/m, 'the pod in the default namespace, on node1');

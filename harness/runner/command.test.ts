@@ -1,6 +1,6 @@
 import t from 'tap';
 import type { Test } from 'tap';
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseRunResult } from '../../reports/json.ts';
 import { runCommand } from './command.ts';
@@ -92,6 +92,23 @@ t.test('--device-plugin and --cni reach the backend unmodified', async (t) => {
   t.equal(code, 0);
   t.same(h.backend.ups[0].devicePlugin, { argv: ['/opt/dp', '--log-level', '10'] });
   t.same(h.backend.ups[0].cni, { path: '/opt/cni/sriov' });
+});
+
+t.test('--multus: an executable for the sim backend reaches it and the reproduce command; refused elsewhere', async (t) => {
+  const h = harness(t);
+  const multus = join(h.dir, 'multus');
+  writeFileSync(multus, '#!/bin/sh\n', { mode: 0o755 });
+  const json = join(h.dir, 'r.json');
+  t.equal(await runCommand([join(h.dir, 'suite', 'ok.yaml'), '--seed', '3', '--multus', multus, '--json', json], h.io), 0, h.err());
+  t.equal(h.backend.ups[0].multus, multus, 'the backend gets the binary');
+  t.match(parseRunResult(readFileSync(json, 'utf8')).scenarios[0].reproduceCommand, `--multus ${multus}`, 'and the reproduce command has it');
+  t.equal(await runCommand([join(h.dir, 'suite', 'ok.yaml'), '--multus', join(h.dir, 'none')], h.io), 2, 'a path with no executable: usage error');
+  t.match(h.err(), `--multus ${join(h.dir, 'none')}: no executable file there`);
+  const q = harness(t);
+  const registry = createBackendRegistry();
+  registry.register(fakeBackend({}, fakeClock(), 'qemu'));
+  t.equal(await runCommand([join(q.dir, 'suite', 'ok.yaml'), '--backend', 'qemu', '--multus', multus], { ...q.io, registry }), 2);
+  t.match(q.err(), "--multus is for the sim backend, whose nodes' CNI sriov-lab sets up; the qemu backend's nodes bring their own");
 });
 
 t.test('interrupting still writes the reports and exits 1', async (t) => {

@@ -2,7 +2,7 @@
 //                [--json F] [--junit F] [--html F] [--keep]`
 // Exit codes: 0 every selected scenario passed or was skipped; 1 a scenario failed or the run was interrupted;
 // 2 a usage error, an unknown backend, or an invalid scenario file (nothing ran).
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { projectRoot } from '../../sim/paths.ts';
@@ -31,12 +31,15 @@ export const RUN_USAGE =
   'usage: sriov-lab run [PATH…] [--backend sim|qemu|host|cluster|kind] [--device-plugin "CMD"] [--cni PATH] [--topology FILE]\n' +
   '                     [--seed N] [--filter GLOB]… [--json FILE] [--junit FILE] [--html FILE] [--keep] [--pf NAME|PCI]…\n' +
   '                     [--force] [--kubeconfig FILE] [--reuse NAME] [--github] [--jobs N]\n' +
+  '                     [--multus PATH]\n' +
   '  --backend: sim (simulated nodes, the default), qemu (VMs with igb), host (this machine\'s NICs), cluster (an\n' +
   '    existing cluster: --kubeconfig FILE, else $KUBECONFIG, else ~/.kube/config), kind (a kind cluster made for the\n' +
   '    topology, the simulated hardware inside its node containers; --reuse NAME: an existing one, --keep: keep the\n' +
   '    one it made; --device-plugin/--cni: DaemonSet manifests); docs/backends.md.\n' +
   '  --jobs N: scenarios run at once, each in its own nodes (default: the number of cores); output, reports and\n' +
   '    results are in file order and the same as with --jobs 1. The host and cluster backends run one at a time.\n' +
+  '  --multus PATH (sim backend): a Multus thin-plugin binary as every node\'s CNI, in place of the emulated attach;\n' +
+  '    it reads pods and NADs through the cluster\'s API and writes network-status itself (docs/multus.md).\n' +
   '  --pf (host backend): a PF it may use, for the topology\'s NICs in order; --force: past its guard rails.\n' +
   '  PATH: scenario files or folders (default: scenarios/); --filter matches a scenario\'s name, id or file.\n' +
   '  --topology: the topology of the scenarios that name none (default: one node, an I350 PF and a virtio NIC).\n' +
@@ -214,6 +217,7 @@ export async function runCommand(args: string[], io: RunCommandIo = {}): Promise
       topology: { type: 'string' },
       kubeconfig: { type: 'string' },
       reuse: { type: 'string' },
+      multus: { type: 'string' },
       github: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     }));
@@ -239,6 +243,17 @@ export async function runCommand(args: string[], io: RunCommandIo = {}): Promise
   } catch (e) {
     if (e instanceof UnknownBackendError) return fail(e.message);
     throw e;
+  }
+  let multus: string | undefined;
+  if (values.multus !== undefined) {
+    // the other backends' nodes are VMs, a real host or a real cluster, whose CNI is their own
+    if (backend.name !== 'sim') return fail(`--multus is for the sim backend, whose nodes' CNI sriov-lab sets up; the ${backend.name} backend's nodes bring their own`);
+    multus = resolve(cwd, String(values.multus));
+    try {
+      accessSync(multus, constants.X_OK);
+    } catch {
+      return fail(`--multus ${String(values.multus)}: no executable file there`);
+    }
   }
   if (values.kubeconfig !== undefined) {
     if (!backend.withOptions) return fail(`--kubeconfig is for the cluster and kind backends, not ${backend.name}`);
@@ -289,6 +304,7 @@ export async function runCommand(args: string[], io: RunCommandIo = {}): Promise
       reporter,
       devicePlugin,
       cni,
+      ...(multus ? { multus } : {}),
       filter,
       host,
       ...(values.topology !== undefined ? { topologyFile: String(values.topology) } : {}),

@@ -54,6 +54,8 @@ export interface RunOptions {
   devicePlugin?: string[];
   /** a third-party CNI binary */
   cni?: string;
+  /** a Multus thin-plugin binary, each node's CNI (sim backend) */
+  multus?: string;
   /** --topology as given: only for the reproduce commands (the scenarios were loaded with it) */
   topologyFile?: string;
   /** passed to the backend (the host backend's --pf and --force) */
@@ -96,6 +98,7 @@ function pluginFlags(opts: RunOptions): string[] {
   const out: string[] = [];
   if (opts.devicePlugin) out.push('--device-plugin', joinCommandLine(opts.devicePlugin));
   if (opts.cni) out.push('--cni', opts.cni);
+  if (opts.multus) out.push('--multus', opts.multus);
   if (opts.topologyFile) out.push('--topology', opts.topologyFile);
   for (const pf of opts.host?.pfs ?? []) out.push('--pf', pf);
   if (opts.host?.force) out.push('--force');
@@ -103,7 +106,7 @@ function pluginFlags(opts: RunOptions): string[] {
 }
 
 /** `sriov-lab run <file> --seed N --backend B [--device-plugin …] [--cni …]`: this scenario alone, same seed */
-export function reproduceCommand(file: string, opts: Pick<RunOptions, 'seed' | 'backend' | 'devicePlugin' | 'cni' | 'host' | 'topologyFile'> & { filter?: string[] }): string {
+export function reproduceCommand(file: string, opts: Pick<RunOptions, 'seed' | 'backend' | 'devicePlugin' | 'cni' | 'multus' | 'host' | 'topologyFile'> & { filter?: string[] }): string {
   const argv = [TOOL, 'run', file, '--seed', String(opts.seed), '--backend', opts.backend.name, ...pluginFlags(opts as RunOptions)];
   for (const f of opts.filter ?? []) argv.push('--filter', f);
   return joinCommandLine(argv);
@@ -191,7 +194,7 @@ export async function runScenarios(all: Scenario[], opts: RunOptions): Promise<R
     }
     await rep.onScenarioBegin(info);
     const progress = opts.progress && ((line: string) => order.emit(i, () => opts.progress?.(line)));
-    const r = await runOne(s, info, { backend: opts.backend, seed: opts.seed, signal, clock, devicePlugin, cni, baseWork, reporter: rep, availability: avail, progress, afterOperation: opts.afterOperation, host: opts.host, topologyFile: opts.topologyFile });
+    const r = await runOne(s, info, { backend: opts.backend, seed: opts.seed, signal, clock, devicePlugin, cni, multus: opts.multus, baseWork, reporter: rep, availability: avail, progress, afterOperation: opts.afterOperation, host: opts.host, topologyFile: opts.topologyFile });
     if (r.error?.name === 'InterruptedError') interrupted = true;
     results[i] = r;
     await rep.onScenarioEnd(r);
@@ -303,6 +306,7 @@ interface OneOptions {
   clock: Clock;
   devicePlugin: PluginCommand;
   cni?: { path: string };
+  multus?: string;
   baseWork: string;
   reporter: Reporter;
   availability: Awaited<ReturnType<Backend['available']>>;
@@ -317,7 +321,7 @@ async function runOne(
   info: ScenarioInfo,
   o: OneOptions,
 ): Promise<ScenarioResult> {
-  const flagOpts: RunOptions = { seed: o.seed, backend: o.backend, devicePlugin: o.devicePlugin.argv, cni: o.cni?.path, host: o.host, topologyFile: o.topologyFile };
+  const flagOpts: RunOptions = { seed: o.seed, backend: o.backend, devicePlugin: o.devicePlugin.argv, cni: o.cni?.path, multus: o.multus, host: o.host, topologyFile: o.topologyFile };
   if (!o.availability.ok) return skipped(s, info, flagOpts, `backend ${o.backend.name} is not available here: ${o.availability.reason}`);
   const missing: string[] = [];
   for (const req of s.requires) {
@@ -360,6 +364,7 @@ async function runOne(
     seed,
     devicePlugin: { ...o.devicePlugin, ...(s.devicePlugin.config !== undefined ? { config: s.devicePlugin.config } : {}) },
     ...(o.cni ? { cni: o.cni } : {}),
+    ...(o.multus ? { multus: o.multus } : {}),
     ...(o.host ? { host: o.host } : {}),
     workDir,
     // the backend stamps wall-clock ms; the contract wants ms since the scenario started

@@ -183,7 +183,7 @@ t.test('decoder: what kubectl sends, and every ObjectMeta field', async (t) => {
   );
 
   t.same(decodeProtobufBody(envelope('', '', object((w) => sub(w, 1, (m) => str(m, 1, 'x')))), v1).object, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' } }, 'an envelope without its type takes the resource posted to');
-  t.same(decodeProtobufBody(envelope('v1', 'Pod', object((w) => sub(w, 1, (m) => str(m, 1, 'p')))), v1), { apiVersion: 'v1', kind: 'Pod' }, 'a kind not decoded here: only its type');
+  t.same(decodeProtobufBody(envelope('v1', 'Node', object((w) => sub(w, 1, (m) => str(m, 1, 'n')))), v1), { apiVersion: 'v1', kind: 'Node' }, 'a kind not decoded here: only its type');
 });
 
 t.test('decoder: malformed bodies are ProtobufDecodeErrors worded like the apiserver', async (t) => {
@@ -266,7 +266,7 @@ t.test('the API server: protobuf creates, 400 for bad bytes, 415 for kinds not d
   t.match(JSON.parse(cut.body), { code: 400, reason: 'BadRequest', message: 'ConfigMap in version "v1" cannot be handled as a ConfigMap: unexpected EOF' });
   const wrongKind = await post('/api/v1/namespaces/default/configmaps', envelope('v1', 'Secret', object((w) => sub(w, 1, (m) => str(m, 1, 'x')))));
   t.match(JSON.parse(wrongKind.body), { code: 400, message: 'the kind in the data (Secret) does not match the expected kind (ConfigMap)' });
-  const pod = await post('/api/v1/namespaces/default/pods', envelope('v1', 'Pod', object((w) => sub(w, 1, (m) => str(m, 1, 'p')))));
+  const pod = await post('/api/v1/nodes', envelope('v1', 'Node', object((w) => sub(w, 1, (m) => str(m, 1, 'n')))));
   t.match(JSON.parse(pod.body), { code: 415, reason: 'UnsupportedMediaType', message: 'the body of the request was in an unknown format - accepted media types include: application/json, application/yaml' });
   const plain = await post('/api/v1/namespaces/default/configmaps', 'x', 'text/plain');
   t.match(JSON.parse(plain.body), { code: 415, message: `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, ${PROTOBUF_CONTENT_TYPE}` });

@@ -5,8 +5,9 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { chmodSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { parse as parseYaml } from 'yaml';
 import { MAX_YAML_DEPTH, yamlDepthOffset } from '../yaml-issues.ts';
@@ -134,6 +135,7 @@ function bool(q: URLSearchParams, name: string): boolean {
 
 export class ApiServer implements AsyncDisposable {
   readonly pki: ClusterPki;
+  private readonly unixServers: Array<{ server: NetServer; path: string }> = [];
   readonly registry: Registry;
   private readonly hub: WatchHub;
   private readonly server: Server;
@@ -192,6 +194,24 @@ export class ApiServer implements AsyncDisposable {
 
   get port(): number {
     return (this.server.address() as AddressInfo).port;
+  }
+
+  /**
+   * Also serves on a unix socket (the same TLS and credentials): what a node's relay (relay.ts) forwards to from its own
+   * 127.0.0.1, since a node's network namespace cannot reach this one's loopback. Resolves once listening.
+   */
+  async listenUnix(path: string): Promise<void> {
+    rmSync(path, { force: true });
+    const unix = createNetServer((socket) => this.server.emit('connection', socket));
+    await new Promise<void>((resolve, reject) => {
+      unix.once('error', reject);
+      unix.listen(path, () => {
+        unix.off('error', reject);
+        resolve();
+      });
+    });
+    chmodSync(path, 0o600);
+    this.unixServers.push({ server: unix, path });
   }
 
   get url(): string {
@@ -536,6 +556,10 @@ export class ApiServer implements AsyncDisposable {
     for (const w of this.sockets) w.close(1001);
     this.unwatchCrds();
     this.hub.close();
+    for (const u of this.unixServers) {
+      u.server.close();
+      rmSync(u.path, { force: true });
+    }
     await new Promise<void>((r) => {
       this.server.close(() => r());
       this.server.closeAllConnections();

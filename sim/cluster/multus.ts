@@ -147,3 +147,38 @@ export function delegateConfig(nadConfig: string, nadName: string, deviceId: str
   }
   return conf;
 }
+
+/** Where a node's Multus (thin plugin) finds its files, as its documentation and installer lay them out. */
+export const MULTUS_NODE_PATHS = {
+  /** the node's CNI config that containerd runs: Multus's, first by name */
+  conf: '/etc/cni/net.d/00-multus.conf',
+  /** the cluster's default network, Multus's clusterNetwork (a conflist file, as its installer passes the primary CNI's) */
+  clusterNetwork: '/etc/cni/net.d/10-sriov-lab-default.conflist',
+  kubeconfig: '/etc/cni/net.d/multus.d/multus.kubeconfig',
+  /** Multus's cache of delegate results (cniDir), which its DEL reads */
+  cacheDir: '/var/lib/cni/multus',
+  logFile: '/var/lib/cni/multus/multus.log',
+} as const;
+
+/** the CNI version of the Multus config and its clusterNetwork: one every Multus v4 and the reference plugins speak */
+export const MULTUS_CNI_VERSION = '0.4.0';
+
+/**
+ * The thin plugin's config (docs/configuration.md of multus-cni): type multus, the kubeconfig it reads pods and NADs
+ * with, the default network as clusterNetwork; system namespaces and multusNamespace kube-system, its defaults.
+ */
+export function multusThinConfig(): Record<string, unknown> {
+  return {
+    cniVersion: MULTUS_CNI_VERSION,
+    name: 'multus-cni-network',
+    type: 'multus',
+    kubeconfig: MULTUS_NODE_PATHS.kubeconfig,
+    clusterNetwork: MULTUS_NODE_PATHS.clusterNetwork,
+    cniDir: MULTUS_NODE_PATHS.cacheDir,
+    binDir: '/opt/cni/bin',
+    multusNamespace: 'kube-system',
+    systemNamespaces: ['kube-system'],
+    logFile: MULTUS_NODE_PATHS.logFile,
+    logLevel: 'verbose',
+  };
+}

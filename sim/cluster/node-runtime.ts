@@ -6,7 +6,7 @@
 // `podStarted` and `podStopped`.
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import { PodStartError } from './cluster.ts';
@@ -17,6 +17,9 @@ import { Kubelet, PodResourcesClient, type Clock, type RegistrationMode, type Ti
 import { ip } from '../node/mirror.ts';
 import type { ExecOptions, ExecOutcome } from '../node/exec.ts';
 import {
+  MULTUS_CNI_VERSION,
+  MULTUS_NODE_PATHS,
+  multusThinConfig,
   NETWORKS_ANNOTATION,
   NETWORK_STATUS_ANNOTATION,
   RESOURCE_NAME_ANNOTATION,
@@ -71,6 +74,24 @@ export interface NodeRuntimeOptions {
   restartBackoffMs?: number;
   /** the bundled executables, which the bundled plugins' images run (sim/cluster/images.ts) */
   bundled?: BundledExecutables;
+  /**
+   * a Multus thin-plugin binary, as this process reaches it (`--multus PATH`): installed as /opt/cni/bin/multus, and
+   * every sandbox's network is then the node's CNI config (/etc/cni/net.d, Multus's first) run as containerd runs it,
+   * in place of the default network + the emulated attach. Its config needs the API: see connectApi.
+   */
+  multusBinary?: string;
+}
+
+/** Where a node reaches the cluster's API server: a relay in the node's namespace to the server's unix socket. */
+export interface NodeApiAccess {
+  /** the server's port; the relay listens on 127.0.0.1:<port> inside the node, so the server's own URL holds there */
+  port: number;
+  /** the server's unix socket, as the node sees it */
+  socketPath: string;
+  /** a kubeconfig for https://127.0.0.1:<port> with the cluster CA and a client's credentials */
+  kubeconfig: string;
+  /** argv of the relay (sim/apiserver/relay.ts), to which port and socket path are appended */
+  relayArgv: string[];
 }
 
 interface Sandbox {
@@ -130,6 +151,8 @@ export class NodeRuntime {
   private started = false;
   /** the default network's bridge was there before this runtime (a real host's own cni0 is left alone) */
   private bridgeWasThere = true;
+  /** the relay to the API server inside the node (connectApi), while it runs */
+  private relay: ChildProcess | undefined;
 
   constructor(opts: NodeRuntimeOptions) {
     this.opts = opts;
@@ -237,6 +260,12 @@ export class NodeRuntime {
     for (const [type, exe] of Object.entries(this.opts.cniPlugins)) {
       rmSync(join(bin, type), { force: true });
       symlinkSync(exe, join(bin, type));
+    }
+    if (this.opts.multusBinary) {
+      // copied in, as Multus's own installer does: the node sees its /opt/cni/bin, not necessarily the given path
+      rmSync(join(bin, 'multus'), { force: true });
+      copyFileSync(this.opts.multusBinary, join(bin, 'multus'));
+      chmodSync(join(bin, 'multus'), 0o755);
     }
     // a faulty IPAM for fault injection: fails while the harness says so, otherwise delegates to host-local
     const faulty = join(bin, 'sriov-lab-faulty-ipam');
@@ -371,9 +400,9 @@ export class NodeRuntime {
     }
   }
 
-  private defaultNetwork(): Record<string, unknown> {
+  private defaultNetwork(cniVersion = '1.0.0'): Record<string, unknown> {
     return {
-      cniVersion: '1.0.0',
+      cniVersion,
       name: DEFAULT_NETWORK,
       type: 'bridge',
       bridge: 'cni0',
@@ -381,6 +410,78 @@ export class NodeRuntime {
       ipMasq: false,
       ipam: { type: 'host-local', ranges: [[{ subnet: `10.244.${this.opts.index}.0/24` }]], dataDir: '/var/lib/cni/networks' },
     };
+  }
+
+  /** Multus is the node's CNI (`--multus`) */
+  get multus(): boolean {
+    return !!this.opts.multusBinary;
+  }
+
+  /**
+   * The node reaches the cluster's API server: a relay inside the node (127.0.0.1:<port> → the server's unix socket),
+   * the kubeconfig under /etc/cni/net.d/multus.d/, and with Multus its config and clusterNetwork. Resolves once the
+   * relay listens. The relay stops with the runtime (and by itself when this process is gone).
+   */
+  async connectApi(a: NodeApiAccess): Promise<void> {
+    const put = (nodePath: string, text: string, mode = 0o644) => {
+      const here = this.opts.machine.hostPath(nodePath);
+      mkdirSync(dirname(here), { recursive: true });
+      writeFileSync(here, text, { mode });
+      chmodSync(here, mode);
+    };
+    put(MULTUS_NODE_PATHS.kubeconfig, a.kubeconfig, 0o600);
+    if (this.multus) {
+      mkdirSync(this.opts.machine.hostPath(MULTUS_NODE_PATHS.cacheDir), { recursive: true });
+      const { name, cniVersion, ...plugin } = this.defaultNetwork(MULTUS_CNI_VERSION);
+      put(MULTUS_NODE_PATHS.clusterNetwork, `${JSON.stringify({ cniVersion, name, plugins: [plugin] }, null, 2)}\n`);
+      put(MULTUS_NODE_PATHS.conf, `${JSON.stringify(multusThinConfig(), null, 2)}\n`);
+    }
+    if (this.relay && this.relay.exitCode === null && this.relay.signalCode === null) return;
+    const relay = this.opts.machine.spawn([...a.relayArgv, String(a.port), a.socketPath], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.relay = relay;
+    let err = '';
+    relay.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      relay.stdout!.setEncoding('utf8').on('data', (d: string) => {
+        out += d;
+        if (out.includes('READY\n')) resolve();
+      });
+      relay.once('error', reject);
+      relay.once('exit', (code, sig) => reject(new Error(`node ${this.opts.nodeName}: the API relay exited (${sig ?? code}) before listening on 127.0.0.1:${a.port}: ${err.trim()}`)));
+    });
+    relay.once('exit', (code, sig) => {
+      // not stopped by stopRelay: say so, every Multus call fails from now on
+      if (this.relay === relay) this.logKubelet('error', `the API relay exited (${sig ?? code}): ${err.trim()}`);
+    });
+  }
+
+  private async stopRelay(): Promise<void> {
+    const r = this.relay;
+    this.relay = undefined;
+    if (!r || r.exitCode !== null || r.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      r.once('exit', () => resolve());
+      r.stdin?.end();
+      r.kill('SIGTERM');
+      setTimeout(() => r.kill('SIGKILL'), 2000).unref();
+    });
+  }
+
+  /**
+   * The node's CNI config as containerd loads it (libcni ConfFiles): the first .conf, .conflist or .json file of
+   * /etc/cni/net.d by name.
+   */
+  private confDirNetwork(): Record<string, unknown> {
+    const dir = this.opts.machine.hostPath('/etc/cni/net.d');
+    const files = existsSync(dir) ? readdirSync(dir).filter((f) => /\.(conf|conflist|json)$/.test(f)).sort() : [];
+    if (!files.length) throw new PodStartError('FailedCreatePodSandBox', 'cni plugin not initialized: no network config found in /etc/cni/net.d');
+    const file = `/etc/cni/net.d/${files[0]}`;
+    try {
+      return JSON.parse(readFileSync(join(dir, files[0]), 'utf8')) as Record<string, unknown>;
+    } catch (e) {
+      throw new PodStartError('FailedCreatePodSandBox', `cni config ${file}: ${(e as Error).message}`);
+    }
   }
 
   /**
@@ -439,6 +540,15 @@ export class NodeRuntime {
       CNI_NETNS: sb.netnsPath,
       CNI_ARGS: `IgnoreUnknown=true;K8S_POD_NAMESPACE=${pod.metadata!.namespace ?? 'default'};K8S_POD_NAME=${pod.metadata!.name};K8S_POD_INFRA_CONTAINER_ID=${sb.containerId};K8S_POD_UID=${uid}`,
     };
+    if (this.multus) {
+      // the node's CNI (Multus) does all: the default network, the pod's networks, the network-status annotation
+      const conf = this.confDirNetwork();
+      const env = { ...baseEnv, CNI_IFNAME: 'eth0' };
+      sb.attachments.push({ type: String(conf.type), conf, ifname: 'eth0', env });
+      const result = await this.runCni('ADD', conf, env, podKey);
+      this.startContainers(pod);
+      return { annotations: {}, podIP: result.ips?.[0]?.address.split('/')[0] };
+    }
     // the cluster's default network: a bridge on the node with host-local addresses, like a kind node
     sb.defaultEnv = { ...baseEnv, CNI_IFNAME: 'eth0' };
     sb.defaultAdded = true;
@@ -713,6 +823,7 @@ export class NodeRuntime {
   async stop(): Promise<void> {
     this.execs.killAll();
     await this.containers.stopAll(STOP_GRACE_MS).catch(() => undefined);
+    await this.stopRelay();
     await this.stopDevicePlugin().catch(() => undefined);
     await this.kubelet.close().catch(() => undefined);
     this.started = false;

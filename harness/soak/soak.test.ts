@@ -2,10 +2,14 @@
 // list, the plan is the seed's, and a short seeded soak on sim runs clean — and, with an observation corrupted,
 // reports it, shrinks it and writes a scenario the runner loads.
 import t from 'tap';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { caps } from '../../sim/caps.ts';
 import { resolveTopology } from '../../sim/topology/topology.ts';
 import { loadScenario } from '../scenario/load.ts';
+import { LabCluster } from '../cluster/lab-cluster.ts';
+import { SimNodeProvider, simProviderOptions } from '../backends/sim.ts';
 import { checkInvariants, type Observation, type VfSettings } from './invariants.ts';
 import { parseVfReport } from './observe.ts';
 import { planSteps, stepsLeftOut } from './plan.ts';
@@ -204,4 +208,27 @@ t.test('a corrupted observation is reported, shrunk to one step, and written as 
   const ops = s.steps.flatMap((st) => st.try.map((o) => o.kind));
   t.same(ops.filter((k) => k === 'apply').length, 2, 'the network and the one pod');
   t.match(s.description ?? '', /allocatableHealthy/);
+});
+
+t.test('podLeftovers over the node interface: what a node holds for pods that are gone', { skip: missing ? `needs ${missing.name}` : false, timeout: 300_000 }, async (t) => {
+  const workDir = t.testdir({});
+  const opts = { topology, seed: 1, workDir, devicePlugin: {}, trace: () => undefined };
+  const lc = await LabCluster.start(new SimNodeProvider(simProviderOptions(opts)), opts);
+  const n = lc.nodes.get('node1')!;
+  // the sim node's pod namespace prefix and its /var/lib/cni (the test makes the leftovers, the node must find them)
+  const stray = `${n.node.netns}-deadbeef`;
+  const leases = n.node.hostPath('/var/lib/cni/networks/soak-net');
+  try {
+    t.same(await n.api.call('podLeftovers', {}), { netns: [], ipamLeases: [], mounts: [], processes: [] }, 'a fresh node holds nothing');
+    execFileSync('ip', ['netns', 'add', stray]);
+    mkdirSync(leases, { recursive: true });
+    writeFileSync(join(leases, '192.168.70.9'), '4f2a9c0e1b7d\neth1\n');
+    writeFileSync(join(leases, 'last_reserved_ip.0'), '192.168.70.9');
+    const l = await n.api.call('podLeftovers', {});
+    t.same(l.netns, [`network namespace ${stray}`]);
+    t.same(l.ipamLeases, ['IPAM lease soak-net/192.168.70.9 (container 4f2a9c0e1b7d)'], 'the lease, not the allocator\'s own file');
+  } finally {
+    spawnSync('ip', ['netns', 'del', stray], { stdio: 'ignore' });
+    await lc.stop();
+  }
 });

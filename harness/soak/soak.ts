@@ -400,14 +400,19 @@ async function runOnce(o: SoakOptions, steps: readonly SoakStep[], report: boole
 }
 
 /** the reproducing scenario: the NAD, one scenario step per soak step that did something, then the observations */
-export function reproScenario(o: Pick<SoakOptions, 'seed' | 'scenarioTopology'>, records: readonly StepRecord[], violations: readonly Violation[]): ScenarioInput {
+/** the command that found it: `sriov-lab soak [--backend qemu] --seed N` */
+function soakCommandLine(o: Pick<SoakOptions, 'seed' | 'backend'>): string {
+  return `sriov-lab soak${o.backend === 'qemu' ? ' --backend qemu' : ''} --seed ${o.seed}`;
+}
+
+export function reproScenario(o: Pick<SoakOptions, 'seed' | 'scenarioTopology' | 'backend'>, records: readonly StepRecord[], violations: readonly Violation[]): ScenarioInput {
   const nodes = [...new Set(violations.map((v) => v.node).filter((n): n is string => n !== undefined))];
   return {
     apiVersion: SCENARIO_API_VERSION,
     kind: SCENARIO_KIND,
     metadata: {
       name: `soak-seed-${o.seed}`,
-      description: `found by sriov-lab soak --seed ${o.seed}; after the last step: ${violations.map((v) => `[${v.invariant}] ${v.message}`).join('; ')}`,
+      description: `found by ${soakCommandLine(o)}; after the last step: ${violations.map((v) => `[${v.invariant}] ${v.message}`).join('; ')}`,
       tags: ['soak'],
     },
     spec: {
@@ -482,7 +487,7 @@ export async function soak(o: SoakOptions): Promise<SoakFigures> {
     );
     const file = o.scenarioOut ?? join(process.cwd(), `soak-${o.seed}.yaml`);
     const vs = lastFail.violation?.violations ?? first.violation.violations;
-    const text = `# Written by sriov-lab soak --seed ${o.seed}: ${shrunk.items.length} of ${failing.length} steps still violate ${v.invariant}.\n${stringify(reproScenario(o, lastFail.records, vs))}`;
+    const text = `# Written by ${soakCommandLine(o)}: ${shrunk.items.length} of ${failing.length} steps still violate ${v.invariant}.\n${stringify(reproScenario(o, lastFail.records, vs))}`;
     writeFileSync(file, text);
     figures.shrink = { fromSteps: failing.length, toSteps: shrunk.items.length, trials: shrunk.trials, exhausted: shrunk.exhausted, scenario: file };
   }

@@ -31,12 +31,13 @@ export const SOAK_NAD: KubeObject = {
   spec: { config: JSON.stringify({ cniVersion: '1.0.0', type: 'sriov', vlan: 100, spoofchk: 'off', trust: 'on', ipam: { type: 'host-local', subnet: '192.168.70.0/24' } }) },
 };
 
+/** a pod of the soak: one VF of the soak network, and a process (so the leak check has one to find if it outlives its pod) */
 export function soakPod(name: string): KubeObject {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name, namespace: 'default', annotations: { 'k8s.v1.cni.cncf.io/networks': 'soak-net' } },
-    spec: { terminationGracePeriodSeconds: 0, containers: [{ name: 'app', image: 'busybox', resources: { limits: { [SOAK_RESOURCE]: '1' } } }] },
+    spec: { terminationGracePeriodSeconds: 0, containers: [{ name: 'app', image: 'busybox', command: ['sleep', '3600'], resources: { limits: { [SOAK_RESOURCE]: '1' } } }] },
   } as KubeObject;
 }
 

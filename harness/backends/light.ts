@@ -201,6 +201,7 @@ export class LightNodeProvider {
       removePodNetns: refuse('removing a pod network namespace (pods there have none)'),
       setCniPath: refuse('the CNI path (there is no CNI)'),
       gcSandboxes: async () => ({ left: 0 }),
+      podLeftovers: async () => ({ netns: [], ipamLeases: [], mounts: [], processes: [] }),
       exec: refuse('a command on the node'),
       execInPod: refuse('a command in a pod'),
       containerLog: refuse('a container log'),

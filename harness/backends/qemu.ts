@@ -20,7 +20,8 @@ import { LabCluster, type LabNode, type NodeProvider } from '../cluster/lab-clus
 import { LabClusterHandle } from '../cluster/handle.ts';
 import { connectAgent, realKernelProvidesFault } from './agent-node.ts';
 
-class QemuProvider implements NodeProvider {
+/** the qemu backend's nodes, for callers that assemble the cluster themselves (the soak) */
+export class QemuProvider implements NodeProvider {
   readonly backend = 'qemu' as const;
   readonly awaitDevicePlugins = true;
   private workDir = '';

@@ -7,7 +7,7 @@ import { onLines } from '../../sim/lines.ts';
 import type { V1Pod } from '@kubernetes/client-node';
 import type { AdmitResult, PodSpecLite, ResourceList } from '../../sim/kubelet/types.ts';
 import type { KubeletEvent, PodStatusLite } from '../../sim/kubelet/index.ts';
-import type { NadLite, NodeRuntimeEvent } from '../../sim/cluster/node-runtime.ts';
+import type { NadLite, NodeRuntimeEvent, PodLeftovers } from '../../sim/cluster/node-runtime.ts';
 import type { ExecOutcome } from '../../sim/node/exec.ts';
 import type { LogRead, PodContainersReport } from '../../sim/cluster/containers.ts';
 import type { ExecRead } from '../../sim/cluster/exec-sessions.ts';
@@ -53,6 +53,8 @@ export interface Methods {
   setCniPath: { params: { up: boolean }; result: null };
   /** one run of the sandbox GC now; how many failed teardowns are left */
   gcSandboxes: { params: Record<string, never>; result: { left: number } };
+  /** what the node still holds for pods it has no sandbox for: netns, IPAM leases, mounts, processes (the soak's leak check) */
+  podLeftovers: { params: Record<string, never>; result: PodLeftovers };
   exec: { params: { argv: string[]; input?: string; timeoutMs?: number }; result: ExecOutcome };
   execInPod: { params: { pod: V1Pod; argv: string[]; input?: string; timeoutMs?: number }; result: ExecOutcome };
   /** a container's log from offset (bytes of the instance) or its last tailLines lines; waits up to waitMs for more */

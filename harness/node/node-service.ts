@@ -69,6 +69,7 @@ export function nodeService(o: NodeServiceOptions): NodeService {
       return null;
     },
     gcSandboxes: async () => ({ left: await runtime.gcSandboxes() }),
+    podLeftovers: () => runtime.podLeftovers(),
     exec: ({ argv, input, timeoutMs }) => o.exec(argv, { input, timeoutMs: timeoutMs ?? 60_000 }),
     execInPod: async ({ pod, argv, input, timeoutMs }) => {
       if (!runtime.podNetns(pod.metadata?.uid ?? '')) throw new Error(`pod ${pod.metadata?.namespace ?? 'default'}/${pod.metadata?.name} is not running (phase ${pod.status?.phase ?? 'Pending'})`);

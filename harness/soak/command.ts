@@ -4,16 +4,21 @@ import { relative, dirname, resolve } from 'node:path';
 import { loadTopology, resolveTopology } from '../../sim/topology/topology.ts';
 import { parse, UsageError } from '../cli/args.ts';
 import { simBackend } from '../backends/sim.ts';
+import { qemuBackend } from '../backends/qemu.ts';
 import { interruptOnSigint } from '../runner/command.ts';
-import { renderFigures, soak, soakNodes } from './soak.ts';
+import { defaultShrinkTrials, renderFigures, soak, soakNodes } from './soak.ts';
 
-export const SOAK_USAGE = `usage: sriov-lab soak [--seed N] [--iterations N] [--nodes N | --topology FILE] [--json FILE] [--out FILE] [--shrink-trials N]
-  a randomized fault soak on the sim backend: pod churn, kubelet restarts, device plugin kill/restart and socket
-  deletion, sysfs errno faults on driver rebinds, IPAM failures, VF and PF link flaps, VF count changes, pod network
-  namespaces vanishing before DEL, drawn from the seed; the invariants are checked after every step. On a violation the steps are shrunk and written as a scenario (--out,
-  default soak-SEED.yaml) and it exits 1.
-  --iterations  steps (default 1000)      --nodes  nodes of one i350 with 4 VFs each (default 1)
-  --json FILE   the figures as JSON        --shrink-trials  fresh-cluster re-runs when shrinking (default 40)
+export const SOAK_USAGE = `usage: sriov-lab soak [--backend sim|qemu] [--seed N] [--iterations N] [--nodes N | --topology FILE] [--json FILE] [--out FILE] [--shrink-trials N]
+  a randomized fault soak: pod churn, kubelet restarts, device plugin kill/restart and socket deletion, driver rebinds
+  (on sim with sysfs errno faults on the bind), IPAM failures, VF and PF link flaps, VF count changes, pod network
+  namespaces vanishing before DEL, drawn from the seed for the backend; the invariants are checked after every step.
+  On a violation the steps are shrunk and written as a scenario (--out, default soak-SEED.yaml) and it exits 1.
+  --backend     sim (default) or qemu: one QEMU guest per node, igb's VFs and a real kernel; steps a real kernel or
+                igb cannot give are not drawn (it prints which and why), nor are settings igb cannot restore compared
+  --iterations  steps (default 1000; on qemu each takes seconds: try 100)
+  --nodes       nodes of one i350 with 4 VFs each (default 1; on qemu the i350 is QEMU's igb)
+  --json FILE   the figures as JSON
+  --shrink-trials  fresh-cluster re-runs when shrinking (default ${defaultShrinkTrials('sim')} on sim, ${defaultShrinkTrials('qemu')} on qemu: each qemu trial boots VMs)
 `;
 
 function intOption(name: string, v: string | undefined, dflt: number, min: number): number {
@@ -24,6 +29,7 @@ function intOption(name: string, v: string | undefined, dflt: number, min: numbe
 
 export async function soakCommand(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, {
+    backend: { type: 'string' },
     seed: { type: 'string' },
     iterations: { type: 'string' },
     nodes: { type: 'string' },
@@ -34,9 +40,11 @@ export async function soakCommand(args: string[]): Promise<number> {
   });
   if (positionals.length) throw new UsageError(`soak takes no arguments (${positionals.join(' ')})\n${SOAK_USAGE}`);
   if (values.nodes !== undefined && values.topology !== undefined) throw new UsageError('give --nodes or --topology, not both');
-  const available = await simBackend.available();
+  const backend = values.backend ?? 'sim';
+  if (backend !== 'sim' && backend !== 'qemu') throw new UsageError(`--backend must be sim or qemu, not "${backend}"`);
+  const available = await (backend === 'qemu' ? qemuBackend : simBackend).available();
   if (!available.ok) {
-    process.stderr.write(`sriov-lab soak: the sim backend cannot run here: ${available.reason}\n`);
+    process.stderr.write(`sriov-lab soak: the ${backend} backend cannot run here: ${available.reason}\n`);
     return 2;
   }
   const seed = intOption('seed', values.seed, 1, 0);
@@ -46,13 +54,14 @@ export async function soakCommand(args: string[]): Promise<number> {
   // Ctrl-C ends the soak after its step, with the cluster taken down: pods' namespaces are this process's to remove
   const interrupt = interruptOnSigint(process.stderr);
   const figures = await soak({
+    backend,
     signal: interrupt.signal,
     seed,
     iterations: intOption('iterations', values.iterations, 1000, 1),
     topology,
     scenarioTopology: values.topology ? { topology: relative(dirname(out), resolve(values.topology)) } : { nodes },
     scenarioOut: out,
-    maxShrinkTrials: intOption('shrink-trials', values['shrink-trials'], 40, 0),
+    maxShrinkTrials: intOption('shrink-trials', values['shrink-trials'], defaultShrinkTrials(backend), 0),
     progress: (l) => process.stdout.write(`${l}\n`),
   }).finally(() => interrupt.dispose());
   process.stdout.write(renderFigures(figures));

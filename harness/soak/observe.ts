@@ -46,7 +46,8 @@ const VF_SCRIPT = `for pf in "$@"; do
     [ -e "$v" ] || continue
     a=$(basename "$(readlink "$v")"); d=""
     [ -e /sys/bus/pci/devices/$a/driver ] && d=$(basename "$(readlink /sys/bus/pci/devices/$a/driver)")
-    echo "#VF $pf \${v##*virtfn} $a \${d:--} $(ls /sys/bus/pci/devices/$a/net 2>/dev/null | tr '\\n' ' ')"
+    m=$(cat /sys/bus/pci/devices/$a/net/*/address 2>/dev/null | head -1)
+    echo "#VF $pf \${v##*virtfn} $a \${d:--} \${m:--} $(ls /sys/bus/pci/devices/$a/net 2>/dev/null | tr '\\n' ' ')"
   done
 done
 echo "#LINKS"; cat /proc/net/dev`;
@@ -63,10 +64,10 @@ export function parseVfReport(out: string): { vfs: ObservedVf[]; links: string[]
     if (words[0] === 'PF') {
       for (const { vf, ...st } of parseVfLinks(body || '[]')) settings.set(`${words[1]}/${vf}`, st);
     } else if (words[0] === 'VF') {
-      const [, pf, index, pciAddr, driver, ...netdevs] = words;
+      const [, pf, index, pciAddr, driver, mac, ...netdevs] = words;
       const st = settings.get(`${pf}/${index}`);
       if (!st) continue;
-      vfs.push({ pf, index: Number(index), pciAddr, driver: driver === '-' ? undefined : driver, netdevs, settings: st });
+      vfs.push({ pf, index: Number(index), pciAddr, driver: driver === '-' ? undefined : driver, ...(mac && mac !== '-' ? { netdevMac: mac } : {}), netdevs, settings: st });
     } else if (words[0] === 'LINKS') {
       links = body
         .split('\n')

@@ -1,6 +1,11 @@
 // The soak's step list: what it does to the cluster, drawn from a seed with the project's PRNG (sim/prng.ts), so the
-// same seed and topology give the same steps, and a shrunk sub-list can be run again from a fresh cluster.
+// same seed, backend and topology give the same steps, and a shrunk sub-list can be run again from a fresh cluster.
+// A backend draws only the steps it can give: on qemu a real kernel and QEMU's igb leave some out (stepsLeftOut).
 import { mulberry32 } from '../../sim/prng.ts';
+import { realKernelProvidesFault } from '../backends/agent-node.ts';
+
+/** the backends the soak runs on */
+export type SoakBackendName = 'sim' | 'qemu';
 
 export type SoakStep =
   /** create the pod (if it exists, delete it first and create it again at once under the same name) */
@@ -50,16 +55,43 @@ const WEIGHTS: Record<SoakStepKind, number> = {
 
 const ERRNOS = ['EIO', 'EBUSY', 'ENODEV'];
 
-export function planSteps(seed: number, count: number, target: SoakTarget): SoakStep[] {
+/** a step (or a variant of one) a backend does not draw, and why */
+export interface LeftOutStep {
+  kind: SoakStepKind;
+  /** only this variant of the kind is left out (the kind itself is drawn) */
+  variant?: 'errno';
+  reason: string;
+}
+
+function needsFault(kind: Parameters<typeof realKernelProvidesFault>[0]): string {
+  const p = realKernelProvidesFault(kind);
+  return p.ok ? '' : p.reason;
+}
+
+/** what the backend cannot give of the soak's steps: sim gives all; on qemu the kernel and igb are real */
+export function stepsLeftOut(backend: SoakBackendName): LeftOutStep[] {
+  if (backend === 'sim') return [];
+  return [
+    { kind: 'driverRebind', variant: 'errno', reason: `a bind that fails with an errno: ${needsFault('sysfsFailWrites')}` },
+    // agent-node.ts's vfLink fault is `ip link set PF vf N state …`, which igb does not implement (ndo_set_vf_link_state)
+    { kind: 'vfFlap', reason: "QEMU's igb (82576) has no VF link state: `ip link set PF vf N state disable` answers Operation not supported" },
+  ].filter((l): l is LeftOutStep => l.reason !== '');
+}
+
+export function planSteps(seed: number, count: number, target: SoakTarget, backend: SoakBackendName = 'sim'): SoakStep[] {
+  const leftOut = stepsLeftOut(backend);
+  const weights = { ...WEIGHTS };
+  for (const l of leftOut) if (!l.variant) weights[l.kind] = 0;
+  const bindErrno = !leftOut.some((l) => l.kind === 'driverRebind' && l.variant === 'errno');
   const rand = mulberry32(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
-  const kinds = Object.keys(WEIGHTS) as SoakStepKind[];
-  const total = kinds.reduce((a, k) => a + WEIGHTS[k], 0);
+  const kinds = (Object.keys(weights) as SoakStepKind[]).filter((k) => weights[k] > 0);
+  const total = kinds.reduce((a, k) => a + weights[k], 0);
   const withVfs = target.nodes.flatMap((n) => n.pfs.filter((p) => p.numVfs > 0).map((p) => ({ node: n.name, pf: p })));
   const steps: SoakStep[] = [];
   while (steps.length < count) {
     let r = rand() * total;
-    const kind = kinds.find((k) => (r -= WEIGHTS[k]) < 0) ?? 'podCreate';
+    const kind = kinds.find((k) => (r -= weights[k]) < 0) ?? 'podCreate';
     const node = pick(target.nodes).name;
     const pod = `p${Math.floor(rand() * target.podNames)}`;
     switch (kind) {
@@ -82,7 +114,7 @@ export function planSteps(seed: number, count: number, target: SoakTarget): Soak
         const { node: n, pf } = pick(withVfs);
         const vf = Math.floor(rand() * pf.numVfs);
         if (kind === 'vfFlap') steps.push({ kind, node: n, pf: pf.ifname, vf });
-        else steps.push(rand() < 0.5 ? { kind, node: n, pf: pf.ifname, vf, errno: pick(ERRNOS) } : { kind, node: n, pf: pf.ifname, vf });
+        else steps.push(bindErrno && rand() < 0.5 ? { kind, node: n, pf: pf.ifname, vf, errno: pick(ERRNOS) } : { kind, node: n, pf: pf.ifname, vf });
         break;
       }
       case 'pfFlap':

@@ -2,13 +2,17 @@
 // list, the plan is the seed's, and a short seeded soak on sim runs clean — and, with an observation corrupted,
 // reports it, shrinks it and writes a scenario the runner loads.
 import t from 'tap';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { caps } from '../../sim/caps.ts';
 import { resolveTopology } from '../../sim/topology/topology.ts';
 import { loadScenario } from '../scenario/load.ts';
+import { LabCluster } from '../cluster/lab-cluster.ts';
+import { SimNodeProvider, simProviderOptions } from '../backends/sim.ts';
 import { checkInvariants, type Observation, type VfSettings } from './invariants.ts';
 import { parseVfReport } from './observe.ts';
-import { planSteps } from './plan.ts';
+import { planSteps, stepsLeftOut } from './plan.ts';
 import { shrink } from './shrink.ts';
 import { soak, soakNodes, SOAK_RESOURCE } from './soak.ts';
 
@@ -93,6 +97,21 @@ t.test('the checker: a sound observation passes, each corruption is reported', a
   restarted.nodes[0].capacity[SOAK_RESOURCE] = restarted.nodes[0].allocatable[SOAK_RESOURCE] = 0;
   restarted.nodes[0].podResources.allocatable = {};
   t.same(checkInvariants(restarted, baseline), [], 'capacity 0 after a kubelet restart without the plugin');
+  // two VFs with one MAC (sriov-network-device-plugin #685), whether or not one is in a pod
+  const twins = sound();
+  twins.nodes[0].vfs[0].settings.mac = twins.nodes[0].vfs[1].settings.mac = '02:00:00:00:00:07';
+  t.ok(checkInvariants(twins, baseline).some((v) => v.invariant === 'vfDefaults' && /vf 0 \(0000:01:10\.0\) and ens1f0 vf 1 \(0000:01:10\.4\) both have MAC 02:00:00:00:00:07/.test(v.message)), 'two VFs with one MAC');
+  // igb: the PF shows the MAC igbvf registered when the VF's netdev came up; with the rule that is the VF's default
+  const own = sound();
+  own.nodes[0].vfs[1].settings.mac = own.nodes[0].vfs[1].netdevMac = '1e:1e:d6:ab:17:84';
+  t.ok(checkInvariants(own, baseline).some((v) => /has mac 1e:1e:d6:ab:17:84 \(was 00:00:00:00:00:00\)/.test(v.message)), 'without the igb rule a changed MAC is reported');
+  t.same(checkInvariants(own, baseline, { vfOwnMac: 'igb' }), [], "with it, the VF's own netdev MAC is its default");
+  own.nodes[0].vfs[1].netdevMac = '1e:1e:d6:ab:17:85';
+  t.ok(checkInvariants(own, baseline, { vfOwnMac: 'igb' }).some((v) => /has mac 1e:1e:d6:ab:17:84/.test(v.message)), 'a MAC that is not the netdev\'s own is still reported');
+  const rate = sound();
+  rate.nodes[0].vfs[1].settings.maxTxRate = 100;
+  t.ok(checkInvariants(rate, baseline).some((v) => /maxTxRate 100/.test(v.message)), 'a rate left behind is reported');
+  t.same(checkInvariants(rate, baseline, { uncompared: { maxTxRate: 'igb' } }), [], 'unless the NIC cannot restore it');
   // a pod that is gone or finished holds nothing: its stale entries are not a second holder
   const o = sound();
   o.pods.push({ ...b, phase: 'Failed', networkDevices: ['0000:01:10.0'] });
@@ -118,14 +137,25 @@ t.test('the plan is the seed\'s', async (t) => {
   t.notSame(planSteps(5, 200, target), planSteps(6, 200, target));
   const kinds = new Set(planSteps(5, 400, target).map((s) => s.kind));
   t.same([...kinds].sort(), ['driverRebind', 'ipamFail', 'kubeletRestart', 'netnsVanish', 'pfFlap', 'pluginKill', 'pluginRestart', 'pluginStart', 'podCreate', 'podDelete', 'socketDelete', 'vfCount', 'vfFlap']);
+  t.same(planSteps(5, 200, target, 'sim'), planSteps(5, 200, target), 'sim is the default');
+  // on qemu: the same seed gives the same steps, none the real kernel or igb cannot give
+  const q = planSteps(5, 400, target, 'qemu');
+  t.same(q, planSteps(5, 400, target, 'qemu'));
+  t.same(stepsLeftOut('sim'), []);
+  t.same(stepsLeftOut('qemu').map((l) => `${l.kind}${l.variant ? `/${l.variant}` : ''}`), ['driverRebind/errno', 'vfFlap']);
+  t.match(stepsLeftOut('qemu')[0].reason, /sysfsFailWrites needs the simulated sysfs/);
+  t.notOk(q.some((s) => s.kind === 'vfFlap'), 'no VF link flap on qemu');
+  t.notOk(q.some((s) => s.kind === 'driverRebind' && s.errno), 'no errno on a bind on qemu');
+  t.ok(q.some((s) => s.kind === 'driverRebind'), 'driver rebinds are still drawn');
+  t.ok(planSteps(5, 400, target).some((s) => s.kind === 'driverRebind' && s.errno), 'on sim they carry errnos');
 });
 
 t.test('the VF report of a node', async (t) => {
   const out = [
     '#PF ens1f0',
     JSON.stringify([{ ifname: 'ens1f0', vfinfo_list: [{ vf: 0, address: '00:00:00:00:00:00', vlan_list: [{ vlan: 100 }], rate: { max_tx: 0, min_tx: 0 }, spoofchk: false, trust: true }, { vf: 1, address: '02:00:00:00:00:01', vlan_list: [{}], spoofchk: true, trust: false }] }]),
-    '#VF ens1f0 0 0000:01:10.0 igbvf ens1f0v0 ',
-    '#VF ens1f0 1 0000:01:10.4 - ',
+    '#VF ens1f0 0 0000:01:10.0 igbvf 1e:1e:d6:ab:17:84 ens1f0v0 ',
+    '#VF ens1f0 1 0000:01:10.4 - - ',
     '#LINKS',
     'Inter-|   Receive                                                |  Transmit',
     ' face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed',
@@ -134,7 +164,7 @@ t.test('the VF report of a node', async (t) => {
   ].join('\n');
   const r = parseVfReport(out);
   t.same(r.links, ['lo', 'ens1f0']);
-  t.same(r.vfs[0], { pf: 'ens1f0', index: 0, pciAddr: '0000:01:10.0', driver: 'igbvf', netdevs: ['ens1f0v0'], settings: { ...DEFAULTS, vlan: 100, spoofchk: false, trust: true, linkState: null } });
+  t.same(r.vfs[0], { pf: 'ens1f0', index: 0, pciAddr: '0000:01:10.0', driver: 'igbvf', netdevMac: '1e:1e:d6:ab:17:84', netdevs: ['ens1f0v0'], settings: { ...DEFAULTS, vlan: 100, spoofchk: false, trust: true, linkState: null } });
   t.same(r.vfs[1], { pf: 'ens1f0', index: 1, pciAddr: '0000:01:10.4', driver: undefined, netdevs: [], settings: { ...DEFAULTS, mac: '02:00:00:00:00:01', linkState: null, maxTxRate: 0 } });
 });
 
@@ -178,4 +208,27 @@ t.test('a corrupted observation is reported, shrunk to one step, and written as 
   const ops = s.steps.flatMap((st) => st.try.map((o) => o.kind));
   t.same(ops.filter((k) => k === 'apply').length, 2, 'the network and the one pod');
   t.match(s.description ?? '', /allocatableHealthy/);
+});
+
+t.test('podLeftovers over the node interface: what a node holds for pods that are gone', { skip: missing ? `needs ${missing.name}` : false, timeout: 300_000 }, async (t) => {
+  const workDir = t.testdir({});
+  const opts = { topology, seed: 1, workDir, devicePlugin: {}, trace: () => undefined };
+  const lc = await LabCluster.start(new SimNodeProvider(simProviderOptions(opts)), opts);
+  const n = lc.nodes.get('node1')!;
+  // the sim node's pod namespace prefix and its /var/lib/cni (the test makes the leftovers, the node must find them)
+  const stray = `${n.node.netns}-deadbeef`;
+  const leases = n.node.hostPath('/var/lib/cni/networks/soak-net');
+  try {
+    t.same(await n.api.call('podLeftovers', {}), { netns: [], ipamLeases: [], mounts: [], processes: [] }, 'a fresh node holds nothing');
+    execFileSync('ip', ['netns', 'add', stray]);
+    mkdirSync(leases, { recursive: true });
+    writeFileSync(join(leases, '192.168.70.9'), '4f2a9c0e1b7d\neth1\n');
+    writeFileSync(join(leases, 'last_reserved_ip.0'), '192.168.70.9');
+    const l = await n.api.call('podLeftovers', {});
+    t.same(l.netns, [`network namespace ${stray}`]);
+    t.same(l.ipamLeases, ['IPAM lease soak-net/192.168.70.9 (container 4f2a9c0e1b7d)'], 'the lease, not the allocator\'s own file');
+  } finally {
+    spawnSync('ip', ['netns', 'del', stray], { stdio: 'ignore' });
+    await lc.stop();
+  }
 });

@@ -1,7 +1,8 @@
-// `sriov-lab soak`: a randomized fault soak on the sim backend. Steps drawn from a seed (plan.ts) run one by one
-// against one cluster; after each, the cluster settles and the invariants (invariants.ts) are checked on an
-// observation (observe.ts). On a violation the step list is shrunk (shrink.ts), each candidate re-run on a fresh
-// cluster, and the smallest list that still violates is written as a scenario file for `sriov-lab run`.
+// `sriov-lab soak`: a randomized fault soak on the sim backend, or on QEMU guests with igb (qemu). Steps drawn from
+// the seed for the backend (plan.ts) run one by one against one cluster; after each, the cluster settles and the
+// invariants (invariants.ts) are checked on an observation (observe.ts), made through the node interface the same way
+// on both backends. On a violation the step list is shrunk (shrink.ts), each candidate re-run on a fresh cluster, and
+// the smallest list that still violates is written as a scenario file for `sriov-lab run`.
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,14 +10,16 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { NodeSpecInput, Topology } from '../../sim/topology/topology.ts';
 import type { TraceEvent } from '../../sim/trace.ts';
-import type { ClusterHandle, Fault, KubeObject } from '../backend.ts';
-import { LabCluster } from '../cluster/lab-cluster.ts';
+import { DEFAULT_BRIDGE } from '../../sim/cluster/node-runtime.ts';
+import type { BackendUpOptions, ClusterHandle, Fault, KubeObject } from '../backend.ts';
+import { LabCluster, type LabNode } from '../cluster/lab-cluster.ts';
 import { LabClusterHandle } from '../cluster/handle.ts';
 import { SimNodeProvider, simProviderOptions, type SimLabNode } from '../backends/sim.ts';
+import { QemuProvider } from '../backends/qemu.ts';
 import { SCENARIO_API_VERSION, SCENARIO_KIND, type OperationInput, type ScenarioInput } from '../scenario/types.ts';
-import { baselineOf, checkInvariants, type Observation, type VfBaseline, type Violation } from './invariants.ts';
+import { baselineOf, checkInvariants, type Observation, type UncomparedSettings, type VfBaseline, type VfDefaultsRules, type Violation } from './invariants.ts';
 import { observe } from './observe.ts';
-import { describeStep, planSteps, type SoakStep, type SoakStepKind, type SoakTarget } from './plan.ts';
+import { describeStep, planSteps, stepsLeftOut, type LeftOutStep, type SoakBackendName, type SoakStep, type SoakStepKind, type SoakTarget } from './plan.ts';
 import { shrink } from './shrink.ts';
 
 export const SOAK_RESOURCE = 'intel.com/sriov_netdevice';
@@ -28,12 +31,13 @@ export const SOAK_NAD: KubeObject = {
   spec: { config: JSON.stringify({ cniVersion: '1.0.0', type: 'sriov', vlan: 100, spoofchk: 'off', trust: 'on', ipam: { type: 'host-local', subnet: '192.168.70.0/24' } }) },
 };
 
+/** a pod of the soak: one VF of the soak network, and a process (so the leak check has one to find if it outlives its pod) */
 export function soakPod(name: string): KubeObject {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name, namespace: 'default', annotations: { 'k8s.v1.cni.cncf.io/networks': 'soak-net' } },
-    spec: { terminationGracePeriodSeconds: 0, containers: [{ name: 'app', image: 'busybox', resources: { limits: { [SOAK_RESOURCE]: '1' } } }] },
+    spec: { terminationGracePeriodSeconds: 0, containers: [{ name: 'app', image: 'busybox', command: ['sleep', '3600'], resources: { limits: { [SOAK_RESOURCE]: '1' } } }] },
   } as KubeObject;
 }
 
@@ -43,6 +47,8 @@ export function soakNodes(count: number): NodeSpecInput[] {
 }
 
 export interface SoakOptions {
+  /** where the nodes run (default sim) */
+  backend?: SoakBackendName;
   seed: number;
   iterations: number;
   topology: Topology;
@@ -61,16 +67,25 @@ export interface SoakOptions {
 }
 
 export interface SoakFigures {
+  backend: SoakBackendName;
   seed: number;
   iterations: number;
   violations: number;
   /** the soak was stopped (Ctrl-C) before its last step */
   interrupted: boolean;
   wallMs: number;
+  /** of the first run's wall time, what was not its steps: the cluster coming up and going down, the leak check */
+  bootMs: number;
+  /** the first run's steps per second of stepping (cluster boot and teardown left out) */
   stepsPerSecond: number;
   /** per step kind: how many ran and how many were no-ops in the cluster's state then (e.g. delete of no pod) */
   perKind: Record<string, { ran: number; skipped: number }>;
   leaks: string[];
+  /** the steps the backend does not draw, and why */
+  leftOut: LeftOutStep[];
+  /** VF settings the invariant vfDefaults does not compare (or compares with an exception, "compared, except: …") on
+   * the backend's NIC, and why */
+  notCompared: UncomparedSettings;
   shrink?: { fromSteps: number; toSteps: number; trials: number; exhausted: boolean; scenario: string };
   firstViolation?: Violation & { step: number; description: string };
 }
@@ -80,20 +95,42 @@ interface StepRecord {
   ops: OperationInput[];
 }
 
-/** the cluster of one soak run: a handle for the steps, the sim nodes for the leak check */
+/** the VF settings QEMU's igb (82576) does not give back to compare: the kernel's igb reports no VF link state, and
+ * refuses max_tx_rate while the PF link is down (EINVAL; min_tx_rate always): the CNI cannot restore them either */
+const IGB_UNCOMPARED: UncomparedSettings = {
+  linkState: 'igb has no VF link state (ndo_set_vf_link_state): `ip link` shows none',
+  maxTxRate: 'igb refuses max_tx_rate while the PF link is down (EINVAL), so a rate cannot always be restored',
+  minTxRate: 'igb has no min_tx_rate (always 0)',
+};
+
+/** how vfDefaults reads the VFs of the backend's NIC */
+export function vfDefaultsRules(backend: SoakBackendName): VfDefaultsRules {
+  if (backend === 'sim') return {};
+  return {
+    uncompared: IGB_UNCOMPARED,
+    vfOwnMac: "igb's PF shows the MAC igbvf registered when the VF's netdev first came up (a random one): a free VF with its own netdev's MAC kept its default",
+  };
+}
+
+/** the cluster of one soak run: a handle for the steps, the nodes' interfaces for the leak check */
 interface SoakCluster {
   h: ClusterHandle;
-  nodes: Map<string, SimLabNode>;
+  lc: LabCluster<LabNode>;
   pfs: Map<string, string[]>;
+  /** what the machines left on this host once the cluster is down (sim: namespaces, mounts, processes; qemu: VMs) */
+  machineLeftovers: () => string[];
 }
 
 async function startCluster(o: SoakOptions, workDir: string): Promise<SoakCluster> {
   const trace = (_e: TraceEvent) => undefined;
-  const opts = { topology: o.topology, seed: o.seed, workDir, devicePlugin: {}, trace };
-  const lc = await LabCluster.start(new SimNodeProvider(simProviderOptions(opts)), opts);
-  const h = new LabClusterHandle(lc);
+  const opts: BackendUpOptions = { topology: o.topology, seed: o.seed, workDir, devicePlugin: {}, trace, progress: o.backend === 'qemu' ? o.progress : undefined };
   const pfs = new Map(o.topology.nodes.map((n) => [n.name, n.nics.filter((c) => c.numVfs > 0).map((c) => c.ifname)]));
-  return { h, nodes: lc.nodes, pfs };
+  if (o.backend === 'qemu') {
+    const lc = await LabCluster.start<LabNode>(new QemuProvider(), opts);
+    return { h: new LabClusterHandle(lc), lc, pfs, machineLeftovers: () => vmsLeftBehind(o.topology.nodes.map((n) => `${n.name}-${process.pid}`)) };
+  }
+  const lc = await LabCluster.start(new SimNodeProvider(simProviderOptions(opts)), opts);
+  return { h: new LabClusterHandle(lc), lc, pfs, machineLeftovers: () => leftBehind(lc.nodes.values()) };
 }
 
 function target(t: Topology): SoakTarget {
@@ -220,18 +257,29 @@ const SETTLE_RETRY_MS = 200;
 
 /** the invariants once the cluster is quiet: a violation must last ~5 s of settling to count (a plugin re-registers
  * and the kubelet reports after a step's settle) */
-async function settledViolations(c: SoakCluster, baseline: VfBaseline, tamper?: (obs: Observation) => void): Promise<Violation[]> {
+async function settledViolations(c: SoakCluster, baseline: VfBaseline, rules: VfDefaultsRules, tamper?: (obs: Observation) => void): Promise<Violation[]> {
   let last: Violation[] = [];
+  let failed: Error | undefined;
   for (let i = 0; i < SETTLE_RETRIES; i++) {
     if (i > 0) {
       await new Promise((r) => setTimeout(r, SETTLE_RETRY_MS));
       await c.h.settle();
     }
-    const obs = await observe(c.h, c.pfs);
+    let obs: Observation;
+    try {
+      obs = await observe(c.h, c.pfs);
+    } catch (e) {
+      // a read that timed out on a loaded guest (the pod-resources call under TCG) is tried again; one that fails all
+      // through the settling is the soak's error
+      failed = e as Error;
+      continue;
+    }
+    failed = undefined;
     tamper?.(obs);
-    last = checkInvariants(obs, baseline);
+    last = checkInvariants(obs, baseline, rules);
     if (last.length === 0) return last;
   }
+  if (failed) throw failed;
   return last;
 }
 
@@ -257,14 +305,40 @@ function leftBehind(nodes: Iterable<SimLabNode>): string[] {
   return out;
 }
 
-/** with every pod deleted, what a node still holds for pods: pod network namespaces and IPAM leases */
-async function podLeftovers(c: SoakCluster): Promise<string[]> {
+/** QEMU processes and run directories of this process's VMs (named NODE-PID) still there */
+function vmsLeftBehind(names: readonly string[]): string[] {
   const out: string[] = [];
-  const netns = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0]).filter(Boolean);
-  for (const [name, n] of c.nodes) {
-    for (const ns of netns.filter((x) => x.startsWith(`${n.node.netns}-`) && x !== n.node.fabricNetns)) out.push(`${name}: pod network namespace ${ns}`);
-    const r = await c.h.exec({ node: name }, ['bash', '-c', 'ls /var/lib/cni/networks/*/ 2>/dev/null | grep -E "^[0-9a-f.:]+$" || true']);
-    for (const lease of r.stdout.split('\n').filter(Boolean)) out.push(`${name}: IPAM lease ${lease}`);
+  const procs = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
+  for (const p of procs) {
+    let cmd = '';
+    try {
+      cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ');
+    } catch {
+      continue;
+    }
+    if (/qemu-system/.test(cmd) && names.some((n) => cmd.includes(`sl-vm-${n}-`))) out.push(`QEMU process ${p}: ${cmd.slice(0, 120)}`);
+  }
+  for (const d of readdirSync(tmpdir()).filter((f) => names.some((n) => f.startsWith(`sl-vm-${n}-`)))) out.push(`VM run directory ${join(tmpdir(), d)}`);
+  return out;
+}
+
+/**
+ * With every pod deleted, what the nodes still hold for pods, asked through the node interface (podLeftovers: netns,
+ * IPAM leases, mounts, processes, after one sandbox GC run as the kubelet would make), and the netdevs in each node
+ * that were not there at boot, other than the VFs' and the default network's bridge.
+ */
+async function podLeftovers(c: SoakCluster, bootLinks: ReadonlyMap<string, readonly string[]>): Promise<string[]> {
+  const out: string[] = [];
+  for (const [name, n] of c.lc.nodes) {
+    await n.api.call('gcSandboxes', {});
+    const l = await n.api.call('podLeftovers', {});
+    for (const x of [...l.netns, ...l.ipamLeases, ...l.mounts, ...l.processes]) out.push(`${name}: ${x}`);
+  }
+  const obs = await observe(c.h, c.pfs);
+  for (const n of obs.nodes) {
+    const boot = new Set(bootLinks.get(n.name) ?? []);
+    const vfNetdevs = new Set(n.vfs.flatMap((v) => v.netdevs));
+    for (const l of n.links) if (!boot.has(l) && !vfNetdevs.has(l) && l !== DEFAULT_BRIDGE) out.push(`${n.name}: netdev ${l}`);
   }
   return out;
 }
@@ -275,6 +349,8 @@ interface RunOutcome {
   violation?: { step: number; violations: Violation[] };
   leaks: string[];
   wallMs: number;
+  /** of wallMs, the steps' (the cluster up, from the first step to the last check) */
+  stepsMs: number;
 }
 
 /** runs a step list on a fresh cluster, stopping at the first violation */
@@ -285,44 +361,59 @@ async function runOnce(o: SoakOptions, steps: readonly SoakStep[], report: boole
   const records: StepRecord[] = [];
   let violation: RunOutcome['violation'];
   let leaks: string[] = [];
+  let tSteps = 0;
+  let stepsMs = 0;
   try {
     await c.h.apply([SOAK_NAD]);
     // the baseline: every node's plugin registered its VFs, and the VFs' settings as the node came up
-    const start = await settledViolations(c, new Map());
+    const rules = vfDefaultsRules(o.backend ?? 'sim');
+    const start = await settledViolations(c, new Map(), rules);
     if (start.length) throw new Error(`the cluster is not sound before the first step: ${start.map((v) => v.message).join('; ')}`);
-    const baseline = baselineOf(await observe(c.h, c.pfs));
+    const boot = await observe(c.h, c.pfs);
+    const baseline = baselineOf(boot);
+    const bootLinks = new Map(boot.nodes.map((n) => [n.name, n.links]));
     const st: RunState = { pluginKilled: new Set() };
+    tSteps = performance.now();
     for (const [i, step] of steps.entries()) {
       if (o.signal?.aborted) break;
       records.push({ step, ops: await runStep(o, c, step, st) });
-      const vs = await settledViolations(c, baseline, o.tamper ? (obs) => o.tamper!(obs, i) : undefined);
+      const vs = await settledViolations(c, baseline, rules, o.tamper ? (obs) => o.tamper!(obs, i) : undefined);
       if (report && (i + 1) % 10 === 0) o.progress?.(`  ${i + 1}/${steps.length} steps, ${((performance.now() - t0) / 1000).toFixed(0)} s`);
       if (vs.length) {
         violation = { step: i, violations: vs };
         break;
       }
     }
+    stepsMs = performance.now() - tSteps;
     if (!violation) {
       for (const p of c.h.list('Pod')) await c.h.delete({ kind: 'Pod', name: p.metadata.name });
-      leaks = await podLeftovers(c);
+      // with no pod left every VF is free: each back at its settings from boot, its netdev in the node
+      await c.h.settle();
+      const end = await settledViolations(c, baseline, rules);
+      leaks = [...end.map((v) => `with every pod deleted: [${v.invariant}] ${v.message}`), ...(await podLeftovers(c, bootLinks))];
     }
   } finally {
     await c.h.down();
-    leaks.push(...leftBehind(c.nodes.values()));
+    leaks.push(...c.machineLeftovers());
     if (!o.workDir) rmSync(workDir, { recursive: true, force: true });
   }
-  return { records, violation, leaks, wallMs: performance.now() - t0 };
+  return { records, violation, leaks, wallMs: performance.now() - t0, stepsMs };
 }
 
 /** the reproducing scenario: the NAD, one scenario step per soak step that did something, then the observations */
-export function reproScenario(o: Pick<SoakOptions, 'seed' | 'scenarioTopology'>, records: readonly StepRecord[], violations: readonly Violation[]): ScenarioInput {
+/** the command that found it: `sriov-lab soak [--backend qemu] --seed N` */
+function soakCommandLine(o: Pick<SoakOptions, 'seed' | 'backend'>): string {
+  return `sriov-lab soak${o.backend === 'qemu' ? ' --backend qemu' : ''} --seed ${o.seed}`;
+}
+
+export function reproScenario(o: Pick<SoakOptions, 'seed' | 'scenarioTopology' | 'backend'>, records: readonly StepRecord[], violations: readonly Violation[]): ScenarioInput {
   const nodes = [...new Set(violations.map((v) => v.node).filter((n): n is string => n !== undefined))];
   return {
     apiVersion: SCENARIO_API_VERSION,
     kind: SCENARIO_KIND,
     metadata: {
       name: `soak-seed-${o.seed}`,
-      description: `found by sriov-lab soak --seed ${o.seed}; after the last step: ${violations.map((v) => `[${v.invariant}] ${v.message}`).join('; ')}`,
+      description: `found by ${soakCommandLine(o)}; after the last step: ${violations.map((v) => `[${v.invariant}] ${v.message}`).join('; ')}`,
       tags: ['soak'],
     },
     spec: {
@@ -342,10 +433,21 @@ export function reproScenario(o: Pick<SoakOptions, 'seed' | 'scenarioTopology'>,
   };
 }
 
+/** fresh-cluster re-runs when shrinking: a QEMU cluster boots in about a minute under TCG, a sim one in seconds */
+export function defaultShrinkTrials(backend: SoakBackendName): number {
+  return backend === 'qemu' ? 6 : 40;
+}
+
 export async function soak(o: SoakOptions): Promise<SoakFigures> {
   const t0 = performance.now();
-  const steps = planSteps(o.seed, o.iterations, target(o.topology));
-  o.progress?.(`soak: seed ${o.seed}, ${steps.length} steps on ${o.topology.nodes.length} node(s)`);
+  const backend = o.backend ?? 'sim';
+  const steps = planSteps(o.seed, o.iterations, target(o.topology), backend);
+  const leftOut = stepsLeftOut(backend);
+  const rules = vfDefaultsRules(backend);
+  const notCompared = { ...rules.uncompared, ...(rules.vfOwnMac ? { mac: `compared, except: ${rules.vfOwnMac}` } : {}) };
+  o.progress?.(`soak: seed ${o.seed}, ${steps.length} steps on ${o.topology.nodes.length} ${backend} node(s)`);
+  for (const l of leftOut) o.progress?.(`  not drawn on ${backend}: ${l.kind}${l.variant ? ` (${l.variant})` : ''}: ${l.reason}`);
+  for (const [k, why] of Object.entries(notCompared)) o.progress?.(`  vfDefaults on ${backend}: ${k}: ${why.startsWith('compared') ? why : `not compared: ${why}`}`);
   const first = await runOnce(o, steps, true);
   const perKind: SoakFigures['perKind'] = {};
   for (const r of first.records) {
@@ -354,14 +456,18 @@ export async function soak(o: SoakOptions): Promise<SoakFigures> {
     else k.skipped++;
   }
   const figures: SoakFigures = {
+    backend,
     seed: o.seed,
     iterations: first.records.length,
     violations: first.violation ? 1 : 0,
     interrupted: first.records.length < steps.length && !first.violation,
     wallMs: 0,
-    stepsPerSecond: first.records.length / (first.wallMs / 1000),
+    bootMs: first.wallMs - first.stepsMs,
+    stepsPerSecond: first.stepsMs > 0 ? first.records.length / (first.stepsMs / 1000) : 0,
     perKind,
     leaks: first.leaks,
+    leftOut,
+    notCompared,
   };
   if (first.violation && !o.signal?.aborted) {
     const v = first.violation.violations[0];
@@ -378,11 +484,11 @@ export async function soak(o: SoakOptions): Promise<SoakFigures> {
         if (kept) lastFail = r;
         return kept;
       },
-      o.maxShrinkTrials ?? 40,
+      o.maxShrinkTrials ?? defaultShrinkTrials(backend),
     );
     const file = o.scenarioOut ?? join(process.cwd(), `soak-${o.seed}.yaml`);
     const vs = lastFail.violation?.violations ?? first.violation.violations;
-    const text = `# Written by sriov-lab soak --seed ${o.seed}: ${shrunk.items.length} of ${failing.length} steps still violate ${v.invariant}.\n${stringify(reproScenario(o, lastFail.records, vs))}`;
+    const text = `# Written by ${soakCommandLine(o)}: ${shrunk.items.length} of ${failing.length} steps still violate ${v.invariant}.\n${stringify(reproScenario(o, lastFail.records, vs))}`;
     writeFileSync(file, text);
     figures.shrink = { fromSteps: failing.length, toSteps: shrunk.items.length, trials: shrunk.trials, exhausted: shrunk.exhausted, scenario: file };
   }
@@ -393,7 +499,9 @@ export async function soak(o: SoakOptions): Promise<SoakFigures> {
 
 export function renderFigures(f: SoakFigures): string {
   const lines = [`${f.iterations} iterations, ${f.violations} violations${f.interrupted ? ' (interrupted)' : ''}`];
-  lines.push(`wall time ${(f.wallMs / 1000).toFixed(1)} s, ${f.stepsPerSecond.toFixed(2)} steps/s (seed ${f.seed})`);
+  lines.push(`wall time ${(f.wallMs / 1000).toFixed(1)} s (${(f.bootMs / 1000).toFixed(1)} s of it cluster up/down and leak check), ${f.stepsPerSecond.toFixed(2)} steps/s (seed ${f.seed}, ${f.backend})`);
+  for (const l of f.leftOut) lines.push(`  not drawn: ${l.kind}${l.variant ? ` (${l.variant})` : ''}: ${l.reason}`);
+  for (const [k, why] of Object.entries(f.notCompared)) lines.push(`  vfDefaults: ${k}: ${why.startsWith('compared') ? why : `not compared: ${why}`}`);
   const w = Math.max(...Object.keys(f.perKind).map((k) => k.length));
   for (const [k, c] of Object.entries(f.perKind).sort(([a], [b]) => a.localeCompare(b))) lines.push(`  ${k.padEnd(w)}  ${String(c.ran).padStart(5)} ran  ${String(c.skipped).padStart(4)} no-op`);
   if (f.firstViolation) lines.push(`violation after step ${f.firstViolation.step} (${f.firstViolation.description}): [${f.firstViolation.invariant}] ${f.firstViolation.message}`);

@@ -294,6 +294,18 @@ export class ContainerRuntime {
     while (this.stopped.size > (this.opts.keepStoppedPods ?? 64)) this.stopped.delete(this.stopped.keys().next().value!);
   }
 
+  /** processes of stopped pods' containers whose process group is still alive: none once a pod's stop finished */
+  strayProcesses(): Array<{ pod: string; container: string; pid: number }> {
+    const out: Array<{ pod: string; container: string; pid: number }> = [];
+    for (const p of this.stopped.values()) {
+      for (const [name, c] of p.containers) {
+        const pid = c.current?.proc?.pid;
+        if (pid !== undefined && groupAlive(pid)) out.push({ pod: `${p.namespace}/${p.name}`, container: name, pid });
+      }
+    }
+    return out;
+  }
+
   /** Stops every pod's containers (the node stops). */
   async stopAll(gracePeriodMs: number): Promise<void> {
     await Promise.all([...this.pods.keys()].map((uid) => this.stopPod(uid, gracePeriodMs)));
@@ -318,6 +330,15 @@ export class ContainerRuntime {
     return { data: data.toString('base64'), offset: inst.log.total, ended: inst.log.ended };
   }
 
+}
+
+function groupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {

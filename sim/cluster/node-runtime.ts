@@ -43,6 +43,17 @@ export interface NodeMachine {
   readonly netnsPrefix: string;
 }
 
+/** The default network's bridge (the bridge CNI makes it with the first pod; it stays with the node). */
+export const DEFAULT_BRIDGE = 'cni0';
+
+/** What a node still holds for pods it has no sandbox for (NodeRuntime.podLeftovers), one description each. */
+export interface PodLeftovers {
+  netns: string[];
+  ipamLeases: string[];
+  mounts: string[];
+  processes: string[];
+}
+
 /** What the runtime reports: CNI calls and log lines, as trace events of its node. */
 export type NodeRuntimeEvent = (CniEvent | LogEvent) & { node: string };
 
@@ -211,7 +222,7 @@ export class NodeRuntime {
     writeFileSync(cfg, `${JSON.stringify(this.opts.devicePluginConfig, null, 2)}\n`);
     mkdirSync(this.opts.machine.hostPath('/run/sriov-lab'), { recursive: true });
     writeFileSync(this.opts.machine.hostPath(VIRTDP_CONFIG_PATH), `${JSON.stringify(VIRTDP_CONFIG, null, 2)}\n`);
-    this.bridgeWasThere = (await this.opts.machine.exec(['ip', 'link', 'show', 'dev', 'cni0'])).exitCode === 0;
+    this.bridgeWasThere = (await this.opts.machine.exec(['ip', 'link', 'show', 'dev', DEFAULT_BRIDGE])).exitCode === 0;
     await this.kubelet.start();
     this.scheduleGc();
   }
@@ -405,7 +416,7 @@ export class NodeRuntime {
       cniVersion,
       name: DEFAULT_NETWORK,
       type: 'bridge',
-      bridge: 'cni0',
+      bridge: DEFAULT_BRIDGE,
       isGateway: true,
       ipMasq: false,
       ipam: { type: 'host-local', ranges: [[{ subnet: `10.244.${this.opts.index}.0/24` }]], dataDir: '/var/lib/cni/networks' },
@@ -656,6 +667,49 @@ export class NodeRuntime {
   }
 
   /**
+   * What the node holds for pods without a sandbox here (a sandbox whose teardown failed and that the GC still holds
+   * counts as one: its pod is gone): network namespaces of this runtime's prefix, host-local IPAM leases (a lease
+   * file's first line is the container ID it was given to), mounts under the kubelet's pods directory, and container
+   * processes alive after their pod stopped. The same on every machine: read where the runtime runs, as the node sees it.
+   */
+  async podLeftovers(): Promise<PodLeftovers> {
+    const live = [...this.sandboxes.entries()];
+    const liveNetns = new Set(live.map(([, sb]) => sb.netns).filter(Boolean));
+    const liveIds = new Set(live.map(([, sb]) => sb.containerId).filter(Boolean));
+    const liveUids = new Set(live.map(([uid]) => uid));
+    const prefix = `${this.opts.machine.netnsPrefix}-`;
+    const mine = (n: string) => n.startsWith(prefix) && /^[0-9a-f]{8}$/.test(n.slice(prefix.length));
+    const netns = (await ip(['netns', 'list']))
+      .split('\n')
+      .map((l) => l.split(' ')[0])
+      .filter((n) => mine(n) && !liveNetns.has(n))
+      .map((n) => `network namespace ${n}`);
+    const ipamLeases: string[] = [];
+    const leasesDir = this.opts.machine.hostPath('/var/lib/cni/networks');
+    for (const net of existsSync(leasesDir) ? readdirSync(leasesDir) : []) {
+      const dir = join(leasesDir, net);
+      if (!lstatSync(dir).isDirectory()) continue;
+      for (const f of readdirSync(dir).filter((x) => /^[0-9a-f.:]+$/.test(x))) {
+        let owner = '';
+        try {
+          owner = readFileSync(join(dir, f), 'utf8').split('\n')[0].trim();
+        } catch {
+          continue; // released between the listing and the read
+        }
+        if (!liveIds.has(owner)) ipamLeases.push(`IPAM lease ${net}/${f} (container ${owner.slice(0, 12) || '?'})`);
+      }
+    }
+    const podsDir = `${this.kubeletDirHere}/pods/`;
+    const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .map((l) => l.split(' ')[4] ?? '')
+      .filter((m) => m.startsWith(podsDir) && !liveUids.has(m.slice(podsDir.length).split('/')[0]))
+      .map((m) => `mount ${m}`);
+    const processes = this.containers.strayProcesses().map((p) => `process ${p.pid} of container ${p.container} of pod ${p.pod}`);
+    return { netns, ipamLeases, mounts, processes };
+  }
+
+  /**
    * Removes a pod's network namespace under it (the pause container gone before DEL: sriov-cni #126): its physical
    * netdevs return to the node, and DEL later gets an empty CNI_NETNS. The pod's newest sandbox, live or awaiting
    * the GC. Its containers' processes, if any, keep the namespace itself alive, as in the kernel.
@@ -836,6 +890,6 @@ export class NodeRuntime {
     this.sandboxes.clear();
     this.dead = [];
     // the default network's bridge, made by the first pod's bridge CNI, goes with the node side
-    if (!this.bridgeWasThere) await this.opts.machine.exec(['ip', 'link', 'del', 'dev', 'cni0']);
+    if (!this.bridgeWasThere) await this.opts.machine.exec(['ip', 'link', 'del', 'dev', DEFAULT_BRIDGE]);
   }
 }

@@ -28,6 +28,7 @@ const INSTALLS: Record<string, { cmds?: string[]; files?: string[]; igb?: boolea
   psmisc: { cmds: ['fuser'] },
   'qemu-system-x86': { cmds: ['qemu-system-x86_64'], igb: true },
   'xz-utils': { cmds: ['xz'] },
+  'docker.io': { cmds: ['dockerd', 'docker'] },
 };
 
 interface MachineSpec {
@@ -106,7 +107,7 @@ t.test('which packages, for which target, on which machine', async (t) => {
     {
       name: 'fresh Debian 12, test: everything the tests use',
       target: 'test',
-      expect: { missing: ['containernetworking-plugins', 'qemu-system-x86', 'xz-utils', 'chromium', 'psmisc'], main: ['containernetworking-plugins', 'xz-utils', 'chromium', 'psmisc'], backports: ['qemu-system-x86'] },
+      expect: { missing: ['containernetworking-plugins', 'qemu-system-x86', 'xz-utils', 'chromium', 'psmisc', 'docker.io'], main: ['containernetworking-plugins', 'xz-utils', 'chromium', 'psmisc', 'docker.io'], backports: ['qemu-system-x86'] },
     },
     { name: 'everything present: sim', target: 'sim', spec: { has: ALL }, expect: { missing: [], main: [], backports: [] } },
     { name: 'everything present: test', target: 'test', spec: { has: ALL }, expect: { missing: [] } },
@@ -176,14 +177,14 @@ t.test('as root: apt-get update once, then the main suite, then backports; done'
   t.same(m.calls, [
     `write ${BACKPORTS_LIST}: deb ${MIRROR} bookworm-backports main`,
     'apt-get update -q',
-    'apt-get install -y -q --no-install-recommends containernetworking-plugins xz-utils chromium psmisc',
+    'apt-get install -y -q --no-install-recommends containernetworking-plugins xz-utils chromium psmisc docker.io',
     'apt-get install -y -q --no-install-recommends -t bookworm-backports qemu-system-x86',
   ]);
   t.same([...m.frontends], ['noninteractive'], 'apt-get runs with DEBIAN_FRONTEND=noninteractive');
-  t.match(m.out(), /lacks 5 Debian package\(s\):\n {2}containernetworking-plugins +\/usr\/lib\/cni/);
-  t.match(m.out(), 'apt-get update…\n  (apt output of update)\ninstalling containernetworking-plugins, xz-utils, chromium, psmisc…\n');
+  t.match(m.out(), /lacks 6 Debian package\(s\):\n {2}containernetworking-plugins +\/usr\/lib\/cni/);
+  t.match(m.out(), 'apt-get update…\n  (apt output of update)\ninstalling containernetworking-plugins, xz-utils, chromium, psmisc, docker.io…\n');
   t.match(m.out(), 'installing from bookworm-backports: qemu-system-x86…');
-  t.match(m.out(), 'done in 0.0 s: installed containernetworking-plugins, xz-utils, chromium, psmisc, qemu-system-x86\n');
+  t.match(m.out(), 'done in 0.0 s: installed containernetworking-plugins, xz-utils, chromium, psmisc, docker.io, qemu-system-x86\n');
   // the second run finds everything
   const again = machine({ has: Object.keys(INSTALLS) });
   t.equal(await setup('test', {}, again.io()), 0);
@@ -309,7 +310,7 @@ const DEBIAN_12 = osFixture('debian-12');
 const UBUNTU_2204 = osFixture('ubuntu-22.04');
 const UBUNTU_2404 = osFixture('ubuntu-24.04');
 /** GitHub's Ubuntu image: the simulator's packages and xz there, Google Chrome, no QEMU, no CNI plugins */
-const GITHUB_IMAGE = { has: [...FRESH, 'xz-utils', 'psmisc', 'chrome'], installs: { ...INSTALLS, chrome: { files: ['/usr/bin/google-chrome'] } } };
+const GITHUB_IMAGE = { has: [...FRESH, 'xz-utils', 'psmisc', 'docker.io', 'chrome'], installs: { ...INSTALLS, chrome: { files: ['/usr/bin/google-chrome'] } } };
 
 t.test('os-release samples are read', async (t) => {
   t.match(parseOsRelease(DEBIAN_12), { ID: 'debian', VERSION_ID: '12', VERSION_CODENAME: 'bookworm', PRETTY_NAME: 'Debian GNU/Linux 12 (bookworm)' });
@@ -321,12 +322,12 @@ t.test('os-release samples are read', async (t) => {
 t.test('per distribution: what is installed from where, and what is not installed and why', async (t) => {
   const cases: Array<{ name: string; target: SetupTarget; spec: MachineSpec; expect: Partial<ReturnType<typeof names>> & { unavailable?: string[] } }> = [
     { name: 'Debian 12, qemu: QEMU from bookworm-backports', target: 'qemu', spec: { osRelease: DEBIAN_12 }, expect: { main: ['containernetworking-plugins', 'xz-utils'], backports: ['qemu-system-x86'], unavailable: [] } },
-    { name: 'Debian 12, test: the chromium package', target: 'test', spec: { osRelease: DEBIAN_12 }, expect: { main: ['containernetworking-plugins', 'xz-utils', 'chromium', 'psmisc'], unavailable: [] } },
+    { name: 'Debian 12, test: the chromium package', target: 'test', spec: { osRelease: DEBIAN_12 }, expect: { main: ['containernetworking-plugins', 'xz-utils', 'chromium', 'psmisc', 'docker.io'], unavailable: [] } },
     { name: 'Ubuntu 24.04 (GitHub), qemu: QEMU 8.2 from the main suite', target: 'qemu', spec: { osRelease: UBUNTU_2404, ...GITHUB_IMAGE }, expect: { main: ['containernetworking-plugins', 'qemu-system-x86'], backports: [], addSource: undefined, unavailable: [], problem: undefined } },
     { name: 'Ubuntu 22.04 (GitHub), qemu: no QEMU (6.2 has no igb), the rest installed', target: 'qemu', spec: { osRelease: UBUNTU_2204, ...GITHUB_IMAGE }, expect: { main: ['containernetworking-plugins'], backports: [], unavailable: ['qemu-system-x86'] } },
     { name: 'Ubuntu 22.04, sim: same names as Debian', target: 'sim', spec: { osRelease: UBUNTU_2204 }, expect: { main: ['containernetworking-plugins'], unavailable: [] } },
     { name: 'Ubuntu 24.04 (GitHub), test: Google Chrome counts as the browser', target: 'test', spec: { osRelease: UBUNTU_2404, ...GITHUB_IMAGE }, expect: { main: ['containernetworking-plugins', 'qemu-system-x86'], unavailable: [] } },
-    { name: 'Ubuntu 24.04 without a browser: chromium is not installed (a snap stub)', target: 'test', spec: { osRelease: UBUNTU_2404 }, expect: { main: ['containernetworking-plugins', 'qemu-system-x86', 'xz-utils', 'psmisc'], unavailable: ['chromium'] } },
+    { name: 'Ubuntu 24.04 without a browser: chromium is not installed (a snap stub)', target: 'test', spec: { osRelease: UBUNTU_2404 }, expect: { main: ['containernetworking-plugins', 'qemu-system-x86', 'xz-utils', 'psmisc', 'docker.io'], unavailable: ['chromium'] } },
     {
       name: 'Ubuntu with only the chromium-browser snap stub: still no browser',
       target: 'test',

@@ -2,7 +2,7 @@
 // directory (the image mounts it at /host/opt/cni/bin, as upstream's sriov-cni image does) and sleeps until it is
 // terminated, so the DaemonSet's pod stays Running. The copy is written under a temporary name and renamed, so a
 // runtime never executes a half-written plugin.
-import { chmodSync, copyFileSync, existsSync, renameSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, linkSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const INSTALL_USAGE = `Usage: sriov install [--dest DIR] [--as NAME]... [--once]
@@ -38,7 +38,10 @@ export function parseInstallArgs(args: readonly string[]): InstallOptions {
   return opts;
 }
 
-/** Copies `self` into opts.dest under each name; returns the paths written. */
+/**
+ * Copies `self` into opts.dest under the first name and hard-links the others to that copy (one ~100 MB file on the
+ * host, not one per name; a copy where the link fails); returns the paths written.
+ */
 export function installCopies(self: string, opts: InstallOptions): string[] {
   if (!existsSync(opts.dest) || !statSync(opts.dest).isDirectory()) {
     throw new Error(`install: ${opts.dest} is not a directory (mount the host's /opt/cni/bin there)`);
@@ -48,7 +51,16 @@ export function installCopies(self: string, opts: InstallOptions): string[] {
     const target = join(opts.dest, name);
     const tmp = join(opts.dest, `.${name}.sriov-lab-install-${process.pid}`);
     try {
-      copyFileSync(self, tmp);
+      let linked = false;
+      if (written.length > 0) {
+        try {
+          linkSync(written[0], tmp);
+          linked = true;
+        } catch {
+          // another file system under the same directory, or links not allowed: copy
+        }
+      }
+      if (!linked) copyFileSync(self, tmp);
       chmodSync(tmp, 0o755);
       renameSync(tmp, target);
     } catch (e) {

@@ -4,10 +4,11 @@
 // so containers use `--network none` or the host's network. stop() ends it (SIGTERM, then SIGKILL), ends any process
 // still using its directories, unmounts what it left and removes the directory, also after a failure.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { addExitHook } from '../exit-hooks.ts';
 
 export interface StartedDockerd extends AsyncDisposable {
   /** unix:///…/docker.sock */
@@ -96,7 +97,12 @@ export async function startDockerd(opts: DockerdOptions = {}): Promise<StartedDo
   const sock = join(dir, 'docker.sock');
   const logFile = join(dir, 'dockerd.log');
   const ns = `sriov-lab-${process.pid}-${dir.slice(-6)}`;
+  // a configuration of its own: the machine's /etc/docker/daemon.json (GitHub's runners have one) may set hosts,
+  // roots or a bridge that clash with these flags
+  const config = join(dir, 'daemon.json');
+  writeFileSync(config, '{}\n');
   const args = [
+    `--config-file=${config}`,
     `--host=unix://${sock}`,
     `--data-root=${join(dir, 'data')}`,
     `--exec-root=${join(dir, 'exec')}`,
@@ -115,16 +121,7 @@ export async function startDockerd(opts: DockerdOptions = {}): Promise<StartedDo
   closeSync(out);
   let spawnError: Error | undefined;
   child.once('error', (e) => (spawnError = e));
-  let stopped = false;
-  const stop = async (): Promise<void> => {
-    if (stopped) return;
-    stopped = true;
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-      await exited(child);
-      clearTimeout(killer);
-    }
+  const killLeft = () => {
     for (const pid of processesUsing(dir)) {
       try {
         process.kill(pid, 'SIGKILL');
@@ -135,6 +132,31 @@ export async function startDockerd(opts: DockerdOptions = {}): Promise<StartedDo
     for (const mp of mountsUnder(dir)) spawnSync('umount', ['-l', mp]);
     rmSync(dir, { recursive: true, force: true });
   };
+  let stopped = false;
+  let removeHook: () => void = () => undefined;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM'); // dockerd stops its containers first
+      const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      await exited(child);
+      clearTimeout(killer);
+    }
+    killLeft();
+    removeHook();
+  };
+  // Ctrl-C or a killed test: the daemon and its directories go too (on a plain exit only what can be done at once)
+  removeHook = addExitHook({
+    name: `private dockerd (pid ${child.pid}, ${dir})`,
+    sync: () => {
+      if (stopped) return;
+      child.kill('SIGKILL');
+      killLeft();
+    },
+    async: stop,
+    timeoutMs: 25_000,
+  });
   log(`starting a private dockerd (socket ${sock})…`);
   const t0 = Date.now();
   const limit = opts.readyTimeoutMs ?? 60_000;

@@ -180,6 +180,17 @@ if (why) {
     dockerCli(dockerd.env, 'rm', s.getId());
   });
 
+  t.test('sriov-lab image build, the command: sizes and times on stdout, progress on stderr', async (t) => {
+    if (!built) return t.fail('the images were not built (the test above says why)');
+    const r = spawnSync(process.execPath, [join(projectRoot(), 'bin', 'sriov-lab.js'), 'image', 'build', '--local-base', '--target', 'cni', '--tag', 'cli-test'], { env: { ...process.env, ...dockerd.env }, encoding: 'utf8' });
+    t.equal(r.status, 0, r.stderr);
+    t.match(r.stdout, /^build stage base: sriov-lab\/node-base:\S+-local \(built locally\)\nsriov-lab\/cni:cli-test {2}\d+\.\d MB {2}built in \d+\.\d s\ndone in \d+\.\d s\n$/);
+    t.match(r.stderr, /building sriov-lab\/cni:cli-test \(target cni, build stage FROM sriov-lab\/node-base:/);
+    const bad = spawnSync(process.execPath, [join(projectRoot(), 'bin', 'sriov-lab.js'), 'image', 'build', '--tag', 'no/slash'], { env: { ...process.env, ...dockerd.env }, encoding: 'utf8' });
+    t.not(bad.status, 0);
+    t.match(bad.stderr, /--tag "no\/slash" is not a valid tag/);
+  });
+
   t.test('an install step without its host directory fails, naming it', async (t) => {
     if (!built) return t.fail('the images were not built (the test above says why)');
     const out = spawnSync('docker', ['run', '--rm', '--network', 'none', 'sriov-lab/cni:latest', '--once'], { env: { ...process.env, ...dockerd.env }, encoding: 'utf8' });

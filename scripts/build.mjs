@@ -16,9 +16,15 @@ const entries = {
   'sriov-lab-daemon': 'harness/daemon/main.ts',
   'sriov-lab-node-agent': 'harness/node/node-agent.ts',
   'api-relay': 'sim/apiserver/relay.ts',
+  // run inside the image build's first stage (Dockerfile): the node runtime's files, and the CNI's single executable
+  'sriov-lab-image-stage': 'harness/images/stage.ts',
+};
+// CommonJS bundles: a Node 20 single executable application embeds one CommonJS script (Dockerfile)
+const cjsEntries = {
+  'sriov-lab-cni-sea': 'plugins/cni/sea.ts',
 };
 // a missing source fails the build before anything is bundled: a skipped entry would leave a stale bundle in dist/
-const missing = Object.entries(entries).filter(([, src]) => !existsSync(join(root, src)));
+const missing = Object.entries({ ...entries, ...cjsEntries }).filter(([, src]) => !existsSync(join(root, src)));
 if (missing.length > 0) {
   for (const [name, src] of missing) console.error(`build: entry "${name}": source ${src} does not exist`);
   process.exit(1);
@@ -35,11 +41,25 @@ for (const [name, src] of Object.entries(entries)) {
       target: 'node20',
       format: 'esm',
       sourcemap: 'linked',
-      external: ['playwright-core'],
+      // postject is loaded from the image build's context (Dockerfile), never bundled
+      external: ['playwright-core', 'postject'],
       banner: {
         // bundled CommonJS dependencies (grpc-js, yaml) call require()
         js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
       },
+      logLevel: 'warning',
+    }),
+  );
+}
+for (const [name, src] of Object.entries(cjsEntries)) {
+  jobs.push(
+    build({
+      entryPoints: [join(root, src)],
+      outfile: join(root, 'dist', `${name}.cjs`),
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'cjs',
       logLevel: 'warning',
     }),
   );

@@ -12,6 +12,7 @@ import { hostRestore, hostSnapshot } from '../host/cli.ts';
 import { backendArg, setupCommand } from '../setup/command.ts';
 import { ensureSystemPackages } from '../setup/setup.ts';
 import { soakCommand, SOAK_USAGE } from '../soak/command.ts';
+import { imageBuildCommand, IMAGE_BUILD_USAGE } from '../images/command.ts';
 
 export interface Command {
   summary: string;
@@ -87,6 +88,11 @@ commands.set('vm up', { summary: 'boot a VM in the background: NAME [--topology 
 commands.set('vm exec', { summary: "run a command in a running VM (the node's view; --guest: the initramfs): NAME [--cwd DIR] [--timeout MS] [-n] -- CMD…", run: vmExec });
 commands.set('vm down', { summary: 'stop VMs started with vm up: NAME… | --all', run: vmDown });
 commands.set('vm list', { summary: 'list the VMs started with vm up', run: () => vmList() });
+commands.set('image build', {
+  summary: 'build the container images of the bundled device plugin and CNI (Dockerfile): [--tag T] [--target device-plugin|cni] [--local-base|--pull-base]',
+  usage: IMAGE_BUILD_USAGE,
+  run: imageBuildCommand,
+});
 commands.set('host restore', { summary: 'undo what a crashed or killed host-backend run changed, from its journal: [--journal FILE]', run: hostRestore });
 commands.set('host snapshot', { summary: "print PFs' sysfs/netlink state as JSON (compare before/after): --pf NAME|PCI [--pf …]", run: hostSnapshot });
 

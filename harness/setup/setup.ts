@@ -77,6 +77,8 @@ const PACKAGES = {
     backports: true,
     present: (p: Probe) => p.qemuHasIgb(),
   },
+  // GitHub's runners have Docker already (dockerd on PATH): nothing is installed there
+  docker: { name: 'docker.io', provides: 'dockerd, docker', usedBy: 'the container image tests (harness/images, testcontainers)', present: commands('dockerd', 'docker') },
   xz: { name: 'xz-utils', provides: 'xz', usedBy: 'the qemu backend’s guest kernel (unpacked from its Debian package)', present: commands('xz') },
 } satisfies Record<string, SystemPackage>;
 

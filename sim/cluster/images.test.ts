@@ -22,6 +22,8 @@ t.test('what a container of each image runs', async (t) => {
     ['the image command is not run', { image: 'sriov-lab/device-plugin', command: ['/entrypoint.sh'], args: ['--log-level', 'debug'] }, ['node', '/x/dp.mjs', '--log-level', 'debug']],
     ['virtdp serves kernel.org/virt only', { image: 'nfvpe/virtdp:latest', args: ['--log-dir=virtdp', '--log-level=10'] }, ['node', '/x/dp.mjs', '--config-file', VIRTDP_CONFIG_PATH]],
     ['sriov-cni installs the bundled CNI and sleeps', { image: 'nfvpe/sriov-cni' }, ['sh', '-c', "ln -sf '/x/cni shim' /opt/cni/bin/sriov && echo 'installed the sriov CNI in /opt/cni/bin' && exec sleep infinity"]],
+    ['sriov-lab/cni installs under its --as names', { image: 'sriov-lab/cni:latest', args: ['--dest', '/host/opt/cni/bin', '--as', 'sriov', '--as', 'ehost-device'] }, ['sh', '-c', "ln -sf '/x/cni shim' /opt/cni/bin/sriov && ln -sf '/x/cni shim' /opt/cni/bin/ehost-device && echo 'installed the sriov CNI in /opt/cni/bin as sriov, ehost-device' && exec sleep infinity"]],
+    ['sriov-lab/cni without --as: sriov', { image: 'sriov-lab/cni', args: ['--dest', '/host/opt/cni/bin'] }, ['sh', '-c', "ln -sf '/x/cni shim' /opt/cni/bin/sriov && echo 'installed the sriov CNI in /opt/cni/bin' && exec sleep infinity"]],
     ['any other image runs its own command', { image: 'busybox', command: ['sleep', '1'] }, undefined],
   ];
   for (const [name, c, want] of cases) t.same(bundledArgv({ name: 'c', ...c }, exe), want, name);

@@ -19,15 +19,18 @@ export interface ImageEntry {
   repositories: string[];
 }
 
+/** the repositories of this project's own images (Dockerfile; `sriov-lab image build` tags them) */
+export const SRIOV_LAB_IMAGES = { 'device-plugin': 'sriov-lab/device-plugin', cni: 'sriov-lab/cni' } as const;
+
 /** The image table (docs/images.md lists the same). */
 export const BUNDLED_IMAGES: readonly ImageEntry[] = [
-  { role: 'device-plugin', repositories: ['ghcr.io/k8snetworkplumbingwg/sriov-network-device-plugin', 'nfvpe/sriov-device-plugin', 'sriov-lab/device-plugin'] },
+  { role: 'device-plugin', repositories: ['ghcr.io/k8snetworkplumbingwg/sriov-network-device-plugin', 'nfvpe/sriov-device-plugin', SRIOV_LAB_IMAGES['device-plugin']] },
   { role: 'virt-device-plugin', repositories: ['nfvpe/virtdp'] },
-  { role: 'cni-installer', repositories: ['ghcr.io/k8snetworkplumbingwg/sriov-cni', 'nfvpe/sriov-cni'] },
+  { role: 'cni-installer', repositories: ['ghcr.io/k8snetworkplumbingwg/sriov-cni', 'nfvpe/sriov-cni', SRIOV_LAB_IMAGES.cni] },
 ];
 
 /** the image sriov-lab's own DaemonSet (`up`) names: the bundled device plugin */
-export const BUNDLED_DEVICE_PLUGIN_IMAGE = 'sriov-lab/device-plugin:latest';
+export const BUNDLED_DEVICE_PLUGIN_IMAGE = `${SRIOV_LAB_IMAGES['device-plugin']}:latest`;
 
 /** where the virt device plugin image's config is written on each node (kernel.org/virt only, as virtdp serves) */
 export const VIRTDP_CONFIG_PATH = '/run/sriov-lab/virtdp-config.json';
@@ -87,9 +90,16 @@ export function bundledArgv(c: V1Container, exe: BundledExecutables | undefined)
     }
     case 'virt-device-plugin':
       return [...exe.devicePlugin, '--config-file', VIRTDP_CONFIG_PATH];
-    case 'cni-installer':
-      // the image's entrypoint copies its CNI into the host's /opt/cni/bin and sleeps; the node's /opt/cni/bin is ours
+    case 'cni-installer': {
+      // the image's entrypoint copies its CNI into the host's /opt/cni/bin and sleeps; the node's /opt/cni/bin is ours.
+      // sriov-lab/cni's `--as NAME` (repeatable) names the copies, as its install step does (plugins/cni/install.ts)
       if (!exe.cni) return undefined;
-      return ['sh', '-c', `ln -sf '${exe.cni.replace(/'/g, `'\\''`)}' /opt/cni/bin/sriov && echo 'installed the sriov CNI in /opt/cni/bin' && exec sleep infinity`];
+      const q = (x: string) => `'${x.replace(/'/g, `'\\''`)}'`;
+      const names = given.filter(([f, v]) => f === 'as' && v && /^[A-Za-z0-9_+-][A-Za-z0-9._+-]*$/.test(v)).map(([, v]) => v!);
+      if (names.length === 0) names.push('sriov');
+      const links = names.map((n) => `ln -sf ${q(exe.cni!)} /opt/cni/bin/${n}`).join(' && ');
+      const said = names.length === 1 && names[0] === 'sriov' ? "echo 'installed the sriov CNI in /opt/cni/bin'" : `echo ${q(`installed the sriov CNI in /opt/cni/bin as ${names.join(', ')}`)}`;
+      return ['sh', '-c', `${links} && ${said} && exec sleep infinity`];
+    }
   }
 }

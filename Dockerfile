@@ -1,0 +1,37 @@
+# Container images of the bundled plugins (docs/images.md). Build them with `sriov-lab image build`, or by hand after
+# `npm run build` (the stages copy the bundles from dist/):
+#   docker build --target device-plugin -t sriov-lab/device-plugin:latest .
+#   docker build --target cni -t sriov-lab/cni:latest .
+# NODE_IMAGE is the base of the build stage only; both images are FROM scratch with the files they run. The build
+# stage runs node in exec form (no shell), so a base made of just node and its libraries (`image build --local-base`)
+# works as well as the default.
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /build
+COPY dist/sriov-lab-image-stage.mjs dist/sriov-lab-device-plugin.mjs dist/sriov-lab-cni-sea.cjs dist/
+COPY node_modules/postject/package.json node_modules/postject/
+COPY node_modules/postject/dist/api.js node_modules/postject/dist/
+COPY api/deviceplugin/v1beta1/api.proto api/deviceplugin/v1beta1/
+COPY api/pluginregistration/v1/api.proto api/pluginregistration/v1/
+RUN ["node", "dist/sriov-lab-image-stage.mjs", "runtime", "/out/device-plugin"]
+RUN ["node", "dist/sriov-lab-image-stage.mjs", "libs", "/out/cni"]
+RUN ["node", "dist/sriov-lab-image-stage.mjs", "sea", "dist/sriov-lab-cni-sea.cjs", "/out/cni/usr/lib/sriov-lab/sriov"]
+
+# The device plugin: node, its libraries and the bundle with the two .proto files it loads. It runs as root: it
+# creates its sockets in the kubelet's root-owned /var/lib/kubelet/device-plugins and must connect to kubelet.sock,
+# which the kubelet creates writable by root only.
+FROM scratch AS device-plugin
+COPY --from=build /out/device-plugin/ /
+COPY --from=build /build/dist/sriov-lab-device-plugin.mjs /usr/lib/sriov-lab/dist/
+COPY --from=build /build/api/ /usr/lib/sriov-lab/api/
+ENTRYPOINT ["/usr/local/bin/node", "/usr/lib/sriov-lab/dist/sriov-lab-device-plugin.mjs"]
+
+# The CNI: one single executable (node with the CNI script embedded) and the libraries it needs inside the image.
+# Its entrypoint copies it into the host's CNI bin directory, mounted at /host/opt/cni/bin as upstream's sriov-cni
+# image expects, then sleeps; on the host it needs only glibc >= 2.28 and libstdc++, as any node binary does. It runs
+# as root only to write that root-owned directory; the DaemonSet drops every capability.
+FROM scratch AS cni
+COPY --from=build /out/cni/ /
+ENTRYPOINT ["/usr/lib/sriov-lab/sriov", "install"]
+CMD ["--dest", "/host/opt/cni/bin"]

@@ -29,7 +29,6 @@ const INSTALLS: Record<string, { cmds?: string[]; files?: string[]; igb?: boolea
   'docker.io': { cmds: ['dockerd', 'docker', 'containerd', 'runc'] },
   'qemu-system-x86': { cmds: ['qemu-system-x86_64'], igb: true },
   'xz-utils': { cmds: ['xz'] },
-  'docker.io': { cmds: ['dockerd', 'docker'] },
 };
 
 interface MachineSpec {

@@ -63,11 +63,12 @@ const PACKAGES = {
     present: (p: Probe) => findChromium(p, p.env?.() ?? process.env) !== undefined,
   },
   procps: { name: 'procps', provides: 'pgrep, pkill', usedBy: 'cleanup checks in the tests', present: commands('pgrep', 'pkill') },
+  // GitHub's runners have Docker already (dockerd on PATH): nothing is installed there
   docker: {
     name: 'docker.io',
-    provides: 'dockerd, docker, containerd, runc',
-    usedBy: 'tests that start a dockerd of their own (the kind backend’s node side in a container, the plugin images)',
-    present: commands('dockerd', 'docker', 'containerd', 'runc'),
+    provides: 'dockerd, docker',
+    usedBy: 'tests that start a dockerd of their own (the plugin images with testcontainers, the kind backend’s node side in a container)',
+    present: commands('dockerd', 'docker'),
   },
   psmisc: { name: 'psmisc', provides: 'fuser', usedBy: 'cleanup checks in the tests', present: commands('fuser') },
   qemu: {
@@ -77,8 +78,6 @@ const PACKAGES = {
     backports: true,
     present: (p: Probe) => p.qemuHasIgb(),
   },
-  // GitHub's runners have Docker already (dockerd on PATH): nothing is installed there
-  docker: { name: 'docker.io', provides: 'dockerd, docker', usedBy: 'the container image tests (harness/images, testcontainers)', present: commands('dockerd', 'docker') },
   xz: { name: 'xz-utils', provides: 'xz', usedBy: 'the qemu backend’s guest kernel (unpacked from its Debian package)', present: commands('xz') },
 } satisfies Record<string, SystemPackage>;
 

@@ -288,18 +288,23 @@ function leftBehind(nodes: Iterable<SimLabNode>): string[] {
   const out: string[] = [];
   const netns = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0]).filter(Boolean);
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8');
-  const procs = readdirSync('/proc').filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid);
+  const procs = processCommandLines().filter(([p]) => p !== process.pid);
   for (const n of nodes) {
     for (const ns of netns.filter((x) => x === n.node.netns || x.startsWith(`${n.node.netns}-`))) out.push(`network namespace ${ns}`);
     if (mounts.includes(n.node.rootDir)) out.push(`a mount under ${n.node.rootDir}`);
-    for (const p of procs) {
-      let cmd = '';
-      try {
-        cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      } catch {
-        continue;
-      }
-      if (cmd.includes(n.node.rootDir)) out.push(`process ${p}: ${cmd.slice(0, 120)}`);
+    for (const [p, cmd] of procs) if (cmd.includes(n.node.rootDir)) out.push(`process ${p}: ${cmd.slice(0, 120)}`);
+  }
+  return out;
+}
+
+/** every process of this machine with its command line (arguments joined by spaces); those gone meanwhile left out */
+function processCommandLines(): Array<[number, string]> {
+  const out: Array<[number, string]> = [];
+  for (const p of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+    try {
+      out.push([Number(p), readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ')]);
+    } catch {
+      /* gone */
     }
   }
   return out;
@@ -308,14 +313,7 @@ function leftBehind(nodes: Iterable<SimLabNode>): string[] {
 /** QEMU processes and run directories of this process's VMs (named NODE-PID) still there */
 function vmsLeftBehind(names: readonly string[]): string[] {
   const out: string[] = [];
-  const procs = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
-  for (const p of procs) {
-    let cmd = '';
-    try {
-      cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ');
-    } catch {
-      continue;
-    }
+  for (const [p, cmd] of processCommandLines()) {
     if (/qemu-system/.test(cmd) && names.some((n) => cmd.includes(`sl-vm-${n}-`))) out.push(`QEMU process ${p}: ${cmd.slice(0, 120)}`);
   }
   for (const d of readdirSync(tmpdir()).filter((f) => names.some((n) => f.startsWith(`sl-vm-${n}-`)))) out.push(`VM run directory ${join(tmpdir(), d)}`);

@@ -5,7 +5,6 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import protobuf from 'protobufjs/minimal.js';
 import { parseAllDocuments } from 'yaml';
 import { Cluster } from '../cluster/cluster.ts';
 import { FakeAgent } from '../cluster/fake-agent.ts';
@@ -15,19 +14,7 @@ import { Registry } from './rest.ts';
 import { resourceOfKind, type ResourceInfo } from './resources.ts';
 import { ApiServer } from './server.ts';
 import { send } from './fixtures/request.ts';
-
-const { Writer } = protobuf;
-type Writer = protobuf.Writer;
-const LEN = 2;
-const VARINT = 0;
-const tag = (w: Writer, no: number, wire: number) => w.uint32((no << 3) | wire);
-const str = (w: Writer, no: number, s: string) => tag(w, no, LEN).string(s);
-const sub = (w: Writer, no: number, fill: (w: Writer) => void) => {
-  tag(w, no, LEN).fork();
-  fill(w);
-  return w.ldelim();
-};
-const varint = (w: Writer, no: number, v: number) => tag(w, no, VARINT).int64(v);
+import { LEN, VARINT, Writer, str, sub, tag, varint } from './fixtures/protobuf-writer.ts';
 
 const podKind = { apiVersion: 'v1', kind: 'Pod' };
 

@@ -3,29 +3,14 @@
 // 415 Statuses), and the real kubectl's generator commands, which send protobuf, with `get -o json` after them.
 import t from 'tap';
 import { existsSync } from 'node:fs';
-import protobuf from 'protobufjs/minimal.js';
 import { Cluster } from '../cluster/cluster.ts';
 import { FakeAgent } from '../cluster/fake-agent.ts';
 import { createRng } from '../scheduler/prng.ts';
 import { decodeProtobufBody, ProtobufDecodeError, PROTOBUF_CONTENT_TYPE, PROTOBUF_MAGIC } from './protobuf.ts';
 import { ApiServer } from './server.ts';
 import { send } from './fixtures/request.ts';
+import { LEN, VARINT, Writer, entry, str, sub, tag, time } from './fixtures/protobuf-writer.ts';
 import { KUBECTL, kubectlOnApiServer } from './fixtures/kubectl.ts';
-
-const { Writer } = protobuf;
-type Writer = protobuf.Writer;
-
-const LEN = 2;
-const VARINT = 0;
-const tag = (w: Writer, no: number, wire: number) => w.uint32((no << 3) | wire);
-const str = (w: Writer, no: number, s: string) => tag(w, no, LEN).string(s);
-const sub = (w: Writer, no: number, fill: (w: Writer) => void) => {
-  tag(w, no, LEN).fork();
-  fill(w);
-  return w.ldelim();
-};
-const entry = (w: Writer, no: number, k: string, v: string | Uint8Array) => sub(w, no, (e) => (str(e, 1, k), typeof v === 'string' ? str(e, 2, v) : tag(e, 2, LEN).bytes(v)));
-const time = (w: Writer, no: number, seconds: number, nanos = 0) => sub(w, no, (x) => (tag(x, 1, VARINT).int64(seconds), tag(x, 2, VARINT).int32(nanos)));
 
 /** magic + runtime.Unknown{typeMeta, raw}, as the Go client frames an object */
 function envelope(apiVersion: string, kind: string, raw: Uint8Array): Uint8Array {

@@ -120,6 +120,23 @@ function holderScript(root: string, mnt: string, name: string, wrapper: string |
 }
 
 let counter = 0;
+
+/** What a node set up so far, undone in reverse order; a failing step is logged and the rest still run. */
+function cleanupStack(name: string, log: (line: string) => void): { cleanups: Array<() => Promise<void> | void>; runCleanups: () => Promise<void> } {
+  const cleanups: Array<() => Promise<void> | void> = [];
+  const runCleanups = async (): Promise<void> => {
+    for (const c of cleanups.reverse()) {
+      try {
+        await c();
+      } catch (e) {
+        log(`cleanup of node ${name}: ${(e as Error).message}`);
+      }
+    }
+    cleanups.length = 0;
+  };
+  return { cleanups, runCleanups };
+}
+
 /** A short id for namespace names: unique per process and call. */
 export function newRunId(): string {
   return `${process.pid.toString(36)}${(counter++).toString(36)}`;
@@ -134,17 +151,7 @@ export async function startNode(opts: NodeOptions): Promise<StartedNode> {
   for (const d of ['run/netns', 'run/sriov-lab', 'run/k8s.cni.cncf.io/devinfo/dp', 'dev', 'kubelet/device-plugins', 'kubelet/plugins_registry', 'kubelet/pod-resources', 'opt-cni/bin', 'etc-cni/net.d']) {
     mkdirSync(join(root, d), { recursive: true });
   }
-  const cleanups: Array<() => Promise<void> | void> = [];
-  const runCleanups = async () => {
-    for (const c of cleanups.reverse()) {
-      try {
-        await c();
-      } catch (e) {
-        log(`cleanup of node ${opts.name}: ${(e as Error).message}`);
-      }
-    }
-    cleanups.length = 0;
-  };
+  const { cleanups, runCleanups } = cleanupStack(opts.name, log);
   try {
     log(`node ${opts.name}: creating network namespaces ${netns}, ${fabricNetns}`);
     await ip(['-batch', '-'], { stdin: `netns add ${netns}\nnetns add ${fabricNetns}\n` });
@@ -335,17 +342,7 @@ export async function adoptContainer(opts: AdoptOptions): Promise<StartedNode> {
   const fabricNetns = `${netns}-f`;
   const hostDir = join(opts.share.host, 'sysfs');
   const inContainer = `${opts.share.container.replace(/\/+$/, '')}/sysfs/mnt`;
-  const cleanups: Array<() => Promise<void> | void> = [];
-  const runCleanups = async () => {
-    for (const c of cleanups.reverse()) {
-      try {
-        await c();
-      } catch (e) {
-        log(`cleanup of node ${opts.name}: ${(e as Error).message}`);
-      }
-    }
-    cleanups.length = 0;
-  };
+  const { cleanups, runCleanups } = cleanupStack(opts.name, log);
   const inMountNs = (script: string, args: string[] = []) => execWith((a, o) => spawn(a[0], a.slice(1), o), ['nsenter', '-t', String(opts.pid), '-m', '--', 'sh', '-c', script, 'sh', ...args], { timeoutMs: 60_000 });
   try {
     log(`node ${opts.name}: adopting the network namespace of PID ${opts.pid} as ${netns}, fabric ${fabricNetns}`);

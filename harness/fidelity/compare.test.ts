@@ -88,7 +88,7 @@ t.test('skipped on either side: reported with the reason, nothing compared', asy
   const c = compareScenario(scenario([op(0, {})]), scenario([], { status: 'skipped', skipReason: 'needs vfNetlink' }), names);
   t.same(c.skipped, [{ backend: 'qemu', reason: 'needs vfNetlink' }]);
   t.same(c.differences, []);
-  t.equal(formatScenario(c, names), '- s (s.yaml): skipped on qemu: needs vfNetlink\n');
+  t.equal(formatScenario(c, names), '- s (s.yaml): not compared: qemu cannot run it: needs vfNetlink\n');
   t.same(totals([c]), { scenarios: 1, compared: 0, skipped: 1, operations: 0, differences: 0, transient: 0, races: 0 });
 });
 

@@ -199,7 +199,7 @@ export function formatScenario(c: ScenarioComparison, backends: BackendNames): s
   const names = sideLabels(backends);
   const lines: string[] = [];
   if (c.skipped) {
-    for (const s of c.skipped) lines.push(`- ${c.name} (${c.file}): skipped on ${s.backend}: ${s.reason}`);
+    for (const s of c.skipped) lines.push(`- ${c.name} (${c.file}): not compared: ${s.backend} cannot run it: ${s.reason}`);
     return `${lines.join('\n')}\n`;
   }
   const w = Math.max(names.a.length, names.b.length) + 1;

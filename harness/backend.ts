@@ -28,6 +28,8 @@ export type Requirement =
   | { kind: 'nodes'; count: number }
   | { kind: 'cniPlugins' }
   | { kind: 'command'; name: string }
+  /** inferred from the topology: the most VFs one of its PFs starts with */
+  | { kind: 'vfsPerPf'; count: number }
   /** inferred from the scenario's `fault` operations: the backend must be able to inject this fault */
   | { kind: 'fault'; fault: Fault['kind'] };
 

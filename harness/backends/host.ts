@@ -120,6 +120,7 @@ export const hostBackend: Backend & BackendRunInfo = {
       }
       case 'fuse': // the real sysfs
       case 'vfNetlink': // the PF driver's; a setting it refuses fails the scenario with the kernel's error
+      case 'vfsPerPf': // the host NIC's; more than its sriov_totalvfs fails the topology with the kernel's error
         return { ok: true };
       case 'vfio':
         return existsSync('/sys/bus/pci/drivers/vfio-pci') || existsSync('/sys/module/vfio_pci') ? { ok: true } : { ok: false, reason: 'vfio-pci is not loaded (modprobe vfio-pci)' };

@@ -108,6 +108,9 @@ export class QemuProvider implements NodeProvider {
   }
 }
 
+/** sriov_totalvfs of QEMU's igb (82576) in the guest */
+const IGB_TOTAL_VFS = 7;
+
 export const qemuBackend: Backend & BackendRunInfo = {
   name: 'qemu',
   pluginsUnderTest: ({ devicePlugin, cni }) => pluginsUnderTest({ devicePluginArgv: devicePlugin.argv, cni }),
@@ -139,7 +142,10 @@ export const qemuBackend: Backend & BackendRunInfo = {
       }
       case 'command':
         return existsSync(`/usr/bin/${req.name}`) || existsSync(`/usr/sbin/${req.name}`) ? { ok: true } : { ok: false, reason: `command ${req.name} not found under the guest's /usr` };
+      case 'vfsPerPf':
+        return req.count <= IGB_TOTAL_VFS ? { ok: true } : { ok: false, reason: `the topology starts a PF with ${req.count} VFs; QEMU's igb (82576), which every SR-IOV NIC of a topology becomes in the guest, has ${IGB_TOTAL_VFS}` };
       case 'fault':
+        if (req.fault === 'vfLink') return { ok: false, reason: "fault vfLink: igb (82576), the SR-IOV NIC QEMU emulates, has no VF link state (`ip link set PF vf N state …`: Operation not supported)" };
         return realKernelProvidesFault(req.fault);
     }
   },

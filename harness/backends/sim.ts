@@ -186,6 +186,7 @@ export const simBackend: Backend & BackendRunInfo = {
       case 'vfio':
       case 'vfNetlink':
       case 'nodes':
+      case 'vfsPerPf': // the catalog's models; a count above a model's total VFs fails the topology with its reason
         return { ok: true }; // simulated: vfio-pci binding and VF netlink are part of the model
       case 'cniPlugins': {
         const c = caps.cniPlugins();

@@ -52,6 +52,26 @@ t.test('a Node resource difference gone after the next operation is a race and n
   t.equal(formatTotals([c], names), 'fidelity sim vs qemu: 1 scenario (1 compared, 0 skipped), 3 operations compared, 1 difference (+1 race)\n');
 });
 
+t.test('a Node resource one side advertises some operations later is a race once it has caught up; not otherwise', async (t) => {
+  const k = 'node1 allocatable intel.com/a';
+  const s = 'ListAndWatch node1 a.sock devices';
+  const a = scenario([op(0, { [k]: '2', [s]: 'x Healthy', u: '1' }), op(1, { [k]: '2', [s]: 'x Healthy', u: '1' }), op(2, { [k]: '2', [s]: 'x Healthy', u: '1' }), op(3, { [k]: '2', [s]: 'x Healthy', u: '2' })]);
+  const b = scenario([op(0, { u: '0' }), op(1, { u: '0' }), op(2, { [k]: '2', [s]: 'x Unhealthy', u: '0' }), op(3, { [k]: '2', [s]: 'x Unhealthy', u: '2' })]);
+  const c = compareScenario(a, b, names);
+  t.same(
+    c.differences.map((d) => [d.what, d.a, d.b, d.repeats, !!d.race]),
+    [
+      [s, 'x Healthy', '(absent)', 1, false],
+      [k, '2', '(absent)', 1, true],
+      ['u', '1', '0', 2, false],
+      [s, 'x Healthy', 'x Unhealthy', 1, false],
+    ],
+    'B caught up with A on the resource: a race; the device list ended on another value, and a value that is not a Node resource or a stream, count',
+  );
+  t.match(formatScenario(c, names), `    ${k}  [race: the sides agreed after 2 operations; not counted]\n`);
+  t.same(totals([c]).races, 1);
+});
+
 t.test('operations run on one side only; the scenario failing on one side', async (t) => {
   const a = scenario([op(0, { 'operation outcome': 'passed' }), op(1, { 'operation outcome': 'passed' })]);
   const b = scenario([op(0, { 'operation outcome': 'failed: SysfsError EINVAL' })], { status: 'failed' });
@@ -68,7 +88,7 @@ t.test('skipped on either side: reported with the reason, nothing compared', asy
   const c = compareScenario(scenario([op(0, {})]), scenario([], { status: 'skipped', skipReason: 'needs vfNetlink' }), names);
   t.same(c.skipped, [{ backend: 'qemu', reason: 'needs vfNetlink' }]);
   t.same(c.differences, []);
-  t.equal(formatScenario(c, names), '- s (s.yaml): skipped on qemu: needs vfNetlink\n');
+  t.equal(formatScenario(c, names), '- s (s.yaml): not compared: qemu cannot run it: needs vfNetlink\n');
   t.same(totals([c]), { scenarios: 1, compared: 0, skipped: 1, operations: 0, differences: 0, transient: 0, races: 0 });
 });
 

@@ -63,8 +63,17 @@ export function compareScenario(a: ScenarioObservation, b: ScenarioObservation, 
   for (const o of b.operations) if (!aKeys.has(o.key)) order.push({ b: o });
 
   let open = new Map<string, Difference>();
-  const close = (now: Map<string, Difference>) => {
-    for (const [k, d] of open) if (!now.has(k) && d.repeats === 0 && timingSensitive(d.what)) d.race = true;
+  /**
+   * A timing-sensitive difference that ended is a race between the two runs, not counted: when it was gone after
+   * the very next operation, or when it ended with the two sides agreeing on one side's value — the other side only
+   * got there later (a device plugin under TCG advertises new VFs seconds after the simulator's did).
+   */
+  const close = (now: Map<string, Difference>, agreed: Record<string, string>) => {
+    for (const [k, d] of open) {
+      if (now.has(k) || !timingSensitive(d.what)) continue;
+      const v = agreed[k] ?? ABSENT;
+      if (d.repeats === 0 || v === d.a || v === d.b) d.race = true;
+    }
   };
   for (const pair of order) {
     const ref = refOf((pair.a ?? pair.b)!);
@@ -87,7 +96,7 @@ export function compareScenario(a: ScenarioObservation, b: ScenarioObservation, 
         now.set(d.what, nd);
       }
     }
-    close(now);
+    close(now, pair.a.values);
     open = now;
   }
 
@@ -190,7 +199,7 @@ export function formatScenario(c: ScenarioComparison, backends: BackendNames): s
   const names = sideLabels(backends);
   const lines: string[] = [];
   if (c.skipped) {
-    for (const s of c.skipped) lines.push(`- ${c.name} (${c.file}): skipped on ${s.backend}: ${s.reason}`);
+    for (const s of c.skipped) lines.push(`- ${c.name} (${c.file}): not compared: ${s.backend} cannot run it: ${s.reason}`);
     return `${lines.join('\n')}\n`;
   }
   const w = Math.max(names.a.length, names.b.length) + 1;
@@ -201,7 +210,8 @@ export function formatScenario(c: ScenarioComparison, backends: BackendNames): s
       lines.push(`✗ ${h}`);
       header = h;
     }
-    lines.push(`    ${d.what}${d.transient ? '  [transient: a state in between]' : ''}${d.race ? '  [race: gone after the next operation; not counted]' : ''}`);
+    const race = d.repeats === 0 ? 'gone after the next operation' : `the sides agreed after ${d.repeats + 1} operations`;
+    lines.push(`    ${d.what}${d.transient ? '  [transient: a state in between]' : ''}${d.race ? `  [race: ${race}; not counted]` : ''}`);
     lines.push(`      ${`${names.a}:`.padEnd(w)} ${show(d.a)}`);
     lines.push(`      ${`${names.b}:`.padEnd(w)} ${show(d.b)}`);
     if (d.repeats > 0 && d.until) {

@@ -121,3 +121,21 @@ t.test('placeholder numbers do not depend on how concurrent pods interleave', as
   const map = (o: typeof one) => Object.fromEntries(o.map((x) => [x.what, x.value]));
   t.same(map(one), map(two));
 });
+
+t.test("a bridge's MAC in a bridge plugin's result is <mac:bridge NAME>: the kernel gives it the lowest port MAC", async (t) => {
+  const run = (bridgeMac: string) => {
+    const obs = new ScenarioObserver(['node1']);
+    obs.operations.push({ key: '0/try/0', stepIndex: 0, stepName: 's', phase: 'try', kind: 'apply', title: 'op', values: {} });
+    const ev = (pod: string, vethMac: string, atMs: number) => ({
+      ...cni(atMs, pod, '02:00:00:00:00:01', '10.0.0.2/24'), plugin: '/opt/cni/bin/bridge', env: { CNI_IFNAME: 'eth0' },
+      stdout: JSON.stringify({ interfaces: [{ name: 'cni0', mac: bridgeMac }, { name: 'veth1234abcd', mac: vethMac }, { name: 'eth0', mac: `0e:00:00:00:00:0${atMs}`, sandbox: `/run/netns/${pod}` }] }),
+    }) as TraceEvent;
+    // the second pod's veth MAC is lower than the first's: the bridge may now carry it
+    return obs.finish({ id: 'x', name: 'x', file: 'x.yaml', status: 'passed', steps: [{ operations: [{ phase: 'try', startMs: 0 }] }], trace: [ev('p1', '0a:00:00:00:00:09', 1), ev('p2', '0a:00:00:00:00:05', 2)] } as unknown as ScenarioResult);
+  };
+  const v = (o: ReturnType<typeof run>) => Object.fromEntries(o.trace.filter((x) => x.what.endsWith('.mac')).map((x) => [x.what, x.value]));
+  const kept = v(run('0a:00:00:00:00:09'));
+  t.equal(kept['CNI ADD default/p2 eth0[0] result.interfaces[0].mac'], '<mac:bridge cni0>');
+  t.equal(kept['CNI ADD default/p2 eth0[0] result.interfaces[1].mac'], '<mac:pod/p2/eth0 host side>', 'the veth is still the pod\'s');
+  t.same(v(run('0a:00:00:00:00:05')), kept, 'whichever port MAC the bridge took, the same values');
+});

@@ -424,11 +424,34 @@ function claimVfMacs(ops: readonly OperationObservation[], n: Normaliser, multiN
   }
 }
 
+/**
+ * The bridge interfaces of a bridge plugin's result (and of its prevResult in stdin): the interface outside the pod
+ * that is not the veth. Path of its `mac` (as traceObservations keys it) → bridge name. A Linux bridge without an
+ * address of its own takes the lowest MAC of its ports (br_stp_recalculate_bridge_id, net/bridge/br_stp_if.c), so
+ * which one depends on the random veth MACs: kernel-chosen, compared as `<mac:bridge NAME>`.
+ */
+export function bridgeMacPaths(c: CniEvent): Map<string, string> {
+  const out = new Map<string, string>();
+  if (base(c.plugin) !== 'bridge') return out;
+  const stdin = typeof c.stdin === 'string' ? safeJson(c.stdin) : c.stdin;
+  for (const [prefix, res] of [['result', c.stdout], ['stdin.prevResult', asObject(stdin)?.prevResult]] as const) {
+    const parsed = typeof res === 'string' ? safeJson(res) : res;
+    const ifaces = asObject(parsed)?.interfaces;
+    if (!Array.isArray(ifaces)) continue;
+    ifaces.forEach((i, k) => {
+      const f = asObject(i);
+      if (f && typeof f.name === 'string' && !f.sandbox && !/^veth/.test(f.name)) out.set(`${prefix}.interfaces[${k}].mac`, f.name);
+    });
+  }
+  return out;
+}
+
 /** the MACs of a CNI result's interfaces are the pod's: `pod/dpdk-pod/eth0` (in the pod), `…/eth0 host side` */
 function claimCniMacs(trace: readonly TraceEvent[], n: Normaliser): void {
   for (const e of trace) {
     if (e.kind !== 'cni') continue;
     const c = e as CniEvent;
+    const bridges = new Set(bridgeMacPaths(c).values());
     const results = [c.stdout, (asObject(c.stdin) ?? {}).prevResult];
     for (const res of results) {
       const parsed = typeof res === 'string' ? safeJson(res) : res;
@@ -437,6 +460,7 @@ function claimCniMacs(trace: readonly TraceEvent[], n: Normaliser): void {
       for (const i of ifaces) {
         const f = asObject(i);
         if (!f || typeof f.mac !== 'string') continue;
+        if (typeof f.name === 'string' && !f.sandbox && bridges.has(f.name)) continue; // the bridge's: not the pod's
         const inPod = typeof f.sandbox === 'string' && f.sandbox !== '';
         const name = inPod && typeof f.name === 'string' ? f.name : `${c.env.CNI_IFNAME ?? '?'} host side`;
         n.claimMac(f.mac, `pod/${podOwner(c.pod)}/${name}`, MAC_OWNER_RANK.podInterface);
@@ -505,6 +529,7 @@ export function traceObservations(trace: readonly TraceEvent[], normaliser: Norm
   // from run to run, and placeholder numbers must not depend on that
   const n = asIs;
   const out: TraceObservation[] = [];
+  const bridgeMacs = new Map<string, string>();
   const counters = new Map<string, number>();
   const next = (k: string) => {
     const i = counters.get(k) ?? 0;
@@ -531,12 +556,13 @@ export function traceObservations(trace: readonly TraceEvent[], normaliser: Norm
       }
       for (const [k, v] of flattenJson(c.stdin, n, 'stdin')) out.push({ what: `${at} ${k}`, value: v, atMs: c.atMs });
       for (const [k, v] of flattenJson(c.stdout, n, 'result')) out.push({ what: `${at} ${k}`, value: v, atMs: c.atMs });
+      for (const [k, name] of bridgeMacPaths(c)) bridgeMacs.set(`${at} ${k}`, `<mac:bridge ${name}>`);
     }
   }
   const byKey = [...out].sort((x, y) => (x.what < y.what ? -1 : x.what > y.what ? 1 : 0));
   for (const o of byKey) {
     // pod addresses come from IPAM in the order concurrent ADDs reach it: not a kernel property
-    o.value = IPAM_ADDRESS.test(o.what) ? normaliser.placeholder('ip', o.value) : normaliser.text(o.value);
+    o.value = bridgeMacs.get(o.what) ?? (IPAM_ADDRESS.test(o.what) ? normaliser.placeholder('ip', o.value) : normaliser.text(o.value));
   }
   return out;
 }

@@ -21,7 +21,7 @@ t.test('the example scenarios load into resolved, typed objects', async (t) => {
   t.equal(s.name, 'vf-pod');
   t.same(s.tags, ['smoke', 'sriov']);
   t.same(s.topology.nodes.map((n) => n.name), ['node1']);
-  t.same(s.requires, [{ kind: 'root' }, { kind: 'nodes', count: 1 }]);
+  t.same(s.requires, [{ kind: 'root' }, { kind: 'nodes', count: 1 }, { kind: 'vfsPerPf', count: 4 }]);
   t.same(s.resources, ['intel.com/sriov_net_a'], 'resources are read from the manifests');
   t.same(s.devicePlugin.config, { resourceList: [{ resourceName: 'sriov_net_a', selectors: { vendors: ['8086'], devices: ['1520'] } }] });
   t.equal(s.steps.length, 2);
@@ -51,7 +51,7 @@ t.test('the example scenarios load into resolved, typed objects', async (t) => {
   t.match(k.steps[1].try[2], { kind: 'ip', argv: ['ip', 'link', 'show', 'ens1f0'], expect: { stdout: { contains: ['ens1f0'] } } });
   t.match(k.steps[1].finally[0], { kind: 'script', command: 'echo "$SRIOV_LAB_SCENARIO on $SRIOV_LAB_BACKEND"' });
   t.match(k.catch[0], { kind: 'collect', nodes: ['node1', 'node2'], what: ['logs', 'events', 'sysfs', 'checkpoint', 'podResources'] });
-  t.same(k.requires, [{ kind: 'root' }, { kind: 'command', name: 'ip' }, { kind: 'nodes', count: 2 }, { kind: 'fault', fault: 'sysfsFailWrites' }], 'a fault operation requires a backend that injects it');
+  t.same(k.requires, [{ kind: 'root' }, { kind: 'command', name: 'ip' }, { kind: 'nodes', count: 2 }, { kind: 'vfsPerPf', count: 4 }, { kind: 'fault', fault: 'sysfsFailWrites' }], 'a fault operation requires a backend that injects it');
 });
 
 t.test('a fault a real kernel cannot produce skips the scenario there, with the reason', async (t) => {
@@ -63,6 +63,18 @@ t.test('a fault a real kernel cannot produce skips the scenario there, with the 
     t.same(b.provides({ kind: 'fault', fault: 'pfLink' }), { ok: true }, `${b.name} flaps a real PF link`);
   }
   t.same(simBackend.provides({ kind: 'fault', fault: 'vfAttrFail' }), { ok: true });
+  t.match(qemuBackend.provides({ kind: 'fault', fault: 'vfLink' }), { ok: false, reason: /fault vfLink: igb \(82576\), the SR-IOV NIC QEMU emulates, has no VF link state/ });
+  t.same(hostBackend.provides({ kind: 'fault', fault: 'vfLink' }), { ok: true }, 'a host NIC may have VF link state (ice, i40e, mlx5)');
+});
+
+t.test('the most VFs a topology starts one PF with is a requirement; QEMU\'s igb has 7', async (t) => {
+  const { qemuBackend } = await import('../backends/qemu.ts');
+  const { simBackend } = await import('../backends/sim.ts');
+  const numa = loadScenario(join(fixtures, '../../../scenarios/scheduling/numa.yaml'));
+  t.match(numa.requires, [{ kind: 'root' }, { kind: 'fuse' }, { kind: 'nodes', count: 1 }, { kind: 'vfsPerPf', count: 8 }]);
+  t.match(qemuBackend.provides({ kind: 'vfsPerPf', count: 8 }), { ok: false, reason: "the topology starts a PF with 8 VFs; QEMU's igb (82576), which every SR-IOV NIC of a topology becomes in the guest, has 7" });
+  t.same(qemuBackend.provides({ kind: 'vfsPerPf', count: 7 }), { ok: true });
+  t.same(simBackend.provides({ kind: 'vfsPerPf', count: 64 }), { ok: true });
 });
 
 t.test('shorthands', async (t) => {

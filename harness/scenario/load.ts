@@ -123,6 +123,8 @@ function resolveDocument(w: Walker, dir: string, fallbackTopology?: Topology): S
 
   const requires = (spec.requires ?? []).map((r, i) => requirement(ctx, r, `spec.requires[${i}]`)).filter((r): r is Requirement => !!r);
   if (topology) requires.push({ kind: 'nodes', count: topology.nodes.length });
+  const vfsPerPf = Math.max(0, ...(topology?.nodes.flatMap((n) => n.nics.map((nic) => nic.numVfs ?? 0)) ?? []));
+  if (vfsPerPf > 0) requires.push({ kind: 'vfsPerPf', count: vfsPerPf });
 
   const stepNames = new Map<string, number>();
   const steps: Step[] = spec.steps.map((s, i) => {

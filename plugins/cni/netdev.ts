@@ -145,7 +145,10 @@ export function returnNetdev(runner: Runner, sysfs: Sysfs, log: Logger, a: Retur
     return 'gone';
   }
   const netns = a.netns!;
-  const moveLine = `link set dev ${a.ifname} netns /proc/${process.pid}/ns/net name ${o.name} mtu ${o.mtu}`;
+  // up in the same netlink request: the kernel closes a netdev it moves (__dev_change_net_namespace), and with the
+  // up as a command of its own a device plugin polling operstate saw a NIC that was up before the pod down, and
+  // reported it Unhealthy, for as long as that next ip took (0.4–2 s in a TCG guest)
+  const moveLine = `link set dev ${a.ifname} netns /proc/${process.pid}/ns/net name ${o.name} mtu ${o.mtu}${o.up ? ' up' : ''}`;
   {
     try {
       runner.ipBatch([moveLine], { netns });
@@ -170,8 +173,15 @@ export function returnNetdev(runner: Runner, sysfs: Sysfs, log: Logger, a: Retur
       runner.ipBatch(lines, { netns });
     }
   }
-  setAddress(runner, o.name, o.mac);
-  if (o.up) runner.ip(['link', 'set', 'dev', o.name, 'up']);
+  try {
+    setAddress(runner, o.name, o.mac);
+  } catch (e) {
+    // a driver that cannot change its MAC while up: down, MAC, up
+    if (!o.up || !(e instanceof CommandError) || !/Device or resource busy/.test(e.stderr)) throw e;
+    runner.ip(['link', 'set', 'dev', o.name, 'down']);
+    setAddress(runner, o.name, o.mac);
+    runner.ip(['link', 'set', 'dev', o.name, 'up']);
+  }
   return 'returned';
 }
 

@@ -129,6 +129,9 @@ t.test('autoprobe off leaves VFs unbound; bind/unbind errno', async (t) => {
     { name: 'bind to a driver that does not claim it', path: '/sys/bus/pci/drivers/ixgbevf/bind', value: '0000:01:10.0', errno: 'ENODEV' },
     { name: 'bind vfio-pci without override or id', path: '/sys/bus/pci/drivers/vfio-pci/bind', value: '0000:01:10.0', errno: 'ENODEV' },
     { name: 'bind an unknown address', path: '/sys/bus/pci/drivers/igbvf/bind', value: '0000:09:00.0', errno: 'ENODEV' },
+    { name: 'bind to the matching driver: no probe of a VF while autoprobe is off (pci_device_can_probe)', path: '/sys/bus/pci/drivers/igbvf/bind', value: '0000:01:10.0', errno: 'ENODEV' },
+    { name: 'drivers_probe does not bind it either', path: '/sys/bus/pci/drivers_probe', value: '0000:01:10.0', errno: 'none' },
+    { name: 'with a driver_override it may be probed', path: `${vf}/driver_override`, value: 'igbvf', errno: 'none' },
     { name: 'bind to the matching driver', path: '/sys/bus/pci/drivers/igbvf/bind', value: '0000:01:10.0', errno: 'none' },
     { name: 'bind again: already bound', path: '/sys/bus/pci/drivers/igbvf/bind', value: '0000:01:10.0', errno: 'EBUSY' },
     { name: 'bind the bound device to another driver', path: '/sys/bus/pci/drivers/vfio-pci/bind', value: '0000:01:10.0', errno: 'EBUSY' },
@@ -184,6 +187,10 @@ t.test('new_id binds every unbound matching device; remove_id', async (t) => {
   const m = i350();
   m.write(`${PF}/sriov_drivers_autoprobe`, '0');
   m.write(`${PF}/sriov_numvfs`, '2');
+  m.write('/sys/bus/pci/drivers/vfio-pci/new_id', '8086 1520');
+  for (const a of ['0000:01:10.0', '0000:01:10.4']) t.notOk(m.exists(`/sys/bus/pci/devices/${a}/driver`), `${a}: a VF is not probed while its PF's autoprobe is off`);
+  m.write('/sys/bus/pci/drivers/vfio-pci/remove_id', '8086 1520');
+  m.write(`${PF}/sriov_drivers_autoprobe`, '1');
   m.write('/sys/bus/pci/drivers/vfio-pci/new_id', '8086 1520');
   for (const a of ['0000:01:10.0', '0000:01:10.4']) t.match(m.readlink(`/sys/bus/pci/devices/${a}/driver`), /vfio-pci$/);
   t.equal(errnoOf(() => m.write('/sys/bus/pci/drivers/vfio-pci/new_id', '0x8086 0x1520')), 'EEXIST');

@@ -341,8 +341,17 @@ export class SysfsModel {
     return ids.some((e) => e.vendor === dev.vendor && e.device === dev.device);
   }
 
+  /**
+   * Whether a driver may probe the device at all: a VF whose PF has sriov_drivers_autoprobe 0 only with a
+   * driver_override (pci_device_can_probe in drivers/pci/pci-driver.c; pci_device_probe answers ENODEV otherwise, so
+   * a bind fails with ENODEV, and drivers_probe and new_id leave it unbound).
+   */
+  private canProbe(dev: PciDevice): boolean {
+    return !dev.physfn || dev.physfn.pf!.autoprobe || dev.driverOverride !== null;
+  }
+
   private probe(dev: PciDevice): void {
-    if (dev.driver) return;
+    if (dev.driver || !this.canProbe(dev)) return;
     for (const drv of this.drivers.keys()) {
       if (this.driverMatches(drv, dev)) {
         this.attachDriver(dev, drv);
@@ -513,6 +522,7 @@ export class SysfsModel {
       const dev = this.deviceForWrite(`${d}/bind`, v);
       if (dev.driver) throw new SysfsError(`${d}/bind`, 'write', 'EBUSY', `${dev.pciAddr} is bound to ${dev.driver}`);
       if (!this.driverMatches(drv, dev)) throw new SysfsError(`${d}/bind`, 'write', 'ENODEV', `${drv} does not claim ${dev.pciAddr}`);
+      if (!this.canProbe(dev)) throw new SysfsError(`${d}/bind`, 'write', 'ENODEV', `${dev.pciAddr} is a VF of a PF with sriov_drivers_autoprobe 0 and no driver_override`);
       this.attachDriver(dev, drv);
     });
     tree.wo(`${d}/unbind`, (v) => {
@@ -530,7 +540,7 @@ export class SysfsModel {
       this.dynIds.set(drv, list);
       // the kernel attaches the driver to every unbound device the new id matches
       for (const dev of [...this.devices.values()].sort(byAddr)) {
-        if (!dev.driver && this.driverMatches(drv, dev)) this.attachDriver(dev, drv);
+        if (!dev.driver && this.driverMatches(drv, dev) && this.canProbe(dev)) this.attachDriver(dev, drv);
       }
     });
     tree.wo(`${d}/remove_id`, (v) => {

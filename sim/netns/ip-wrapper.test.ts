@@ -184,6 +184,24 @@ t.test('ip wrapper in a namespace', { skip }, async (t) => {
     t.same([r.stdout, r.status], [real('route show').stdout, 0], 'other objects go straight to the real ip');
   });
 
+  await t.test('a pod netns half added or half deleted is no "Peer netns reference is invalid" on a PF', async (t) => {
+    // in a mount namespace of its own with a /run/netns of its own, so nobody else's ip sees the broken entry: a PF
+    // whose veth peer is in another netns (as a node's is, in its fabric), and an entry of /run/netns that is a plain
+    // file, as a pod's netns is between its creation and its bind mount, or its unmount and its removal
+    const script = (ipCmd: string) => `set -e; mount -t tmpfs sl-ipwrap /run/netns
+      ip netns add node; ip netns add fabric
+      ip -n node link add ens1f0 type veth peer name p0 netns fabric
+      touch /run/netns/cni-half-made
+      ip netns exec node ${ipCmd} link show dev ens1f0`;
+    const realRun = spawnSync('unshare', ['-m', 'sh', '-c', script(realIp)], { encoding: 'utf8' });
+    t.equal(realRun.status, 0, realRun.stderr);
+    t.match(realRun.stderr, /^Error: Peer netns reference is invalid\.$/m, 'the real ip prints the kernel\'s error and succeeds');
+    const w = await runAsync('unshare', ['-m', 'sh', '-c', script(`${process.execPath} ${bundle}`)], { ...process.env, SRIOV_LAB_CTL: sock, SRIOV_LAB_REAL_IP: realIp });
+    t.equal(w.status, 0, w.stderr);
+    t.equal(w.stderr, '', 'the wrapper drops it: a real PF has no peer netns to name');
+    t.match(w.stdout, /^\d+: ens1f0@if\d+: [\s\S]*link-netns fabric\n[\s\S]* {4}vf 0 /, 'and shows the link with its VFs');
+  });
+
   await t.test('without a control socket the real ip answers (this kernel has no SR-IOV)', async (t) => {
     const none = join(dir, 'none.sock');
     const w = await wrap('-d link show ens1f0', none);

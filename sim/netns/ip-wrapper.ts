@@ -57,8 +57,21 @@ function rtnetlinkError(errno: string): never {
   process.exit(2);
 }
 
+/**
+ * A simulated node's PFs and VFs are veths whose peers sit in the node's fabric netns, so the real ip names that
+ * netns for them (`link-netns …`, text output only) and for that asks the kernel for the id of every entry of
+ * /run/netns (iproute2's netns_map_init). An entry being added or deleted at that moment (a pod's netns: the file
+ * exists before its bind mount and after its unmount) is not a namespace, and the kernel's answer is printed as
+ * `Error: Peer netns reference is invalid.`, exit status still 0. A real PF has no peer and ip never looks: the
+ * line is the simulation's, so it is dropped here. Any other stderr passes through.
+ */
+function dropPeerNetnsNoise(stderr: string): string {
+  return stderr.split(/(?<=\n)/).filter((l) => l.trimEnd() !== 'Error: Peer netns reference is invalid.').join('');
+}
+
 async function show(argv: readonly string[], o: IpGlobalOptions): Promise<never> {
-  const r = spawnSync(realIp, argv, { stdio: ['inherit', 'pipe', 'inherit'], maxBuffer: 1 << 30 });
+  const r = spawnSync(realIp, argv, { stdio: ['inherit', 'pipe', 'pipe'], maxBuffer: 1 << 30 });
+  if (r.stderr?.length) process.stderr.write(dropPeerNetnsNoise(r.stderr.toString('utf8')));
   if (r.error || r.status !== 0 || !r.stdout || r.stdout.length === 0) {
     if (r.stdout) process.stdout.write(r.stdout);
     exitLike(r.status, r.signal, r.error);

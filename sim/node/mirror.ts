@@ -125,7 +125,8 @@ export class NetdevMirror {
     if (changes.length) await this.apply(changes);
   }
 
-  private async apply(changes: NetdevChange[]): Promise<void> {
+  /** `returned`: the netdevs come back from a destroyed netns, so none is brought up (see returnOrphans) */
+  private async apply(changes: NetdevChange[], o: { returned?: boolean } = {}): Promise<void> {
     const host: string[] = [];
     const fab: string[] = [];
     const nodeCmds: string[] = [];
@@ -138,7 +139,7 @@ export class NetdevMirror {
         fab.push(`link set ${peer} master ${FABRIC_BRIDGE}${nd.carrier ? ' up' : ''}`);
         added.push(c.pciAddr);
         // PFs and plain NICs come up configured on a node; the kernel creates VF netdevs down
-        if (!this.model.devices.get(c.pciAddr)?.physfn) nodeCmds.push(`link set ${nd.name} up`);
+        if (!o.returned && !this.model.devices.get(c.pciAddr)?.physfn) nodeCmds.push(`link set ${nd.name} up`);
       } else if (c.kind === 'remove') {
         // deleting the fabric end removes the pair wherever the VF end has been moved to
         fab.push(`link del ${peer}`);
@@ -167,7 +168,9 @@ export class NetdevMirror {
   /**
    * A physical netdev whose network namespace is destroyed returns to the host's; a veth is destroyed instead. So
    * when a model netdev's fabric peer is gone (its pod netns was deleted), re-create it in the node under the name it
-   * last had, as the kernel would (or `dev<N>` if that name is taken).
+   * last had, as the kernel would (or `dev<N>` if that name is taken), and down: the kernel closes a netdev before it
+   * moves it to another namespace (`__dev_change_net_namespace` calls `dev_close`, net/core/dev.c) and nothing
+   * opens it again, so a PF or NIC that was up in the pod comes back admin-down.
    */
   private async returnOrphans(): Promise<void> {
     if (this.peers.size === 0) return;
@@ -182,8 +185,8 @@ export class NetdevMirror {
       let name = netdev.name;
       while (nodeNames.has(name)) name = `dev${n++}`;
       nodeNames.add(name);
-      this.model.updateNetdev(pciAddr, { name });
-      await this.apply([{ kind: 'add', pciAddr, netdev: { ...netdev, name } }]);
+      this.model.updateNetdev(pciAddr, { name, adminUp: false });
+      await this.apply([{ kind: 'add', pciAddr, netdev: { ...netdev, name, adminUp: false } }], { returned: true });
     }
   }
 

@@ -121,6 +121,26 @@ if (missing) {
     });
   });
 
+  t.test('a PF that was up in a deleted netns comes back down, as the kernel closes a netdev it moves', async (t) => {
+    await withNode(async (node) => {
+      const pod = `${node.netns}-pfgone`;
+      spawnSync('ip', ['netns', 'add', pod]);
+      t.teardown(() => void spawnSync('ip', ['netns', 'del', pod]));
+      let r = await node.exec(['bash', '-c', 'cat /sys/class/net/ens1f0/operstate']);
+      t.equal(r.stdout.trim(), 'up', 'the PF starts up');
+      r = await node.exec(['bash', '-c', `ip link set ens1f0 netns ${pod}`]);
+      t.equal(r.exitCode, 0, r.stderr);
+      t.equal(spawnSync('ip', ['-n', pod, 'link', 'set', 'ens1f0', 'up']).status, 0, 'up in the pod netns');
+      spawnSync('ip', ['netns', 'del', pod]);
+      let back = '';
+      for (let i = 0; i < 50 && !/^ens1f0\n/.test(back); i++) {
+        await new Promise((res) => setTimeout(res, 100));
+        back = (await node.exec(['bash', '-c', 'ls /sys/bus/pci/devices/0000:01:00.0/net 2>/dev/null && cat /sys/class/net/ens1f0/operstate && ip -br link show ens1f0'])).stdout;
+      }
+      t.match(back, /^ens1f0\ndown\nens1f0\S* +DOWN /, 'back in sysfs and in the node netns under its name, admin-down and operstate down');
+    });
+  });
+
   const cli = [process.execPath, '--import', 'tsx', join(projectRoot(), 'harness/cli/main.ts')];
   // the CLI runs as a user would start it: without tap's loaders and environment
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_OPTIONS' && !k.startsWith('TAP') && !k.startsWith('_TAP')));

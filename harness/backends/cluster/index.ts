@@ -68,6 +68,7 @@ export function clusterBackend(o: ClusterBackendOptions = {}): Backend & Backend
         case 'vfNetlink': // the PF driver's; a setting it refuses fails the scenario with the kernel's error
         case 'vfio': // the node's; a bind to vfio-pci on a node without it fails with the kernel's error
         case 'cniPlugins': // the cluster's CNI and Multus
+        case 'vfsPerPf': // the nodes' NICs; more than one has fails with the kernel's error
           return { ok: true };
         case 'nodes':
           return !seen || seen.nodes.length >= req.count ? { ok: true } : { ok: false, reason: `the cluster at ${seen.server} has ${seen.nodes.length} node(s); the scenario needs ${req.count}` };

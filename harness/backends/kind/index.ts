@@ -96,6 +96,8 @@ export function kindBackend(o: KindBackendOptions = {}): Backend & BackendRunInf
           return { ok: true };
         case 'nodes':
           return { ok: true }; // one worker per topology node
+        case 'vfsPerPf':
+          return { ok: true }; // the kernel model's NICs, as on sim
         case 'vfio':
           return { ok: false, reason: "vfio: a pod's /dev/vfio devices are made by the node's containerd from real device nodes, and the model's are files" };
         case 'vfNetlink':

@@ -12,10 +12,11 @@ import { defaultTopology } from '../../../sim/topology/topology.ts';
 import { KindTools } from './tools.ts';
 import { modelFault } from '../sim.ts';
 import { makeShared, unmakeShared, SHARE_IN_NODE } from './share.ts';
-import { dockerdMissing, hostRootfsTarball, startOwnDockerd, tempDir } from './own-dockerd.ts';
+import { hostRootfsTarball, tempDir } from './test-rootfs.ts';
+import { dockerdUnavailable, startDockerd } from '../../images/dockerd.ts';
 
 const missing = [caps.root(), caps.fuse(), caps.netns()].find((c) => !c.ok);
-const noDocker = dockerdMissing();
+const noDocker = dockerdUnavailable();
 
 if (missing) t.plan(0, `skipped: the node-side set-up needs ${missing.name}: ${missing.detail}`);
 else if (noDocker) t.plan(0, `skipped: ${noDocker}`);
@@ -23,19 +24,24 @@ else {
   t.test('the simulated sysfs over the container’s /sys and the VF netdevs in its network namespace', async (t) => {
     const work = tempDir('sl-kindnode-');
     t.teardown(() => rmSync(work, { recursive: true, force: true }));
-    const dockerd = await startOwnDockerd();
+    const dockerd = await startDockerd();
     t.teardown(() => dockerd.stop());
+    const docker = (args: string[]): string => {
+      const r = spawnSync('docker', args, { encoding: 'utf8', env: { ...process.env, ...dockerd.env } });
+      if (r.status !== 0) throw new Error(`docker ${args.join(' ')}: ${r.stderr.trim()}`);
+      return r.stdout;
+    };
     const tools = new KindTools({ env: { DOCKER_HOST: dockerd.host } });
 
     const tar = hostRootfsTarball(['sh', 'mount', 'umount', 'ls', 'sort', 'mkdir', 'touch', 'ln', 'readlink', 'rmdir', 'cat', 'sleep', 'head', 'basename', 'bash', 'ip'], work);
-    dockerd.docker(['import', tar, 'sriov-lab-test/node:1']);
+    docker(['import', tar, 'sriov-lab-test/node:1']);
     const share = join(work, 'share');
     mkdirSync(share);
     makeShared(share);
     t.teardown(() => unmakeShared(share));
     // not --privileged, as a kind node is: this machine's bounding set lacks CAP_SYS_RESOURCE, which runc then fails
     // to give; the set-up enters the container from the host with the host's capabilities, so it does not need them
-    dockerd.docker(['run', '-d', '--name', 'kindnode', '--network', 'none', '-v', `${share}:${SHARE_IN_NODE}:rslave`, 'sriov-lab-test/node:1', 'sleep', '100000']);
+    docker(['run', '-d', '--name', 'kindnode', '--network', 'none', '-v', `${share}:${SHARE_IN_NODE}:rslave`, 'sriov-lab-test/node:1', 'sleep', '100000']);
     const pid = await tools.containerPid('kindnode');
     t.ok(pid > 1, `the container's init is PID ${pid} on this host`);
 

@@ -14,7 +14,7 @@ import { KindCluster } from './cluster.ts';
 import { kindBackend } from './index.ts';
 import { unmakeShared } from './share.ts';
 import { KindTools, type KindToolsOptions } from './tools.ts';
-import { tempDir } from './own-dockerd.ts';
+import { tempDir } from './test-rootfs.ts';
 
 const FAKE = fileURLToPath(new URL('./fixtures/fake-tool.mjs', import.meta.url));
 const root = caps.root();

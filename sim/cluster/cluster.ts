@@ -19,7 +19,7 @@ import { createRng, type Rng } from '../scheduler/prng.ts';
 import { computePodRequests, Scheduler, type PodRequests } from '../scheduler/scheduler.ts';
 import { admitPodObject } from '../apiserver/validation.ts';
 import { ManifestError, parseManifests, podAdmissionIssues } from './manifest.ts';
-import { ObjectStore, StoreError, type AnyObject, type NetworkAttachmentDefinition, type StoreClock } from './store.ts';
+import { hexDigits, ObjectStore, StoreError, type AnyObject, type NetworkAttachmentDefinition, type StoreClock } from './store.ts';
 
 export const SCHEDULER_NAME = 'default-scheduler';
 export const KUBELET_VERSION = 'v1.34.0';
@@ -332,9 +332,7 @@ export class Cluster {
   }
 
   private hex(n: number): string {
-    let s = '';
-    for (let i = 0; i < n; i++) s += this.rng.intn(16).toString(16);
-    return s;
+    return hexDigits(this.rng, n);
   }
 
   private nodeResources(agent: NodeAgent, o: NodeOptions): { capacity: ResourceList; allocatable: ResourceList } {

@@ -33,8 +33,19 @@ export interface Correlated {
 }
 
 interface AggregateRecord {
-  messages: Set<string>;
+  /** the distinct messages seen, oldest first: one string until a second one comes (most objects see one) */
+  messages: string | Set<string>;
   lastMs: number;
+}
+
+/**
+ * The aggregate key: the identity's fields, each JSON-quoted and joined by a newline. A JSON string holds no raw
+ * newline, so distinct identities get distinct keys; an event's key is the aggregate key, a newline, then "m" and the
+ * message or "c" for the combined event, which keeps every key distinct.
+ */
+function aggregateKeyOf(id: EventIdentity): string {
+  const q = JSON.stringify;
+  return `${q(id.component)}\n${q(id.host ?? '')}\n${q(id.kind)}\n${q(id.namespace)}\n${q(id.name ?? '')}\n${q(id.uid ?? '')}\n${q(id.type)}\n${q(id.reason)}`;
 }
 
 export class EventCorrelator {
@@ -42,18 +53,26 @@ export class EventCorrelator {
 
   /** Where an event of this identity and message goes, at nowMs. */
   correlate(id: EventIdentity, message: string, nowMs: number): Correlated {
-    const aggregateKey = JSON.stringify([id.component, id.host ?? '', id.kind, id.namespace, id.name ?? '', id.uid ?? '', id.type, id.reason]);
+    const aggregateKey = aggregateKeyOf(id);
     let rec = this.aggregates.get(aggregateKey);
     if (!rec || nowMs - rec.lastMs > AGGREGATE_INTERVAL_MS) {
-      rec = { messages: new Set(), lastMs: nowMs };
+      rec = { messages: message, lastMs: nowMs };
       this.aggregates.set(aggregateKey, rec);
     }
     rec.lastMs = nowMs;
-    rec.messages.add(message);
-    if (rec.messages.size < AGGREGATE_MAX_EVENTS) return { key: JSON.stringify([aggregateKey, message]), message };
+    let size: number;
+    if (typeof rec.messages === 'string') {
+      if (rec.messages !== message) rec.messages = new Set([rec.messages, message]);
+      size = typeof rec.messages === 'string' ? 1 : rec.messages.size;
+    } else {
+      rec.messages.add(message);
+      size = rec.messages.size;
+    }
+    if (size < AGGREGATE_MAX_EVENTS) return { key: `${aggregateKey}\nm${message}`, message };
     // the set does not grow past the limit: one out, so the next new message is the tenth again
-    const first = rec.messages.values().next().value;
-    if (first !== undefined) rec.messages.delete(first);
-    return { key: JSON.stringify([aggregateKey, '(combined)']), message: `${COMBINED_PREFIX}${message}` };
+    const set = rec.messages as Set<string>;
+    const first = set.values().next().value;
+    if (first !== undefined) set.delete(first);
+    return { key: `${aggregateKey}\nc`, message: `${COMBINED_PREFIX}${message}` };
   }
 }

@@ -56,7 +56,7 @@ export class FakeAgent implements NodeAgent {
         const n = Number(raw);
         const free = this.free.get(resource);
         const bad = this.unhealthy.get(resource);
-        const usable = free ? free.filter((id) => !bad!.has(id)) : [];
+        const usable = !free ? [] : bad!.size ? free.filter((id) => !bad!.has(id)) : free;
         let err: string | undefined;
         if (!free) err = `cannot allocate unregistered device ${resource}`;
         else if (usable.length < n) err = `requested number of devices unavailable for ${resource}. Requested: ${n}, Available: ${usable.length}`;

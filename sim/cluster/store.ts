@@ -94,6 +94,15 @@ export interface ObjectStoreOptions {
   seed?: number | string;
 }
 
+const HEX = '0123456789abcdef';
+
+/** n hex digits from the stream, one draw each (the same draws and digits as intn(16).toString(16)) */
+export function hexDigits(rng: Rng, n: number): string {
+  let s = '';
+  for (let i = 0; i < n; i++) s += HEX[rng.intn(16)];
+  return s;
+}
+
 function keyOf(namespace: string, name: string): string {
   return `${namespace}/${name}`;
 }
@@ -144,12 +153,8 @@ export class ObjectStore {
 
   /** A v4-shaped uid from the seeded stream. */
   newUid(): string {
-    const hex = (n: number): string => {
-      let s = '';
-      for (let i = 0; i < n; i++) s += this.uidRng.intn(16).toString(16);
-      return s;
-    };
-    return `${hex(8)}-${hex(4)}-4${hex(3)}-${'89ab'[this.uidRng.intn(4)]}${hex(3)}-${hex(12)}`;
+    const r = this.uidRng;
+    return `${hexDigits(r, 8)}-${hexDigits(r, 4)}-4${hexDigits(r, 3)}-${'89ab'[r.intn(4)]}${hexDigits(r, 3)}-${hexDigits(r, 12)}`;
   }
 
   private ns(kind: Kind, obj: { metadata?: V1ObjectMeta }): string {
@@ -213,6 +218,11 @@ export class ObjectStore {
    * PUT); uid and creationTimestamp are kept from the stored object.
    */
   update<K extends Kind>(kind: K, obj: KindMap[K]): KindMap[K] {
+    return this.replace(kind, obj, false);
+  }
+
+  /** update(); `owned`: obj is a draft of modify()'s, nobody else's, so it is stored as it is (its metadata copied). */
+  private replace<K extends Kind>(kind: K, obj: KindMap[K], owned: boolean): KindMap[K] {
     const name = obj.metadata?.name ?? '';
     const namespace = this.ns(kind, obj);
     const b = this.bucket(kind);
@@ -229,15 +239,17 @@ export class ObjectStore {
         `Operation cannot be fulfilled on ${this.resourceOf(kind)} ${JSON.stringify(name)}: the object has been modified; please apply your changes to the latest version and try again`,
       );
     }
-    const stored = {
-      ...obj,
-      metadata: {
-        ...obj.metadata,
-        uid: old.metadata?.uid,
-        creationTimestamp: old.metadata?.creationTimestamp,
-        resourceVersion: String(++this.rv),
-      },
-    } as KindMap[K];
+    const metadata = {
+      ...obj.metadata,
+      uid: old.metadata?.uid,
+      creationTimestamp: old.metadata?.creationTimestamp,
+      resourceVersion: String(++this.rv),
+    };
+    let stored: KindMap[K];
+    if (owned) {
+      stored = obj;
+      stored.metadata = metadata;
+    } else stored = { ...obj, metadata } as KindMap[K];
     b.set(k, stored);
     this.emit(kind, 'modified', stored, old);
     return stored;
@@ -248,8 +260,9 @@ export class ObjectStore {
     const cur = this.mustGet(kind, namespace, name);
     const draft = shallowCopy(cur);
     fn(draft);
-    draft.metadata = { ...draft.metadata, resourceVersion: cur.metadata?.resourceVersion };
-    return this.update(kind, draft);
+    // the draft's resourceVersion is the one read, whatever fn left there: the key keeps its place, as in a PUT of it
+    if (draft.metadata?.resourceVersion !== cur.metadata?.resourceVersion) draft.metadata = { ...draft.metadata, resourceVersion: cur.metadata?.resourceVersion };
+    return this.replace(kind, draft, true);
   }
 
   delete<K extends Kind>(kind: K, namespace: string, name: string): KindMap[K] {

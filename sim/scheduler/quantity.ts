@@ -34,8 +34,24 @@ function divCeil(a: bigint, b: bigint): bigint {
   return q * b === a ? q : a > 0n ? q + 1n : q;
 }
 
+/**
+ * Parsed quantities by their text: a cluster parses the same few strings ("1", "8", "32Gi") for every pod and node, and
+ * a Quantity is immutable, so one parse serves every later one. Bounded: emptied once it holds QUANTITY_CACHE_MAX.
+ */
+const quantityCache = new Map<string, Quantity>();
+const QUANTITY_CACHE_MAX = 4096;
+
 export function parseQuantity(input: string | number): Quantity {
   const text = typeof input === 'number' ? String(input) : input.trim();
+  const cached = quantityCache.get(text);
+  if (cached) return cached;
+  const q = parseQuantityText(text, input);
+  if (quantityCache.size >= QUANTITY_CACHE_MAX) quantityCache.clear();
+  quantityCache.set(text, q);
+  return q;
+}
+
+function parseQuantityText(text: string, input: string | number): Quantity {
   const m = QUANTITY_RE.exec(text);
   if (!m) throw new QuantityError(String(input));
   const [, sign, num, suffix] = m;
@@ -56,7 +72,7 @@ export function parseQuantity(input: string | number): Quantity {
     const exp = Number(suffix.slice(1)) + 9 - fracDigits;
     nano = exp >= 0 ? digits * pow10(exp) : divCeil(digits, pow10(-exp));
   }
-  return { nano: sign === '-' ? -nano : nano, format };
+  return Object.freeze({ nano: sign === '-' ? -nano : nano, format });
 }
 
 export function isValidQuantity(input: string | number): boolean {

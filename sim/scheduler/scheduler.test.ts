@@ -145,3 +145,61 @@ t.test('large clusters: only a share of nodes is searched, and the start rotates
   for (let i = 0; i < 200; i++) all.upsertNode(node(`n${i}`, {}));
   t.match(all.schedule(pod('c')), { evaluatedNodes: 200 });
 });
+
+t.test('the adaptive share at 5,000 and 10,000 nodes: 50 - n/125 percent, at least 5 %', async (t) => {
+  for (const [n, want] of [
+    [5000, 500], // 10 %
+    [10_000, 500], // 50 - 80 < 5: 5 %
+  ] as const) {
+    const s = new Scheduler({ seed: 1 });
+    for (let i = 0; i < n; i++) s.upsertNode(node(`n${i}`, { [RES]: '1' }));
+    t.match(s.schedule(pod('a', { [RES]: '1' })), { scheduled: true, feasibleNodes: want, evaluatedNodes: want }, `${n} nodes`);
+  }
+});
+
+t.test('the per-node rows agree with the node objects: random clusters, pods, removals and new resources', async (t) => {
+  // every cycle with all nodes searched must find exactly the nodes scoreNodes (the object path) finds feasible, pick
+  // one with the highest total, and fail with the message of a reference count of the reasons
+  let seed = 12345;
+  const rand = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % n;
+  };
+  const RES2 = 'example.com/fpga';
+  let checked = 0;
+  for (let round = 0; round < 6; round++) {
+    const s = new Scheduler({ seed: round, percentageOfNodesToScore: 100 });
+    const names: string[] = [];
+    const addNode = (i: number): void => {
+      const alloc: Record<string, string> = { cpu: String(1 + rand(4)), memory: `${1 + rand(4)}Gi`, pods: String(2 + rand(4)), [RES]: String(rand(3)) };
+      if (round >= 3 && rand(2)) alloc[RES2] = String(1 + rand(2)); // a resource that appears after the first nodes
+      const taints: V1Taint[] = rand(6) === 0 ? [{ key: 'k', value: 'v', effect: rand(2) ? 'NoSchedule' : 'PreferNoSchedule' }] : [];
+      s.upsertNode(node(`n${i}`, alloc, { taints, unschedulable: rand(10) === 0 }));
+      names.push(`n${i}`);
+    };
+    for (let i = 0; i < 12; i++) addNode(i);
+    let next = 12;
+    for (let p = 0; p < 60; p++) {
+      if (rand(8) === 0 && names.length > 2) s.removeNode(names.splice(rand(names.length), 1)[0]);
+      if (rand(8) === 0) addNode(next++);
+      const limits: Record<string, string> = { cpu: `${100 * rand(12)}m`, memory: `${128 * rand(10)}Mi` };
+      if (rand(3)) limits[RES] = String(1 + rand(2));
+      if (round >= 3 && rand(3) === 0) limits[RES2] = '1';
+      const spec = rand(4) === 0 ? { tolerations: [{ key: 'k', operator: 'Exists' as const }] } : {};
+      const pd = pod(`r${round}p${p}`, limits, spec);
+      const expected = s.scoreNodes(pd);
+      const r = s.schedule(pd);
+      checked++;
+      if (!r.scheduled) {
+        t.equal(expected.length, 0, `${pd.metadata!.name}: no feasible node either way`);
+        t.match(r.error.message, new RegExp(`^0/${names.length} nodes are available`));
+        continue;
+      }
+      t.equal(r.feasibleNodes, expected.length, `${pd.metadata!.name}: as many feasible nodes`);
+      const best = Math.max(...expected.map((e) => e.total));
+      t.ok(expected.some((e) => e.nodeName === r.nodeName && e.total === best), `${pd.metadata!.name}: ${r.nodeName} has the best total`);
+      if (rand(4)) s.addPod(pd.metadata!.uid!, r.nodeName, computePodRequests(pd));
+    }
+  }
+  t.equal(checked, 360);
+});

@@ -142,6 +142,8 @@ export function computePodRequests(pod: V1Pod): PodRequests {
 
 interface NodeInfo {
   name: string;
+  /** the node's place in Scheduler.nodes, and so its row in Scheduler.rows */
+  index: number;
   labels: Record<string, string>;
   /** NoSchedule/NoExecute taints only: the ones the filter looks at */
   taints: V1Taint[];
@@ -155,6 +157,9 @@ interface NodeInfo {
   reqMilliCpu: number;
   reqMemory: number;
   reqScalar: Map<string, number>;
+  /** allocScalar and reqScalar by the scheduler's slot of each extended resource (0 where absent): the filter's reads */
+  allocScalarAt: number[];
+  reqScalarAt: number[];
   nonZeroMilliCpu: number;
   nonZeroMemory: number;
   podCount: number;
@@ -466,8 +471,37 @@ function fillAmounts(kinds: readonly ResourceKind[], req: PodRequests, node: Nod
   }
 }
 
+// The numbers the filter and the default scoring read, one row of a Float64Array per node (Scheduler.rows, in the order
+// of Scheduler.nodes): a cycle reads a few hundred consecutive rows instead of as many node objects scattered over the
+// heap, which at 10,000 nodes made the cycle wait on memory. The node objects stay the truth; a row is rewritten
+// from its node whenever the node or the pods counted on it change.
+/** 1 when the placement filters must look at the node (cordoned, or NoSchedule/NoExecute taints), else 0 */
+const R_PLACEMENT = 0;
+/** allocatable pods − pods counted */
+const R_PODS_FREE = 1;
+/** allocatable − requested, cpu (milli) and memory */
+const R_CPU_FREE = 2;
+const R_MEM_FREE = 3;
+const R_ALLOC_CPU = 4;
+const R_ALLOC_MEM = 5;
+/** requested with the scoring defaults (NodeResourcesFit), and as requested (BalancedAllocation) */
+const R_NZ_CPU = 6;
+const R_NZ_MEM = 7;
+const R_REQ_CPU = 8;
+const R_REQ_MEM = 9;
+/** PreferNoSchedule taints */
+const R_PREFER_TAINTS = 10;
+/** then per extended resource slot: allocatable − requested */
+const R_SCALAR = 11;
+
 export class Scheduler {
   private readonly nodes: NodeInfo[] = [];
+  /** the nodes' rows (R_* fields), `stride` numbers each; capacity grows by doubling */
+  private rows = new Float64Array(0);
+  private stride = R_SCALAR;
+  /** feasible nodes of the current cycle (indexes into nodes) and their totals; reused, grown by doubling */
+  private feasibleIdx = new Int32Array(0);
+  private totalsArr = new Float64Array(0);
   private readonly byName = new Map<string, NodeInfo>();
   /** pods counted on nodes: uid → (node, requests) */
   private readonly assigned = new Map<string, { node: NodeInfo; requests: PodRequests }>();
@@ -483,7 +517,10 @@ export class Scheduler {
   private readonly fitAlloc: number[];
   private readonly balReq: number[];
   private readonly balAlloc: number[];
-  private readonly feasibleBuf: NodeInfo[] = [];
+  /** a slot per extended resource any node or counted pod has: index into NodeInfo.allocScalarAt/reqScalarAt */
+  private readonly scalarSlots = new Map<string, number>();
+  /** the slots of the pod's scalarNames in the current cycle (-1: no node has it nor any pod asks for it) */
+  private readonly slotBuf: number[] = [];
   private readonly totalsBuf: number[] = [];
   /** scoring is the default one (cpu and memory, equal weights): the per-node loop takes a shortcut */
   private readonly cpuMem: boolean;
@@ -518,6 +555,7 @@ export class Scheduler {
     if (!info) {
       info = {
         name,
+        index: this.nodes.length,
         labels: {},
         taints: [],
         preferTaints: [],
@@ -529,6 +567,8 @@ export class Scheduler {
         reqMilliCpu: 0,
         reqMemory: 0,
         reqScalar: new Map(),
+        allocScalarAt: new Array<number>(this.scalarSlots.size).fill(0),
+        reqScalarAt: new Array<number>(this.scalarSlots.size).fill(0),
         nonZeroMilliCpu: 0,
         nonZeroMemory: 0,
         podCount: 0,
@@ -546,14 +586,79 @@ export class Scheduler {
     info.allocMemory = amountOf(alloc.memory, false);
     info.allocPods = amountOf(alloc.pods, false);
     info.allocScalar = new Map();
-    for (const [k, v] of Object.entries(alloc)) if (k !== 'cpu' && k !== 'memory' && k !== 'pods') info.allocScalar.set(k, amountOf(v, false));
+    info.allocScalarAt.fill(0);
+    for (const [k, v] of Object.entries(alloc)) {
+      if (k === 'cpu' || k === 'memory' || k === 'pods') continue;
+      const amount = amountOf(v, false);
+      info.allocScalar.set(k, amount);
+      info.allocScalarAt[this.scalarSlot(k)] = amount;
+    }
+    this.writeRow(info);
+  }
+
+  /** Rewrites a node's row from the node (the rows grow when the node is past their end). */
+  private writeRow(n: NodeInfo): void {
+    const w = this.stride;
+    if ((n.index + 1) * w > this.rows.length) {
+      const grown = new Float64Array(Math.max(16, this.nodes.length, (n.index + 1) * 2) * w);
+      grown.set(this.rows);
+      this.rows = grown;
+    }
+    const r = this.rows;
+    const o = n.index * w;
+    r[o + R_PLACEMENT] = n.unschedulable || n.taints.length > 0 ? 1 : 0;
+    r[o + R_PODS_FREE] = n.allocPods - n.podCount;
+    r[o + R_CPU_FREE] = n.allocMilliCpu - n.reqMilliCpu;
+    r[o + R_MEM_FREE] = n.allocMemory - n.reqMemory;
+    r[o + R_ALLOC_CPU] = n.allocMilliCpu;
+    r[o + R_ALLOC_MEM] = n.allocMemory;
+    r[o + R_NZ_CPU] = n.nonZeroMilliCpu;
+    r[o + R_NZ_MEM] = n.nonZeroMemory;
+    r[o + R_REQ_CPU] = n.reqMilliCpu;
+    r[o + R_REQ_MEM] = n.reqMemory;
+    r[o + R_PREFER_TAINTS] = n.preferTaints.length;
+    for (let s = 0; s < n.allocScalarAt.length; s++) r[o + R_SCALAR + s] = n.allocScalarAt[s] - n.reqScalarAt[s];
+  }
+
+  /** Every row anew, with the current stride (a new extended resource slot, a node gone). */
+  private rebuildRows(): void {
+    this.stride = R_SCALAR + this.scalarSlots.size;
+    this.rows = new Float64Array(Math.max(16, this.nodes.length) * this.stride);
+    for (const n of this.nodes) this.writeRow(n);
+  }
+
+  /** The slot of an extended resource, made (0 on every node) the first time a node or a counted pod names it. */
+  private scalarSlot(name: string): number {
+    let slot = this.scalarSlots.get(name);
+    if (slot === undefined) {
+      slot = this.scalarSlots.size;
+      this.scalarSlots.set(name, slot);
+      for (const n of this.nodes) {
+        n.allocScalarAt.push(0);
+        n.reqScalarAt.push(0);
+      }
+      this.rebuildRows();
+    }
+    return slot;
+  }
+
+  /** The slots of the pod's extended resources into slotBuf, for this cycle's filter. */
+  private podSlots(req: PodRequests): number[] {
+    const slots = this.slotBuf;
+    slots.length = req.scalarNames.length;
+    for (let i = 0; i < slots.length; i++) slots[i] = this.scalarSlots.get(req.scalarNames[i]) ?? -1;
+    return slots;
   }
 
   removeNode(name: string): void {
     const info = this.byName.get(name);
     if (!info) return;
     this.byName.delete(name);
-    this.nodes.splice(this.nodes.indexOf(info), 1);
+    const at = info.index;
+    this.nodes.splice(at, 1);
+    for (let i = at; i < this.nodes.length; i++) this.nodes[i].index = i;
+    // the rows after it move up one
+    this.rows.copyWithin(at * this.stride, (at + 1) * this.stride, (this.nodes.length + 1) * this.stride);
     for (const uid of info.pods.keys()) this.assigned.delete(uid);
   }
 
@@ -569,7 +674,11 @@ export class Scheduler {
     node.nonZeroMemory += requests.nonZeroMemory;
     node.podCount++;
     node.pods.set(uid, requests);
-    for (const [k, v] of requests.scalar) node.reqScalar.set(k, (node.reqScalar.get(k) ?? 0) + v);
+    for (const [k, v] of requests.scalar) {
+      node.reqScalar.set(k, (node.reqScalar.get(k) ?? 0) + v);
+      node.reqScalarAt[this.scalarSlot(k)] += v;
+    }
+    this.writeRow(node);
   }
 
   /** Stops counting a pod (deleted, or terminal: kube-scheduler's cache drops Succeeded/Failed pods). */
@@ -584,7 +693,11 @@ export class Scheduler {
     node.nonZeroMemory -= requests.nonZeroMemory;
     node.podCount--;
     node.pods.delete(uid);
-    for (const [k, v] of requests.scalar) node.reqScalar.set(k, (node.reqScalar.get(k) ?? 0) - v);
+    for (const [k, v] of requests.scalar) {
+      node.reqScalar.set(k, (node.reqScalar.get(k) ?? 0) - v);
+      node.reqScalarAt[this.scalarSlot(k)] -= v;
+    }
+    this.writeRow(node);
     return true;
   }
 
@@ -598,7 +711,7 @@ export class Scheduler {
    * Filter: undefined when the pod fits, else the failing plugin's reasons. `placement`: the pod has a node selector
    * or required node affinity (else only the node's taints and unschedulable need the placement filters).
    */
-  private filter(pod: V1Pod, req: PodRequests, node: NodeInfo, tolerations: readonly V1Toleration[], spread: HardSpread | undefined, placement: boolean): string[] | undefined {
+  private filter(pod: V1Pod, req: PodRequests, slots: readonly number[], node: NodeInfo, tolerations: readonly V1Toleration[], spread: HardSpread | undefined, placement: boolean): string[] | undefined {
     if (placement || node.unschedulable || node.taints.length > 0) {
       const why = placementReason(pod, tolerations, node);
       if (why) return [why];
@@ -607,10 +720,10 @@ export class Scheduler {
     if (node.podCount + 1 > node.allocPods) (reasons ??= []).push(REASON_TOO_MANY_PODS);
     if (req.milliCpu > 0 && req.milliCpu > node.allocMilliCpu - node.reqMilliCpu) (reasons ??= []).push('Insufficient cpu');
     if (req.memory > 0 && req.memory > node.allocMemory - node.reqMemory) (reasons ??= []).push('Insufficient memory');
-    const names = req.scalarNames;
-    for (let i = 0; i < names.length; i++) {
-      const r = names[i];
-      if (req.scalarAmounts[i] > (node.allocScalar.get(r) ?? 0) - (node.reqScalar.get(r) ?? 0)) (reasons ??= []).push(insufficient(r));
+    for (let i = 0; i < slots.length; i++) {
+      const slot = slots[i];
+      const free = slot < 0 ? 0 : node.allocScalarAt[slot] - node.reqScalarAt[slot];
+      if (req.scalarAmounts[i] > free) (reasons ??= []).push(insufficient(req.scalarNames[i]));
     }
     if (reasons || !spread) return reasons;
     const s = spreadReason(spread, node);
@@ -734,7 +847,8 @@ export class Scheduler {
   scoreNodes(pod: V1Pod, requests: PodRequests = computePodRequests(pod)): NodeScore[] {
     const tolerations = pod.spec?.tolerations ?? [];
     const spread = hardSpread(pod, requests, this.nodes);
-    const feasible = this.nodes.filter((node) => !this.filter(pod, requests, node, tolerations, spread, hasPlacement(pod)));
+    const slots = this.podSlots(requests);
+    const feasible = this.nodes.filter((node) => !this.filter(pod, requests, slots, node, tolerations, spread, hasPlacement(pod)));
     const { totals, plugins } = this.scoreFeasible(pod, requests, feasible, true);
     return feasible.map((node, i) => ({ nodeName: node.name, plugins: plugins![i], total: totals[i] }));
   }
@@ -757,27 +871,53 @@ export class Scheduler {
     const tolerations = pod.spec?.tolerations ?? [];
     const spread = hardSpread(pod, requests, this.nodes);
     const placement = hasPlacement(pod);
-    const start = this.nextStartNodeIndex;
-    const feasible = this.feasibleBuf;
-    feasible.length = 0;
+    const slots = this.podSlots(requests);
+    if (this.feasibleIdx.length < all) this.feasibleIdx = new Int32Array(Math.max(all, this.feasibleIdx.length * 2));
+    const feasible = this.feasibleIdx;
+    // without a selector, required affinity or DoNotSchedule spread, a node without cordon or taints passes the
+    // filters when its row has room for the requests; any other node (or one without room, for its reasons) goes
+    // through filter()
+    const rowsOnly = !placement && !spread;
+    const rows = this.rows;
+    const stride = this.stride;
+    const cpu = requests.milliCpu;
+    const mem = requests.memory;
+    const amounts = requests.scalarAmounts;
+    let index = this.nextStartNodeIndex % all;
     let processed = 0;
+    let found = 0;
     let failures: Map<string, number> | undefined;
-    for (; processed < all && feasible.length < want; processed++) {
-      const node = this.nodes[(start + processed) % all];
-      const reasons = this.filter(pod, requests, node, tolerations, spread, placement);
+    for (; processed < all && found < want; processed++) {
+      const i = index;
+      if (++index === all) index = 0;
+      if (rowsOnly) {
+        const o = i * stride;
+        let fits = rows[o + R_PLACEMENT] === 0 && rows[o + R_PODS_FREE] >= 1 && !(cpu > 0 && cpu > rows[o + R_CPU_FREE]) && !(mem > 0 && mem > rows[o + R_MEM_FREE]);
+        for (let k = 0; fits && k < slots.length; k++) fits = !(amounts[k] > (slots[k] < 0 ? 0 : rows[o + R_SCALAR + slots[k]]));
+        if (fits) {
+          feasible[found++] = i;
+          continue;
+        }
+      }
+      const reasons = this.filter(pod, requests, slots, this.nodes[i], tolerations, spread, placement);
       if (reasons) {
         failures ??= new Map();
         for (const r of reasons) failures.set(r, (failures.get(r) ?? 0) + 1);
         continue;
       }
-      feasible.push(node);
+      feasible[found++] = i;
     }
-    this.nextStartNodeIndex = (start + processed) % all;
-    const found = feasible.length;
+    this.nextStartNodeIndex = (this.nextStartNodeIndex + processed) % all;
     if (found === 0) return { scheduled: false, error: new FitError(all, failures ?? new Map()) };
     // a single feasible node is taken without scoring, as schedulePod does
-    if (found === 1) return { scheduled: true, nodeName: feasible[0].name, feasibleNodes: 1, evaluatedNodes: processed };
-    const { totals } = this.scoreFeasible(pod, requests, feasible, false);
+    if (found === 1) return { scheduled: true, nodeName: this.nodes[feasible[0]].name, feasibleNodes: 1, evaluatedNodes: processed };
+    let totals: ArrayLike<number>;
+    if (this.rowScoring(pod, feasible, found)) totals = this.scoreRows(requests, feasible, found);
+    else {
+      const nodes: NodeInfo[] = [];
+      for (let k = 0; k < found; k++) nodes.push(this.nodes[feasible[k]]);
+      totals = this.scoreFeasible(pod, requests, nodes, false).totals;
+    }
     // selectHost: the highest total; ties broken by reservoir sampling
     let best = 0;
     let ties = 1;
@@ -790,9 +930,52 @@ export class Scheduler {
         if (this.rng.intn(ties) === 0) best = i;
       }
     }
-    const nodeName = feasible[best].name;
-    feasible.length = 0;
-    return { scheduled: true, nodeName, feasibleNodes: found, evaluatedNodes: processed };
+    return { scheduled: true, nodeName: this.nodes[feasible[best]].name, feasibleNodes: found, evaluatedNodes: processed };
+  }
+
+  /**
+   * The pod and the feasible nodes leave only NodeResourcesFit and BalancedAllocation on cpu and memory (equal
+   * weights) to tell nodes apart: no preferred node affinity, no ScheduleAnyway spread, no PreferNoSchedule taint on
+   * any feasible node (TaintToleration then gives each 100). scoreRows then gives the totals scoreFeasible would.
+   */
+  private rowScoring(pod: V1Pod, feasible: Int32Array, found: number): boolean {
+    if (!this.cpuMem) return false;
+    if (pod.spec?.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution?.length) return false;
+    if (pod.spec?.topologySpreadConstraints?.some((c) => c.whenUnsatisfiable === 'ScheduleAnyway')) return false;
+    for (let k = 0; k < found; k++) if (this.rows[feasible[k] * this.stride + R_PREFER_TAINTS] > 0) return false;
+    return true;
+  }
+
+  /** scoreFeasible's totals from the rows, for the pods and nodes rowScoring admits. */
+  private scoreRows(req: PodRequests, feasible: Int32Array, found: number): Float64Array {
+    if (this.totalsArr.length < found) this.totalsArr = new Float64Array(Math.max(found, this.totalsArr.length * 2));
+    const totals = this.totalsArr;
+    const w = this.weights;
+    const rows = this.rows;
+    const stride = this.stride;
+    const taints = MAX_NODE_SCORE * w.TaintToleration;
+    for (let k = 0; k < found; k++) {
+      const o = feasible[k] * stride;
+      const ac = rows[o + R_ALLOC_CPU];
+      const am = rows[o + R_ALLOC_MEM];
+      let fit: number;
+      let bal: number;
+      if (ac > 0 && am > 0) {
+        // the arithmetic of scoreFeasible's cpu/memory shortcut
+        const cpu = rows[o + R_NZ_CPU] + req.nonZeroMilliCpu;
+        const mem = rows[o + R_NZ_MEM] + req.nonZeroMemory;
+        fit = this.most ? Math.floor((mostScore(cpu, ac) + mostScore(mem, am)) / 2) : Math.floor((leastScore(cpu, ac) + leastScore(mem, am)) / 2);
+        const fc = Math.min((rows[o + R_REQ_CPU] + req.milliCpu) / ac, 1);
+        const fm = Math.min((rows[o + R_REQ_MEM] + req.memory) / am, 1);
+        bal = Math.trunc((1 - Math.abs((fc - fm) / 2)) * 100);
+      } else {
+        const node = this.nodes[feasible[k]];
+        fit = this.fitScore(req, node);
+        bal = this.balancedScore(req, node);
+      }
+      totals[k] = fit * w.NodeResourcesFit + bal * w.NodeResourcesBalancedAllocation + taints;
+    }
+    return totals;
   }
 }
 

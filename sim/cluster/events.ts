@@ -39,13 +39,13 @@ interface AggregateRecord {
 }
 
 /**
- * The aggregate key: the identity's fields, each JSON-quoted and joined by a newline. A JSON string holds no raw
- * newline, so distinct identities get distinct keys; an event's key is the aggregate key, a newline, then "m" and the
- * message or "c" for the combined event, which keeps every key distinct.
+ * The aggregate key: JSON of the identity's fields. A JSON text holds no raw newline, so an event's key, the aggregate
+ * key, a newline, then "m" and the message or "c" for the combined event, keeps every key distinct. Both are made
+ * flat in one go (JSON.stringify, join): the Maps keep them for the run, and a key concatenated piece by piece would
+ * be kept as its tree of pieces.
  */
 function aggregateKeyOf(id: EventIdentity): string {
-  const q = JSON.stringify;
-  return `${q(id.component)}\n${q(id.host ?? '')}\n${q(id.kind)}\n${q(id.namespace)}\n${q(id.name ?? '')}\n${q(id.uid ?? '')}\n${q(id.type)}\n${q(id.reason)}`;
+  return JSON.stringify([id.component, id.host ?? '', id.kind, id.namespace, id.name ?? '', id.uid ?? '', id.type, id.reason]);
 }
 
 export class EventCorrelator {
@@ -68,11 +68,11 @@ export class EventCorrelator {
       rec.messages.add(message);
       size = rec.messages.size;
     }
-    if (size < AGGREGATE_MAX_EVENTS) return { key: `${aggregateKey}\nm${message}`, message };
+    if (size < AGGREGATE_MAX_EVENTS) return { key: [aggregateKey, `m${message}`].join('\n'), message };
     // the set does not grow past the limit: one out, so the next new message is the tenth again
     const set = rec.messages as Set<string>;
     const first = set.values().next().value;
     if (first !== undefined) set.delete(first);
-    return { key: `${aggregateKey}\nc`, message: `${COMBINED_PREFIX}${message}` };
+    return { key: [aggregateKey, 'c'].join('\n'), message: `${COMBINED_PREFIX}${message}` };
   }
 }

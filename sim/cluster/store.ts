@@ -94,13 +94,16 @@ export interface ObjectStoreOptions {
   seed?: number | string;
 }
 
-const HEX = '0123456789abcdef';
+const HEX_CODES = [...'0123456789abcdef'].map((c) => c.charCodeAt(0));
+const VARIANT_CODES = [...'89ab'].map((c) => c.charCodeAt(0));
+/** scratch for newUid: the uid's character codes, turned into one string (not one string per digit) */
+const UID_CODES: number[] = new Array<number>(36).fill(0);
 
 /** n hex digits from the stream, one draw each (the same draws and digits as intn(16).toString(16)) */
 export function hexDigits(rng: Rng, n: number): string {
-  let s = '';
-  for (let i = 0; i < n; i++) s += HEX[rng.intn(16)];
-  return s;
+  const codes = new Array<number>(n);
+  for (let i = 0; i < n; i++) codes[i] = HEX_CODES[rng.intn(16)];
+  return String.fromCharCode.apply(null, codes);
 }
 
 function keyOf(namespace: string, name: string): string {
@@ -153,8 +156,16 @@ export class ObjectStore {
 
   /** A v4-shaped uid from the seeded stream. */
   newUid(): string {
+    // 8-4-4-4-12 hex digits; the third group starts with the version 4, the fourth with the variant (8, 9, a or b)
     const r = this.uidRng;
-    return `${hexDigits(r, 8)}-${hexDigits(r, 4)}-4${hexDigits(r, 3)}-${'89ab'[r.intn(4)]}${hexDigits(r, 3)}-${hexDigits(r, 12)}`;
+    const c = UID_CODES;
+    for (let i = 0; i < 36; i++) {
+      if (i === 8 || i === 13 || i === 18 || i === 23) c[i] = 0x2d; // '-'
+      else if (i === 14) c[i] = 0x34; // '4'
+      else if (i === 19) c[i] = VARIANT_CODES[r.intn(4)];
+      else c[i] = HEX_CODES[r.intn(16)];
+    }
+    return String.fromCharCode.apply(null, c);
   }
 
   private ns(kind: Kind, obj: { metadata?: V1ObjectMeta }): string {

@@ -7,6 +7,8 @@ export class FakeAgent implements NodeAgent {
   private readonly all = new Map<string, string[]>();
   private readonly unhealthy = new Map<string, Set<string>>();
   private readonly free = new Map<string, string[]>();
+  /** resources whose IDs are all distinct (always so for a count): the free list holds each ID once */
+  private readonly distinct = new Set<string>();
   private readonly byPod = new Map<string, Array<{ resource: string; ids: string[] }>>();
   private readonly listeners = new Set<() => void>();
   /** every admitPod / releasePod call, for assertions */
@@ -20,6 +22,7 @@ export class FakeAgent implements NodeAgent {
       this.all.set(r, ids);
       this.free.set(r, [...ids]);
       this.unhealthy.set(r, new Set());
+      if (new Set(ids).size === ids.length) this.distinct.add(r);
     }
   }
 
@@ -64,11 +67,17 @@ export class FakeAgent implements NodeAgent {
           for (const t of taken) this.free.get(t.resource)!.push(...t.ids);
           return { admitted: false, reason: 'UnexpectedAdmissionError', message: `Allocate failed due to ${err}, which is unexpected` };
         }
-        const ids = usable.slice(0, n);
-        this.free.set(
-          resource,
-          free!.filter((id) => !ids.includes(id)),
-        );
+        let ids: string[];
+        // the first n free IDs taken out in place when that is what the filter below does: no unhealthy ID, each once
+        if (usable === free && this.distinct.has(resource)) ids = free.splice(0, n);
+        else {
+          const picked = usable.slice(0, n);
+          ids = picked;
+          this.free.set(
+            resource,
+            free!.filter((id) => !picked.includes(id)),
+          );
+        }
         taken.push({ resource, ids });
         allocations.push({
           container: c.name,

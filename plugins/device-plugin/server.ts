@@ -85,6 +85,8 @@ export class ResourceServer {
   private streams = new Set<StreamCall>();
   private entries = new Map<string, PoolEntry>();
   private listJson = '';
+  /** the pool has been set once: before that, ListAndWatch streams wait for the first list */
+  private ready = false;
   private socketIno: number | null = null;
   private kubeletIno: number | null = null;
   private rejectedAtMs: number | null = null;
@@ -140,6 +142,7 @@ export class ResourceServer {
       );
     }
     this.entries = next;
+    this.ready = true;
     const devices = this.toDevices();
     const json = JSON.stringify(devices);
     if (json === this.listJson) return false;
@@ -355,7 +358,8 @@ export class ResourceServer {
         call.on('cancelled', drop);
         call.on('close', drop);
         call.on('error', drop);
-        call.write({ devices: this.toDevices() });
+        // registered before discovery finished: setDevices() sends the first list to this stream
+        if (this.ready) call.write({ devices: this.toDevices() });
       },
       GetPreferredAllocation: (call: grpc.ServerUnaryCall<PreferredAllocationRequest, PreferredAllocationResponse>, cb: grpc.sendUnaryData<PreferredAllocationResponse>) => {
         cb(null, this.preferred(call.request));

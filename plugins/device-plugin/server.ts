@@ -134,6 +134,13 @@ export class ResourceServer {
 
   /** Replaces the pool; sends ListAndWatch only when the advertised list changed. Returns whether it changed. */
   setDevices(list: PoolEntry[]): boolean {
+    let same = list.length === this.entries.size;
+    for (let i = 0; same && i < list.length; i++) same = this.entries.has(list[i].dev.pciAddr);
+    if (same) {
+      // the usual poll tick: the same devices, maybe another health; no new map, no file work
+      for (const e of list) this.entries.set(e.dev.pciAddr, e);
+      return this.advertise(list);
+    }
     const next = new Map(list.map((e) => [e.dev.pciAddr, e]));
     const gone = [...this.entries.keys()].filter((id) => !next.has(id));
     const added = [...next.keys()].filter((id) => !this.entries.has(id));
@@ -145,6 +152,10 @@ export class ResourceServer {
       this.fileOps = this.fileOps.then(() => this.settle('update device-info files', ops));
     }
     this.entries = next;
+    return this.advertise(list);
+  }
+
+  private advertise(list: PoolEntry[]): boolean {
     this.ready = true;
     // what the kubelet sees of each device, without building the message: the poll loop calls this every tick
     let sig = '';

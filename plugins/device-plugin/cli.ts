@@ -14,6 +14,7 @@ export interface CliOptions {
   procNetRoute: string;
   apiDir?: string;
   pollIntervalMs: number;
+  numVfsPollMs: number;
   registrationCheckMs: number;
   healthCheck: HealthCheck;
   allocationPolicy: AllocationPolicy;
@@ -40,7 +41,8 @@ SR-IOV network device plugin for Kubernetes (config-compatible with the upstream
   --dev-root PATH           host /dev, for /dev/vhost-net and /dev/net/tun (default /dev)
   --proc-net-route PATH     route table of this network namespace (default /proc/net/route)
   --api-dir PATH            directory holding api/**.proto (found automatically)
-  --poll-interval-ms N      sysfs re-discovery period (default 300)
+  --poll-interval-ms N      sysfs re-discovery and health period (default 300)
+  --numvfs-poll-ms N        sriov_numvfs check period, 0 = off (default 20)
   --registration-check-ms N fallback period of the kubelet-restart check (default 1000)
   --health-check MODE       default for resources: auto | link | operstate | none (default auto)
   --allocation-policy P     default preferred-allocation policy: spread | packed (default spread)
@@ -68,6 +70,7 @@ const STRING_FLAGS: Record<string, keyof CliOptions> = {
   'proc-net-route': 'procNetRoute',
   'api-dir': 'apiDir',
   'poll-interval-ms': 'pollIntervalMs',
+  'numvfs-poll-ms': 'numVfsPollMs',
   'registration-check-ms': 'registrationCheckMs',
   'health-check': 'healthCheck',
   'allocation-policy': 'allocationPolicy',
@@ -95,6 +98,7 @@ export function parseArgs(argv: string[]): CliOptions {
     devRoot: '/dev',
     procNetRoute: '/proc/net/route',
     pollIntervalMs: 300,
+    numVfsPollMs: 20,
     registrationCheckMs: 1000,
     healthCheck: 'auto',
     allocationPolicy: 'spread',
@@ -126,7 +130,11 @@ export function parseArgs(argv: string[]): CliOptions {
       value = argv[++i];
     }
     if (!key) continue;
-    if (key === 'pollIntervalMs' || key === 'registrationCheckMs') {
+    if (key === 'numVfsPollMs') {
+      const n = Number(value);
+      if (!Number.isInteger(n) || (n !== 0 && n < 5)) throw new UsageError(a, `--${name} must be 0 or an integer of at least 5 (got "${value}")`);
+      rec[key] = n;
+    } else if (key === 'pollIntervalMs' || key === 'registrationCheckMs') {
       const n = Number(value);
       if (!Number.isInteger(n) || n < 10) throw new UsageError(a, `--${name} must be an integer of at least 10 (got "${value}")`);
       rec[key] = n;

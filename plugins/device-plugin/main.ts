@@ -60,6 +60,7 @@ async function main(): Promise<number> {
       apiDir: cli.apiDir,
       logger: log,
       pollIntervalMs: cli.pollIntervalMs,
+      numVfsPollMs: cli.numVfsPollMs,
       registrationCheckMs: cli.registrationCheckMs,
     });
   } catch (e) {

@@ -70,7 +70,8 @@ t.test('registers each non-empty pool on kubelet.sock and advertises devices wit
     options: { pre_start_required: false, get_preferred_allocation_available: true },
   });
   t.ok(existsSync(join(w.kubeletDir, 'device-plugins', 'intel.com_sriov_netdevice.sock')));
-  await w.kubelet.waitFor('devices listed', () => w.kubelet.allocatable(NET).length === 4 && w.kubelet.allocatable(VIRT).length === 1);
+  // each resource registers with its first device and sends its list when discovery is done: wait for all three lists
+  await w.kubelet.waitFor('devices listed', () => w.kubelet.allocatable(NET).length === 4 && w.kubelet.allocatable(DPDK).length === 2 && w.kubelet.allocatable(VIRT).length === 1);
   t.same(w.kubelet.allocatable(NET), A);
   t.same(w.kubelet.allocatable(DPDK), B);
   t.same(w.kubelet.allocatable(VIRT), ['0000:00:04.0']);

@@ -3,19 +3,19 @@
 import { watch, type FSWatcher, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PluginConfig, ResourceConfig } from './config.ts';
-import { buildPools } from './pools.ts';
+import { buildPools, resourceMatches } from './pools.ts';
 import { createLogger, type Logger } from './log.ts';
 import { loadProtos } from './proto.ts';
 import { ResourceServer, type PoolEntry, type RegistrationMode } from './server.ts';
 import {
   type CarrierMemo,
   type DiscoveryResult,
+  type HealthState,
   type HostPaths,
   type NetdevAttrCache,
+  DeviceTable,
   defaultHostPaths,
-  discoverDevices,
   readHealth,
-  structureKey,
   vhostNetAvailable,
 } from './sysfs.ts';
 import type { Device } from './api-types.ts';
@@ -33,6 +33,13 @@ export interface DevicePluginOptions {
   logger?: Logger;
   /** sysfs poll period; the loop backs off to twice the scan time when scans are slow. Default 300. */
   pollIntervalMs?: number;
+  /**
+   * period of the sriov_numvfs check: one small read per SR-IOV PF; a change re-discovers that PF's devices at once
+   * instead of at the next poll. 0 turns it off. Default 20.
+   */
+  numVfsPollMs?: number;
+  /** called between steps of the first discovery (tests use it to hold discovery back) */
+  discoveryStep?: () => Promise<void>;
   /** periodic registration check (fallback to the fs watch). Default 1000. */
   registrationCheckMs?: number;
   /** after the kubelet refuses the plugin (plugins_registry), serve again after this long. Default 5000. */
@@ -49,8 +56,14 @@ export interface ResourceStatus {
   devices: Device[];
 }
 
-/** health reads between two turns of the event loop during a scan */
-const HEALTH_READS_PER_TURN = 128;
+/** health reads between two turns of the event loop during a scan (~25 µs each: under a millisecond of blocking) */
+const HEALTH_READS_PER_TURN = 32;
+/** device reads between two turns of the event loop during the first discovery (~100 µs each) */
+const DISCOVERY_READS_PER_TURN = 16;
+
+/** `full`: the poll loop's pass (structure and the health of every device); `structure`: re-discovery only, health of
+ * the devices read again (the sriov_numvfs check's pass). */
+export type ScanKind = 'full' | 'structure';
 
 export const DEFAULT_KUBELET_DIR = '/var/lib/kubelet';
 export const DEFAULT_DEVINFO_DIR = '/var/run/k8s.cni.cncf.io/devinfo/dp';
@@ -65,16 +78,19 @@ export class SriovDevicePlugin implements AsyncDisposable {
   private readonly protos: ReturnType<typeof loadProtos>;
   private readonly servers = new Map<string, ResourceServer>();
   private readonly attrCache: NetdevAttrCache = new Map();
-  private lastKey: string | null = null;
-  private discovery: DiscoveryResult = { devices: [], skipped: [] };
+  private readonly table: DeviceTable;
+  private vhostNet = false;
+  /** last health read of each pooled device */
+  private health = new Map<string, HealthState>();
   private pools = new Map<string, PoolEntry['dev'][]>();
   private pollTimer: NodeJS.Timeout | null = null;
+  private numVfsTimer: NodeJS.Timeout | null = null;
   private checkTimer: NodeJS.Timeout | null = null;
   private watchers: FSWatcher[] = [];
   private watchDebounce: NodeJS.Timeout | null = null;
   private scanning: Promise<boolean> | null = null;
   private stopped = false;
-  /** full discoveries run (structure changes), for tests and benchmarks */
+  /** re-discoveries run (structure changes, incremental or full), for tests and benchmarks */
   discoveries = 0;
 
   private constructor(opts: DevicePluginOptions) {
@@ -86,9 +102,19 @@ export class SriovDevicePlugin implements AsyncDisposable {
     this.devinfoDir = opts.devinfoDir ?? DEFAULT_DEVINFO_DIR;
     this.log = opts.logger ?? createLogger('info');
     this.protos = loadProtos(opts.apiDir);
+    this.table = new DeviceTable(this.paths, this.attrCache);
   }
 
-  /** Discovers, serves every non-empty pool, registers, then keeps watching sysfs and the kubelet. */
+  /** devices read from sysfs since start (a full discovery reads each once; an incremental one only what changed) */
+  get devicesRead(): number {
+    return this.table.reads;
+  }
+
+  /**
+   * Discovers, serves every non-empty pool, registers, then keeps watching sysfs and the kubelet. A resource serves
+   * and registers as soon as discovery finds its first device; its ListAndWatch sends the first list when discovery is
+   * done (the kubelet opens the stream right after Register and waits for it).
+   */
   static async start(opts: DevicePluginOptions): Promise<SriovDevicePlugin> {
     const p = new SriovDevicePlugin(opts);
     p.log.info('starting', {
@@ -98,12 +124,13 @@ export class SriovDevicePlugin implements AsyncDisposable {
       devinfoDir: p.devinfoDir,
     });
     try {
-      await p.scan();
+      await p.initialScan();
     } catch (e) {
       await p.stop();
       throw e;
     }
     p.schedulePoll(p.opts.pollIntervalMs ?? 300);
+    p.scheduleNumVfsCheck(p.opts.numVfsPollMs ?? 20);
     p.startWatch();
     p.checkTimer = setInterval(() => void p.checkRegistrations(), p.opts.registrationCheckMs ?? 1000);
     p.checkTimer.unref();
@@ -125,60 +152,134 @@ export class SriovDevicePlugin implements AsyncDisposable {
     this.pollTimer.unref();
   }
 
-  /** One pass: re-discover if sysfs structure changed, recompute health, update servers. Returns whether anything was sent. */
-  scan(): Promise<boolean> {
+  private scheduleNumVfsCheck(periodMs: number): void {
+    if (periodMs <= 0 || this.stopped) return;
+    this.numVfsTimer = setInterval(() => {
+      if (this.scanning || this.stopped) return;
+      let changed = false;
+      try {
+        changed = this.table.numVfsChanged();
+      } catch (e) {
+        this.log.debug('sriov_numvfs check failed', { error: (e as Error).message });
+      }
+      if (changed) this.scan('structure').catch((e: Error) => this.log.error('scan failed', { error: e.message }));
+    }, periodMs);
+    this.numVfsTimer.unref();
+  }
+
+  private newServer(res: ResourceConfig): ResourceServer {
+    const server = new ResourceServer({
+      res,
+      kubeletDir: this.kubeletDir,
+      devinfoDir: this.devinfoDir,
+      paths: this.paths,
+      protos: this.protos,
+      logger: this.log,
+      needVhostNet: res.selectors.some((s) => s.needVhostNet === true),
+      retryAfterRejectMs: this.opts.retryAfterRejectMs,
+    });
+    this.servers.set(res.fullName, server);
+    return server;
+  }
+
+  /** The first discovery, device by device: a resource's server starts (and registers) with its first device. */
+  private initialScan(): Promise<boolean> {
+    this.scanning = (async () => {
+      this.vhostNet = vhostNetAvailable(this.paths);
+      const ctx = { vhostNetAvailable: this.vhostNet };
+      const starts: Array<Promise<Error | null>> = [];
+      const steps = this.table.rebuildSteps();
+      let n = 0;
+      for (let s = steps.next(); !s.done; s = steps.next()) {
+        const e = s.value;
+        if (e.kind === 'device') {
+          const res = this.config.resources.find((r) => resourceMatches(r, e.dev, ctx));
+          if (res && !this.servers.has(res.fullName)) {
+            this.log.debug('first device of a resource: serving and registering', { resource: res.fullName, device: e.addr });
+            starts.push(this.newServer(res).start().then(() => null, (err: Error) => err));
+          }
+        }
+        if (++n % DISCOVERY_READS_PER_TURN === 0) {
+          await (this.opts.discoveryStep ? this.opts.discoveryStep() : new Promise<void>((resolve) => setImmediate(resolve)));
+          if (this.stopped) break;
+        }
+      }
+      this.discoveries++;
+      const changed = await this.applyDiscovery('full', null, true);
+      const failed = (await Promise.all(starts)).find((e) => e !== null);
+      if (failed) throw failed;
+      return changed;
+    })().finally(() => {
+      this.scanning = null;
+    });
+    return this.scanning;
+  }
+
+  /** One pass: re-discover what changed in sysfs, recompute health, update servers. Returns whether anything was sent. */
+  scan(kind: ScanKind = 'full'): Promise<boolean> {
     if (!this.scanning) {
-      this.scanning = this.doScan().finally(() => {
+      this.scanning = this.doScan(kind).finally(() => {
         this.scanning = null;
       });
     }
     return this.scanning;
   }
 
-  private async doScan(): Promise<boolean> {
+  private async doScan(kind: ScanKind): Promise<boolean> {
     if (this.stopped) return false;
-    const key = structureKey(this.paths);
-    if (key !== this.lastKey) {
-      this.discovery = discoverDevices(this.paths, this.attrCache);
-      this.discoveries++;
-      this.pools = buildPools(this.config, this.discovery.devices, { vhostNetAvailable: vhostNetAvailable(this.paths) });
-      this.lastKey = key;
+    const upd = this.table.update();
+    const vhost = kind === 'full' ? vhostNetAvailable(this.paths) : this.vhostNet;
+    if (upd.changed) this.discoveries++;
+    const poolsChanged = upd.changed || vhost !== this.vhostNet;
+    if (!poolsChanged && kind === 'structure') return false;
+    this.vhostNet = vhost;
+    return this.applyDiscovery(kind, upd.changed ? upd.reread : null, poolsChanged);
+  }
+
+  /**
+   * Pools from the table, health (of every device on a full pass; of the devices read again, and new ones, otherwise),
+   * then each resource's list to its server; a non-empty pool without a server gets one.
+   */
+  private async applyDiscovery(kind: ScanKind, reread: ReadonlySet<string> | null, poolsChanged: boolean): Promise<boolean> {
+    const discovery = this.table.result();
+    if (poolsChanged) {
+      this.pools = buildPools(this.config, discovery.devices, { vhostNetAvailable: this.vhostNet });
+    }
+    if (poolsChanged) {
       this.log.debug('discovered', {
-        devices: this.discovery.devices.length,
-        skipped: this.discovery.skipped,
+        devices: discovery.devices.length,
+        reread: reread?.size ?? discovery.devices.length + discovery.skipped.length,
+        skipped: discovery.skipped,
         pools: Object.fromEntries([...this.pools].map(([k, v]) => [k, v.length])),
       });
-      for (const s of this.discovery.skipped) this.log.debug('device skipped', { ...s });
+      for (const s of discovery.skipped) if (!reread || reread.has(s.pciAddr)) this.log.debug('device skipped', { ...s });
     }
     const memo: CarrierMemo = new Map();
+    const health = new Map<string, HealthState>();
+    let reads = 0;
     let changed = false;
     for (const res of this.config.resources) {
       const devs = this.pools.get(res.fullName) ?? [];
       const entries: PoolEntry[] = [];
-      for (const [i, dev] of devs.entries()) {
-        // a thousand sysfs reads take tens of ms: let gRPC calls (Allocate) in between
-        if (i > 0 && i % HEALTH_READS_PER_TURN === 0) {
-          await new Promise<void>((resolve) => setImmediate(resolve));
-          if (this.stopped) return changed;
+      for (const dev of devs) {
+        let h = kind === 'full' || reread?.has(dev.pciAddr) ? undefined : this.health.get(dev.pciAddr);
+        if (h === undefined) {
+          // a thousand sysfs reads take tens of ms: let gRPC calls (Allocate) in between
+          if (reads > 0 && reads % HEALTH_READS_PER_TURN === 0) {
+            await new Promise<void>((resolve) => setImmediate(resolve));
+            if (this.stopped) return changed;
+          }
+          reads++;
+          const mode = res.healthCheck === 'auto' ? (dev.virtio ? 'operstate' : 'link') : res.healthCheck;
+          h = readHealth(this.paths, dev, mode, memo);
         }
-        const mode = res.healthCheck === 'auto' ? (dev.virtio ? 'operstate' : 'link') : res.healthCheck;
-        const h = readHealth(this.paths, dev, mode, memo);
+        health.set(dev.pciAddr, h);
         entries.push({ dev, healthy: h.healthy, reason: h.reason });
       }
       let server = this.servers.get(res.fullName);
       if (!server) {
         if (entries.length === 0) continue; // upstream: a pool with no devices gets no server
-        server = new ResourceServer({
-          res,
-          kubeletDir: this.kubeletDir,
-          devinfoDir: this.devinfoDir,
-          paths: this.paths,
-          protos: this.protos,
-          logger: this.log,
-          needVhostNet: res.selectors.some((s) => s.needVhostNet === true),
-          retryAfterRejectMs: this.opts.retryAfterRejectMs,
-        });
-        this.servers.set(res.fullName, server);
+        server = this.newServer(res);
         server.setDevices(entries);
         await server.start();
         changed = true;
@@ -186,6 +287,7 @@ export class SriovDevicePlugin implements AsyncDisposable {
       }
       if (server.setDevices(entries)) changed = true;
     }
+    this.health = health;
     return changed;
   }
 
@@ -252,7 +354,7 @@ export class SriovDevicePlugin implements AsyncDisposable {
   }
 
   lastDiscovery(): DiscoveryResult {
-    return this.discovery;
+    return this.table.result();
   }
 
   /** Stops polling, closes every server, removes its sockets and device-info files. */
@@ -260,6 +362,7 @@ export class SriovDevicePlugin implements AsyncDisposable {
     if (this.stopped) return;
     this.stopped = true;
     if (this.pollTimer) clearTimeout(this.pollTimer);
+    if (this.numVfsTimer) clearInterval(this.numVfsTimer);
     if (this.checkTimer) clearInterval(this.checkTimer);
     if (this.watchDebounce) clearTimeout(this.watchDebounce);
     for (const w of this.watchers) w.close();

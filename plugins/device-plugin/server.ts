@@ -75,6 +75,9 @@ function inode(path: string): number | null {
   }
 }
 
+/** device-info file operations in flight at once (the thread pool has four threads) */
+const FILE_OPS_AT_ONCE = 8;
+
 export const DEVICE_PLUGIN_OPTIONS: DevicePluginOptions = { pre_start_required: false, get_preferred_allocation_available: true };
 
 export class ResourceServer {
@@ -84,7 +87,10 @@ export class ResourceServer {
   private server: grpc.Server | null = null;
   private streams = new Set<StreamCall>();
   private entries = new Map<string, PoolEntry>();
-  private listJson = '';
+  /** what the kubelet was last sent (see setDevices); never equal to a real list's */
+  private listSig = '\0';
+  /** the pool has been set once: before that, ListAndWatch streams wait for the first list */
+  private ready = false;
   private socketIno: number | null = null;
   private kubeletIno: number | null = null;
   private rejectedAtMs: number | null = null;
@@ -128,31 +134,53 @@ export class ResourceServer {
 
   /** Replaces the pool; sends ListAndWatch only when the advertised list changed. Returns whether it changed. */
   setDevices(list: PoolEntry[]): boolean {
+    let same = list.length === this.entries.size;
+    for (let i = 0; same && i < list.length; i++) same = this.entries.has(list[i].dev.pciAddr);
+    if (same) {
+      // the usual poll tick: the same devices, maybe another health; no new map, no file work
+      for (const e of list) this.entries.set(e.dev.pciAddr, e);
+      return this.advertise(list);
+    }
     const next = new Map(list.map((e) => [e.dev.pciAddr, e]));
     const gone = [...this.entries.keys()].filter((id) => !next.has(id));
     const added = [...next.keys()].filter((id) => !this.entries.has(id));
     if (gone.length || added.length) {
-      this.fileOps = this.fileOps.then(() =>
-        this.settle('update device-info files', [
-          ...gone.map((id) => removeDeviceInfoFileAsync(this.o.devinfoDir, this.res, id)),
-          ...added.map((id) => writeDeviceInfoFileAsync(this.o.devinfoDir, this.res, id)),
-        ]),
-      );
+      const ops = [
+        ...gone.map((id) => () => removeDeviceInfoFileAsync(this.o.devinfoDir, this.res, id)),
+        ...added.map((id) => () => writeDeviceInfoFileAsync(this.o.devinfoDir, this.res, id)),
+      ];
+      this.fileOps = this.fileOps.then(() => this.settle('update device-info files', ops));
     }
     this.entries = next;
+    return this.advertise(list);
+  }
+
+  private advertise(list: PoolEntry[]): boolean {
+    this.ready = true;
+    // what the kubelet sees of each device, without building the message: the poll loop calls this every tick
+    let sig = '';
+    for (const e of list) sig += `${e.dev.pciAddr}${e.healthy ? '+' : '-'}${this.res.excludeTopology ? '' : e.dev.numaNode},`;
+    if (sig === this.listSig) return false;
+    this.listSig = sig;
     const devices = this.toDevices();
-    const json = JSON.stringify(devices);
-    if (json === this.listJson) return false;
-    this.listJson = json;
     const healthy = devices.filter((d) => d.health === 'Healthy').length;
     this.log.info('devices changed', { resource: this.res.fullName, total: devices.length, healthy, streams: this.streams.size });
     for (const s of this.streams) s.write({ devices });
     return true;
   }
 
-  private async settle(what: string, ops: Array<Promise<unknown>>): Promise<void> {
-    const failed = (await Promise.allSettled(ops)).filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed.length) this.log.warn(`cannot ${what}`, { resource: this.res.fullName, failures: failed.length, error: (failed[0].reason as Error).message });
+  /** Runs file operations a few at a time (a thousand at once hold a thousand buffers and promises), then logs failures. */
+  private async settle(what: string, ops: Array<() => Promise<unknown>>): Promise<void> {
+    const failed: unknown[] = [];
+    let next = 0;
+    const worker = async () => {
+      while (next < ops.length) {
+        const op = ops[next++];
+        await op().catch((e: unknown) => failed.push(e));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(FILE_OPS_AT_ONCE, ops.length) }, worker));
+    if (failed.length) this.log.warn(`cannot ${what}`, { resource: this.res.fullName, failures: failed.length, error: (failed[0] as Error).message });
   }
 
   /** Resolves when queued device-info file writes and removals are done. */
@@ -297,7 +325,7 @@ export class ResourceServer {
     await this.checking?.catch(() => undefined);
     await this.shutdownServer(); // sockets first: the kubelet must stop calling a plugin that is going away
     const ids = [...this.entries.keys()];
-    this.fileOps = this.fileOps.then(() => this.settle('remove device-info files', ids.map((id) => removeDeviceInfoFileAsync(this.o.devinfoDir, this.res, id))));
+    this.fileOps = this.fileOps.then(() => this.settle('remove device-info files', ids.map((id) => () => removeDeviceInfoFileAsync(this.o.devinfoDir, this.res, id))));
     await this.fileOps;
     this.registered = false;
   }
@@ -355,7 +383,8 @@ export class ResourceServer {
         call.on('cancelled', drop);
         call.on('close', drop);
         call.on('error', drop);
-        call.write({ devices: this.toDevices() });
+        // registered before discovery finished: setDevices() sends the first list to this stream
+        if (this.ready) call.write({ devices: this.toDevices() });
       },
       GetPreferredAllocation: (call: grpc.ServerUnaryCall<PreferredAllocationRequest, PreferredAllocationResponse>, cb: grpc.sendUnaryData<PreferredAllocationResponse>) => {
         cb(null, this.preferred(call.request));

@@ -25,6 +25,7 @@ import { formatSysfsDump, type SysfsEntry } from './sysfs-dump.ts';
 import type { ControlClient } from '../../sim/kernel/control-client.ts';
 import type { MachineFault } from '../cluster/lab-cluster.ts';
 import { localNodeApi, nodeService } from '../node/node-service.ts';
+import { timed } from '../../sim/phases.ts';
 
 /** A simulated node: the node interface, and in-process access to its machine and runtime (the daemon's exec, logs). */
 export interface SimLabNode extends LabNode {
@@ -76,13 +77,13 @@ export class SimNodeProvider implements NodeProvider<SimLabNode> {
 
   private async start(spec: NodeSpec, index: number, opts: BackendUpOptions, events: NodeEvents): Promise<SimLabNode> {
     opts.progress?.(`starting node ${spec.name} (${spec.nics.map((n) => `${n.model} ${n.ifname}`).join(', ')})`);
-    const node = await startNode({
+    const node = await timed('node machine start (netns, sysfs, mount namespace)', spec.name, () => startNode({
       name: spec.name,
       runId: this.runId,
       workDir: this.nodeRoot!,
       model: modelOptionsFor(spec, opts.seed),
       log: (l) => opts.trace({ kind: 'log', atMs: Date.now(), node: spec.name, source: 'harness', level: 'debug', message: l }),
-    });
+    }));
     let runtime: NodeRuntime | undefined;
     let poll: NodeJS.Timeout | undefined;
     try {
@@ -104,7 +105,7 @@ export class SimNodeProvider implements NodeProvider<SimLabNode> {
         event: (e) => events({ event: 'runtime', data: e }),
       });
       const service = nodeService({ runtime, clock, kernelRelease: 'sim', exec: (argv, o) => node.exec(argv, o), notify: events });
-      await service.start();
+      await timed('node service start (runtime start + plugin spawn)', spec.name, () => service.start());
       const api = localNodeApi(service.handlers);
       const ctl = node.sysfs.control;
       let sysfsSeq = 0;
@@ -134,8 +135,8 @@ export class SimNodeProvider implements NodeProvider<SimLabNode> {
         sysfsDump: () => modelSysfsDump(ctl),
         async stop() {
           clearInterval(poll);
-          await rt.stop();
-          await node.stop();
+          await timed('node stop: runtime', spec.name, () => rt.stop());
+          await timed('node stop: machine', spec.name, () => node.stop());
         },
       };
     } catch (e) {

@@ -3,7 +3,8 @@
 // kubelet, the device plugin under test running unmodified inside the node, pod sandboxes, the Multus-style attach
 // through the CNI plugins inside the node), reached through the same node interface a node agent serves.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { caps } from '../../sim/caps.ts';
@@ -13,6 +14,7 @@ import { entryCommand } from '../../sim/paths.ts';
 import { vfNetlinkHint } from '../../sim/netns/vf-netlink.ts';
 import { SkewClock } from '../../sim/kubelet/index.ts';
 import { startNode, modelOptionsFor, newRunId, type StartedNode } from '../../sim/node/node.ts';
+import { prestartSysfsServer } from '../../sim/kernel/server-process.ts';
 import type { NodeSpec } from '../../sim/topology/topology.ts';
 import type { ErrnoName } from '../../sim/kernel/types.ts';
 import type { Backend, BackendUpOptions, ClusterHandle, Requirement } from '../backend.ts';
@@ -56,8 +58,6 @@ export class SimNodeProvider implements NodeProvider<SimLabNode> {
   readonly awaitDevicePlugins = false;
   private readonly runId = newRunId();
   private nodeRoot: string | null = null;
-  /** nodes start one after another (each mounts a sysfs, makes namespaces, starts a plugin) */
-  private starting: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly o: SimProviderOptions) {}
 
@@ -70,9 +70,9 @@ export class SimNodeProvider implements NodeProvider<SimLabNode> {
   }
 
   startNode(spec: NodeSpec, index: number, opts: BackendUpOptions, events: NodeEvents): Promise<SimLabNode> {
-    const started = this.starting.then(() => this.start(spec, index, opts, events));
-    this.starting = started.catch(() => undefined);
-    return started;
+    // the nodes of a cluster start at once (LabCluster joins them in topology order); each has its own namespaces,
+    // mount and sysfs, and the shared sysfs server serves their adds concurrently
+    return this.start(spec, index, opts, events);
   }
 
   private async start(spec: NodeSpec, index: number, opts: BackendUpOptions, events: NodeEvents): Promise<SimLabNode> {
@@ -151,9 +151,8 @@ export class SimNodeProvider implements NodeProvider<SimLabNode> {
     return node.runtime.connectApi({ ...access, relayArgv: entryCommand('api-relay', 'sim/apiserver/relay.ts') });
   }
 
-  finish(): Promise<void> {
-    if (this.nodeRoot) rmSync(this.nodeRoot, { recursive: true, force: true });
-    return Promise.resolve();
+  async finish(): Promise<void> {
+    if (this.nodeRoot) await rm(this.nodeRoot, { recursive: true, force: true });
   }
 }
 
@@ -175,6 +174,8 @@ export const simBackend: Backend & BackendRunInfo = {
   async available() {
     const missing = [caps.root(), caps.fuse(), caps.netns(), caps.iproute2(), caps.cniPlugins()].filter((c) => !c.ok);
     if (missing.length) return { ok: false, reason: missing.map((c) => `${c.name}: ${c.detail}`).join('; ') };
+    // a run asks once before its scenarios: the shared sysfs server process starts meanwhile, not in the first up
+    prestartSysfsServer();
     return { ok: true, detail: 'FUSE sysfs, network namespaces, emulated kubelet and scheduler' };
   },
   provides(req: Requirement) {

@@ -895,7 +895,9 @@ export class NodeRuntime {
     this.setCniPath(true);
     for (const uid of this.sandboxes.keys()) tearDownPodVolumes(uid, this.kubeletDirHere);
     const endNetns = phaseStart('runtime stop: pod netns + cni0', node);
-    for (const sb of [...this.sandboxes.values(), ...this.dead]) if (sb.netns && !sb.netnsGone) await ip(['netns', 'del', sb.netns]).catch(() => undefined);
+    // one ip for them all (-force: one that is gone already does not stop the rest)
+    const left = [...this.sandboxes.values(), ...this.dead].filter((sb) => sb.netns && !sb.netnsGone).map((sb) => `netns del ${sb.netns}\n`);
+    if (left.length) await ip(['-force', '-batch', '-'], { stdin: left.join('') }).catch(() => undefined);
     this.sandboxes.clear();
     this.dead = [];
     // the default network's bridge, made by the first pod's bridge CNI, goes with the node side

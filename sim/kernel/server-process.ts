@@ -117,6 +117,11 @@ class SysfsHost {
     });
   }
 
+  /** not held by any node yet: it must not keep this process alive */
+  idle(): void {
+    this.hold(0);
+  }
+
   /** an idle shared server must not keep this process alive; a busy one must */
   private hold(delta: number): void {
     this.nodes += delta;
@@ -164,6 +169,16 @@ class SysfsHost {
 
 let shared: SysfsHost | undefined;
 let nextNodeId = 0;
+
+/**
+ * Starts the shared sysfs server process now (its start is ~0.5 s of Node start-up) so that the first node does not
+ * wait for it; an idle server does not keep this process alive.
+ */
+export function prestartSysfsServer(timeoutMs = 20_000): void {
+  if (shared && !shared.dead) return;
+  shared = new SysfsHost(timeoutMs);
+  shared.idle();
+}
 
 export async function startSysfsServer(
   config: Omit<SysfsServerConfig, 'mountDir' | 'controlSocket'> & { mountDir?: string; controlSocket?: string; workDir?: string },

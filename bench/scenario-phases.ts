@@ -45,7 +45,17 @@ function spansOfResult(s: ScenarioResult): Span[] {
     const base = `cni ${e.command} ${e.plugin} ${e.pod ?? ''}`;
     const n = (seen.get(base) ?? 0) + 1;
     seen.set(base, n);
-    out.push({ at: e.atMs, ms: e.durationMs, node: e.node, name: base, key: `${base} #${n}` });
+    let failed = '';
+    if (e.exitCode !== 0) {
+      let msg = e.stdout;
+      try {
+        msg = String((JSON.parse(e.stdout) as { msg?: string }).msg ?? e.stdout);
+      } catch {
+        /* not a CNI error result */
+      }
+      failed = ` → exit ${e.exitCode}: ${msg.trim().slice(0, 160)}`;
+    }
+    out.push({ at: e.atMs, ms: e.durationMs, node: e.node, name: `${base}${failed}`, key: `${base} #${n}` });
   }
   // the device plugin's first start on each node: first output → registration → first ListAndWatch answer → resource
   for (const node of s.nodes ?? []) {

@@ -3,7 +3,8 @@
 // kubelet, the device plugin under test running unmodified inside the node, pod sandboxes, the Multus-style attach
 // through the CNI plugins inside the node), reached through the same node interface a node agent serves.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { caps } from '../../sim/caps.ts';
@@ -13,6 +14,7 @@ import { entryCommand } from '../../sim/paths.ts';
 import { vfNetlinkHint } from '../../sim/netns/vf-netlink.ts';
 import { SkewClock } from '../../sim/kubelet/index.ts';
 import { startNode, modelOptionsFor, newRunId, type StartedNode } from '../../sim/node/node.ts';
+import { prestartSysfsServer } from '../../sim/kernel/server-process.ts';
 import type { NodeSpec } from '../../sim/topology/topology.ts';
 import type { ErrnoName } from '../../sim/kernel/types.ts';
 import type { Backend, BackendUpOptions, ClusterHandle, Requirement } from '../backend.ts';
@@ -25,6 +27,7 @@ import { formatSysfsDump, type SysfsEntry } from './sysfs-dump.ts';
 import type { ControlClient } from '../../sim/kernel/control-client.ts';
 import type { MachineFault } from '../cluster/lab-cluster.ts';
 import { localNodeApi, nodeService } from '../node/node-service.ts';
+import { timed } from '../../sim/phases.ts';
 
 /** A simulated node: the node interface, and in-process access to its machine and runtime (the daemon's exec, logs). */
 export interface SimLabNode extends LabNode {
@@ -55,8 +58,6 @@ export class SimNodeProvider implements NodeProvider<SimLabNode> {
   readonly awaitDevicePlugins = false;
   private readonly runId = newRunId();
   private nodeRoot: string | null = null;
-  /** nodes start one after another (each mounts a sysfs, makes namespaces, starts a plugin) */
-  private starting: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly o: SimProviderOptions) {}
 
@@ -69,20 +70,20 @@ export class SimNodeProvider implements NodeProvider<SimLabNode> {
   }
 
   startNode(spec: NodeSpec, index: number, opts: BackendUpOptions, events: NodeEvents): Promise<SimLabNode> {
-    const started = this.starting.then(() => this.start(spec, index, opts, events));
-    this.starting = started.catch(() => undefined);
-    return started;
+    // the nodes of a cluster start at once (LabCluster joins them in topology order); each has its own namespaces,
+    // mount and sysfs, and the shared sysfs server serves their adds concurrently
+    return this.start(spec, index, opts, events);
   }
 
   private async start(spec: NodeSpec, index: number, opts: BackendUpOptions, events: NodeEvents): Promise<SimLabNode> {
     opts.progress?.(`starting node ${spec.name} (${spec.nics.map((n) => `${n.model} ${n.ifname}`).join(', ')})`);
-    const node = await startNode({
+    const node = await timed('node machine start (netns, sysfs, mount namespace)', spec.name, () => startNode({
       name: spec.name,
       runId: this.runId,
       workDir: this.nodeRoot!,
       model: modelOptionsFor(spec, opts.seed),
       log: (l) => opts.trace({ kind: 'log', atMs: Date.now(), node: spec.name, source: 'harness', level: 'debug', message: l }),
-    });
+    }));
     let runtime: NodeRuntime | undefined;
     let poll: NodeJS.Timeout | undefined;
     try {
@@ -104,7 +105,7 @@ export class SimNodeProvider implements NodeProvider<SimLabNode> {
         event: (e) => events({ event: 'runtime', data: e }),
       });
       const service = nodeService({ runtime, clock, kernelRelease: 'sim', exec: (argv, o) => node.exec(argv, o), notify: events });
-      await service.start();
+      await timed('node service start (runtime start + plugin spawn)', spec.name, () => service.start());
       const api = localNodeApi(service.handlers);
       const ctl = node.sysfs.control;
       let sysfsSeq = 0;
@@ -134,8 +135,8 @@ export class SimNodeProvider implements NodeProvider<SimLabNode> {
         sysfsDump: () => modelSysfsDump(ctl),
         async stop() {
           clearInterval(poll);
-          await rt.stop();
-          await node.stop();
+          await timed('node stop: runtime', spec.name, () => rt.stop());
+          await timed('node stop: machine', spec.name, () => node.stop());
         },
       };
     } catch (e) {
@@ -150,9 +151,8 @@ export class SimNodeProvider implements NodeProvider<SimLabNode> {
     return node.runtime.connectApi({ ...access, relayArgv: entryCommand('api-relay', 'sim/apiserver/relay.ts') });
   }
 
-  finish(): Promise<void> {
-    if (this.nodeRoot) rmSync(this.nodeRoot, { recursive: true, force: true });
-    return Promise.resolve();
+  async finish(): Promise<void> {
+    if (this.nodeRoot) await rm(this.nodeRoot, { recursive: true, force: true });
   }
 }
 
@@ -174,6 +174,8 @@ export const simBackend: Backend & BackendRunInfo = {
   async available() {
     const missing = [caps.root(), caps.fuse(), caps.netns(), caps.iproute2(), caps.cniPlugins()].filter((c) => !c.ok);
     if (missing.length) return { ok: false, reason: missing.map((c) => `${c.name}: ${c.detail}`).join('; ') };
+    // a run asks once before its scenarios: the shared sysfs server process starts meanwhile, not in the first up
+    prestartSysfsServer();
     return { ok: true, detail: 'FUSE sysfs, network namespaces, emulated kubelet and scheduler' };
   },
   provides(req: Requirement) {

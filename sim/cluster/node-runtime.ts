@@ -32,6 +32,7 @@ import {
 } from './multus.ts';
 import type { CniEvent, LogEvent } from '../trace.ts';
 import { containerBinds, mountPrefix, setUpPodVolumes, tearDownPodVolumes, type ConfigMapLite, type VolumeBind } from './volumes.ts';
+import { phaseStart, timed } from '../phases.ts';
 
 /** The machine a node runtime drives: where paths are, how a process is started in the node. */
 export interface NodeMachine {
@@ -216,14 +217,17 @@ export class NodeRuntime {
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
+    const node = this.opts.nodeName;
+    const endFiles = phaseStart('runtime: CNI binaries + plugin config', node);
     this.installCni();
     const cfg = this.opts.machine.hostPath('/etc/pcidp/config.json');
     mkdirSync(dirname(cfg), { recursive: true });
     writeFileSync(cfg, `${JSON.stringify(this.opts.devicePluginConfig, null, 2)}\n`);
     mkdirSync(this.opts.machine.hostPath('/run/sriov-lab'), { recursive: true });
     writeFileSync(this.opts.machine.hostPath(VIRTDP_CONFIG_PATH), `${JSON.stringify(VIRTDP_CONFIG, null, 2)}\n`);
-    this.bridgeWasThere = (await this.opts.machine.exec(['ip', 'link', 'show', 'dev', DEFAULT_BRIDGE])).exitCode === 0;
-    await this.kubelet.start();
+    endFiles();
+    this.bridgeWasThere = await timed('runtime: is cni0 there (ip link show)', node, async () => (await this.opts.machine.exec(['ip', 'link', 'show', 'dev', DEFAULT_BRIDGE])).exitCode === 0);
+    await timed('runtime: kubelet emulator start', node, () => this.kubelet.start());
     this.scheduleGc();
   }
 
@@ -311,7 +315,10 @@ export class NodeRuntime {
   private watchPlugin(child: ChildProcess): void {
     this.plugin = child;
     this.pluginStartedAtMs = Date.now();
+    let endFirstOutput: (() => void) | undefined = phaseStart('device plugin: spawn → first output', this.opts.nodeName);
     const onData = (d: Buffer) => {
+      endFirstOutput?.();
+      endFirstOutput = undefined;
       for (const line of d.toString().split('\n')) {
         if (!line) continue;
         this.pluginLog.push(line);
@@ -875,21 +882,26 @@ export class NodeRuntime {
 
   /** Stops the plugin and the kubelet, removes the pod namespaces. */
   async stop(): Promise<void> {
+    const node = this.opts.nodeName;
     this.execs.killAll();
-    await this.containers.stopAll(STOP_GRACE_MS).catch(() => undefined);
+    await timed('runtime stop: containers', node, () => this.containers.stopAll(STOP_GRACE_MS).catch(() => undefined));
     await this.stopRelay();
-    await this.stopDevicePlugin().catch(() => undefined);
-    await this.kubelet.close().catch(() => undefined);
+    await timed('runtime stop: device plugin (SIGTERM → exit)', node, () => this.stopDevicePlugin().catch(() => undefined));
+    await timed('runtime stop: kubelet emulator', node, () => this.kubelet.close().catch(() => undefined));
     this.started = false;
     if (this.gcTimer) this.opts.clock.clearTimeout(this.gcTimer);
     this.gcTimer = undefined;
     await this.gcRunning?.catch(() => undefined);
     this.setCniPath(true);
     for (const uid of this.sandboxes.keys()) tearDownPodVolumes(uid, this.kubeletDirHere);
-    for (const sb of [...this.sandboxes.values(), ...this.dead]) if (sb.netns && !sb.netnsGone) await ip(['netns', 'del', sb.netns]).catch(() => undefined);
+    const endNetns = phaseStart('runtime stop: pod netns + cni0', node);
+    // one ip for them all (-force: one that is gone already does not stop the rest)
+    const left = [...this.sandboxes.values(), ...this.dead].filter((sb) => sb.netns && !sb.netnsGone).map((sb) => `netns del ${sb.netns}\n`);
+    if (left.length) await ip(['-force', '-batch', '-'], { stdin: left.join('') }).catch(() => undefined);
     this.sandboxes.clear();
     this.dead = [];
     // the default network's bridge, made by the first pod's bridge CNI, goes with the node side
     if (!this.bridgeWasThere) await this.opts.machine.exec(['ip', 'link', 'del', 'dev', DEFAULT_BRIDGE]);
+    endNetns();
   }
 }

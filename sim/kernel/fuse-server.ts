@@ -33,17 +33,27 @@ export type HostRequest = { op: 'add'; id: string; config: SysfsServerConfig } |
 
 export type HostReply =
   | { ready: true; pid: number }
-  | { id: string; added: true; mountDir: string; controlSocket: string }
+  /** `timings`: ms each part of the node's start took here (model, mirror, mount, control), for the phase bench */
+  | { id: string; added: true; mountDir: string; controlSocket: string; timings?: Record<string, number> }
   | { id: string; removed: true }
   | { id: string; error: string }
   | { id: string; log: string };
 
 interface ServedNode {
   stop(cleanup: boolean): Promise<void>;
+  /** ms each part of the start took */
+  timings: Record<string, number>;
 }
 
 /** Serves one node's sysfs until stop(). */
 async function serveNode(config: SysfsServerConfig, log: (line: string) => void): Promise<ServedNode> {
+  const timings: Record<string, number> = {};
+  let t = performance.now();
+  const lap = (part: string) => {
+    const now = performance.now();
+    timings[part] = now - t;
+    t = now;
+  };
   const model = new SysfsModel(config.model);
   const mirror = config.mirror ? new NetdevMirror(model, config.mirror) : null;
   const undo: Array<() => Promise<void> | void> = [];
@@ -83,9 +93,11 @@ async function serveNode(config: SysfsServerConfig, log: (line: string) => void)
     }
   };
   try {
+    lap('model');
     if (mirror) {
       undo.push(() => mirror.stop());
       await mirror.start();
+      lap('mirror (veths)');
     }
     mkdirSync(config.mountDir, { recursive: true });
     // the PFs' names next to the control socket, for the node's ip shim (it sends only PF listings to the wrapper)
@@ -115,6 +127,7 @@ async function serveNode(config: SysfsServerConfig, log: (line: string) => void)
       log,
     });
     undo.push(() => mounted.unmount());
+    lap('FUSE mount');
     const control = await serveControl(model, config.controlSocket, {
       afterChange: async () => mirror?.flush(),
       sync: async () => mirror?.sync(true),
@@ -122,7 +135,8 @@ async function serveNode(config: SysfsServerConfig, log: (line: string) => void)
       stats: () => mounted.stats(),
     });
     undo.push(() => void control.close());
-    return { stop };
+    lap('control socket');
+    return { stop, timings };
   } catch (e) {
     await stop(false);
     throw e;
@@ -158,7 +172,7 @@ async function main(): Promise<void> {
       const { id, config } = req;
       const started = serveNode(config, log).then(
         (n) => {
-          send({ id, added: true, mountDir: config.mountDir, controlSocket: config.controlSocket });
+          send({ id, added: true, mountDir: config.mountDir, controlSocket: config.controlSocket, timings: n.timings });
           return n;
         },
         (e: unknown) => {

@@ -13,6 +13,7 @@ import { ControlClient } from './control-client.ts';
 import { recoverMount } from './fuse/fusectl.ts';
 import { isMounted } from './fuse/connection.ts';
 import type { HostReply, HostRequest, SysfsServerConfig } from './fuse-server.ts';
+import { phaseDone, phaseStart } from '../phases.ts';
 
 export interface StartedSysfsServer extends AsyncDisposable {
   /** the serving process (shared by the nodes of this process unless started with ownProcess) */
@@ -60,6 +61,7 @@ class SysfsHost {
   dead = false;
 
   constructor(timeoutMs: number) {
+    const endSpawn = phaseStart('sysfs server process: spawn → ready');
     const [cmd, ...args] = entryCommand('sysfs-server', 'sim/kernel/fuse-server.ts');
     this.child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stderr!.setEncoding('utf8').on('data', (d: string) => {
@@ -87,6 +89,7 @@ class SysfsHost {
           return;
         }
         if ('ready' in r) {
+          endSpawn();
           clearTimeout(timer);
           resolve(r.pid);
         } else if ('log' in r) {
@@ -114,6 +117,11 @@ class SysfsHost {
     });
   }
 
+  /** not held by any node yet: it must not keep this process alive */
+  idle(): void {
+    this.hold(0);
+  }
+
   /** an idle shared server must not keep this process alive; a busy one must */
   private hold(delta: number): void {
     this.nodes += delta;
@@ -125,14 +133,17 @@ class SysfsHost {
     }
   }
 
-  async add(id: string, config: SysfsServerConfig): Promise<void> {
+  async add(id: string, config: SysfsServerConfig, node?: string): Promise<void> {
     await this.ready;
     this.hold(1);
+    const end = phaseStart('sysfs: add node (request → reply)', node);
     const r = await this.request({ op: 'add', id, config });
+    end();
     if ('error' in r) {
       this.hold(-1);
       throw new ServerStartError(`sysfs of ${id}: ${r.error.split('\n')[0]}`, `${this.log(id)}${this.stderr}`);
     }
+    if ('timings' in r && r.timings) for (const [part, ms] of Object.entries(r.timings)) phaseDone(`sysfs server: ${part}`, node, ms);
   }
 
   async remove(id: string): Promise<void> {
@@ -159,9 +170,19 @@ class SysfsHost {
 let shared: SysfsHost | undefined;
 let nextNodeId = 0;
 
+/**
+ * Starts the shared sysfs server process now (its start is ~0.5 s of Node start-up) so that the first node does not
+ * wait for it; an idle server does not keep this process alive.
+ */
+export function prestartSysfsServer(timeoutMs = 20_000): void {
+  if (shared && !shared.dead) return;
+  shared = new SysfsHost(timeoutMs);
+  shared.idle();
+}
+
 export async function startSysfsServer(
   config: Omit<SysfsServerConfig, 'mountDir' | 'controlSocket'> & { mountDir?: string; controlSocket?: string; workDir?: string },
-  opts: { timeoutMs?: number; ownProcess?: boolean } = {},
+  opts: { timeoutMs?: number; ownProcess?: boolean; /** the node's name, for the phase bench */ node?: string } = {},
 ): Promise<StartedSysfsServer> {
   const work = config.workDir ?? mkdtempSync(join(tmpdir(), 'sl-sysfs-'));
   mkdirSync(work, { recursive: true });
@@ -184,7 +205,7 @@ export async function startSysfsServer(
   try {
     pid = await host.ready;
     await Promise.race([
-      host.add(id, full),
+      host.add(id, full, opts.node),
       new Promise<never>((_, reject) => setTimeout(() => reject(new ServerStartError(`sysfs of ${id} not ready after ${timeoutMs}ms`, host.log(id))), timeoutMs).unref()),
     ]);
   } catch (e) {

@@ -3,7 +3,8 @@
 // /var/lib/cni, /etc/cni, /etc/pcidp and /opt/cni are private to the node. Any program started with node.spawn()
 // sees the node as its machine, unmodified.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ModelOptions } from '../kernel/model.ts';
@@ -12,6 +13,7 @@ import { entryCommand, projectRoot } from '../paths.ts';
 import { ipShimScript } from '../netns/ip-shim.ts';
 import { ip } from './mirror.ts';
 import { execWith } from './exec.ts';
+import { phaseStart, timed } from '../phases.ts';
 
 export interface NodeOptions {
   /** node name, e.g. "node1" (also the hostname inside the node) */
@@ -86,35 +88,50 @@ function q(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-function holderScript(root: string, mnt: string, name: string, wrapper: string | null): string {
-  const lines = ['set -e', `hostname ${q(name)}`];
+/** the host's device nodes a node's /dev gets (those this host has) */
+const DEV_NODES = ['null', 'zero', 'full', 'random', 'urandom', 'tty', 'fuse', 'net/tun', 'kvm'];
+
+/**
+ * The node's /dev as a directory under its root, made here before the holder starts (no process per entry): empty
+ * files for the host's device nodes to be bound onto, pts/ shm/ vfio/, and the links a container's /dev has.
+ * Returns the device nodes it made files for.
+ */
+function prepareDev(root: string): string[] {
+  const dev = join(root, 'dev');
+  for (const d of ['pts', 'shm', 'vfio', 'net']) mkdirSync(join(dev, d), { recursive: true });
+  const nodes = DEV_NODES.filter((n) => existsSync(`/dev/${n}`));
+  for (const n of nodes) writeFileSync(join(dev, n), '');
+  // the pts instance's own ptmx, as containers have it: a bind of the host's /dev/ptmx opens no pseudo-terminal here
+  const links: Array<[string, string]> = [['pts/ptmx', 'ptmx'], ['/proc/self/fd', 'fd'], ['/proc/self/fd/0', 'stdin'], ['/proc/self/fd/1', 'stdout'], ['/proc/self/fd/2', 'stderr']];
+  for (const [target, name] of links) {
+    rmSync(join(dev, name), { force: true });
+    symlinkSync(target, join(dev, name));
+  }
+  return nodes;
+}
+
+/**
+ * The holder's script: overlays, private binds, /run, /dev, the ip wrapper, then /sys and /dev/vfio from the model's
+ * mount; READY, and it holds the namespaces until stdin closes. Only mounts run as processes (a node used to start
+ * some seventy): directories, files and links are made beforehand (prepareDev, startNode).
+ */
+function holderScript(root: string, mnt: string, name: string, devNodes: string[], wrapper: string | null): string {
+  // the UTS namespace's hostname without a process (hostname(1) writes the same file)
+  const lines = ['set -e', `echo ${q(name)} > /proc/sys/kernel/hostname`];
   for (const d of OVERLAID) {
     const key = d.replace(/\//g, '_');
-    lines.push(
-      `mkdir -p ${q(`${root}/ov/${key}/upper`)} ${q(`${root}/ov/${key}/work`)}`,
-      `mount -t overlay sl-ov -o lowerdir=${d},upperdir=${root}/ov/${key}/upper,workdir=${root}/ov/${key}/work ${d}`,
-    );
+    lines.push(`mount -t overlay sl-ov -o lowerdir=${d},upperdir=${root}/ov/${key}/upper,workdir=${root}/ov/${key}/work ${d}`);
   }
-  for (const [target, dir] of PRIVATE_BINDS) lines.push(`mkdir -p ${q(target)}`, `mount --bind ${q(`${root}/${dir}`)} ${q(target)}`);
+  // the mountpoints exist: startNode made them in the overlays' upper layers
+  for (const [target, dir] of PRIVATE_BINDS) lines.push(`mount --bind ${q(`${root}/${dir}`)} ${q(target)}`);
   // /run: private, but pod network namespaces the host creates later still show up under /run/netns
   lines.push(`mount --rbind /run/netns ${q(`${root}/run/netns`)}`, `mount --rbind ${q(`${root}/run`)} /run`);
-  // /dev: a small tmpfs with the host's basic nodes and the simulated /dev/vfio
-  lines.push(
-    `mount -t tmpfs -o mode=755,size=1m sl-dev ${q(`${root}/dev`)}`,
-    `for n in null zero full random urandom tty fuse net/tun kvm; do [ -e /dev/$n ] || continue; mkdir -p ${q(`${root}/dev`)}/$(dirname $n); touch ${q(`${root}/dev`)}/$n; mount --bind /dev/$n ${q(`${root}/dev`)}/$n; done`,
-    `mkdir -p ${q(`${root}/dev`)}/pts ${q(`${root}/dev`)}/shm ${q(`${root}/dev`)}/vfio`,
-    `mount --rbind /dev/pts ${q(`${root}/dev/pts`)}`,
-    // the pts instance's own ptmx, as containers have it: a bind of the host's /dev/ptmx opens no pseudo-terminal here
-    `ln -s pts/ptmx ${q(`${root}/dev/ptmx`)}`,
-    `mount -t tmpfs -o mode=1777 shm ${q(`${root}/dev/shm`)}`,
-    `ln -s /proc/self/fd ${q(`${root}/dev/fd`)}; ln -s /proc/self/fd/0 ${q(`${root}/dev/stdin`)}; ln -s /proc/self/fd/1 ${q(`${root}/dev/stdout`)}; ln -s /proc/self/fd/2 ${q(`${root}/dev/stderr`)}`,
-    `mount --bind ${q(`${mnt}/dev/vfio`)} ${q(`${root}/dev/vfio`)}`,
-    `mount --rbind ${q(`${root}/dev`)} /dev`,
-    `mount --bind ${q(`${mnt}/sys`)} /sys`,
-  );
-  if (wrapper) {
-    lines.push(`touch ${NODE_PATHS.realIp}`, `mount --bind /usr/bin/ip ${NODE_PATHS.realIp}`, `mount --bind ${q(wrapper)} /usr/bin/ip`);
-  }
+  // /dev: the node's own directory with the host's basic nodes bound in, its own pts instance's ptmx, a tmpfs /dev/shm
+  for (const n of devNodes) lines.push(`mount --bind /dev/${n} ${q(`${root}/dev/${n}`)}`);
+  lines.push(`mount --rbind /dev/pts ${q(`${root}/dev/pts`)}`, `mount -t tmpfs -o mode=1777 shm ${q(`${root}/dev/shm`)}`, `mount --rbind ${q(`${root}/dev`)} /dev`);
+  if (wrapper) lines.push(`mount --bind /usr/bin/ip ${NODE_PATHS.realIp}`, `mount --bind ${q(wrapper)} /usr/bin/ip`);
+  // the model's sysfs
+  lines.push(`mount --bind ${q(`${mnt}/dev/vfio`)} /dev/vfio`, `mount --bind ${q(`${mnt}/sys`)} /sys`);
   lines.push('echo READY', 'read -r _ || true');
   return lines.join('\n');
 }
@@ -154,18 +171,17 @@ export async function startNode(opts: NodeOptions): Promise<StartedNode> {
   const { cleanups, runCleanups } = cleanupStack(opts.name, log);
   try {
     log(`node ${opts.name}: creating network namespaces ${netns}, ${fabricNetns}`);
-    await ip(['-batch', '-'], { stdin: `netns add ${netns}\nnetns add ${fabricNetns}\n` });
-    cleanups.push(() => ip(['-batch', '-'], { stdin: `netns del ${netns}\nnetns del ${fabricNetns}\n` }).then(() => undefined));
+    await timed('node: netns add (node, fabric)', opts.name, () => ip(['-batch', '-'], { stdin: `netns add ${netns}\nnetns add ${fabricNetns}\n` }));
+    cleanups.push(() => timed('node stop: netns del', opts.name, () => ip(['-batch', '-'], { stdin: `netns del ${netns}\nnetns del ${fabricNetns}\n` })).then(() => undefined));
 
-    const sysfs = await startSysfsServer({
-      model: opts.model,
-      workDir: join(root, 'sysfs'),
-      controlSocket: join(root, 'run/sriov-lab/ctl.sock'),
-      mirror: { netns, fabricNetns },
-      cleanupOnParentExit: { netns: [netns, fabricNetns], dirs: [root], netnsPrefix: `${netns}-` },
-    });
-    cleanups.push(() => sysfs.stop());
-
+    // the overlays' layers, with the private binds' mountpoints already in their upper layers
+    for (const d of OVERLAID) {
+      const key = d.replace(/\//g, '_');
+      mkdirSync(join(root, 'ov', key, 'work'), { recursive: true });
+      mkdirSync(join(root, 'ov', key, 'upper'), { recursive: true });
+      for (const [target] of PRIVATE_BINDS) if (target.startsWith(`${d}/`)) mkdirSync(join(root, 'ov', key, 'upper', target.slice(d.length + 1)), { recursive: true });
+    }
+    const devNodes = prepareDev(root);
     let wrapper: string | null = null;
     if (opts.ipWrapper !== false) {
       const argv = entryCommand('ip-wrapper', 'sim/netns/ip-wrapper.ts');
@@ -181,19 +197,38 @@ export async function startNode(opts: NodeOptions): Promise<StartedNode> {
         writeFileSync(wrapper, `#!/bin/sh\nexport SRIOV_LAB_CTL=${NODE_PATHS.controlSocket} SRIOV_LAB_REAL_IP=${NODE_PATHS.realIp}\nexec ${argv.map(q).join(' ')} "$@"\n`);
       }
       chmodSync(wrapper, 0o755);
+      // the bind target of the real ip (/run is the node's run/)
+      writeFileSync(join(root, NODE_PATHS.realIp.slice(1)), '');
     }
 
-    const holder = spawn('nsenter', [`--net=/run/netns/${netns}`, 'unshare', '--mount', '--uts', '--propagation', 'slave', 'bash', '-c', holderScript(root, sysfs.mountDir, opts.name, wrapper)], {
+    // the holder's mount namespace gets the model's /sys, so the model is mounted first: a mount made on this host
+    // after the holder's unshare would not show up in it where the host's mounts are private
+    const endSysfs = phaseStart('node: sysfs (server ready + add node)', opts.name);
+    const sysfs = await startSysfsServer({
+      model: opts.model,
+      workDir: join(root, 'sysfs'),
+      controlSocket: join(root, 'run/sriov-lab/ctl.sock'),
+      mirror: { netns, fabricNetns },
+      cleanupOnParentExit: { netns: [netns, fabricNetns], dirs: [root], netnsPrefix: `${netns}-` },
+    }, { node: opts.name });
+    endSysfs();
+    cleanups.push(() => timed('node stop: sysfs remove + unmount', opts.name, () => sysfs.stop()));
+
+    const endHolder = phaseStart('node: mount namespace (holder script)', opts.name);
+    const holder = spawn('nsenter', [`--net=/run/netns/${netns}`, 'unshare', '--mount', '--uts', '--propagation', 'slave', 'bash', '-c', holderScript(root, sysfs.mountDir, opts.name, devNodes, wrapper)], {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let holderErr = '';
     holder.stderr!.setEncoding('utf8').on('data', (d: string) => (holderErr += d));
+    holder.stdin!.on('error', () => undefined);
     const holderExit = new Promise<void>((resolve) => holder.once('exit', () => resolve()));
     cleanups.push(async () => {
+      const end = phaseStart('node stop: holder exit', opts.name);
       holder.stdin!.end();
       const t = setTimeout(() => holder.kill('SIGKILL'), 2000);
       await holderExit;
       clearTimeout(t);
+      end();
     });
     await new Promise<void>((resolve, reject) => {
       const rl = createInterface({ input: holder.stdout! });
@@ -202,6 +237,7 @@ export async function startNode(opts: NodeOptions): Promise<StartedNode> {
       });
       void holderExit.then(() => reject(new NodeError(opts.name, 'mount namespace setup failed', holderErr)));
     });
+    endHolder();
     const holderPid = holder.pid!;
     writeFileSync(join(root, 'run/sriov-lab/netns-id'), `${readlinkSync(`/proc/${holderPid}/ns/net`)}\n`);
 
@@ -228,7 +264,8 @@ export async function startNode(opts: NodeOptions): Promise<StartedNode> {
       stop: async () => {
         log(`node ${opts.name}: stopping`);
         await runCleanups();
-        rmSync(root, { recursive: true, force: true });
+        // asynchronously: a node's tree takes a while, and a synchronous removal held up every other scenario's work
+        await timed('node stop: rm root', opts.name, () => rm(root, { recursive: true, force: true }));
       },
     });
   } catch (e) {
@@ -254,6 +291,7 @@ function startedNode(p: Omit<StartedNode, 'spawn' | 'exec' | typeof Symbol.async
   let stopping: Promise<void> | null = null;
   const stop = () => {
     stopping ??= (async () => {
+      const end = phaseStart(`node stop: ${children.size} child process(es) SIGTERM → exit`, p.name);
       await Promise.all(
         [...children].map(
           (c) =>
@@ -265,6 +303,7 @@ function startedNode(p: Omit<StartedNode, 'spawn' | 'exec' | typeof Symbol.async
             }),
         ),
       );
+      end();
       await p.stop();
     })();
     return stopping;

@@ -11,7 +11,7 @@ import { acquireLock } from './lock.ts';
 import type { Logger } from './log.ts';
 import { configureAddresses, moveIntoPod, moveIntoPodLine, netdevStateOf, netnsAlive, parseLinks, returnNetdev, setAddressOnce, type IpLinkJson } from './netdev.ts';
 import { DPDK_DRIVERS, type Sysfs, type VfMode } from './sysfs.ts';
-import { step } from './timing.ts';
+import { step, step as timingStep } from './timing.ts';
 import type { CniResult } from './version.ts';
 import { findVfInfo, restoreVfSettings, originalsFor, settingsToChange, vfMismatches, vfSetArgs, vfSettingsOf } from './vf.ts';
 
@@ -326,7 +326,9 @@ export function teardown(ctx: Ctx, s: AttachmentState, opts: { netns?: string; i
   }
   if (!takenOver && s.pf && s.originalVf && Object.keys(s.originalVf).length) {
     step('restore VF settings', () => {
+      timingStep('js');
       const pfNetdev = isVfStillThere(ctx, s);
+      timingStep('sysfs');
       if (!pfNetdev) {
         log.warn(`VF ${s.pciAddr} (VF ${s.pf!.vfIndex} of ${s.pf!.pciAddr}) no longer exists (sriov_numvfs changed or the node rebooted): nothing to restore`);
         return;

@@ -1,7 +1,8 @@
 // ADD and DEL wall time of the bundled CNI plugin (sriov mode, host-local IPAM) next to Debian's host-device +
 // host-local on the same simulated node and VF, plus the floor: `node -e 0` and one `ip` call inside the node
 // (the node's ip is a Node.js wrapper that answers VF netlink, so every ip call pays a node start-up).
-// The bundled CNI runs as the harness installs it (node and its bundle).
+// The bundled CNI runs as the harness installs it (node and its CommonJS bundle), with SRIOV_LAB_CNI_TIMING=1: the
+// per-step medians of its own timer (plugins/cni/timing.ts) follow the table.
 // Run: npm run build && node --import tsx bench/cni.ts [iterations]
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { startTestNode, missingCaps, missingCniPlugins } from '../plugins/cni/test-node.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const bundle = join(root, 'dist', 'sriov-lab-cni.mjs');
+// the bundle the harness installs (harness/plugins.ts bundledCniArgv): the CommonJS one when built
+const bundle = [join(root, 'dist', 'sriov-lab-cni.cjs'), join(root, 'dist', 'sriov-lab-cni.mjs')].find((b) => existsSync(b)) ?? join(root, 'dist', 'sriov-lab-cni.cjs');
 if (!existsSync(bundle)) {
   console.error(`${bundle} is missing: run npm run build first`);
   process.exit(1);
@@ -22,6 +24,8 @@ const n = Number(process.argv[2] ?? 15);
 const tn = await startTestNode({ numVfs: 2 });
 const env = (cmd: string, netns: string) => ({
   PATH: '/usr/sbin:/usr/bin:/sbin:/bin',
+  // read by the bundled CNI only
+  SRIOV_LAB_CNI_TIMING: '1',
   CNI_COMMAND: cmd,
   CNI_CONTAINERID: 'bench',
   CNI_NETNS: netns,
@@ -34,6 +38,17 @@ const stats = (xs: number[]) => {
   return { median: q(0.5), p95: q(0.95) };
 };
 const rows: Array<{ label: string; add: number[]; del: number[] }> = [];
+type Steps = Array<Record<string, number>>;
+const TIMING = 'sriov-lab-cni timing: ';
+function stepsOf(stderr: string): Record<string, number> | undefined {
+  const line = stderr.split('\n').find((l) => l.startsWith(TIMING));
+  return line ? (JSON.parse(line.slice(TIMING.length)) as Record<string, number>) : undefined;
+}
+/** Median per step over the calls (a step a call did not have counts 0 there). */
+function stepMedians(calls: Steps): Array<[string, number]> {
+  const names = [...new Set(calls.flatMap((c) => Object.keys(c)))];
+  return names.map((k) => [k, stats(calls.map((c) => c[k] ?? 0)).median] as [string, number]);
+}
 
 interface Config {
   label: string;
@@ -42,8 +57,8 @@ interface Config {
 }
 
 /** ADD then DEL of every config in turn, round after round: a load that changes meanwhile hits all of them alike. */
-async function measureRounds(configs: Config[]): Promise<Array<{ label: string; add: number[]; del: number[] }>> {
-  const out = configs.map((c) => ({ label: c.label, add: [] as number[], del: [] as number[], pod: tn.addPod(`b${rows.length}-${c.label.length}-${Math.random().toString(36).slice(2, 6)}`) }));
+async function measureRounds(configs: Config[]): Promise<Array<{ label: string; add: number[]; del: number[]; addSteps: Steps; delSteps: Steps }>> {
+  const out = configs.map((c) => ({ label: c.label, add: [] as number[], del: [] as number[], addSteps: [] as Steps, delSteps: [] as Steps, pod: tn.addPod(`b${rows.length}-${c.label.length}-${Math.random().toString(36).slice(2, 6)}`) }));
   for (let i = 0; i <= n; i++) {
     for (const [k, c] of configs.entries()) {
       const pod = out[k].pod;
@@ -54,11 +69,15 @@ async function measureRounds(configs: Config[]): Promise<Array<{ label: string; 
       if (i === 0) continue; // warm-up
       out[k].add.push(a.durationMs);
       out[k].del.push(d.durationMs);
+      const as = stepsOf(a.stderr);
+      const ds = stepsOf(d.stderr);
+      if (as) out[k].addSteps.push(as);
+      if (ds) out[k].delSteps.push(ds);
     }
     if (i > 0 && i % 5 === 0) process.stderr.write(`bench/cni: round ${i}/${n}\n`);
   }
   for (const o of out) tn.delPod(o.pod);
-  return out.map(({ label, add, del }) => ({ label, add, del }));
+  return out.map(({ label, add, del, addSteps, delSteps }) => ({ label, add, del, addSteps, delSteps }));
 }
 
 async function floor(label: string, argv: string[]): Promise<void> {
@@ -78,7 +97,7 @@ try {
   await floor('ip link show lo (node ip wrapper)', ['ip', 'link', 'show', 'lo']);
   await floor('/usr/lib/cni/host-local VERSION (Go start-up)', ['sh', '-c', 'echo "{}" | CNI_COMMAND=VERSION /usr/lib/cni/host-local']);
   const cni = [process.execPath, bundle];
-  const how = 'plain bundle';
+  const how = `node ${bundle.slice(root.length)}`;
   const withVf = { cniVersion: '1.0.0', name: 'bench-sriov', type: 'sriov', deviceID: '0000:01:10.0', vlan: 100, mac: '02:bb:00:00:00:01', trust: 'on', spoofchk: 'off', ipam };
   const configs: Config[] = [
     { label: 'Debian host-device + host-local (pciBusID)', argv: ['/usr/lib/cni/host-device'], config: { cniVersion: '1.0.0', name: 'bench-hd', type: 'host-device', pciBusID: '0000:01:10.4', ipam } },
@@ -94,6 +113,13 @@ try {
     const a = stats(r.add);
     const d = r.del.length ? stats(r.del) : undefined;
     console.log(`${r.label.padEnd(64)} ${a.median.toFixed(0).padStart(10)} ${a.p95.toFixed(0).padStart(8)} ${(d ? d.median.toFixed(0) : '-').padStart(10)} ${(d ? d.p95.toFixed(0) : '-').padStart(8)}`);
+  }
+  for (const m of measured.slice(1)) {
+    for (const [what, calls] of [['ADD', m.addSteps], ['DEL', m.delSteps]] as const) {
+      if (!calls.length) continue;
+      const parts = stepMedians(calls).map(([k, v]) => `${k} ${v.toFixed(1)}`);
+      console.log(`\n${m.label} ${what}, median ms per step (SRIOV_LAB_CNI_TIMING):\n  ${parts.join(' | ')}`);
+    }
   }
   // issue 17's done-when: today's figures against the target, from this run
   const hd = measured[0];

@@ -52,12 +52,19 @@ export function defaultDevicePluginConfig(): unknown {
   return defaultConfigJson;
 }
 
-/** argv of the bundled CNI plugin: the bundle when built, else the sources; undefined while neither exists. */
+/**
+ * argv of the bundled CNI plugin: the bundle when built, else the sources; undefined while neither exists. Of the
+ * bundles the CommonJS one (dist/sriov-lab-cni.cjs): Node starts it ~7 ms faster than the ES module one, and it
+ * starts once per CNI call.
+ */
 export function bundledCniArgv(): string[] | undefined {
   const argv = entryCommand('sriov-lab-cni', 'plugins/cni/main.ts');
+  const mjs = join(projectRoot(), 'dist', 'sriov-lab-cni.mjs');
+  const cjs = join(projectRoot(), 'dist', 'sriov-lab-cni.cjs');
+  const bundle = existsSync(cjs) ? cjs : mjs;
+  if (argv[argv.length - 1] === mjs) return existsSync(bundle) ? [process.execPath, bundle] : undefined;
   if (existsSync(argv[argv.length - 1])) return argv;
-  const dist = join(projectRoot(), 'dist', 'sriov-lab-cni.mjs');
-  return existsSync(dist) ? [process.execPath, dist] : undefined;
+  return existsSync(bundle) ? [process.execPath, bundle] : undefined;
 }
 
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;

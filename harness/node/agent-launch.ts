@@ -35,7 +35,9 @@ export function freePort(): Promise<number> {
 /** /opt/cni/bin entries of a node: the bundled CNI as its bundle under both type names, or the user's CNI */
 function cniPlugins(workDir: string, opts: BackendUpOptions): Record<string, string> {
   const set: Record<string, string> = {};
-  const shim = writeShim(join(workDir, 'sriov-lab-cni'), [NODE, dist('sriov-lab-cni')]);
+  // the CommonJS bundle when built: Node starts it ~7 ms faster than the ES module one, once per CNI call
+  const cjs = join(projectRoot(), 'dist', 'sriov-lab-cni.cjs');
+  const shim = writeShim(join(workDir, 'sriov-lab-cni'), [NODE, existsSync(cjs) ? cjs : dist('sriov-lab-cni')]);
   for (const t of BUNDLED_CNI_TYPES) set[t] = shim;
   if (opts.cni) for (const t of opts.cni.types ?? ['sriov']) set[t] = opts.cni.path;
   return set;

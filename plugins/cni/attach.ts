@@ -4,15 +4,16 @@
 import { accessSync, constants, existsSync } from 'node:fs';
 import type { CniEnv, NetConf, VfSettings } from './config.ts';
 import { Cache, type AttachmentState, type NetdevState } from './cache.ts';
-import { CNI_CODES, CniError, asCniError } from './errors.ts';
-import type { Runner } from './exec.ts';
+import { CNI_CODES, CniError, CommandError, asCniError } from './errors.ts';
+import { sessionFailure, type RunResult, type Runner } from './exec.ts';
 import { execDelegate, findPlugin, delegateSupports } from './ipam.ts';
 import { acquireLock } from './lock.ts';
 import type { Logger } from './log.ts';
-import { configureAddresses, moveIntoPod, netdevStateOf, netnsAlive, parseLinks, returnNetdev, type IpLinkJson } from './netdev.ts';
+import { configureAddresses, moveIntoPod, moveIntoPodLine, netdevStateOf, netnsAlive, parseLinks, returnNetdev, setAddressOnce, type IpLinkJson } from './netdev.ts';
 import { DPDK_DRIVERS, type Sysfs, type VfMode } from './sysfs.ts';
+import { step, step as timingStep } from './timing.ts';
 import type { CniResult } from './version.ts';
-import { applyVfSettings, findVfInfo, restoreVfSettings, originalsFor, settingsToChange, vfMismatches, vfSettingsOf } from './vf.ts';
+import { findVfInfo, restoreVfSettings, originalsFor, settingsToChange, vfMismatches, vfSetArgs, vfSettingsOf } from './vf.ts';
 
 export interface Ctx {
   env: CniEnv;
@@ -45,7 +46,8 @@ interface Target {
 function resolveTarget(ctx: Ctx): Target {
   const { conf, sysfs } = ctx;
   if (conf.mode === 'sriov') {
-    const info = sysfs.describe(conf.pciAddr!, { requireVf: true });
+    // the PF's netdev is looked up by name once `ip` has listed the links (addLocked)
+    const info = sysfs.describe(conf.pciAddr!, { requireVf: true, pfNetdev: 'later' });
     const vfMode = sysfs.vfMode(info);
     return { lockKey: info.pciAddr, pciAddr: info.pciAddr, vfMode, hostName: info.netdevs[0], pf: { netdev: info.vf!.pfNetdev, pciAddr: info.vf!.pfPciAddr, vfIndex: info.vf!.index } };
   }
@@ -103,8 +105,11 @@ function runUndo(ctx: Ctx, undo: Array<{ what: string; fn: () => void }>): void 
 export async function cmdAdd(ctx: Ctx): Promise<CniResult> {
   const { env, cache, log } = ctx;
   if (!netnsAlive(env.netns)) throw new CniError(CNI_CODES.unknownContainer, `CNI_NETNS ${env.netns} is not a network namespace`, 'the sandbox is gone or the path is wrong');
+  step('js');
   let target = resolveTarget(ctx);
+  step('sysfs');
   const lock = await acquireLock(target.lockKey, { timeoutMs: ctx.lockTimeoutMs });
+  step('lock');
   try {
     failpoint(ctx, 'lock');
     let reResolve = false;
@@ -130,13 +135,15 @@ export async function cmdAdd(ctx: Ctx): Promise<CniResult> {
       reResolve = true;
     }
     if (reResolve) target = resolveTarget(ctx);
-    return addLocked(ctx, target);
+    return await addLocked(ctx, target);
   } finally {
+    step('js');
     await lock.release();
+    step('unlock');
   }
 }
 
-function addLocked(ctx: Ctx, target: Target): CniResult {
+async function addLocked(ctx: Ctx, target: Target): Promise<CniResult> {
   const { env, conf, runner, cache } = ctx;
   const undo: Array<{ what: string; fn: () => void }> = [];
   const state: AttachmentState = {
@@ -155,36 +162,84 @@ function addLocked(ctx: Ctx, target: Target): CniResult {
   };
   try {
     let links: IpLinkJson[] = [];
-    if (conf.mode === 'sriov' || target.vfMode === 'kernel') {
-      // one listing gives the PF's VF table and the VF netdev's name, MAC, MTU, altnames
-      links = parseLinks(runner.ip(conf.mode === 'sriov' ? ['-j', 'link', 'show'] : ['-j', 'link', 'show', 'dev', target.hostName!]).stdout);
-    }
-    if (target.pf) {
-      const pf = target.pf;
-      const pfLink = links.find((l) => l.ifname === pf.netdev);
-      if (!pfLink) throw new CniError(CNI_CODES.failed, `PF netdev ${pf.netdev} not found in this network namespace`);
-      const current = vfSettingsOf(findVfInfo(pfLink.vfinfo_list, pf.netdev, pf.vfIndex));
-      const wanted = wantedVf(conf);
-      const change = settingsToChange(wanted, current);
-      state.appliedVf = wanted;
-      state.originalVf = originalsFor(change, current);
-      // the undo is registered first: a refused setting can leave the ones before it applied (the kernel applies
-      // the attributes of one `vf N …` command in order and stops at the first error)
-      const original = state.originalVf;
-      undo.push({ what: `VF ${pf.vfIndex} settings on ${pf.netdev}`, fn: () => restoreVfSettings(runner, pf.netdev, pf.vfIndex, original) });
-      applyVfSettings(runner, pf.netdev, pf.vfIndex, change);
-    }
-    failpoint(ctx, 'vf-config');
+    // sriov: one ip for the listing, the VF settings and the move (what to set depends on what it listed)
+    const session = conf.mode === 'sriov' ? runner.ipSession() : undefined;
+    let sessionEnded = false;
+    try {
+      if (session) {
+        // one listing gives the PF's VF table and the VF netdev's name, MAC, MTU, altnames
+        session.send(['link show']);
+        try {
+          links = parseLinks(await session.readLine());
+        } catch (e) {
+          if (!(e instanceof CommandError)) throw e;
+          sessionEnded = true;
+          const r = await session.end();
+          throw new CommandError(['ip', '-j', 'link', 'show'], r.exitCode, sessionFailure(r)?.stderr ?? r.stderr, r.durationMs, r.stdout);
+        }
+      } else if (target.vfMode === 'kernel') {
+        links = parseLinks(runner.ip(['-j', 'link', 'show', 'dev', target.hostName!]).stdout);
+      }
+      // the commands for the session after the listing, each with the error it would have raised on its own
+      const commands: Array<{ line: string; error: (r: RunResult, stderr: string) => CommandError }> = [];
+      if (target.pf) {
+        if (!target.pf.netdev) {
+          const withVfs = links.filter((l) => l.vfinfo_list !== undefined).map((l) => l.ifname);
+          target.pf.netdev = ctx.sysfs.pfNetdev(target.pf.pciAddr, target.pciAddr!, withVfs);
+        }
+        const pf = target.pf;
+        const pfLink = links.find((l) => l.ifname === pf.netdev);
+        if (!pfLink) throw new CniError(CNI_CODES.failed, `PF netdev ${pf.netdev} not found in this network namespace`);
+        const current = vfSettingsOf(findVfInfo(pfLink.vfinfo_list, pf.netdev, pf.vfIndex));
+        const wanted = wantedVf(conf);
+        const change = settingsToChange(wanted, current);
+        state.appliedVf = wanted;
+        state.originalVf = originalsFor(change, current);
+        // the undo is registered first: a refused setting can leave the ones before it applied (the kernel applies
+        // the attributes of one `vf N …` command in order and stops at the first error)
+        const original = state.originalVf;
+        undo.push({ what: `VF ${pf.vfIndex} settings on ${pf.netdev}`, fn: () => restoreVfSettings(runner, pf.netdev, pf.vfIndex, original) });
+        if (Object.keys(change).length) {
+          const args = ['link', 'set', 'dev', pf.netdev, ...vfSetArgs(pf.vfIndex, change)];
+          commands.push({ line: args.join(' '), error: (r, stderr) => new CommandError(['ip', ...args], r.exitCode, stderr, r.durationMs) });
+        }
+      }
+      // the move joins the session unless ADD is to fail between the two (SRIOV_LAB_CNI_FAIL_AT=vf-config)
+      const link = target.vfMode === 'kernel' ? links.find((l) => l.ifname === target.hostName) : undefined;
+      const moveLine = link ? moveIntoPodLine({ hostName: link.ifname, netns: env.netns, ifname: env.ifname, mtu: conf.mtu }) : undefined;
+      const moveInSession = !!session && !!moveLine && !ctx.failAt.has('vf-config');
+      if (moveInSession) {
+        // as runner.ipBatch([moveLine]) reports it
+        commands.push({ line: moveLine!, error: (r, stderr) => new CommandError(['ip', '-batch', '-'], r.exitCode, `${stderr}Command failed -:1\n`, r.durationMs) });
+      }
+      if (session) {
+        session.send(commands.map((c) => c.line));
+        sessionEnded = true;
+        const r = await session.end();
+        if (r.exitCode !== 0) {
+          const f = sessionFailure(r);
+          // the session's first command is the listing
+          const c = f ? commands[f.index - 1] : undefined;
+          throw c ? c.error(r, f!.stderr) : new CommandError(session.argv, r.exitCode, r.stderr, r.durationMs, r.stdout);
+        }
+      } else if (commands.length) {
+        throw new CniError(CNI_CODES.failed, 'internal error', 'VF settings without an ip session');
+      }
+      failpoint(ctx, 'vf-config');
 
-    if (target.vfMode === 'kernel') {
-      const link = links.find((l) => l.ifname === target.hostName);
-      if (!link) throw new CniError(CNI_CODES.failed, `netdev ${target.hostName} not found in this network namespace`);
-      const original: NetdevState = netdevStateOf(link);
-      state.originalNetdev = original;
-      state.podMac = conf.mac ?? original.mac;
-      state.podMtu = conf.mtu ?? original.mtu;
-      moveIntoPod(runner, { hostName: original.name, netns: env.netns, ifname: env.ifname, mac: conf.mac, mtu: conf.mtu });
-      undo.push({ what: `netdev ${original.name} back from the pod`, fn: () => void returnNetdev(runner, ctx.sysfs, ctx.log, { pciAddr: target.pciAddr, original, ifname: env.ifname, netns: env.netns }) });
+      if (target.vfMode === 'kernel') {
+        if (!link) throw new CniError(CNI_CODES.failed, `netdev ${target.hostName} not found in this network namespace`);
+        const original: NetdevState = netdevStateOf(link);
+        state.originalNetdev = original;
+        state.podMac = conf.mac ?? original.mac;
+        state.podMtu = conf.mtu ?? original.mtu;
+        if (moveInSession) {
+          if (conf.mac) setAddressOnce(runner, env.ifname, conf.mac, env.netns);
+        } else moveIntoPod(runner, { hostName: original.name, netns: env.netns, ifname: env.ifname, mac: conf.mac, mtu: conf.mtu });
+        undo.push({ what: `netdev ${original.name} back from the pod`, fn: () => void returnNetdev(runner, ctx.sysfs, ctx.log, { pciAddr: target.pciAddr, original, ifname: env.ifname, netns: env.netns }) });
+      }
+    } finally {
+      if (session && !sessionEnded) await session.end();
     }
     failpoint(ctx, 'netns-move');
 
@@ -199,8 +254,10 @@ function addLocked(ctx: Ctx, target: Target): CniResult {
     if (target.vfMode === 'kernel') configureAddresses(runner, env.netns, env.ifname, ips, ipam.routes ?? []);
     failpoint(ctx, 'ip-config');
 
+    step('js');
     cache.write(state);
     cache.writeMarker(target.lockKey, { containerId: env.containerId, ifname: env.ifname, netns: env.netns });
+    step('cache');
     undo.push({
       what: 'cache entry',
       fn: () => {
@@ -230,6 +287,9 @@ function addLocked(ctx: Ctx, target: Target): CniResult {
 
 function isVfStillThere(ctx: Ctx, s: AttachmentState): string | undefined {
   if (!s.pf || !s.pciAddr) return undefined;
+  // the PF still has this VF as virtfn<index> and the netdev ADD applied the settings through: two lookups,
+  // where describe() lists the VF's and the PF's netdevs
+  if (ctx.sysfs.virtfn(s.pf.pciAddr, s.pf.vfIndex) === s.pciAddr && ctx.sysfs.hasNetdev(s.pf.pciAddr, s.pf.netdev)) return s.pf.netdev;
   if (!ctx.sysfs.exists(s.pciAddr) || !ctx.sysfs.exists(s.pf.pciAddr)) return undefined;
   try {
     const info = ctx.sysfs.describe(s.pciAddr, { requireVf: true });
@@ -266,7 +326,9 @@ export function teardown(ctx: Ctx, s: AttachmentState, opts: { netns?: string; i
   }
   if (!takenOver && s.pf && s.originalVf && Object.keys(s.originalVf).length) {
     step('restore VF settings', () => {
+      timingStep('js');
       const pfNetdev = isVfStillThere(ctx, s);
+      timingStep('sysfs');
       if (!pfNetdev) {
         log.warn(`VF ${s.pciAddr} (VF ${s.pf!.vfIndex} of ${s.pf!.pciAddr}) no longer exists (sriov_numvfs changed or the node rebooted): nothing to restore`);
         return;
@@ -297,6 +359,7 @@ export function teardown(ctx: Ctx, s: AttachmentState, opts: { netns?: string; i
 
 export async function cmdDel(ctx: Ctx): Promise<void> {
   const { env, conf, cache, log, runner } = ctx;
+  step('js');
   const s = cache.read(env.containerId, env.ifname);
   if (!s) {
     // nothing of ours to undo (never added, already deleted, or ADD rolled back); the IPAM lease is released
@@ -311,11 +374,15 @@ export async function cmdDel(ctx: Ctx): Promise<void> {
     }
     return;
   }
+  step('cache');
   const lock = await acquireLock(lockKeyOf(s), { timeoutMs: ctx.lockTimeoutMs });
+  step('lock');
   try {
     teardown(ctx, s, { netns: env.netns || undefined, ipamConfig: conf.ipam ? conf.raw : s.config, ipamEnv: conf.ipam ? runner.env : undefined });
   } finally {
+    step('js');
     await lock.release();
+    step('unlock');
   }
 }
 

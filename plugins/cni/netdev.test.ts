@@ -39,24 +39,26 @@ t.test('returnNetdev: moved, renamed and brought up in one request; MAC restored
   t.equal(returnNetdev(r, sysfs, new Logger(), args), 'returned');
   t.same(r.calls, [
     `nsenter --net=/proc/self/ns/net -- ip -batch - <<< link set dev net1 netns /proc/${process.pid}/ns/net name eth1 mtu 1500 up`,
-    'ip -j link show dev eth1',
-  ], 'one ip request moves it and brings it up; the MAC already matches; no later "link set up"');
+    'ip link set dev eth1 address 52:54:00:12:34:56',
+  ], 'one ip request moves it and brings it up, one sets the MAC (setting the MAC it has changes nothing); no later "link set up"');
 
   r = new RecordingRunner((cmd) => (cmd.includes('-j link show') ? link('02:aa:00:00:00:01', true) : ok()));
   returnNetdev(r, sysfs, new Logger(), args);
-  t.same(r.calls.slice(1), ['ip -j link show dev eth1', 'ip link set dev eth1 address 52:54:00:12:34:56'], 'a MAC the pod changed is set back while up');
+  t.same(r.calls.slice(1), ['ip link set dev eth1 address 52:54:00:12:34:56'], 'a MAC the pod changed is set back while up');
 
-  let busy = true;
+  // refused while up: the one-call attempt, then setAddress (look, set), then down, MAC, up
+  let busy = 2;
   r = new RecordingRunner((cmd) => {
     if (cmd.includes('-j link show')) return link('02:aa:00:00:00:01', !cmd.includes('after-down'));
-    if (cmd.endsWith('address 52:54:00:12:34:56') && busy) {
-      busy = false;
+    if (cmd.endsWith('address 52:54:00:12:34:56') && busy > 0) {
+      busy--;
       return new CommandError(cmd.split(' '), 2, 'RTNETLINK answers: Device or resource busy\n', 1);
     }
     return ok();
   });
   returnNetdev(r, sysfs, new Logger(), args);
   t.same(r.calls.slice(1), [
+    'ip link set dev eth1 address 52:54:00:12:34:56',
     'ip -j link show dev eth1',
     'ip link set dev eth1 address 52:54:00:12:34:56',
     'ip link set dev eth1 down',

@@ -68,12 +68,17 @@ export interface MoveIn {
   mtu?: number;
 }
 
-export function moveIntoPod(runner: Runner, m: MoveIn): void {
+/** The `ip` command that moves a netdev into the pod, renamed, with its MTU, up. */
+export function moveIntoPodLine(m: Omit<MoveIn, 'mac'>): string {
   const opts = [`name ${m.ifname}`];
   if (m.mtu) opts.push(`mtu ${m.mtu}`);
+  return `link set dev ${m.hostName} netns ${m.netns} ${opts.join(' ')} up`;
+}
+
+export function moveIntoPod(runner: Runner, m: MoveIn): void {
   // the MAC after the move and up: a VF whose MAC its PF just set takes that MAC when it opens (see setAddress)
-  runner.ipBatch([`link set dev ${m.hostName} netns ${m.netns} ${opts.join(' ')} up`]);
-  if (m.mac) setAddress(runner, m.ifname, m.mac, m.netns);
+  runner.ipBatch([moveIntoPodLine(m)]);
+  if (m.mac) setAddressOnce(runner, m.ifname, m.mac, m.netns);
 }
 
 function sleepMs(ms: number): void {
@@ -109,6 +114,19 @@ export function setAddress(runner: Runner, dev: string, mac: string, netns?: str
   }
 }
 
+/**
+ * setAddress in one `ip` call when the driver takes the MAC (setting the MAC a netdev already has changes nothing),
+ * and setAddress itself, which looks first, when it refuses.
+ */
+export function setAddressOnce(runner: Runner, dev: string, mac: string, netns?: string): void {
+  try {
+    runner.ip(['link', 'set', 'dev', dev, 'address', mac], { netns });
+  } catch (e) {
+    if (!(e instanceof CommandError)) throw e;
+    setAddress(runner, dev, mac, netns);
+  }
+}
+
 /** Adds the IPAM addresses and routes to the pod interface. */
 export function configureAddresses(runner: Runner, netns: string, ifname: string, ips: Array<{ address: string }>, routes: Array<{ dst: string; gw?: string }>): void {
   const lines: string[] = [];
@@ -135,12 +153,14 @@ export interface ReturnArgs {
  */
 export function returnNetdev(runner: Runner, sysfs: Sysfs, log: Logger, a: ReturnArgs): ReturnOutcome {
   const o = a.original;
-  const here = findHere(sysfs, a);
-  if (here) {
-    fixHere(runner, here, o);
-    return 'already-home';
-  }
+  // normally the netdev is in the pod: with the pod's netns alive the move is tried first and this namespace is
+  // looked at only when the netdev is not there (a listing of a device's netdevs is the dearest sysfs read)
   if (!netnsAlive(a.netns)) {
+    const here = findHere(sysfs, a);
+    if (here) {
+      fixHere(runner, here, o);
+      return 'already-home';
+    }
     log.warn(`${a.pciAddr ?? o.name}: not in this namespace and the pod netns ${a.netns ?? '(none)'} is gone; nothing to move back`);
     return 'gone';
   }
@@ -174,7 +194,7 @@ export function returnNetdev(runner: Runner, sysfs: Sysfs, log: Logger, a: Retur
     }
   }
   try {
-    setAddress(runner, o.name, o.mac);
+    setAddressOnce(runner, o.name, o.mac);
   } catch (e) {
     // a driver that cannot change its MAC while up: down, MAC, up
     if (!o.up || !(e instanceof CommandError) || !/Device or resource busy/.test(e.stderr)) throw e;

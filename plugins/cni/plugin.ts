@@ -6,6 +6,7 @@ import { CNI_CODES, CniError, asCniError } from './errors.ts';
 import { Runner } from './exec.ts';
 import { Logger } from './log.ts';
 import { Sysfs } from './sysfs.ts';
+import { step } from './timing.ts';
 import { cmdAdd, cmdCheck, cmdDel, cmdGc, cmdStatus, type Ctx } from './attach.ts';
 import { convertResult, LATEST_VERSION, SUPPORTED_VERSIONS, isSupportedVersion, type CniResult } from './version.ts';
 
@@ -68,6 +69,7 @@ export async function runPlugin(io: PluginIo): Promise<PluginOutput> {
     }
     const conf = parseNetConf(io.stdin, env);
     version = conf.cniVersion;
+    step('parse');
     log.configure(conf.logLevel, conf.logFile);
     log.prefix = `${env.command} ${env.containerId || '-'}/${env.ifname || '-'}`;
     const paths = pathsFromEnv(io.env);

@@ -3,6 +3,7 @@
 // the single executable's script is CommonJS.
 import { readFileSync } from 'node:fs';
 import { runPlugin } from './plugin.ts';
+import { startTiming, step, timingLine } from './timing.ts';
 
 function readStdin(): string {
   try {
@@ -15,8 +16,15 @@ function readStdin(): string {
 }
 
 export function runCni(): void {
-  runPlugin({ env: process.env, stdin: readStdin() }).then(
-    (out) => process.stdout.write(out.stdout, () => process.exit(out.exitCode)),
+  startTiming();
+  const stdin = readStdin();
+  step('stdin');
+  runPlugin({ env: process.env, stdin }).then(
+    (out) => {
+      const t = timingLine();
+      if (t) process.stderr.write(t);
+      process.stdout.write(out.stdout, () => process.exit(out.exitCode));
+    },
     (e: unknown) => {
       process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
       process.exit(1);

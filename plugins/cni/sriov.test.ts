@@ -3,6 +3,7 @@
 import t from 'tap';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ControlClient } from '../../sim/kernel/control-client.ts';
 import { ADD_STEPS } from './attach.ts';
 import { missingCaps, missingCniPlugins, startTestNode, type TestNode } from './test-node.ts';
 
@@ -219,6 +220,14 @@ t.test('sriov mode in a simulated node', { skip }, async (t) => {
       t.strictSame(await snapshot(tn, 2, 'sriov-net'), before, `failure after "${step}": nothing left behind`);
       t.strictSame((await tn.ipJson<Link[]>(['link', 'show'], pod)).map((l) => l.ifname), ['lo'], `failure after "${step}": pod empty`);
     }
+
+    // a setting the PF refuses, in the one ip of ADD (listing, VF settings, move): reported as that command alone
+    const ctl = new ControlClient(tn.node.hostPath('/run/sriov-lab/ctl.sock'));
+    await ctl.request({ op: 'fault.failVfSet', pf: 'ens1f0', attr: 'trust', errno: 'EOPNOTSUPP', count: 1 });
+    ctl.close();
+    r = await tn.cni({ command: 'ADD', netns: pod, config: c, containerId: 'refused' });
+    t.match(r.json, { code: 103, msg: /^command failed: ip link set dev ens1f0 vf 2 mac 02:aa:00:00:00:01 vlan 100 qos 3 spoofchk off trust on state enable min_tx_rate 10 max_tx_rate 100$/, details: 'RTNETLINK answers: Operation not supported' }, 'a refused VF setting names its command and the kernel\'s answer');
+    t.strictSame(await snapshot(tn, 2, 'sriov-net'), before, 'refused VF setting: the ones applied before it put back, nothing moved');
     tn.delPod(pod);
     tn.delPod(podOther);
   });

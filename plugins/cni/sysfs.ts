@@ -57,8 +57,12 @@ export class Sysfs {
     return l ? basename(l) : undefined;
   }
 
-  /** Throws a CNI error naming the device when it is not there. */
-  describe(pciAddr: string, opts: { requireVf: boolean }): PciInfo {
+  /**
+   * Throws a CNI error naming the device when it is not there. With `pfNetdev: 'later'` a VF's PF netdev is left
+   * empty for pfNetdev() to find: listing a device's netdevs is the dearest sysfs read (under the simulation's
+   * sysfs it looks at the real links), and the caller may know the names to look up instead.
+   */
+  describe(pciAddr: string, opts: { requireVf: boolean; pfNetdev?: 'list' | 'later' }): PciInfo {
     const dev = this.devicePath(pciAddr);
     if (!existsSync(dev)) {
       throw new CniError(CNI_CODES.failed, `PCI device ${pciAddr} not found`, `${dev} does not exist: check the deviceID (was sriov_numvfs reset, e.g. by a reboot?)`);
@@ -80,12 +84,33 @@ export class Sysfs {
       }
     }
     if (index < 0) throw new CniError(CNI_CODES.failed, `cannot find the VF index of ${pciAddr}`, `no ${pfDir}/virtfnN links to it`);
+    info.vf = { pfPciAddr, pfNetdev: opts.pfNetdev === 'later' ? '' : this.pfNetdev(pfPciAddr, pciAddr, []), index };
+    return info;
+  }
+
+  /**
+   * The netdev of a VF's PF: the first of `candidates` (by name) that is one of the PF's netdevs, looked up by
+   * name; else the first of the PF's netdevs, listed.
+   */
+  pfNetdev(pfPciAddr: string, vfPciAddr: string, candidates: readonly string[]): string {
+    for (const c of [...candidates].sort()) if (this.hasNetdev(pfPciAddr, c)) return c;
+    const pfDir = this.devicePath(pfPciAddr);
     const pfNetdevs = tryReaddir(join(pfDir, 'net'));
     if (pfNetdevs.length === 0) {
-      throw new CniError(CNI_CODES.failed, `the PF ${pfPciAddr} of VF ${pciAddr} has no netdev`, `${pfDir}/net is empty: VF settings are applied through the PF's netdev, bind the PF to its kernel driver`);
+      throw new CniError(CNI_CODES.failed, `the PF ${pfPciAddr} of VF ${vfPciAddr} has no netdev`, `${pfDir}/net is empty: VF settings are applied through the PF's netdev, bind the PF to its kernel driver`);
     }
-    info.vf = { pfPciAddr, pfNetdev: pfNetdevs[0], index };
-    return info;
+    return pfNetdevs[0];
+  }
+
+  /** Whether `name` is a netdev of the device (a lookup, no listing). */
+  hasNetdev(pciAddr: string, name: string): boolean {
+    return !name.includes('/') && name !== '' && existsSync(join(this.devicePath(pciAddr), 'net', name));
+  }
+
+  /** The PCI address of VF `index` of a PF (its virtfnN link), if there is one. */
+  virtfn(pfPciAddr: string, index: number): string | undefined {
+    const l = tryReadlink(join(this.devicePath(pfPciAddr), `virtfn${index}`));
+    return l ? basename(l) : undefined;
   }
 
   /** Kernel mode when the VF has a netdev here, DPDK mode when a userspace driver holds it

@@ -59,3 +59,30 @@ t.test('precise routing when the node publishes its PFs and netns', async (t) =>
   }
 });
 
+
+t.test('batches: to the wrapper when the first stdin line (or a line of the file) needs it, stdin intact', async (t) => {
+  const dir = t.testdir({
+    pfs: 'ens1f0\n',
+    'wrapper.sh': 'echo "WRAPPER $* first=$SRIOV_LAB_IP_BATCH_FIRST"; cat\n',
+    'real.sh': '#!/bin/sh\necho "REAL $*"; cat\n',
+    'vf.batch': 'link set dev x up\nlink set dev ens1f0 vf 0 vlan 3\n',
+    'plain.batch': 'link set dev x up\naddress add 10.0.0.1/24 dev x\n',
+  });
+  chmodSync(join(dir, 'real.sh'), 0o755);
+  const nsId = spawnSync('readlink', ['/proc/self/ns/net'], { encoding: 'utf8' }).stdout.trim();
+  writeFileSync(join(dir, 'netns-here'), `${nsId}\n`);
+  const shim = join(dir, 'ip');
+  writeFileSync(shim, ipShimScript({ nodePath: '/bin/sh', wrapperPath: join(dir, 'wrapper.sh'), realIpPath: join(dir, 'real.sh'), pfListPath: join(dir, 'pfs'), nodeNetnsPath: join(dir, 'netns-here') }));
+  chmodSync(shim, 0o755);
+  const run = (args: string, input: string) => spawnSync(shim, args.split(' '), { encoding: 'utf8', input, env: { ...process.env, SRIOV_LAB_REAL_IP: '' } });
+  let r = run('-j -batch -', 'link show\nlink set dev ens1f0 vf 0 trust on\n');
+  t.equal(r.stdout, 'WRAPPER -j -batch - first=link show\nlink set dev ens1f0 vf 0 trust on\n', 'a listing first: the wrapper, handed the line it read');
+  r = run('-b -', 'link set dev ens1f0 vf 1 vlan 5\n');
+  t.equal(r.stdout, 'WRAPPER -b - first=link set dev ens1f0 vf 1 vlan 5\n', '"-b" is -batch');
+  r = run('-batch -', 'link set dev x netns /run/netns/p name net1 up\naddress add 10.0.0.1/24 dev x\n');
+  t.equal(r.stdout, 'REAL -batch -\nlink set dev x netns /run/netns/p name net1 up\naddress add 10.0.0.1/24 dev x\n', 'else the real ip, with the line read put back');
+  r = run('-br link show', '');
+  t.equal(r.stdout, 'WRAPPER -br link show first=\n', '"-br" is -brief, no batch');
+  t.equal(run(`-batch ${join(dir, 'vf.batch')}`, '').stdout, `WRAPPER -batch ${join(dir, 'vf.batch')} first=\n`, 'a file with a VF line: the wrapper');
+  t.equal(run(`-force -batch ${join(dir, 'plain.batch')}`, '').stdout, `REAL -force -batch ${join(dir, 'plain.batch')}\n`, 'a file without: the real ip');
+});

@@ -2,7 +2,8 @@
 // sends `ip … link …` and `ip … address …` to the Node wrapper (dist/ip-wrapper.mjs) and everything else straight
 // to the real iproute2, so `ip route`, `ip netns exec` and friends do not pay Node's ~0.1 s start-up.
 // The wrapper itself decides precisely (it passes through whatever it does not simulate); the shim only has to
-// never send a VF command or a link/address listing past it.
+// never send a VF command or a link/address listing past it. A batch (`ip -batch FILE|-`) goes to the wrapper when
+// a line of the file, or the first line read from stdin, would.
 
 export interface IpShimOptions {
   /** absolute path of the node binary */
@@ -35,41 +36,78 @@ export SRIOV_LAB_REAL_IP
 pfs=${shQuote(opts.pfListPath ?? '')}
 nodens=${shQuote(opts.nodeNetnsPath ?? '')}
 precise=
+pfnames=
 if [ -n "$pfs" ] && [ -n "$nodens" ] && [ -r "$pfs" ] && [ -r "$nodens" ]; then
   # PFs never leave the node's netns: in any other netns there is no VF info to add
   [ "$(readlink /proc/self/ns/net)" = "$(cat "$nodens")" ] || { for a in "$@"; do [ "$a" = vf ] && ${wrap}; done; exec "$real" "$@"; }
   precise=1
   pfnames=$(cat "$pfs")
 fi
-skip=
-obj=
-verb=
-named=
-for a in "$@"; do
-  if [ -n "$skip" ]; then skip=; continue; fi
-  if [ -z "$obj" ]; then
+# succeeds when a command (ip's argv, or a line of a batch) needs the wrapper
+wants() {
+  skip=; obj=; verb=; named=
+  for a in "$@"; do
+    if [ -n "$skip" ]; then skip=; continue; fi
+    if [ -z "$obj" ]; then
+      case $a in
+        # global options that take a value (-family, -loops, -rcvbuf); -netns values fall through harmlessly
+        -f|-fa*|--f|--fa*|-l|-lo*|--l|--lo*|-rc*|--rc*) skip=1 ;;
+        -*) ;;
+        l|li|lin|link|a|ad|add|addr|addre|addres|address) obj=$a; [ -n "$precise" ] || return 0 ;;
+        *) return 1 ;;
+      esac
+      continue
+    fi
+    [ "$a" = vf ] && return 0
+    for p in $pfnames; do [ "$a" = "$p" ] && return 0; done
+    if [ -z "$verb" ]; then verb=$a; continue; fi
     case $a in
-      # global options that take a value (-family, -loops, -rcvbuf); -netns and -batch values fall through harmlessly
-      -f|-fa*|--f|--fa*|-l|-lo*|--l|--lo*|-rc*|--rc*) skip=1 ;;
-      -*) ;;
-      l|li|lin|link|a|ad|add|addr|addre|addres|address) obj=$a; [ -n "$precise" ] || ${wrap} ;;
-      *) exec "$real" "$@" ;;
+      up|type|master|nomaster|group|vrf|scope|label|to|permanent|dynamic|primary|secondary|tentative|deprecated|dadfailed|temporary) ;;
+      *) named=1 ;;
     esac
-    continue
-  fi
-  [ "$a" = vf ] && ${wrap}
-  for p in $pfnames; do [ "$a" = "$p" ] && ${wrap}; done
-  if [ -z "$verb" ]; then verb=$a; continue; fi
+  done
+  [ -n "$obj" ] || return 1
+  case $verb in
+    ''|s|sh|sho|show|l|li|lis|list|ls|lst) [ -n "$named" ] || return 0 ;;
+    -*) return 0 ;;
+  esac
+  return 1
+}
+# -batch FILE among the global options ("-b" is -batch, "-br" -brief): batch=FILE
+batch=
+skip=
+for a in "$@"; do
+  if [ -n "$skip" ]; then [ "$skip" = b ] && batch=$a; skip=; [ -n "$batch" ] && break; continue; fi
   case $a in
-    up|type|master|nomaster|group|vrf|scope|label|to|permanent|dynamic|primary|secondary|tentative|deprecated|dadfailed|temporary) ;;
-    *) named=1 ;;
+    -b|-ba|-bat|-batc|-batch|--b|--ba|--bat|--batc|--batch) skip=b ;;
+    -f|-fa*|--f|--fa*|-l|-lo*|--l|--lo*|-rc*|--rc*|-n|-ne*|--n|--ne*) skip=1 ;;
+    -*) ;;
+    *) break ;;
   esac
 done
-[ -n "$obj" ] || exec "$real" "$@"
-case $verb in
-  ''|s|sh|sho|show|l|li|lis|list|ls|lst) [ -n "$named" ] || ${wrap} ;;
-  -*) ${wrap} ;;
-esac
+if [ -n "$batch" ]; then
+  [ -n "$precise" ] || ${wrap}
+  set -f
+  if [ "$batch" = - ]; then
+    # the wrapper when the first command needs it (it is handed over in SRIOV_LAB_IP_BATCH_FIRST: read from a pipe,
+    # it is gone); the rest streams to whichever runs, so a caller may read each command's output before the next
+    if IFS= read -r first || [ -n "$first" ]; then
+      # shellcheck disable=SC2086
+      if wants $first; then
+        SRIOV_LAB_IP_BATCH_FIRST=$first
+        export SRIOV_LAB_IP_BATCH_FIRST
+        ${wrap}
+      fi
+      { printf '%s\n' "$first"; exec cat; } | "$real" "$@"
+      exit $?
+    fi
+  elif [ -r "$batch" ]; then
+    # shellcheck disable=SC2086
+    while IFS= read -r l || [ -n "$l" ]; do wants $l && ${wrap}; done < "$batch"
+  fi
+  exec "$real" "$@"
+fi
+wants "$@" && ${wrap}
 exec "$real" "$@"
 `;
 }

@@ -202,6 +202,51 @@ t.test('ip wrapper in a namespace', { skip }, async (t) => {
     t.match(w.stdout, /^\d+: ens1f0@if\d+: [\s\S]*link-netns fabric\n[\s\S]* {4}vf 0 /, 'and shows the link with its VFs');
   });
 
+  await t.test('a batch: each line as a single command, as it arrives; the failing line named; -force goes on', async (t) => {
+    /** the wrapper with `args`, fed `first` at once and `rest` once the first output line has come */
+    const batch = (args: string, first: string, rest: string, env: NodeJS.ProcessEnv = {}) =>
+      new Promise<{ lines: string[]; stderr: string; status: number | null; firstOut: string }>((resolve, reject) => {
+        const c = spawn('ip', ['netns', 'exec', ns, process.execPath, bundle, ...args.split(' ')], {
+          env: { ...process.env, SRIOV_LAB_CTL: sock, SRIOV_LAB_REAL_IP: realIp, ...env },
+          stdio: ['pipe', 'pipe', 'pipe'],
+          timeout: 20000,
+        });
+        let out = '';
+        let stderr = '';
+        let firstOut = '';
+        c.stdout.setEncoding('utf8').on('data', (d: string) => {
+          out += d;
+          if (!firstOut && out.includes('\n')) {
+            // the rest only now: the first command's output came before the batch ended
+            firstOut = out.slice(0, out.indexOf('\n'));
+            c.stdin.end(rest);
+          }
+        });
+        c.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+        c.on('error', reject);
+        c.on('close', (status) => resolve({ lines: out.split('\n').filter(Boolean), stderr, status, firstOut }));
+        c.stdin.write(first);
+      });
+    type Link = { ifname: string; vfinfo_list?: Array<{ vf: number; vlan_list?: Array<{ vlan?: number }>; trust?: boolean }> };
+    const vf1 = (line: string) => (JSON.parse(line) as Link[])[0].vfinfo_list?.find((v) => v.vf === 1);
+    let r = await batch('-j -batch -', 'link show dev ens1f0\n', 'link set dev ens1f0 vf 1 vlan 33 trust on\nlink show dev ens1f0\nlink set dev nosuch up\nlink show dev ens1f0\n');
+    t.equal(r.status, 1, 'a failed line fails the batch');
+    t.equal(r.lines.length, 2, 'the line after the failing one is not run');
+    t.same([vf1(r.firstOut)?.vlan_list, vf1(r.firstOut)?.trust], [[{}], false], 'the listing shows the VFs before');
+    t.same([vf1(r.lines[1])?.vlan_list, vf1(r.lines[1])?.trust], [[{ vlan: 33 }], true], 'the VF command changed the model');
+    t.match(r.stderr, /^Cannot find device "nosuch"\nCommand failed -:4\n$/, 'the real ip\'s error, then the line as iproute2 names it');
+    model.failVfSet('ens1f0', 'trust', 'EOPNOTSUPP');
+    r = await batch('-force -j -batch -', 'link show dev lo\n', 'link set dev ens1f0 vf 1 trust off\nlink show dev lo\n');
+    t.equal(r.status, 1);
+    t.equal(r.lines.length, 2, '-force runs the lines after a failing one');
+    t.equal(r.stderr, 'RTNETLINK answers: Operation not supported\nCommand failed -:2\n', 'a refused VF setting is reported as the kernel would');
+    // the shim hands over the first line it read to decide (SRIOV_LAB_IP_BATCH_FIRST)
+    r = await batch('-j -batch -', 'link show dev ens1f0\n', '', { SRIOV_LAB_IP_BATCH_FIRST: 'link set dev ens1f0 vf 2 vlan 7' });
+    t.equal(r.status, 0, r.stderr);
+    t.equal(vf1(r.firstOut) !== undefined, true);
+    t.same((JSON.parse(r.firstOut) as Link[])[0].vfinfo_list?.find((v) => v.vf === 2)?.vlan_list, [{ vlan: 7 }], 'the handed-over line runs first');
+  });
+
   await t.test('without a control socket the real ip answers (this kernel has no SR-IOV)', async (t) => {
     const none = join(dir, 'none.sock');
     const w = await wrap('-d link show ens1f0', none);

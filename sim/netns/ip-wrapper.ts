@@ -4,6 +4,8 @@
 // Every other invocation runs the real iproute2 with the same argv, stdio and exit status.
 // Started once per `ip` call: keep the import graph small (no yaml, no grpc, nothing from harness/).
 import { spawnSync } from 'node:child_process';
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { ControlClient, ControlError } from '../kernel/control-client.ts';
 import type { ErrnoName, PfSummary, VfAttrs } from '../kernel/types.ts';
 import { classifyIpArgv, type IpGlobalOptions } from './ip-argv.ts';
@@ -31,7 +33,18 @@ const STRERROR: Partial<Record<ErrnoName | 'EPROTONOSUPPORT' | 'ELOOP', string>>
 const realIp = process.env.SRIOV_LAB_REAL_IP || '/run/sriov-lab/ip.real';
 const ctlPath = process.env.SRIOV_LAB_CTL || '/run/sriov-lab/ctl.sock';
 
-/** Runs the real ip with our stdio and ends this process the way it ended. */
+/**
+ * How one command ended: thrown by every path of run(), caught by main() (which ends the process the same way) or
+ * by a batch (which goes on to its next line or stops).
+ */
+class Exit {
+  constructor(
+    readonly code: number,
+    readonly signal: NodeJS.Signals | null = null,
+  ) {}
+}
+
+/** Runs the real ip with our stdio and ends this command the way it ended. */
 function execReal(argv: readonly string[]): never {
   const r = spawnSync(realIp, argv, { stdio: 'inherit' });
   exitLike(r.status, r.signal, r.error);
@@ -40,12 +53,9 @@ function execReal(argv: readonly string[]): never {
 function exitLike(status: number | null, signal: NodeJS.Signals | null, error?: Error): never {
   if (error) {
     process.stderr.write(`ip (sriov-lab wrapper): cannot run ${realIp}: ${error.message}\n`);
-    process.exit(127);
+    throw new Exit(127);
   }
-  if (signal) {
-    process.kill(process.pid, signal);
-  }
-  process.exit(status ?? 1);
+  throw new Exit(status ?? 1, signal);
 }
 
 function warn(msg: string): void {
@@ -54,7 +64,7 @@ function warn(msg: string): void {
 
 function rtnetlinkError(errno: string): never {
   process.stderr.write(`RTNETLINK answers: ${STRERROR[errno as ErrnoName] ?? errno}\n`);
-  process.exit(2);
+  throw new Exit(2);
 }
 
 /**
@@ -133,7 +143,7 @@ async function vfSet(argv: readonly string[], globalArgs: string[], setArgs: str
     if (again instanceof IpCliError) {
       client.close();
       process.stderr.write(again.stderr);
-      process.exit(again.exitCode);
+      throw new Exit(again.exitCode);
     }
     cmd = again as VfSetCommand;
   }
@@ -163,10 +173,11 @@ async function vfSet(argv: readonly string[], globalArgs: string[], setArgs: str
   } finally {
     client.close();
   }
-  process.exit(0);
+  throw new Exit(0);
 }
 
-async function main(argv: readonly string[]): Promise<never> {
+/** One ip command: always ends by throwing its Exit. */
+async function run(argv: readonly string[]): Promise<never> {
   const inv = classifyIpArgv(argv);
   switch (inv.kind) {
     case 'vf-set':
@@ -183,7 +194,88 @@ async function main(argv: readonly string[]): Promise<never> {
   }
 }
 
+/** `-batch FILE` (and -force) among the global options, as ip.c reads them; the other global options. */
+function batchOf(argv: readonly string[]): { file: string; force: boolean; globalArgs: string[] } | undefined {
+  const globalArgs: string[] = [];
+  let file: string | undefined;
+  let force = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith('-') || a === '--') return file === undefined ? undefined : { file, force, globalArgs: [...globalArgs, ...argv.slice(i)] };
+    const o = a.startsWith('--') ? a.slice(1) : a;
+    // "-b" is -batch, "-br" -brief; "-f" is -family, "-fo" -force
+    if (o.length >= 2 && '-batch'.startsWith(o)) {
+      if (i + 1 >= argv.length) return undefined;
+      file = argv[++i];
+    } else if (o.length >= 3 && '-force'.startsWith(o)) force = true;
+    else {
+      globalArgs.push(a);
+      // options that take a value (ip.c): -loops, -family, -rcvbuf, -netns
+      if (/^-(l|lo|loo|loop|loops|f|fa|fam|fami|famil|family|rc|rcv|rcvb|rcvbu|rcvbuf|n|ne|net|netn|netns)$/.test(o) && i + 1 < argv.length) globalArgs.push(argv[++i]);
+    }
+  }
+  return file === undefined ? undefined : { file, force, globalArgs };
+}
+
+/** A batch line split as iproute2's makeargs does: blanks separate words, double quotes group, # starts a comment. */
+function splitBatchLine(line: string): string[] {
+  const words: string[] = [];
+  const re = /"([^"]*)"|(#.*$)|(\S+)/g;
+  for (let m = re.exec(line); m; m = re.exec(line)) {
+    if (m[2] !== undefined) break;
+    words.push(m[1] ?? m[3]);
+  }
+  return words;
+}
+
+/**
+ * `ip [OPTIONS] -batch FILE|-`: each line is run as `ip OPTIONS LINE` as it arrives (a caller may read one
+ * command's output before it writes the next), VF commands and listings simulated like single commands; a failing
+ * line is reported as iproute2 reports it ("Command failed FILE:N") and stops the batch unless -force.
+ */
+async function batch(b: { file: string; force: boolean; globalArgs: string[] }): Promise<never> {
+  const first = process.env.SRIOV_LAB_IP_BATCH_FIRST;
+  delete process.env.SRIOV_LAB_IP_BATCH_FIRST;
+  const rl = createInterface({ input: b.file === '-' ? process.stdin : createReadStream(b.file), crlfDelay: Infinity });
+  // the iterator buffers lines from its creation on: made now, no line read while the first one runs is lost
+  const rest = rl[Symbol.asyncIterator]();
+  let failed = false;
+  let n = 0;
+  const lines = async function* (): AsyncGenerator<string> {
+    if (first !== undefined) yield first;
+    for (let r = await rest.next(); !r.done; r = await rest.next()) yield r.value;
+  };
+  for await (const line of lines()) {
+    n++;
+    const words = splitBatchLine(line);
+    if (words.length === 0) continue;
+    let code = 0;
+    try {
+      await run([...b.globalArgs, ...words]);
+    } catch (e) {
+      if (!(e instanceof Exit)) throw e;
+      code = e.signal ? 1 : e.code;
+    }
+    if (code !== 0) {
+      process.stderr.write(`Command failed ${b.file}:${n}\n`);
+      failed = true;
+      if (!b.force) break;
+    }
+  }
+  rl.close();
+  throw new Exit(failed ? 1 : 0);
+}
+
+async function main(argv: readonly string[]): Promise<never> {
+  const b = batchOf(argv);
+  return b ? batch(b) : run(argv);
+}
+
 main(process.argv.slice(2)).catch((e: unknown) => {
+  if (e instanceof Exit) {
+    if (e.signal) process.kill(process.pid, e.signal);
+    process.exit(e.code);
+  }
   warn(`internal error: ${(e as Error).stack ?? String(e)}`);
   process.exit(1);
 });

@@ -11,7 +11,7 @@ import { startSysfsServer, type StartedSysfsServer } from '../kernel/server-proc
 import { entryCommand, projectRoot } from '../paths.ts';
 import { ipShimScript } from '../netns/ip-shim.ts';
 import { ip } from './mirror.ts';
-import { execWith } from './exec.ts';
+import { execWith, type ExecOutcome } from './exec.ts';
 
 export interface NodeOptions {
   /** node name, e.g. "node1" (also the hostname inside the node) */
@@ -362,6 +362,26 @@ umount -l ${NODE_PATHS.realIp} || rc=1
 rm -f "$b" ${NODE_PATHS.realIp} || rc=1
 exit $rc`;
 
+/**
+ * Runs a script in the mount namespace of the container whose init is `pid`, by the container's own sh; withPid: in its
+ * PID namespace too, where its /proc/self is ours (umount reads /proc/self/mountinfo, and fails with ENOENT outside it).
+ */
+export function inContainerMountNs(pid: number, script: string, args: string[] = [], withPid = false): Promise<ExecOutcome> {
+  return execWith((a, o) => spawn(a[0], a.slice(1), o), ['nsenter', '-t', String(pid), '-m', ...(withPid ? ['-p'] : []), '--', 'sh', '-c', script, 'sh', ...args], { timeoutMs: 60_000 });
+}
+
+/** ADOPT_IP_SCRIPT in the container of `pid`: `shim` (a path the container sees) over its ip */
+export async function wrapContainerIp(pid: number, shim: string): Promise<void> {
+  const r = await inContainerMountNs(pid, ADOPT_IP_SCRIPT, [shim]);
+  if (r.exitCode !== 0 || !r.stdout.includes('READY')) throw new Error(`binding the ip wrapper over ip in the container of PID ${pid} failed (exit ${r.exitCode}): ${r.stderr.trim()}`);
+}
+
+/** UNADOPT_IP_SCRIPT in the container of `pid` (in its PID namespace: see inContainerMountNs); what failed is thrown */
+export async function unwrapContainerIp(pid: number): Promise<void> {
+  const r = await inContainerMountNs(pid, UNADOPT_IP_SCRIPT, [], true);
+  if (r.exitCode !== 0) throw new Error(`giving the container of PID ${pid} its ip back: ${r.stderr.trim()}`);
+}
+
 /** undoes ADOPT_SYSFS_SCRIPT: the container's own /sys and /dev/vfio come back */
 export const UNADOPT_SYSFS_SCRIPT = `umount -l /dev/vfio 2>/dev/null; umount -l /sys; umount -l ${HOST_SYSFS_KEPT} && rmdir ${HOST_SYSFS_KEPT}; true`;
 
@@ -379,10 +399,7 @@ export async function adoptContainer(opts: AdoptOptions): Promise<StartedNode> {
   const hostDir = join(opts.share.host, 'sysfs');
   const inContainer = `${opts.share.container.replace(/\/+$/, '')}/sysfs/mnt`;
   const { cleanups, runCleanups } = cleanupStack(opts.name, log);
-  // withPid: also in the container's PID namespace, where its /proc/self is ours (umount reads /proc/self/mountinfo,
-  // and fails with ENOENT outside it)
-  const inMountNs = (script: string, args: string[] = [], withPid = false) =>
-    execWith((a, o) => spawn(a[0], a.slice(1), o), ['nsenter', '-t', String(opts.pid), '-m', ...(withPid ? ['-p'] : []), '--', 'sh', '-c', script, 'sh', ...args], { timeoutMs: 60_000 });
+  const inMountNs = (script: string, args: string[] = []) => inContainerMountNs(opts.pid, script, args);
   try {
     log(`node ${opts.name}: adopting the network namespace of PID ${opts.pid} as ${netns}, fabric ${fabricNetns}`);
     await ip(['-batch', '-'], { stdin: `netns attach ${netns} ${opts.pid}\nnetns add ${fabricNetns}\n` });
@@ -431,13 +448,11 @@ export async function adoptContainer(opts: AdoptOptions): Promise<StartedNode> {
         ipShimScript({ nodePath: inShare('node'), wrapperPath: inShare('ip-wrapper.mjs'), realIpPath: NODE_PATHS.realIp, pfListPath: inShare('pfs'), nodeNetnsPath: inShare('netns-id'), controlSocketPath: inShare('ctl.sock') }),
       );
       chmodSync(files[0], 0o755);
-      const w = await inMountNs(ADOPT_IP_SCRIPT, [inShare('ip')]);
+      // undone even when the binding failed half-way
       cleanups.push(async () => {
-        if (!existsSync(`/proc/${opts.pid}/ns/mnt`)) return;
-        const u = await inMountNs(UNADOPT_IP_SCRIPT, [], true);
-        if (u.exitCode !== 0) log(`node ${opts.name}: giving the container its ip back: ${u.stderr.trim()}`);
+        if (existsSync(`/proc/${opts.pid}/ns/mnt`)) await unwrapContainerIp(opts.pid);
       });
-      if (w.exitCode !== 0 || !w.stdout.includes('READY')) throw new NodeError(opts.name, `binding the ip wrapper over ip in the container of PID ${opts.pid} failed (exit ${w.exitCode})`, w.stderr);
+      await wrapContainerIp(opts.pid, inShare('ip'));
     }
     const pid = String(opts.pid);
     log(`node ${opts.name}: adopted PID ${opts.pid} (sysfs ${sysfs.mountDir}, in the container ${inContainer}${opts.ipWrapper !== false ? `; ip: the sim's wrapper` : ''})`);

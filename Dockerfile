@@ -18,7 +18,6 @@ COPY api/pluginregistration/v1/api.proto api/pluginregistration/v1/
 RUN ["node", "dist/sriov-lab-image-stage.mjs", "runtime", "/out/device-plugin"]
 RUN ["node", "dist/sriov-lab-image-stage.mjs", "libs", "/out/cni"]
 RUN ["node", "dist/sriov-lab-image-stage.mjs", "sea", "dist/sriov-lab-cni-sea.cjs", "/out/cni/usr/lib/sriov-lab/sriov"]
-RUN ["node", "dist/sriov-lab-image-stage.mjs", "agent", "/out/node-agent"]
 
 # The device plugin: node, its libraries and the bundle with the two .proto files it loads. It runs as root: it
 # creates its sockets in the kubelet's root-owned /var/lib/kubelet/device-plugins and must connect to kubelet.sock,
@@ -43,7 +42,11 @@ CMD ["--dest", "/host/opt/cni/bin"]
 # starts `node /opt/sriov-lab/sriov-lab-node-agent.mjs --stdio --host-ns` in it through exec, which runs the node's
 # commands with nsenter in the node's namespaces (the pod is privileged, hostPID). The kind backend does not use it:
 # it enters its node containers with docker exec.
+# (a stage of its own, so that a plugin image's build does not need the base's nsenter and sleep)
+FROM build AS agent-build
+RUN ["node", "dist/sriov-lab-image-stage.mjs", "agent", "/out/node-agent"]
+
 FROM scratch AS node-agent
-COPY --from=build /out/node-agent/ /
-COPY --from=build /build/dist/sriov-lab-node-agent.mjs /opt/sriov-lab/
+COPY --from=agent-build /out/node-agent/ /
+COPY --from=agent-build /build/dist/sriov-lab-node-agent.mjs /opt/sriov-lab/
 ENV PATH=/usr/local/bin:/usr/bin

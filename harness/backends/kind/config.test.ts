@@ -5,7 +5,7 @@ import t from 'tap';
 import { join } from 'node:path';
 import { projectRoot } from '../../../sim/paths.ts';
 import type { KubeObject } from '../../backend.ts';
-import { SYS_VOLUME, neverPullOwnImages, ownImages, pluginObjects } from './config.ts';
+import { SYS_VOLUME, multusChrootDir, neverPullOwnImages, ownImages, pluginObjects } from './config.ts';
 
 interface Container {
   name: string;
@@ -64,4 +64,11 @@ t.test('neverPullOwnImages: only sriov-lab’s repositories, whatever the tag or
   t.equal(policy('docker.io/sriov-lab/device-plugin:latest'), 'Never');
   t.equal(policy('ghcr.io/k8snetworkplumbingwg/sriov-cni:latest'), 'Always');
   t.same(ownImages([ds('sriov-lab/cni:v2')]), [{ image: 'sriov-lab/cni:v2', target: 'cni' }]);
+});
+
+t.test('multusChrootDir: the thick daemon runs delegates chrooted into the node’s root', async (t) => {
+  const cm = (json: string): KubeObject => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'multus-daemon-config' }, data: { 'daemon-config.json': json } }) as KubeObject;
+  t.equal(multusChrootDir([cm('{"chrootDir": "/hostroot", "cniVersion": "0.3.1"}')]), '/hostroot', 'as the thick manifest configures it');
+  t.equal(multusChrootDir([cm('{"cniVersion": "0.3.1"}')]), undefined, 'none: delegates run in the Multus container');
+  t.equal(multusChrootDir([cm('not json')]), undefined);
 });

@@ -42,6 +42,24 @@ export function kindConfig(topology: Topology, shareRoot: string): string {
   return `# written by sriov-lab for topology ${topology.name ?? '(unnamed)'}\n${stringify(config)}`;
 }
 
+/**
+ * The thick Multus daemon's chrootDir (its ConfigMap's daemon-config.json): where it runs delegate CNIs chrooted, the
+ * node's root mounted into its pod — so a delegate sees the node's files, the sim's ip wrapper included.
+ */
+export function multusChrootDir(objects: KubeObject[]): string | undefined {
+  for (const o of objects) {
+    const json = o.kind === 'ConfigMap' ? (o as KubeObject & { data?: Record<string, string> }).data?.['daemon-config.json'] : undefined;
+    if (!json) continue;
+    try {
+      const dir = (JSON.parse(json) as { chrootDir?: unknown }).chrootDir;
+      if (typeof dir === 'string' && dir) return dir;
+    } catch {
+      // not JSON: no chroot the backend can rely on
+    }
+  }
+  return undefined;
+}
+
 /** Parses a multi-document manifest; `where` names it in errors (file, URL), with the document's line. */
 export function parseManifest(text: string, where: string): KubeObject[] {
   const out: KubeObject[] = [];

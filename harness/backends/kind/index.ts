@@ -22,7 +22,7 @@ import { ClusterBackendHandle, type ClusterHandleParts, type ClusterNode } from 
 import { apiCode, apiError, loadKubeConfig, ObjectCaches } from '../cluster/kube.ts';
 import { modelFault, modelSysfsDump } from '../sim.ts';
 import { buildImages, type ImageTarget } from '../../images/build.ts';
-import { MULTUS_MANIFEST_URL, SYS_VOLUME, nodeShare, ownImages, parseManifest, pluginObjects, withNodeSys } from './config.ts';
+import { MULTUS_MANIFEST_URL, SYS_VOLUME, multusChrootDir, nodeShare, ownImages, parseManifest, pluginObjects, withNodeSys } from './config.ts';
 import { KindCluster } from './cluster.ts';
 import { SHARE_IN_NODE } from './share.ts';
 import { KindTools, type KindToolsOptions } from './tools.ts';
@@ -240,7 +240,13 @@ async function upKind(o: KindBackendOptions, opts: BackendUpOptions, built: Map<
         }
       }
     };
-    await install(withNodeSys(parseManifest(await (o.fetchManifest ?? fetchText)(MULTUS_MANIFEST_URL), MULTUS_MANIFEST_URL)), `Multus (${MULTUS_MANIFEST_URL})`);
+    const multus = withNodeSys(parseManifest(await (o.fetchManifest ?? fetchText)(MULTUS_MANIFEST_URL), MULTUS_MANIFEST_URL));
+    if (!multusChrootDir(multus)) {
+      const warning = `kind: the Multus manifest's daemon config has no chrootDir: its delegate CNIs run in its own container, not in the node's root, and do not see the node's ip wrapper (VF settings then fail)`;
+      log(warning);
+      opts.progress?.(warning);
+    }
+    await install(multus, `Multus (${MULTUS_MANIFEST_URL})`);
     await install(plugins, 'the device plugin and CNI DaemonSets');
     for (const ds of installed.filter((x) => x.kind === 'DaemonSet')) {
       for (const spec of opts.topology.nodes) {

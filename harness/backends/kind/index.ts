@@ -2,8 +2,9 @@
 // plugins' DaemonSets — whose node containers hold the simulated hardware. It creates the cluster from the scenario's
 // topology (config.ts: one worker per topology node, registered under its name), or finds one with --reuse NAME,
 // adopts each worker container as a sim node (sim/node/node.ts adoptContainer: the model's FUSE sysfs, served on this
-// host, over the container's /sys; the VF netdevs in its network namespace), installs Multus and the plugins, and
-// then runs the scenario as the cluster backend does (cluster/handle.ts). Node operations: `docker exec` into the
+// host, over the container's /sys; the VF netdevs in its network namespace; the sim's ip wrapper over its ip), installs
+// Multus and the plugins (the bundled ones by default: their images built once per process and loaded into the cluster
+// with kind load docker-image), and then runs the scenario as the cluster backend does (cluster/handle.ts). Node operations: `docker exec` into the
 // node container (kubelet: systemctl there), a reboot is `docker restart`, faults go to the kernel model.
 // What it created is deleted at the end and on Ctrl-C, the cluster too unless --keep.
 import { randomBytes } from 'node:crypto';

@@ -1,7 +1,7 @@
 // The kind backend's kind and docker command lines, against a recorded fake of both tools (fixtures/fake-tool.mjs on
 // PATH as `kind` and `docker`, replaying fixtures/recordings.json and logging each invocation): the exact command
 // lines, in order, for creating a cluster, reusing one, a kubelet restart, a reboot and the cleanup, also after a
-// failure part-way. Real kind cannot run on the build machines (no node image can be pulled); the CI job does.
+// failure part-way; the image build of sriov-lab's images (its docker lines) and their kind load into each cluster. Real kind cannot run on the build machines (no node image can be pulled); the CI job does.
 import t from 'tap';
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

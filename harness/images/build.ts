@@ -2,14 +2,14 @@
 // docker CLI (DOCKER_HOST as the caller sets it). The build context is a temporary directory with only the files the
 // Dockerfile copies (CONTEXT_FILES, the same list as .dockerignore), symlinks resolved. The build stage's base is
 // NODE_IMAGE (node:20-bookworm-slim); when it is neither present nor pullable, or with --local-base, a base made of
-// this machine's node and its libraries is imported instead (`docker import` of a root filesystem tarball).
+// this machine's node, nsenter and sleep (the node-agent image's tools) and their libraries is imported instead (`docker import` of a root filesystem tarball).
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { projectRoot } from '../../sim/paths.ts';
 import { SRIOV_LAB_IMAGES } from '../../sim/cluster/images.ts';
-import { writeRuntimeRootfs } from './rootfs.ts';
+import { AGENT_TOOLS, writePrograms, writeRuntimeRootfs } from './rootfs.ts';
 
 /** the Dockerfile's default NODE_IMAGE (a test checks the Dockerfile says the same) */
 export const DEFAULT_NODE_IMAGE = 'node:20-bookworm-slim';
@@ -22,6 +22,7 @@ export const CONTEXT_FILES = [
   'dist/sriov-lab-image-stage.mjs',
   'dist/sriov-lab-device-plugin.mjs',
   'dist/sriov-lab-cni-sea.cjs',
+  'dist/sriov-lab-node-agent.mjs',
   'api/deviceplugin/v1beta1/api.proto',
   'api/pluginregistration/v1/api.proto',
   'node_modules/postject/package.json',
@@ -107,12 +108,12 @@ async function imageExists(image: string, env?: Record<string, string>): Promise
   return (await docker(['image', 'inspect', '--format', '{{.Id}}', image], { env })).code === 0;
 }
 
-/** the tag of the locally built base: this machine's node version */
+/** the tag of the locally built base: this machine's node version (with the node-agent image's tools) */
 export function localBaseImage(): string {
-  return `sriov-lab/node-base:${process.version.slice(1)}-local`;
+  return `sriov-lab/node-base:${process.version.slice(1)}-tools-local`;
 }
 
-/** Imports a base image of this machine's node binary and the libraries it loads (reused when present). */
+/** Imports a base image of this machine's node binary, nsenter and sleep and the libraries they load (reused when present). */
 export async function buildLocalBase(opts: { env?: Record<string, string>; log?: (l: string) => void } = {}): Promise<string> {
   const log = opts.log ?? (() => undefined);
   const image = localBaseImage();
@@ -122,8 +123,8 @@ export async function buildLocalBase(opts: { env?: Record<string, string>; log?:
   }
   const dir = mkdtempSync(join(tmpdir(), 'sriov-lab-base-'));
   try {
-    const bytes = writeRuntimeRootfs(dir, process.execPath, { executableAt: '/usr/local/bin/node' });
-    log(`importing ${image}: node ${process.version} and its libraries (${(bytes / (1 << 20)).toFixed(1)} MiB)…`);
+    const bytes = writeRuntimeRootfs(dir, process.execPath, { executableAt: '/usr/local/bin/node' }) + writePrograms(dir, AGENT_TOOLS);
+    log(`importing ${image}: node ${process.version}, ${AGENT_TOOLS.join(', ')} and their libraries (${(bytes / (1 << 20)).toFixed(1)} MiB)…`);
     const tar = spawn('tar', ['--numeric-owner', '-C', dir, '-c', '.'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let tarErr = '';
     tar.stderr.setEncoding('utf8').on('data', (c: string) => (tarErr += c));

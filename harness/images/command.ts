@@ -3,18 +3,19 @@ import { parse, UsageError } from '../cli/args.ts';
 import { buildImages, DEFAULT_NODE_IMAGE, IMAGE_TARGETS, type BaseChoice, type ImageTarget } from './build.ts';
 import { SRIOV_LAB_IMAGES } from '../../sim/cluster/images.ts';
 
-export const IMAGE_BUILD_USAGE = `usage: sriov-lab image build [--tag TAG] [--target device-plugin|cni]… [--local-base | --pull-base] [--node-image IMAGE]
+export const IMAGE_BUILD_USAGE = `usage: sriov-lab image build [--tag TAG] [--target device-plugin|cni|node-agent]… [--local-base | --pull-base] [--node-image IMAGE]
 
-Builds the container images of the bundled plugins from the project's Dockerfile with the docker CLI (DOCKER_HOST is
-used as set), after \`npm run build\`:
+Builds the container images of the bundled plugins and of the cluster backend's node agent from the project's
+Dockerfile with the docker CLI (DOCKER_HOST is used as set), after \`npm run build\`:
   ${SRIOV_LAB_IMAGES['device-plugin']}:TAG   the device plugin (node, its libraries and the bundle)
   ${SRIOV_LAB_IMAGES.cni}:TAG             the CNI as a single executable; it installs itself in the host's /opt/cni/bin
+  ${SRIOV_LAB_IMAGES['node-agent']}:TAG      the node agent of --backend cluster (node, the bundle, nsenter, sleep)
 Prints each image's size and build time.
 
-  --tag TAG          the tag of both images (default latest)
+  --tag TAG          the tag of the images (default latest)
   --target T         build only this image (repeatable)
   --node-image IMG   the build stage's base (default ${DEFAULT_NODE_IMAGE})
-  --local-base       do not pull: import a base made of this machine's node and the libraries it loads
+  --local-base       do not pull: import a base made of this machine's node, nsenter, sleep and their libraries
   --pull-base        fail when the base cannot be pulled (default: fall back to --local-base, saying why)
 `;
 

@@ -1,4 +1,4 @@
-// Black-box tests of the two images (Dockerfile) with testcontainers, on a private dockerd (dockerd.ts): built as
+// Black-box tests of the three images (Dockerfile) with testcontainers, on a private dockerd (dockerd.ts): built as
 // `sriov-lab image build` builds them (here the base is imported locally: registry pulls do not work on the build
 // machines), then the device-plugin image registers with the kubelet emulator and allocates through it, and the CNI
 // image installs a single executable in a host directory that runs there without node.
@@ -61,12 +61,12 @@ if (why) {
   process.env.TESTCONTAINERS_HOST_OVERRIDE = 'localhost';
 
   let built: ImageBuildResult | undefined;
-  t.test('image build: both images, the base imported when it cannot be pulled', async (t) => {
+  t.test('image build: the three images, the base imported when it cannot be pulled', async (t) => {
     built = await buildImages({ env: dockerd.env, log: (l) => buildLog.push(l) }).catch((e: Error) => {
       t.comment(buildLog.slice(-40).join('\n'));
       throw e;
     });
-    t.same(built.images.map((i) => i.image), ['sriov-lab/device-plugin:latest', 'sriov-lab/cni:latest']);
+    t.same(built.images.map((i) => i.image), ['sriov-lab/device-plugin:latest', 'sriov-lab/cni:latest', 'sriov-lab/node-agent:latest']);
     const pulled = buildLog.some((l) => l.startsWith('cannot pull '));
     if (built.base.local) t.ok(pulled || buildLog.some((l) => l.includes('local base')), 'the log says why the base is local');
     for (const i of built.images) {
@@ -74,6 +74,15 @@ if (why) {
       t.comment(`${i.image}: ${(i.sizeBytes / 1e6).toFixed(1)} MB, built in ${(i.buildMs / 1000).toFixed(1)} s`);
     }
     t.equal(dockerCli(dockerd.env, 'image', 'inspect', '--format', '{{json .Config.Entrypoint}}', 'sriov-lab/cni:latest'), '["/usr/lib/sriov-lab/sriov","install"]');
+  });
+
+  t.test('node-agent image: the agent bundle on the image’s node, sleep and nsenter', async (t) => {
+    if (!built) return t.fail('the images were not built (the test above says why)');
+    const run = (...argv: string[]) => spawnSync('docker', ['run', '--rm', '--network', 'none', 'sriov-lab/node-agent:latest', ...argv], { env: { ...process.env, ...dockerd.env }, encoding: 'utf8' });
+    const agent = run('/usr/local/bin/node', '/opt/sriov-lab/sriov-lab-node-agent.mjs');
+    t.match(agent.stderr, /usage: sriov-lab-node-agent CONFIG\.json \| --stdio \[--host-ns\]/, 'node runs the bundle (its usage: no arguments)');
+    t.equal(run('sleep', '0').status, 0, 'sleep: the DaemonSet container’s command (sleep infinity)');
+    t.match(run('nsenter', '--version').stdout, /^nsenter from util-linux/, 'nsenter: --host-ns runs the node’s commands with it');
   });
 
   t.test('device-plugin image: registers with the kubelet emulator, allocates, removes its sockets on SIGTERM', async (t) => {

@@ -31,6 +31,42 @@ export function sharedLibraries(executable: string): RuntimeFile[] {
   return files;
 }
 
+/** the programs the node-agent image has beside node (harness/node/node-ops.ts: nsenter; its DaemonSet: sleep) */
+export const AGENT_TOOLS = ['nsenter', 'sleep'] as const;
+
+/** where a program is on PATH (or the usual directories), without a shell: the image build's stage has none */
+export function findProgram(name: string, path = process.env.PATH || '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'): string | undefined {
+  for (const dir of path.split(':').filter(Boolean)) {
+    const f = join(dir, name);
+    try {
+      if (statSync(f).isFile()) return f;
+    } catch {
+      // not in this directory
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Writes each program (found on PATH) at /usr/bin/NAME under `dir`, with the libraries it loads; a program that is not
+ * there fails, naming it. Returns the bytes written.
+ */
+export function writePrograms(dir: string, names: readonly string[]): number {
+  let bytes = 0;
+  for (const name of names) {
+    const exe = findProgram(name);
+    if (!exe) throw new Error(`${name} is not on PATH (${process.env.PATH ?? ''}): the node-agent image needs it`);
+    for (const f of [...sharedLibraries(exe), { path: `/usr/bin/${name}`, source: realpathSync(exe) }]) {
+      const target = join(dir, f.path);
+      mkdirSync(dirname(target), { recursive: true });
+      copyFileSync(f.source, target);
+      chmodSync(target, statSync(f.source).mode & 0o7777);
+      bytes += statSync(target).size;
+    }
+  }
+  return bytes;
+}
+
 export interface RootfsOptions {
   /** copy the executable itself to this absolute path (e.g. /usr/local/bin/node) */
   executableAt?: string;

@@ -19,8 +19,11 @@ export interface ImageEntry {
   repositories: string[];
 }
 
-/** the repositories of this project's own images (Dockerfile; `sriov-lab image build` tags them) */
-export const SRIOV_LAB_IMAGES = { 'device-plugin': 'sriov-lab/device-plugin', cni: 'sriov-lab/cni' } as const;
+/**
+ * the repositories of this project's own images (Dockerfile; `sriov-lab image build` tags them); node-agent is the
+ * cluster backend's agent DaemonSet (harness/backends/cluster/agent.ts), no plugin
+ */
+export const SRIOV_LAB_IMAGES = { 'device-plugin': 'sriov-lab/device-plugin', cni: 'sriov-lab/cni', 'node-agent': 'sriov-lab/node-agent' } as const;
 
 /** The image table (docs/images.md lists the same). */
 export const BUNDLED_IMAGES: readonly ImageEntry[] = [

@@ -27,6 +27,19 @@ t.test('routing of argv between wrapper and real ip', async (t) => {
   t.equal(env.stdout, '', 'SRIOV_LAB_REAL_IP overrides the real ip at run time');
 });
 
+t.test('the control socket of an adopted container: exported unless the caller set one', async (t) => {
+  const dir = t.testdir({});
+  const shim = join(dir, 'ip');
+  // sh stands in for node: the "wrapper" prints the socket the real wrapper would connect to
+  writeFileSync(join(dir, 'show-ctl'), 'echo "$SRIOV_LAB_CTL"\n');
+  writeFileSync(shim, ipShimScript({ nodePath: '/bin/sh', wrapperPath: join(dir, 'show-ctl'), realIpPath: '/bin/echo', controlSocketPath: "/run/sriov-lab/host/ctl'sock" }));
+  chmodSync(shim, 0o755);
+  const env: NodeJS.ProcessEnv = { ...process.env, SRIOV_LAB_REAL_IP: '' };
+  delete env.SRIOV_LAB_CTL;
+  t.equal(spawnSync(shim, ['link', 'show'], { encoding: 'utf8', env }).stdout, "/run/sriov-lab/host/ctl'sock\n", 'the share’s socket');
+  t.equal(spawnSync(shim, ['link', 'show'], { encoding: 'utf8', env: { ...env, SRIOV_LAB_CTL: '/elsewhere.sock' } }).stdout, '/elsewhere.sock\n', 'the caller’s wins');
+});
+
 t.test('precise routing when the node publishes its PFs and netns', async (t) => {
   const dir = t.testdir({ pfs: 'ens1f0\nens2f0\n' });
   const nsId = spawnSync('readlink', ['/proc/self/ns/net'], { encoding: 'utf8' }).stdout.trim();

@@ -20,6 +20,11 @@ export interface IpShimOptions {
    */
   pfListPath?: string;
   nodeNetnsPath?: string;
+  /**
+   * the node's control socket, exported as SRIOV_LAB_CTL unless the caller set it (default: the wrapper's own
+   * default, /run/sriov-lab/ctl.sock; an adopted container has it in its share)
+   */
+  controlSocketPath?: string;
 }
 
 const shQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -33,7 +38,9 @@ real=\${SRIOV_LAB_REAL_IP:-${shQuote(real)}}
 # the wrapper runs the same real ip
 SRIOV_LAB_REAL_IP=$real
 export SRIOV_LAB_REAL_IP
-pfs=${shQuote(opts.pfListPath ?? '')}
+${opts.controlSocketPath ? `SRIOV_LAB_CTL=\${SRIOV_LAB_CTL:-${shQuote(opts.controlSocketPath)}}
+export SRIOV_LAB_CTL
+` : ''}pfs=${shQuote(opts.pfListPath ?? '')}
 nodens=${shQuote(opts.nodeNetnsPath ?? '')}
 precise=
 pfnames=

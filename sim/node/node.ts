@@ -3,16 +3,16 @@
 // /var/lib/cni, /etc/cni, /etc/pcidp and /opt/cni are private to the node. Any program started with node.spawn()
 // sees the node as its machine, unmodified.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ModelOptions } from '../kernel/model.ts';
 import { startSysfsServer, type StartedSysfsServer } from '../kernel/server-process.ts';
 import { entryCommand, projectRoot } from '../paths.ts';
 import { ipShimScript } from '../netns/ip-shim.ts';
 import { ip } from './mirror.ts';
-import { execWith } from './exec.ts';
+import { execWith, type ExecOutcome } from './exec.ts';
 import { phaseStart, timed } from '../phases.ts';
 
 export interface NodeOptions {
@@ -331,6 +331,13 @@ export interface AdoptOptions {
    * where it sees it: the sysfs server mounts the model under it here, so the mount shows up in the container
    */
   share: { host: string; container: string };
+  /**
+   * bind the sim's ip wrapper over the container's `ip` (default true), as a sim node has it: `ip link set PF vf N …`
+   * and the VF listings of `ip link show` go to the kernel model, for every program of the container (a CNI its
+   * Multus runs chrooted into the node's root included). It runs this machine's node and dist/ip-wrapper.mjs, both
+   * put in the share, on the container's own libraries (glibc, libstdc++).
+   */
+  ipWrapper?: boolean;
   log?: (line: string) => void;
 }
 
@@ -367,6 +374,55 @@ mkdir -p /dev/vfio
 mount -o bind "$1/dev/vfio" /dev/vfio
 echo READY`;
 
+/**
+ * The script, run in the container's mount namespace, that binds the ip shim ($1) over the container's iproute2 `ip`
+ * (each of /usr/bin/ip, /usr/sbin/ip, /bin/ip, /sbin/ip that exists, symlinks resolved, once) and keeps the real one
+ * at NODE_PATHS.realIp, where the shim and the wrapper run it; the files it bound over are listed in ip.bound.
+ */
+export const ADOPT_IP_SCRIPT = `set -e
+real=
+for p in /usr/bin/ip /usr/sbin/ip /bin/ip /sbin/ip; do
+  [ -e "$p" ] || continue
+  f=$(readlink -f "$p")
+  case " $real " in *" $f "*) ;; *) real="$real $f" ;; esac
+done
+[ -n "$real" ] || { echo "the container has no ip (iproute2) to wrap" >&2; exit 1; }
+mkdir -p ${dirname(NODE_PATHS.realIp)}
+set -- "$1" $real
+touch ${NODE_PATHS.realIp}
+mount -o bind "$2" ${NODE_PATHS.realIp}
+shim=$1; shift
+: > ${dirname(NODE_PATHS.realIp)}/ip.bound
+for f in "$@"; do mount -o bind "$shim" "$f"; echo "$f" >> ${dirname(NODE_PATHS.realIp)}/ip.bound; done
+echo READY`;
+
+/** undoes ADOPT_IP_SCRIPT: the container's own ip comes back */
+export const UNADOPT_IP_SCRIPT = `b=${dirname(NODE_PATHS.realIp)}/ip.bound; rc=0
+for f in $(cat "$b" 2>/dev/null); do umount -l "$f" || rc=1; done
+umount -l ${NODE_PATHS.realIp} || rc=1
+rm -f "$b" ${NODE_PATHS.realIp} || rc=1
+exit $rc`;
+
+/**
+ * Runs a script in the mount namespace of the container whose init is `pid`, by the container's own sh; withPid: in its
+ * PID namespace too, where its /proc/self is ours (umount reads /proc/self/mountinfo, and fails with ENOENT outside it).
+ */
+export function inContainerMountNs(pid: number, script: string, args: string[] = [], withPid = false): Promise<ExecOutcome> {
+  return execWith((a, o) => spawn(a[0], a.slice(1), o), ['nsenter', '-t', String(pid), '-m', ...(withPid ? ['-p'] : []), '--', 'sh', '-c', script, 'sh', ...args], { timeoutMs: 60_000 });
+}
+
+/** ADOPT_IP_SCRIPT in the container of `pid`: `shim` (a path the container sees) over its ip */
+export async function wrapContainerIp(pid: number, shim: string): Promise<void> {
+  const r = await inContainerMountNs(pid, ADOPT_IP_SCRIPT, [shim]);
+  if (r.exitCode !== 0 || !r.stdout.includes('READY')) throw new Error(`binding the ip wrapper over ip in the container of PID ${pid} failed (exit ${r.exitCode}): ${r.stderr.trim()}`);
+}
+
+/** UNADOPT_IP_SCRIPT in the container of `pid` (in its PID namespace: see inContainerMountNs); what failed is thrown */
+export async function unwrapContainerIp(pid: number): Promise<void> {
+  const r = await inContainerMountNs(pid, UNADOPT_IP_SCRIPT, [], true);
+  if (r.exitCode !== 0) throw new Error(`giving the container of PID ${pid} its ip back: ${r.stderr.trim()}`);
+}
+
 /** undoes ADOPT_SYSFS_SCRIPT: the container's own /sys and /dev/vfio come back */
 export const UNADOPT_SYSFS_SCRIPT = `umount -l /dev/vfio 2>/dev/null; umount -l /sys; umount -l ${HOST_SYSFS_KEPT} && rmdir ${HOST_SYSFS_KEPT}; true`;
 
@@ -384,7 +440,7 @@ export async function adoptContainer(opts: AdoptOptions): Promise<StartedNode> {
   const hostDir = join(opts.share.host, 'sysfs');
   const inContainer = `${opts.share.container.replace(/\/+$/, '')}/sysfs/mnt`;
   const { cleanups, runCleanups } = cleanupStack(opts.name, log);
-  const inMountNs = (script: string, args: string[] = []) => execWith((a, o) => spawn(a[0], a.slice(1), o), ['nsenter', '-t', String(opts.pid), '-m', '--', 'sh', '-c', script, 'sh', ...args], { timeoutMs: 60_000 });
+  const inMountNs = (script: string, args: string[] = []) => inContainerMountNs(opts.pid, script, args);
   try {
     log(`node ${opts.name}: adopting the network namespace of PID ${opts.pid} as ${netns}, fabric ${fabricNetns}`);
     await ip(['-batch', '-'], { stdin: `netns attach ${netns} ${opts.pid}\nnetns add ${fabricNetns}\n` });
@@ -410,8 +466,37 @@ export async function adoptContainer(opts: AdoptOptions): Promise<StartedNode> {
       const u = await inMountNs(UNADOPT_SYSFS_SCRIPT);
       if (u.exitCode !== 0) log(`node ${opts.name}: giving the container its /sys back: ${u.stderr.trim()}`);
     });
+    if (opts.ipWrapper !== false) {
+      const bundle = join(projectRoot(), 'dist', 'ip-wrapper.mjs');
+      if (!existsSync(bundle)) throw new NodeError(opts.name, `the ip wrapper's bundle ${bundle} is missing (npm run build): a container runs the bundle, not the sources`);
+      const inShare = (f: string) => `${opts.share.container.replace(/\/+$/, '')}/${f}`;
+      const files = ['ip', 'ip-wrapper.mjs', 'node', 'netns-id'].map((f) => join(opts.share.host, f));
+      cleanups.push(() => {
+        for (const f of files) rmSync(f, { force: true });
+      });
+      copyFileSync(bundle, files[1]);
+      // this machine's node, bound (not copied: ~100 MB) under the share, whose mounts propagate into the container
+      writeFileSync(files[2], '');
+      const bound = await execWith((a, o) => spawn(a[0], a.slice(1), o), ['mount', '--bind', process.execPath, files[2]]);
+      if (bound.exitCode !== 0) throw new NodeError(opts.name, `mount --bind ${process.execPath} ${files[2]} failed`, bound.stderr);
+      cleanups.push(async () => {
+        const u = await execWith((a, o) => spawn(a[0], a.slice(1), o), ['umount', files[2]]);
+        if (u.exitCode !== 0) log(`node ${opts.name}: umount ${files[2]}: ${u.stderr.trim()}`);
+      });
+      writeFileSync(files[3], `${readlinkSync(`/proc/${opts.pid}/ns/net`)}\n`);
+      writeFileSync(
+        files[0],
+        ipShimScript({ nodePath: inShare('node'), wrapperPath: inShare('ip-wrapper.mjs'), realIpPath: NODE_PATHS.realIp, pfListPath: inShare('pfs'), nodeNetnsPath: inShare('netns-id'), controlSocketPath: inShare('ctl.sock') }),
+      );
+      chmodSync(files[0], 0o755);
+      // undone even when the binding failed half-way
+      cleanups.push(async () => {
+        if (existsSync(`/proc/${opts.pid}/ns/mnt`)) await unwrapContainerIp(opts.pid);
+      });
+      await wrapContainerIp(opts.pid, inShare('ip'));
+    }
     const pid = String(opts.pid);
-    log(`node ${opts.name}: adopted PID ${opts.pid} (sysfs ${sysfs.mountDir}, in the container ${inContainer})`);
+    log(`node ${opts.name}: adopted PID ${opts.pid} (sysfs ${sysfs.mountDir}, in the container ${inContainer}${opts.ipWrapper !== false ? `; ip: the sim's wrapper` : ''})`);
     return startedNode({
       name: opts.name,
       netns,

@@ -7,16 +7,18 @@ import type { KubeObject } from '../../backend.ts';
 import { NODE, dist } from '../../node/agent-launch.ts';
 import { NodeRpcClient, type Methods, type NodeEvents } from '../../node/node-rpc.ts';
 import { podExecStream } from './kube.ts';
+import { SRIOV_LAB_IMAGES } from '../../../sim/cluster/images.ts';
 
 export const AGENT_NAME = 'sriov-lab-node-agent';
 export const AGENT_CONTAINER = 'agent';
 /** the label every object of a run carries, with the run's id */
 export const RUN_LABEL = 'sriov-lab.dev/run';
 /**
- * The agent image on a real cluster: node at /usr/local/bin/node and the agent bundle at /opt/sriov-lab (see
- * docs/backends.md). A simulated node runs no image: the container runs with the node's programs, the project's own.
+ * The agent image on a real cluster (`sriov-lab image build`, Dockerfile target node-agent): node at
+ * /usr/local/bin/node, the agent bundle at /opt/sriov-lab, nsenter and sleep (docs/backends.md). A simulated node runs
+ * no image: the container runs with the node's programs, the project's own.
  */
-export const AGENT_IMAGE = 'sriov-lab/node-agent:latest';
+export const AGENT_IMAGE = `${SRIOV_LAB_IMAGES['node-agent']}:latest`;
 export const IMAGE_NODE = '/usr/local/bin/node';
 export const IMAGE_AGENT_BUNDLE = '/opt/sriov-lab/sriov-lab-node-agent.mjs';
 

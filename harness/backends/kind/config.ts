@@ -2,14 +2,17 @@
 // registered under the topology node's name (kubeadm's nodeRegistration.name, so scenarios name nodes as on sim) and
 // bind-mounting its part of the host share with host-to-container propagation (share.ts), where the node's
 // simulated sysfs is served. And the manifests the backend installs: Multus (pinned upstream thick manifest) and the
-// plugins from deployments/, each DaemonSet given the node's /sys (a privileged container otherwise mounts a fresh
-// sysfs: the kernel's, not the node's simulated one).
+// plugins from deployments/ (the bundled ones' images by default, never pulled), each DaemonSet given the node's /sys
+// (a privileged container otherwise mounts a fresh sysfs: the kernel's, not the node's simulated one).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { projectRoot } from '../../../sim/paths.ts';
 import type { Topology } from '../../../sim/topology/topology.ts';
 import type { KubeObject } from '../../backend.ts';
+import { imageRepository, SRIOV_LAB_IMAGES } from '../../../sim/cluster/images.ts';
+import { IMAGE_TARGETS, type ImageTarget } from '../../images/build.ts';
+import { defaultDevicePluginConfig } from '../../plugins.ts';
 import { SHARE_IN_NODE } from './share.ts';
 
 /** Multus, thick plugin, pinned: its daemon runs the delegate CNIs in its own container */
@@ -37,6 +40,24 @@ export function kindConfig(topology: Topology, shareRoot: string): string {
     ],
   };
   return `# written by sriov-lab for topology ${topology.name ?? '(unnamed)'}\n${stringify(config)}`;
+}
+
+/**
+ * The thick Multus daemon's chrootDir (its ConfigMap's daemon-config.json): where it runs delegate CNIs chrooted, the
+ * node's root mounted into its pod — so a delegate sees the node's files, the sim's ip wrapper included.
+ */
+export function multusChrootDir(objects: KubeObject[]): string | undefined {
+  for (const o of objects) {
+    const json = o.kind === 'ConfigMap' ? (o as KubeObject & { data?: Record<string, string> }).data?.['daemon-config.json'] : undefined;
+    if (!json) continue;
+    try {
+      const dir = (JSON.parse(json) as { chrootDir?: unknown }).chrootDir;
+      if (typeof dir === 'string' && dir) return dir;
+    } catch {
+      // not JSON: no chroot the backend can rely on
+    }
+  }
+  return undefined;
 }
 
 /** Parses a multi-document manifest; `where` names it in errors (file, URL), with the document's line. */
@@ -80,8 +101,11 @@ export function withNodeSys(objects: KubeObject[]): KubeObject[] {
 }
 
 /**
- * The plugins' objects: the bundled deployments/ (their device plugin ConfigMap holding the scenario's config.json,
- * when it gives one), or the user's manifests (--device-plugin FILE.yaml, --cni FILE.yaml) in their place.
+ * The plugins' objects: by default the bundled plugins' DaemonSets of deployments/ (sriov-lab-device-plugin with the
+ * sriovdp-config ConfigMap holding the scenario's config.json, or the config the sim uses when it gives none; the
+ * sriov-lab CNI, installed as `sriov` and `ehost-device`), as the sim runs the bundled plugins; the user's manifests
+ * (--device-plugin FILE.yaml, --cni FILE.yaml) in their place. sriov-lab's own images are never pulled
+ * (imagePullPolicy Never: the backend builds them and loads them into the nodes, ownImages).
  */
 export function pluginObjects(o: { devicePluginConfig?: unknown; devicePluginManifest?: string; cniManifest?: string }): KubeObject[] {
   const file = (f: string) => parseManifest(readFileSync(f, 'utf8'), f);
@@ -89,13 +113,49 @@ export function pluginObjects(o: { devicePluginConfig?: unknown; devicePluginMan
   const out: KubeObject[] = [];
   if (o.devicePluginManifest) out.push(...file(o.devicePluginManifest));
   else {
-    for (const f of ['sriovdp-configmap.yaml', 'sriovdp-daemonset.yaml', 'virtdp-daemonset.yaml']) {
+    for (const f of ['sriovdp-configmap.yaml', 'sriov-lab-device-plugin-daemonset.yaml']) {
       for (const obj of file(join(dir, f))) {
-        if (obj.kind === 'ConfigMap' && o.devicePluginConfig !== undefined) (obj as KubeObject & { data?: Record<string, string> }).data = { 'config.json': JSON.stringify(o.devicePluginConfig, null, 2) };
+        if (obj.kind === 'ConfigMap') (obj as KubeObject & { data?: Record<string, string> }).data = { 'config.json': JSON.stringify(o.devicePluginConfig ?? defaultDevicePluginConfig(), null, 2) };
         out.push(obj);
       }
     }
   }
-  out.push(...(o.cniManifest ? file(o.cniManifest) : file(join(dir, 'sriov-cni-daemonset.yaml'))));
-  return withNodeSys(out);
+  out.push(...(o.cniManifest ? file(o.cniManifest) : file(join(dir, 'sriov-lab-cni-daemonset.yaml'))));
+  return neverPullOwnImages(withNodeSys(out));
+}
+
+interface ContainerLite {
+  image?: string;
+  imagePullPolicy?: string;
+}
+const podContainers = (o: KubeObject): ContainerLite[] => {
+  const pod = (o as { spec?: { template?: { spec?: { containers?: ContainerLite[]; initContainers?: ContainerLite[] } } } }).spec?.template?.spec;
+  return [...(pod?.initContainers ?? []), ...(pod?.containers ?? [])];
+};
+const ownTarget = (image: string | undefined): ImageTarget | undefined => {
+  if (!image) return undefined;
+  const repo = imageRepository(image);
+  return IMAGE_TARGETS.find((t) => SRIOV_LAB_IMAGES[t] === repo);
+};
+
+/** Every container of sriov-lab's own images gets imagePullPolicy Never: they are in no registry, the run loads them. */
+export function neverPullOwnImages(objects: KubeObject[]): KubeObject[] {
+  return objects.map((o) => {
+    if (!podContainers(o).some((c) => ownTarget(c.image))) return o;
+    const copy = structuredClone(o);
+    for (const c of podContainers(copy)) if (ownTarget(c.image)) c.imagePullPolicy = 'Never';
+    return copy;
+  });
+}
+
+/** sriov-lab's own images the objects run (image → its Dockerfile target), in order of appearance */
+export function ownImages(objects: KubeObject[]): Array<{ image: string; target: ImageTarget }> {
+  const seen = new Map<string, ImageTarget>();
+  for (const o of objects) {
+    for (const c of podContainers(o)) {
+      const target = ownTarget(c.image);
+      if (target && c.image && !seen.has(c.image)) seen.set(c.image, target);
+    }
+  }
+  return [...seen].map(([image, target]) => ({ image, target }));
 }

@@ -2,8 +2,9 @@
 // plugins' DaemonSets — whose node containers hold the simulated hardware. It creates the cluster from the scenario's
 // topology (config.ts: one worker per topology node, registered under its name), or finds one with --reuse NAME,
 // adopts each worker container as a sim node (sim/node/node.ts adoptContainer: the model's FUSE sysfs, served on this
-// host, over the container's /sys; the VF netdevs in its network namespace), installs Multus and the plugins, and
-// then runs the scenario as the cluster backend does (cluster/handle.ts). Node operations: `docker exec` into the
+// host, over the container's /sys; the VF netdevs in its network namespace; the sim's ip wrapper over its ip), installs
+// Multus and the plugins (the bundled ones by default: their images built once per process and loaded into the cluster
+// with kind load docker-image), and then runs the scenario as the cluster backend does (cluster/handle.ts). Node operations: `docker exec` into the
 // node container (kubelet: systemctl there), a reboot is `docker restart`, faults go to the kernel model.
 // What it created is deleted at the end and on Ctrl-C, the cluster too unless --keep.
 import { randomBytes } from 'node:crypto';
@@ -21,7 +22,8 @@ import type { NodeHandlers } from '../../node/node-rpc.ts';
 import { ClusterBackendHandle, type ClusterHandleParts, type ClusterNode } from '../cluster/handle.ts';
 import { apiCode, apiError, loadKubeConfig, ObjectCaches } from '../cluster/kube.ts';
 import { modelFault, modelSysfsDump } from '../sim.ts';
-import { MULTUS_MANIFEST_URL, SYS_VOLUME, nodeShare, parseManifest, pluginObjects, withNodeSys } from './config.ts';
+import { buildImages, type ImageTarget } from '../../images/build.ts';
+import { MULTUS_MANIFEST_URL, SYS_VOLUME, multusChrootDir, nodeShare, ownImages, parseManifest, pluginObjects, withNodeSys } from './config.ts';
 import { KindCluster } from './cluster.ts';
 import { SHARE_IN_NODE } from './share.ts';
 import { KindTools, type KindToolsOptions } from './tools.ts';
@@ -51,8 +53,7 @@ export function kindRefusesFault(kind: Fault['kind']): string | undefined {
     case 'netnsRemove':
     case 'cniPath':
       return "it needs the simulated kubelet's sandboxes; a kind node's containerd keeps its own";
-    case 'vfAttrFail':
-      return "VF settings reach the kernel model only through the sim's ip wrapper, which the CNI in the Multus daemon's container does not run";
+    case 'vfAttrFail': // the model's, seen by whatever sets VF attributes through the node's ip wrapper
     case 'sysfsFailWrites':
     case 'sysfsDelay':
     case 'pfLink':
@@ -69,14 +70,20 @@ async function fetchText(url: string): Promise<string> {
 }
 
 export function kindBackend(o: KindBackendOptions = {}): Backend & BackendRunInfo & { withOptions(o: KindBackendOptions): Backend & BackendRunInfo; readonly maxJobs: 1 } {
+  // the images this backend built in this process (tag + targets): each scenario's cluster loads them, built once
+  const built = new Map<string, Promise<void>>();
   return {
     name: 'kind',
     // one scenario at a time: kind clusters are heavy (a few GiB each), and --reuse shares one
     maxJobs: 1,
     withOptions: (next) => kindBackend({ ...o, ...next }),
     pluginsUnderTest: (p) => [
-      { role: 'device-plugin', name: p.devicePlugin.argv ? `the DaemonSet of ${p.devicePlugin.argv[0]}` : 'the DaemonSets of deployments/ (sriovdp, virtdp)', bundled: false },
-      { role: 'cni', name: p.cni ? `the DaemonSet of ${p.cni.path}` : 'the DaemonSet of deployments/sriov-cni-daemonset.yaml, through Multus', bundled: false },
+      p.devicePlugin.argv
+        ? { role: 'device-plugin', name: `the DaemonSet of ${p.devicePlugin.argv[0]}`, bundled: false }
+        : { role: 'device-plugin', name: 'sriov-lab/device-plugin (deployments/sriov-lab-device-plugin-daemonset.yaml), built and loaded into the kind nodes', bundled: true },
+      p.cni
+        ? { role: 'cni', name: `the DaemonSet of ${p.cni.path}, through Multus`, bundled: false }
+        : { role: 'cni', name: 'sriov-lab/cni as sriov and ehost-device (deployments/sriov-lab-cni-daemonset.yaml), built and loaded into the kind nodes, through Multus', bundled: true },
     ],
     async available() {
       for (const c of [caps.root(), caps.fuse(), caps.netns()]) if (!c.ok) return { ok: false, reason: `the kind backend needs ${c.name}: ${c.detail}` };
@@ -98,21 +105,55 @@ export function kindBackend(o: KindBackendOptions = {}): Backend & BackendRunInf
           return { ok: true }; // one worker per topology node
         case 'vfsPerPf':
           return { ok: true }; // the kernel model's NICs, as on sim
+        case 'vfNetlink':
+          return { ok: true }; // `ip … vf …` in a node goes to the kernel model through the sim's ip wrapper, as on sim
         case 'vfio':
           return { ok: false, reason: "vfio: a pod's /dev/vfio devices are made by the node's containerd from real device nodes, and the model's are files" };
-        case 'vfNetlink':
-          return { ok: false, reason: "vfNetlink: VF settings are simulated behind the sim's ip wrapper; the CNI in a kind cluster talks to the kernel's netlink, which has no VFs on veths" };
         case 'fault': {
           const why = kindRefusesFault(req.fault);
           return why ? { ok: false, reason: `fault ${req.fault}: ${why}` } : { ok: true };
         }
       }
     },
-    up: (opts) => upKind(o, opts),
+    up: (opts) => upKind(o, opts, built),
   };
 }
 
-async function upKind(o: KindBackendOptions, opts: BackendUpOptions): Promise<ClusterHandle> {
+/**
+ * Builds sriov-lab's images with the image builder (`sriov-lab image build`, harness/images/build.ts), once per
+ * process for each tag and set of targets; docker's layer cache makes a later build in another process quick.
+ */
+function buildOwnImages(built: Map<string, Promise<void>>, images: Array<{ image: string; target: ImageTarget }>, env: Record<string, string> | undefined, progress?: (line: string) => void): Promise<void[]> {
+  const byTag = new Map<string, ImageTarget[]>();
+  for (const { image, target } of images) {
+    const tag = /:([^/:]+)$/.exec(image)?.[1] ?? 'latest';
+    byTag.set(tag, [...(byTag.get(tag) ?? []), target]);
+  }
+  return Promise.all(
+    [...byTag].map(([tag, targets]) => {
+      const key = `${tag} ${targets.join(',')}`;
+      let p = built.get(key);
+      if (!p) {
+        progress?.(`kind: building ${targets.map((t) => `${t}:${tag}`).join(', ')} (sriov-lab image build) for the kind nodes`);
+        p = buildImages({ tag, targets, env, log: progress })
+          .then(() => undefined)
+          .catch((e: Error) => {
+            built.delete(key);
+            throw new Error(`the kind backend builds sriov-lab's images to load them into the nodes: ${e.message}`);
+          });
+        built.set(key, p);
+      }
+      return p;
+    }),
+  );
+}
+
+async function upKind(o: KindBackendOptions, opts: BackendUpOptions, built: Map<string, Promise<void>>): Promise<ClusterHandle> {
+  const manifest = (p: { argv?: string[] } | undefined) => (p?.argv && /\.ya?ml$/.test(p.argv[0]) ? p.argv[0] : undefined);
+  if (opts.devicePlugin.argv && !manifest(opts.devicePlugin)) throw new Error(`--device-plugin on kind: ${opts.devicePlugin.argv[0]} is not a manifest; a device plugin in a kind cluster runs as a DaemonSet from an image: give its manifest (FILE.yaml)`);
+  if (opts.cni && !/\.ya?ml$/.test(opts.cni.path)) throw new Error(`--cni on kind: ${opts.cni.path} is not a manifest; a CNI in a kind cluster is installed by a DaemonSet from an image: give its manifest (FILE.yaml)`);
+  const plugins = pluginObjects({ devicePluginConfig: opts.devicePlugin.config, devicePluginManifest: manifest(opts.devicePlugin), cniManifest: opts.cni?.path });
+  const own = ownImages(plugins);
   const tools = new KindTools({ ...o.tools, progress: o.tools?.progress ?? opts.progress });
   const runId = `${process.pid.toString(36)}${randomBytes(2).toString('hex')}`;
   const name = o.reuse ?? `sriov-lab-${runId}`;
@@ -171,8 +212,15 @@ async function upKind(o: KindBackendOptions, opts: BackendUpOptions): Promise<Cl
     opts.progress?.(`${spec.name}: simulated hardware in kind node ${container} (PID ${pid}): sysfs over its /sys, netdevs in its network namespace`);
   };
 
+
   try {
+    // the images first: a build that fails costs no cluster
+    await buildOwnImages(built, own, o.tools?.env, opts.progress);
     await cluster.open();
+    for (const { image } of own) {
+      opts.progress?.(`kind: loading ${image} into the nodes of ${name}`);
+      await tools.loadImage(image, name);
+    }
     for (const spec of opts.topology.nodes) await adopt(spec, await cluster.pid(spec.name));
 
     const { kc } = loadKubeConfig(kubeconfig);
@@ -193,11 +241,14 @@ async function upKind(o: KindBackendOptions, opts: BackendUpOptions): Promise<Cl
         }
       }
     };
-    const manifest = (p: { argv?: string[] } | undefined) => (p?.argv && /\.ya?ml$/.test(p.argv[0]) ? p.argv[0] : undefined);
-    if (opts.devicePlugin.argv && !manifest(opts.devicePlugin)) throw new Error(`--device-plugin on kind: ${opts.devicePlugin.argv[0]} is not a manifest; a device plugin in a kind cluster runs as a DaemonSet from an image: give its manifest (FILE.yaml)`);
-    if (opts.cni && !/\.ya?ml$/.test(opts.cni.path)) throw new Error(`--cni on kind: ${opts.cni.path} is not a manifest; a CNI in a kind cluster is installed by a DaemonSet from an image: give its manifest (FILE.yaml)`);
-    await install(withNodeSys(parseManifest(await (o.fetchManifest ?? fetchText)(MULTUS_MANIFEST_URL), MULTUS_MANIFEST_URL)), `Multus (${MULTUS_MANIFEST_URL})`);
-    await install(pluginObjects({ devicePluginConfig: opts.devicePlugin.config, devicePluginManifest: manifest(opts.devicePlugin), cniManifest: opts.cni?.path }), 'the device plugin and CNI DaemonSets');
+    const multus = withNodeSys(parseManifest(await (o.fetchManifest ?? fetchText)(MULTUS_MANIFEST_URL), MULTUS_MANIFEST_URL));
+    if (!multusChrootDir(multus)) {
+      const warning = `kind: the Multus manifest's daemon config has no chrootDir: its delegate CNIs run in its own container, not in the node's root, and do not see the node's ip wrapper (VF settings then fail)`;
+      log(warning);
+      opts.progress?.(warning);
+    }
+    await install(multus, `Multus (${MULTUS_MANIFEST_URL})`);
+    await install(plugins, 'the device plugin and CNI DaemonSets');
     for (const ds of installed.filter((x) => x.kind === 'DaemonSet')) {
       for (const spec of opts.topology.nodes) {
         await caches.until(`a pod of DaemonSet ${ds.metadata.namespace ?? 'default'}/${ds.metadata.name} running on ${spec.name}`, () => daemonPodRunning(caches!, ds, spec.name), READY_MS, opts.signal);

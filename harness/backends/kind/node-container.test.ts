@@ -1,7 +1,8 @@
 // The kind backend's node-side set-up in a plain container, as in a kind node: a dockerd of the test's own, a
 // container from an image imported from this machine's programs, the share directory bind-mounted with
 // host-to-container propagation (as the generated kind config does), and the sim node adopting the container's
-// namespaces (sim/node/node.ts adoptContainer). Checked from inside the container through docker exec.
+// namespaces (sim/node/node.ts adoptContainer), the sim's ip wrapper bound over the container's ip (its node and
+// bundle from the share). Checked from inside the container through docker exec.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -33,7 +34,8 @@ else {
     };
     const tools = new KindTools({ env: { DOCKER_HOST: dockerd.host } });
 
-    const tar = hostRootfsTarball(['sh', 'mount', 'umount', 'ls', 'sort', 'mkdir', 'touch', 'ln', 'readlink', 'rmdir', 'cat', 'sleep', 'head', 'basename', 'bash', 'ip'], work);
+    // the node binary's libraries, not node itself: the ip wrapper runs this machine's node, bound into the share
+    const tar = hostRootfsTarball(['sh', 'mount', 'umount', 'ls', 'sort', 'mkdir', 'touch', 'ln', 'readlink', 'rmdir', 'cat', 'sleep', 'head', 'basename', 'bash', 'ip', 'rm', 'chroot', 'tail'], work, { librariesOf: [process.execPath] });
     docker(['import', tar, 'sriov-lab-test/node:1']);
     const share = join(work, 'share');
     mkdirSync(share);
@@ -52,7 +54,8 @@ else {
     t.notMatch(before.stdout, pf.pciAddr, `the container's /sys starts as the kernel's, without ${pf.pciAddr}`);
 
     const runId = newRunId();
-    const node = await adoptContainer({ name: spec.name, model: modelOptionsFor(spec), runId, pid, share: { host: share, container: SHARE_IN_NODE } });
+    const adoptLog: string[] = [];
+    const node = await adoptContainer({ name: spec.name, model: modelOptionsFor(spec), runId, pid, share: { host: share, container: SHARE_IN_NODE }, log: (l) => adoptLog.push(l) });
     let stopped = false;
     t.teardown(() => (stopped ? undefined : node.stop()));
 
@@ -78,6 +81,23 @@ else {
     t.equal(vfNames.length, 3, `each VF has a netdev: ${vfNames.join(', ')}`);
     for (const n of vfNames) t.match(r.stdout, new RegExp(`: ${n}[:@]`), `ip link in the container shows the VF netdev ${n}`);
 
+    // VF netlink in the container: its ip is the sim's wrapper, so `ip link set PF vf N …` (what the bundled CNI runs)
+    // reaches the model and `ip link show` lists the VFs, as on a sim node; also chrooted into the container's root,
+    // as the thick Multus daemon runs a delegate CNI (chrootDir /hostroot, the node's /)
+    r = await sh(`head -c 9 $(readlink -f $(command -v ip)); echo; ip link set ${pf.ifname} vf 0 mac 02:5a:00:00:00:01 && chroot / ip link set ${pf.ifname} vf 1 vlan 7 && ip link show ${pf.ifname}`);
+    t.equal(r.exitCode, 0, r.stderr);
+    t.match(r.stdout, /^#!\/bin\/sh\n/, 'ip in the container is the shim');
+    t.match(r.stdout, /vf 0\s+link\/ether 02:5a:00:00:00:01/, 'ip link show lists VF 0 with the MAC just set');
+    t.match(r.stdout, /vf 1\s+link\/ether \S+ brd \S+, vlan 7/, 'and VF 1 with its VLAN, set from a chroot to /');
+    const vf0 = ((await node.sysfs.control.request({ op: 'vf.list', pf: pf.ifname! })).vfs ?? []).find((v) => v.index === 0);
+    t.equal(vf0?.mac, '02:5a:00:00:00:01', 'the model on the host has the MAC the container set');
+    await modelFault(node.sysfs.control, { kind: 'vfAttrFail', pf: pf.ifname!, attr: 'trust', errno: 'EPERM' });
+    r = await sh(`ip link set ${pf.ifname} vf 2 trust on`);
+    t.equal(r.exitCode, 2, 'a vfAttrFail fault fails the VF setting in the container');
+    t.match(r.stderr, /RTNETLINK answers: Operation not permitted/, 'with the kernel’s message');
+    r = await sh('ip -o link show lo');
+    t.equal(r.exitCode, 0, `other ip commands go to the real ip: ${r.stderr}`);
+
     r = await sh('ls /sys/fs/cgroup | head -3; ls /sys/devices');
     t.equal(r.exitCode, 0, r.stderr);
     t.ok(r.stdout.includes('system') && r.stdout.split('\n')[0] !== '', `what the model does not serve stays the kernel's (/sys/fs/cgroup, /sys/devices/system): ${r.stdout.split('\n').slice(0, 4).join(' ')}`);
@@ -97,7 +117,7 @@ else {
     await tools.dockerRestart('kindnode');
     const pid2 = await tools.containerPid('kindnode');
     t.not(pid2, pid, `after docker restart the container's init is a new PID (${pid2})`);
-    const again = await adoptContainer({ name: spec.name, model: modelOptionsFor(spec), runId, pid: pid2, share: { host: share, container: SHARE_IN_NODE } });
+    const again = await adoptContainer({ name: spec.name, model: modelOptionsFor(spec), runId, pid: pid2, share: { host: share, container: SHARE_IN_NODE }, log: (l) => adoptLog.push(l) });
     r = await sh(`cat /sys/bus/pci/devices/${pf.pciAddr}/sriov_numvfs; cat /sys/class/net/${pf.ifname}/carrier; ip -o link show ${pf.ifname}`);
     t.equal(r.exitCode, 0, r.stderr);
     t.match(r.stdout, /^0\n1\n/, 'the adopted-again node has the hardware as after a power cycle: no VFs, carrier up');
@@ -106,6 +126,10 @@ else {
     stopped = true;
     r = await sh('ls /sys/bus/pci/devices; ip -o link show');
     t.notMatch(r.stdout, pf.pciAddr, 'after stop the container has its own /sys back');
+    r = await sh(`head -c 4 $(readlink -f $(command -v ip)) | tail -c 3; echo; ls ${SHARE_IN_NODE}; ls /run/sriov-lab`);
+    t.match(r.stdout, /^ELF\n/, `and its own ip (the node's log: ${adoptLog.filter((l) => /giving|cleanup/.test(l)).join(' | ')})`);
+    t.notMatch(r.stdout, /ip-wrapper|netns-id|ip\.real|ip\.bound/, `no wrapper file is left in the share or the container: ${r.stdout.split('\n').join(' ')}`);
+    t.notMatch(readFileSync('/proc/self/mountinfo', 'utf8'), `${share}/node`, 'node is no longer bound into the share');
     for (const n of vfNames) t.notMatch(r.stdout, new RegExp(`: ${n}[:@]`), `and no VF netdev ${n}`);
     const ns = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
     t.notMatch(ns, `sl${runId}-`, 'no network namespace name of the node is left');

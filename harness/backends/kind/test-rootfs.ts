@@ -9,9 +9,10 @@ import { sharedLibraries } from '../../images/rootfs.ts';
 
 /**
  * A root filesystem of this machine's programs (found on PATH) with the shared libraries each loads, as a tarball for
- * `docker import`. Enough for a container that runs sh, mount and ip, like a kind node's.
+ * `docker import`. Enough for a container that runs sh, mount and ip, like a kind node's; `librariesOf` adds the
+ * libraries (not the executables) of further programs.
  */
-export function hostRootfsTarball(programs: string[], outDir: string): string {
+export function hostRootfsTarball(programs: string[], outDir: string, o: { librariesOf?: string[] } = {}): string {
   const root = join(outDir, 'rootfs');
   const copy = (src: string, at = src) => {
     const dst = join(root, at);
@@ -32,6 +33,8 @@ export function hostRootfsTarball(programs: string[], outDir: string): string {
       symlinkSync(path, bin);
     }
   }
+  // only the libraries of these (the node binary: the ip wrapper runs this machine's, bound in from the share)
+  for (const exe of o.librariesOf ?? []) for (const lib of sharedLibraries(exe)) copy(lib.source, lib.path);
   for (const d of ['sys', 'proc', 'dev', 'run', 'tmp', 'etc']) mkdirSync(join(root, d), { recursive: true });
   const tar = join(outDir, 'rootfs.tar');
   const r = spawnSync('tar', ['-C', root, '-cf', tar, '.'], { encoding: 'utf8' });

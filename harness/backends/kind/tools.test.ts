@@ -1,9 +1,10 @@
 // The kind backend's kind and docker command lines, against a recorded fake of both tools (fixtures/fake-tool.mjs on
 // PATH as `kind` and `docker`, replaying fixtures/recordings.json and logging each invocation): the exact command
 // lines, in order, for creating a cluster, reusing one, a kubelet restart, a reboot and the cleanup, also after a
-// failure part-way. Real kind cannot run on the build machines (no node image can be pulled); the CI job does.
+// failure part-way; the image build of sriov-lab's images (its docker lines) and their kind load into each cluster. Real kind cannot run on the build machines (no node image can be pulled); the CI job does.
 import t from 'tap';
-import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
@@ -61,6 +62,20 @@ const mountedAt = (dir: string) => readFileSync('/proc/self/mountinfo', 'utf8').
 const topology = defaultTopology();
 const mounts = (c: string) => ['docker', 'inspect', '--format', '{{json .Mounts}}', c];
 const pid = (c: string) => ['docker', 'inspect', '--format', '{{.State.Pid}}', c];
+const load = (image: string, cluster: string) => ['kind', 'load', 'docker-image', image, '--name', cluster];
+/** the image build's temporary context directory, which differs run to run */
+const CTX = new RegExp(`^${tmpdir().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/sriov-lab-image-ctx-[^/]+`);
+const ctx = (argv: string[]) => argv.map((a) => a.replace(CTX, 'CTX'));
+/** `sriov-lab image build --target …` for the kind nodes, as the image builder runs it (the base image present) */
+const build = (...targets: string[]) => [
+  ['docker', 'image', 'inspect', '--format', '{{.Id}}', 'node:20-bookworm-slim'],
+  ...targets.flatMap((t) => [
+    ['docker', 'build', '--target', t, '--tag', `sriov-lab/${t}:latest`, '--build-arg', 'NODE_IMAGE=node:20-bookworm-slim', '--file', 'CTX/Dockerfile', 'CTX'],
+    ['docker', 'image', 'inspect', '--format', '{{.Size}}', `sriov-lab/${t}:latest`],
+  ]),
+];
+/** the created cluster's name: the argument after --name of `kind create cluster` */
+const created = (log: string[][]) => log.find((a) => a[1] === 'create')?.[4] ?? '(no kind create)';
 
 if (!root.ok) t.plan(0, `skipped: the kind backend's share is a shared bind mount, which needs root (${root.detail})`);
 else {
@@ -90,10 +105,14 @@ else {
     t.notOk(mountedAt(join(f.share, 'sl-t')), 'the share is unmounted with the cluster gone');
     t.ok(lines.some((l) => l.includes('✓ Joining worker nodes')), 'kind create’s steps are shown as progress');
 
-    const config = parse(readFileSync(join(f.work, 'kind-sl-t.yaml'), 'utf8')) as { nodes: Array<{ role: string; extraMounts?: Array<Record<string, string>>; kubeadmConfigPatches?: string[] }> };
+    const config = parse(readFileSync(join(f.work, 'kind-sl-t.yaml'), 'utf8')) as { nodes: Array<{ role: string; labels?: Record<string, string>; extraMounts?: Array<Record<string, string>>; kubeadmConfigPatches?: string[] }> };
     t.same(config.nodes.map((n) => n.role), ['control-plane', ...topology.nodes.map(() => 'worker')], 'one worker per topology node');
     t.same(config.nodes[1].extraMounts, [{ hostPath: join(f.share, 'sl-t', 'node1'), containerPath: '/run/sriov-lab/host', propagation: 'HostToContainer' }]);
+    // kind's documented per-node fields (kind.x-k8s.io/v1alpha4): the Node object is named by kubeadm's
+    // JoinConfiguration.nodeRegistration.name, so scenarios name it node1 as on sim; the label says the same
     t.same(parse(config.nodes[1].kubeadmConfigPatches![0]), { kind: 'JoinConfiguration', nodeRegistration: { name: 'node1' } }, 'the worker registers as the topology node');
+    t.same(config.nodes[1].labels, { 'sriov-lab.dev/node': 'node1' }, 'and is labelled with it');
+    t.same(config.nodes[0], { role: 'control-plane' }, 'the control plane as kind makes it');
   });
 
   t.test('--keep: the cluster stays', async (t) => {
@@ -141,9 +160,11 @@ else {
       (e: Error) => e,
     );
     t.match(err?.message, /kind create cluster --name (sriov-lab-\S+) .* failed \(exit 1\): .*failed to pull image "kindest\/node:v1\.33\.1"/s, 'the error is kind’s');
-    const log = f.log();
-    const name = log[0]?.[4];
+    const log = f.log().map(ctx);
+    const name = created(log);
     t.same(log, [
+      // the bundled plugins' images first (a failed build costs no cluster)
+      ...build('device-plugin', 'cni'),
       ['kind', 'create', 'cluster', '--name', name, '--config', join(f.work, `kind-${name}.yaml`), '--kubeconfig', f.kubeconfig],
       ['kind', 'delete', 'cluster', '--name', name, '--kubeconfig', f.kubeconfig],
     ]);
@@ -158,13 +179,17 @@ else {
       (e: Error) => e,
     );
     t.match(err?.message, /docker inspect --format \{\{\.State\.Pid\}\} (\S+)-worker failed \(exit 1\): Error: No such object: \1-worker/, 'the error is docker’s');
-    const log = f.log();
-    const name = log[0]?.[4];
+    const log = f.log().map(ctx);
+    const name = created(log);
     t.same(log, [
+      ...build('device-plugin', 'cni'),
       ['kind', 'create', 'cluster', '--name', name, '--config', join(f.work, `kind-${name}.yaml`), '--kubeconfig', f.kubeconfig],
       ['kind', 'get', 'nodes', '--name', name],
       mounts(`${name}-worker`),
       mounts(`${name}-control-plane`),
+      // into the nodes' containerd, for the DaemonSets' imagePullPolicy Never
+      load('sriov-lab/device-plugin:latest', name),
+      load('sriov-lab/cni:latest', name),
       pid(`${name}-worker`),
       ['kind', 'delete', 'cluster', '--name', name, '--kubeconfig', f.kubeconfig],
     ]);
@@ -176,18 +201,66 @@ else {
     const b = kindBackend({ reuse: 'sriov-lab-kept', tools: f.tools({ FAKE_FAIL: JSON.stringify(pid('{c}')) }), shareRoot: f.share, kubeconfig: f.kubeconfig });
     await t.rejects(b.up(upOpts(f)), { message: /No such object: sriov-lab-kept-worker/ });
     t.same(
-      f.log().map((a) => a.join(' ')),
-      ['kind get clusters', 'kind get kubeconfig --name sriov-lab-kept', 'kind get nodes --name sriov-lab-kept', mounts('sriov-lab-kept-worker').join(' '), mounts('sriov-lab-kept-control-plane').join(' '), pid('sriov-lab-kept-worker').join(' ')],
-      'no kind delete of a cluster the run did not make',
+      f.log().map((a) => ctx(a).join(' ')),
+      [
+        ...build('device-plugin', 'cni').map((a) => a.join(' ')),
+        'kind get clusters',
+        'kind get kubeconfig --name sriov-lab-kept',
+        'kind get nodes --name sriov-lab-kept',
+        mounts('sriov-lab-kept-worker').join(' '),
+        mounts('sriov-lab-kept-control-plane').join(' '),
+        load('sriov-lab/device-plugin:latest', 'sriov-lab-kept').join(' '),
+        load('sriov-lab/cni:latest', 'sriov-lab-kept').join(' '),
+        pid('sriov-lab-kept-worker').join(' '),
+      ],
+      'the images loaded into the reused cluster too; no kind delete of a cluster the run did not make',
     );
+  });
+
+  t.test('the backend: the image build fails → no cluster is created', async (t) => {
+    const f = fake(t);
+    const failing = ['docker', 'build', '--target', 'device-plugin', '--tag', '{image}', '--build-arg', '{arg}', '--file', '{dockerfile}', '{ctx}'];
+    const b = kindBackend({ tools: f.tools({ FAKE_FAIL: JSON.stringify(failing) }), shareRoot: f.share, kubeconfig: f.kubeconfig });
+    await t.rejects(b.up(upOpts(f)), { message: /^the kind backend builds sriov-lab's images to load them into the nodes: docker build --target device-plugin .*no space left on device/s });
+    t.same(f.log().map(ctx), build('device-plugin').slice(0, 2), 'no kind command at all');
+    t.notOk(existsSync(f.share), 'no share directory made');
+  });
+
+  t.test('the backend: the user’s manifests (--device-plugin, --cni FILE.yaml) → no image built or loaded', async (t) => {
+    const f = fake(t);
+    const b = kindBackend({ tools: f.tools({ FAKE_FAIL: JSON.stringify(pid('{c}')) }), shareRoot: f.share, kubeconfig: f.kubeconfig });
+    const deployments = join(fileURLToPath(new URL('../../../deployments', import.meta.url)));
+    const opts = { ...upOpts(f), devicePlugin: { argv: [join(deployments, 'sriovdp-daemonset.yaml')] }, cni: { path: join(deployments, 'sriov-cni-daemonset.yaml') } };
+    await t.rejects(b.up(opts), { message: /No such object/ });
+    const log = f.log();
+    const name = created(log);
+    t.same(log, [
+      ['kind', 'create', 'cluster', '--name', name, '--config', join(f.work, `kind-${name}.yaml`), '--kubeconfig', f.kubeconfig],
+      ['kind', 'get', 'nodes', '--name', name],
+      mounts(`${name}-worker`),
+      mounts(`${name}-control-plane`),
+      pid(`${name}-worker`),
+      ['kind', 'delete', 'cluster', '--name', name, '--kubeconfig', f.kubeconfig],
+    ]);
+  });
+
+  t.test('the backend: images built once per process, loaded into each cluster', async (t) => {
+    const f = fake(t);
+    const b = kindBackend({ tools: f.tools({ FAKE_FAIL: JSON.stringify(pid('{c}')) }), shareRoot: f.share, kubeconfig: f.kubeconfig });
+    await t.rejects(b.up(upOpts(f)));
+    f.clear();
+    await t.rejects(b.up(upOpts(f)));
+    const log = f.log();
+    const name = created(log);
+    t.notOk(log.some((a) => a[0] === 'docker' && a[1] !== 'inspect'), 'the second run builds nothing');
+    t.same(log.filter((a) => a[1] === 'load'), [load('sriov-lab/device-plugin:latest', name), load('sriov-lab/cni:latest', name)], 'and loads both images into its own cluster');
   });
 
   t.test('provides: what kind refuses, with the reason', async (t) => {
     const b = kindBackend();
     t.match(b.provides({ kind: 'fault', fault: 'ipamFail' }), { ok: false, reason: /IPAM/ });
-    t.match(b.provides({ kind: 'fault', fault: 'vfAttrFail' }), { ok: false, reason: /ip wrapper/ });
     t.match(b.provides({ kind: 'vfio' }), { ok: false, reason: /containerd/ });
-    t.match(b.provides({ kind: 'vfNetlink' }), { ok: false, reason: /netlink/ });
-    for (const fault of ['sysfsFailWrites', 'sysfsDelay', 'pfLink', 'vfLink', 'vfUnplug'] as const) t.same(b.provides({ kind: 'fault', fault }), { ok: true }, `${fault}: the kernel model's`);
+    t.same(b.provides({ kind: 'vfNetlink' }), { ok: true }, "vfNetlink: the node's ip wrapper, as on sim");
+    for (const fault of ['sysfsFailWrites', 'sysfsDelay', 'pfLink', 'vfLink', 'vfUnplug', 'vfAttrFail'] as const) t.same(b.provides({ kind: 'fault', fault }), { ok: true }, `${fault}: the kernel model's`);
   });
 }

@@ -6,7 +6,7 @@ import { execa, type Options } from 'execa';
 export interface KindToolsOptions {
   /** the kind executable (default: `kind` on PATH) */
   kind?: string;
-  /** the docker executable (default: `docker` on PATH) */
+  /** the docker executable (default: `docker` on PATH; the image build runs `docker` from the PATH of env) */
   docker?: string;
   /** the tools' environment on top of this process's (DOCKER_HOST, KIND_EXPERIMENTAL_PROVIDER, PATH) */
   env?: Record<string, string>;
@@ -88,6 +88,14 @@ export class KindTools {
   /** `kind delete cluster --name N --kubeconfig F` (F: where create wrote it, so kind removes its context there) */
   async deleteCluster(name: string, kubeconfig?: string): Promise<void> {
     await this.run('kind', ['delete', 'cluster', '--name', name, ...(kubeconfig ? ['--kubeconfig', kubeconfig] : [])], { timeoutMs: DEFAULT_MS });
+  }
+
+  /**
+   * `kind load docker-image IMAGE --name N`: copies an image of this machine's Docker into every node's containerd
+   * (kind skips a node that has it already), so a pod with imagePullPolicy Never runs it without a registry
+   */
+  async loadImage(image: string, cluster: string): Promise<void> {
+    await this.run('kind', ['load', 'docker-image', image, '--name', cluster], { timeoutMs: CREATE_MS });
   }
 
   /** `docker exec [-i] CONTAINER ARGV…`: the command's outcome (a non-zero exit is an outcome, not an error) */

@@ -26,10 +26,13 @@ if (missing) {
     let stderr = '';
     p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | string | null>((r) => p.once('exit', (code, sig) => r(code ?? sig)));
+    // the run's own namespaces: new ones named from its pid (sim/node's run ids start with the pid in base 36), so
+    // another test file's nodes, started meanwhile, are not taken for them
+    const runPrefix = `sl${p.pid!.toString(36)}`;
     let ours: string[] = [];
     for (let i = 0; i < 300 && ours.length === 0; i++) {
       await new Promise((r) => setTimeout(r, 100));
-      ours = [...netns()].filter((n) => !before.has(n));
+      ours = [...netns()].filter((n) => !before.has(n) && n.startsWith(runPrefix));
     }
     t.ok(ours.length > 0, `the run's node is up (${ours.join(', ')})`);
     await new Promise((r) => setTimeout(r, 500));

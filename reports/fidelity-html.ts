@@ -27,7 +27,7 @@ function differenceRows(diffs: readonly Difference[], names: { a: string; b: str
   if (!diffs.length) return '<p class="ok">no differences</p>';
   const rows = diffs.map((d) => {
     const where = d.operation ? `${d.operation.stepName} › ${d.operation.title}` : '(whole scenario)';
-    const tags = `${d.transient ? '<span class="tag">transient</span>' : ''}${d.race ? '<span class="tag race">race, not counted</span>' : ''}`;
+    const tags = `${d.transient ? '<span class="tag">transient</span>' : ''}${d.oneSided ? '<span class="tag">one side only</span>' : ''}${d.race ? '<span class="tag race">race, not counted</span>' : ''}`;
     const extent = d.repeats > 0 && d.until ? ` <small>(unchanged for ${d.repeats} more, until ${esc(d.until.title)})</small>` : '';
     return `<tr class="diff"><td>${esc(where)}</td><td class="what">${esc(d.what)}${tags}${extent}</td><td>${esc(d.a)}</td><td>${esc(d.b)}</td></tr>`;
   });

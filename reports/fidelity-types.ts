@@ -75,6 +75,8 @@ export interface Difference {
    * the other did not, or differently): counted
    */
   transient?: boolean;
+  /** a call (Allocate, CNI) one side made and the other did not, at its place in the content alignment: counted */
+  oneSided?: boolean;
   /**
    * a difference in a value that changes asynchronously (Node resources: the plugin advertises on its own schedule)
    * that was gone after the very next operation: a race between the two runs, shown but not counted

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { compareScenario, compareStates, diffMaps, formatScenario, formatTotals, lcsPairs, totals } from './compare.ts';
+import { compareCalls, compareScenario, compareStates, diffMaps, formatScenario, formatTotals, lcsPairs, totals } from './compare.ts';
 import type { OperationObservation, ScenarioObservation, StateSequence } from './observe.ts';
 
 const names = { a: 'sim', b: 'qemu' };
@@ -98,8 +98,46 @@ t.test('trace differences are reported at the operation running when the event h
   const b = scenario(ops, { trace: [{ what: 'Allocate node1[0] status', value: 'OK', atMs: 120 }, { what: 'CNI ADD default/p net1[0] exit code', value: '1', atMs: 260 }, { what: 'Allocate node1[1] status', value: 'OK', atMs: 20 }] });
   const c = compareScenario(a, b, names);
   t.same(c.differences.map((d) => [d.operation?.title, d.what, d.a, d.b]), [
+    ['op 0', 'Allocate node1[1]', '(absent)', 'OK'],
     ['op 2', 'CNI ADD default/p net1[0] exit code', '0', '1'],
-    ['op 0', 'Allocate node1[1] status', '(absent)', 'OK'],
+  ]);
+  t.same(c.differences.map((d) => !!d.oneSided), [true, false], 'the Allocate only B made is a call on one side only');
+  t.match(formatScenario(c, names), '    Allocate node1[1]  [a call on one side only]\n      sim:  (absent)\n      qemu: OK\n');
+});
+
+/** one CNI call's trace observations */
+const cni = (cmd: string, i: number, atMs: number, fields: Record<string, string>) =>
+  Object.entries(fields).map(([k, value]) => ({ what: `CNI ${cmd} default/p net1[${i}] ${k}`, value, atMs }));
+
+t.test('calls are aligned by content: a retried ADD on one side is one difference, and the calls after it still pair up', async (t) => {
+  const ok = (i: number, at: number, mac: string) => cni('ADD', i, at, { 'exit code': '0', plugin: 'sriov', 'result.interfaces[0].mac': mac, 'stdin.type': 'sriov' });
+  const failed = (i: number, at: number) => cni('ADD', i, at, { 'exit code': '1', plugin: 'sriov', 'result.code': '11', 'result.msg': 'no VF free', 'stdin.type': 'sriov' });
+  const ops = [op(0, {}), op(1, {}), op(2, {})];
+  // A: fails once, then two good ADDs; B: the same two good ADDs only
+  const a = scenario(ops, { trace: [...failed(0, 50), ...ok(1, 150, '<mac:pod/p/net1>'), ...ok(2, 250, '<mac:pod/p/net1#2>')] });
+  const b = scenario(ops, { trace: [...ok(0, 160, '<mac:pod/p/net1>'), ...ok(1, 260, '<mac:pod/p/net1#2>')] });
+  const c = compareScenario(a, b, names);
+  t.same(c.differences.map((d) => [d.operation?.title, d.what, d.a, d.b, !!d.oneSided]), [['op 0', 'CNI ADD default/p net1[0]', 'exit code 1: no VF free', '(absent)', true]], 'by position this would be three calls compared with the wrong partner');
+
+  // a real difference in every call: the calls pair in order and are compared field by field
+  const b2 = scenario(ops, { trace: [...ok(0, 160, '<mac#1>'), ...ok(1, 260, '<mac#2>')] });
+  const c2 = compareScenario(a, b2, names);
+  t.same(
+    c2.differences.map((d) => [d.what, d.a, d.b, !!d.oneSided]),
+    [
+      ['CNI ADD default/p net1[0]', 'exit code 1: no VF free', '(absent)', true],
+      ['CNI ADD default/p net1[1] result.interfaces[0].mac', '<mac:pod/p/net1>', '<mac#1>', false],
+      ['CNI ADD default/p net1[2] result.interfaces[0].mac', '<mac:pod/p/net1#2>', '<mac#2>', false],
+    ],
+    'the leftover calls pair by outcome: the failed ADD stays alone, the good ones pair up',
+  );
+});
+
+t.test('compareCalls: sequences only one side has, and observations that are not calls', async (t) => {
+  const d = compareCalls([...cni('DEL', 0, 10, { 'exit code': '0' }), { what: 'loose', value: 'x', atMs: 5 }], [{ what: 'loose', value: 'y', atMs: 7 }]);
+  t.same(d, [
+    { what: 'CNI DEL default/p net1[0]', a: 'exit code 0', b: '(absent)', atA: 10, oneSided: true },
+    { what: 'loose', a: 'x', b: 'y', atA: 5, atB: 7 },
   ]);
 });
 

@@ -7,7 +7,8 @@
 //  - the states in between: each ListAndWatch stream's distinct device lists are aligned by content (a longest
 //    common subsequence), so one state only one side went through is one difference, marked transient, and the
 //    states after it still pair up. States that were some operation's settled state are compared there instead;
-//  - calls (Allocate, CNI), compared by their ordinal keys.
+//  - calls (Allocate, CNI): each sequence (per node, or per pod, interface and command) aligned by content the same
+//    way, so a call only one side made (a retried ADD) is one difference and the calls after it still pair up.
 // Trace differences are reported at the operation that was running when the event happened (on backend A, else B).
 import type { SourceLocation } from '../../reports/types.ts';
 import type { BackendNames, Difference, FidelityTotals, OperationObservation, OperationRef, ScenarioComparison, ScenarioObservation, StateSequence, TraceObservation } from '../../reports/fidelity-types.ts';
@@ -111,22 +112,130 @@ export function compareScenario(a: ScenarioObservation, b: ScenarioObservation, 
     const operation = d.a !== undefined ? opAt(a, d.a.atMs) : opAt(b, d.b!.atMs);
     diffs.push({ ...(operation ? { operation } : {}), what: `${d.what} devices (in between)`, a: d.a?.value ?? ABSENT, b: d.b?.value ?? ABSENT, repeats: 0, transient: true });
   }
-  const ta = new Map<string, TraceObservation>(a.trace.map((t) => [t.what, t]));
-  const tb = new Map<string, TraceObservation>(b.trace.map((t) => [t.what, t]));
-  const seen = new Set<string>();
-  for (const t of [...a.trace, ...b.trace]) {
-    if (seen.has(t.what)) continue;
-    seen.add(t.what);
-    const x = ta.get(t.what);
-    const y = tb.get(t.what);
-    if (x && y && x.value === y.value) continue;
-    const operation = x ? opAt(a, x.atMs) : opAt(b, y!.atMs);
-    diffs.push({ ...(operation ? { operation } : {}), what: t.what, a: x?.value ?? ABSENT, b: y?.value ?? ABSENT, repeats: 0 });
+  for (const d of compareCalls(a.trace, b.trace)) {
+    const operation = d.atA !== undefined ? opAt(a, d.atA) : opAt(b, d.atB!);
+    diffs.push({ ...(operation ? { operation } : {}), what: d.what, a: d.a, b: d.b, repeats: 0, ...(d.oneSided ? { oneSided: true } : {}) });
   }
   return result;
 }
 
 type State = StateSequence['states'][number];
+
+/** a trace key `SEQUENCE[i] FIELD`: the call's sequence, its index in it, and the field */
+const CALL_KEY = /^(.*?)\[(\d+)\] (.+)$/;
+
+interface Call {
+  sequence: string;
+  index: number;
+  fields: Record<string, string>;
+  atMs: number;
+  /** every field, sorted: equal calls have equal signatures */
+  signature: string;
+  /** what the call came to: its exit code or gRPC status */
+  outcome: string;
+}
+
+/** the trace's calls by sequence, in order, and the observations that are not calls */
+export function callsOf(trace: readonly TraceObservation[]): { calls: Map<string, Call[]>; other: TraceObservation[] } {
+  const byKey = new Map<string, Call>();
+  const other: TraceObservation[] = [];
+  for (const t of trace) {
+    const m = CALL_KEY.exec(t.what);
+    if (!m) {
+      other.push(t);
+      continue;
+    }
+    const key = `${m[1]}[${m[2]}]`;
+    let c = byKey.get(key);
+    if (!c) byKey.set(key, (c = { sequence: m[1], index: Number(m[2]), fields: {}, atMs: t.atMs, signature: '', outcome: '' }));
+    c.fields[m[3]] = t.value;
+    c.atMs = Math.min(c.atMs, t.atMs);
+  }
+  const calls = new Map<string, Call[]>();
+  for (const c of byKey.values()) {
+    c.signature = Object.entries(c.fields).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)).map(([k, v]) => `${k}=${v}`).join('\n');
+    c.outcome = c.fields['exit code'] !== undefined ? `exit code ${c.fields['exit code']}` : (c.fields.status ?? '?');
+    const list = calls.get(c.sequence) ?? [];
+    list.push(c);
+    calls.set(c.sequence, list);
+  }
+  for (const list of calls.values()) list.sort((x, y) => x.index - y.index);
+  return { calls, other };
+}
+
+/** one call in a line: its outcome and, for a CNI error, its message */
+function callSummary(c: Call): string {
+  const msg = c.fields['result.msg'];
+  return `${c.outcome}${msg !== undefined ? `: ${msg}` : ''}`;
+}
+
+export interface CallDifference {
+  what: string;
+  a: string;
+  b: string;
+  /** when it happened on each side (ms since the scenario started) */
+  atA?: number;
+  atB?: number;
+  /** a call only one side made */
+  oneSided?: boolean;
+}
+
+/**
+ * The calls of two traces, each sequence aligned by content (lcsPairs over whole calls): equal calls pair up; between
+ * two such pairs, the leftover calls of A and B pair up by outcome first (a failed ADD with a failed ADD), then in
+ * order, and are compared field by field; a leftover call the other side has no partner for is one difference.
+ * Observations that are not calls are compared by key.
+ */
+export function compareCalls(a: readonly TraceObservation[], b: readonly TraceObservation[]): CallDifference[] {
+  const out: CallDifference[] = [];
+  const ca = callsOf(a);
+  const cb = callsOf(b);
+  const sequences = [...new Set([...ca.calls.keys(), ...cb.calls.keys()])].sort();
+  for (const seq of sequences) {
+    const xa = ca.calls.get(seq) ?? [];
+    const xb = cb.calls.get(seq) ?? [];
+    const pairs = lcsPairs(xa.map((c) => c.signature), xb.map((c) => c.signature));
+    let i = 0;
+    let j = 0;
+    for (const [pi, pj] of [...pairs, [xa.length, xb.length] as [number, number]]) {
+      const ga = xa.slice(i, pi);
+      const gb = xb.slice(j, pj);
+      const byOutcome = lcsPairs(ga.map((c) => c.outcome), gb.map((c) => c.outcome));
+      // the leftovers of the leftovers pair in order between two outcome matches
+      const matched: Array<[Call | undefined, Call | undefined]> = [];
+      let k = 0;
+      let l = 0;
+      for (const [qi, qj] of [...byOutcome, [ga.length, gb.length] as [number, number]]) {
+        const ra = ga.slice(k, qi);
+        const rb = gb.slice(l, qj);
+        for (let n = 0; n < Math.max(ra.length, rb.length); n++) matched.push([ra[n], rb[n]]);
+        if (qi < ga.length) matched.push([ga[qi], gb[qj]]);
+        k = qi + 1;
+        l = qj + 1;
+      }
+      for (const [x, y] of matched) {
+        const at = { ...(x ? { atA: x.atMs } : {}), ...(y ? { atB: y.atMs } : {}) };
+        if (x && y) {
+          for (const d of diffMaps(x.fields, y.fields)) out.push({ what: `${seq}[${x.index}] ${d.what}`, a: d.a, b: d.b, ...at });
+        } else {
+          const c = (x ?? y)!;
+          out.push({ what: `${seq}[${c.index}]`, a: x ? callSummary(x) : ABSENT, b: y ? callSummary(y) : ABSENT, ...at, oneSided: true });
+        }
+      }
+      i = pi + 1;
+      j = pj + 1;
+    }
+  }
+  const ta = new Map(ca.other.map((t) => [t.what, t]));
+  const tb = new Map(cb.other.map((t) => [t.what, t]));
+  for (const what of [...new Set([...ta.keys(), ...tb.keys()])]) {
+    const x = ta.get(what);
+    const y = tb.get(what);
+    if (x && y && x.value === y.value) continue;
+    out.push({ what, a: x?.value ?? ABSENT, b: y?.value ?? ABSENT, ...(x ? { atA: x.atMs } : {}), ...(y ? { atB: y.atMs } : {}) });
+  }
+  return out;
+}
 
 /** the longest common subsequence of two value lists, as index pairs */
 export function lcsPairs(a: readonly string[], b: readonly string[]): Array<[number, number]> {
@@ -211,7 +320,7 @@ export function formatScenario(c: ScenarioComparison, backends: BackendNames): s
       header = h;
     }
     const race = d.repeats === 0 ? 'gone after the next operation' : `the sides agreed after ${d.repeats + 1} operations`;
-    lines.push(`    ${d.what}${d.transient ? '  [transient: a state in between]' : ''}${d.race ? `  [race: ${race}; not counted]` : ''}`);
+    lines.push(`    ${d.what}${d.transient ? '  [transient: a state in between]' : ''}${d.oneSided ? '  [a call on one side only]' : ''}${d.race ? `  [race: ${race}; not counted]` : ''}`);
     lines.push(`      ${`${names.a}:`.padEnd(w)} ${show(d.a)}`);
     lines.push(`      ${`${names.b}:`.padEnd(w)} ${show(d.b)}`);
     if (d.repeats > 0 && d.until) {

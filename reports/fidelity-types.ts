@@ -82,6 +82,8 @@ export interface Difference {
    * that was gone after the very next operation: a race between the two runs, shown but not counted
    */
   race?: boolean;
+  /** why it is a race, when not for the reasons above (e.g. "the other side's stream began after it ended") */
+  raceWhy?: string;
 }
 
 export interface ScenarioComparison {

@@ -1,7 +1,7 @@
 // `sriov-lab fidelity` end to end on the sim backend: sim against itself shows no difference; sim against a wrapper
 // of sim that changes what a sysfs write returns and drops a VF shows exactly those differences and exits 1.
 import t from 'tap';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../../sim/paths.ts';
@@ -77,6 +77,14 @@ t.test('usage errors exit 2 before anything runs', async (t) => {
   t.equal(await fidelityCommand([fixture, '--b', 'sim', '--filter', 'nothing-matches'], io), 2);
   t.match(err, 'no scenario matches --filter nothing-matches');
   t.equal(await fidelityCommand([fixture, '--bogus'], io), 2);
+  const dir = mkdtempSync(join(tmpdir(), 'sl-fid-from-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  t.equal(await fidelityCommand(['--from', join(dir, 'missing.json')], io), 2);
+  t.match(err, `--from ${join(dir, 'missing.json')}: ENOENT`);
+  writeFileSync(join(dir, 'other.json'), '{"kind":"sriov-lab/run"}');
+  t.equal(await fidelityCommand(['--from', join(dir, 'other.json')], io), 2);
+  t.match(err, 'not a fidelity result (kind: "sriov-lab/run"; expected "sriov-lab/fidelity")');
+  t.equal(await fidelityCommand(['--from', join(dir, 'other.json'), fixture], io), 2, 'no scenario paths with --from');
 });
 
 const available = await simBackend.available();
@@ -119,5 +127,19 @@ if (!available.ok) {
     const c = r.json.comparisons[0];
     t.ok(c.differences.every((d) => d.operation?.location?.file === 'harness/fidelity/fixtures/small.yaml'), 'every difference names its operation file:line');
     t.notOk(c.differences.some((d) => d.what.includes(' vf 0000:01:00.0/0 ')), 'the VF that is there on both sides does not differ');
+
+    // --from: the recorded observations compared again give the same differences, printed the same way
+    const dir = mkdtempSync(join(tmpdir(), 'sl-fid-from-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, 'run.json'), JSON.stringify(r.json));
+    let again = '';
+    const code = await fidelityCommand(['--from', join(dir, 'run.json'), '--json', join(dir, 'again.json')], { stdout: { write: (s: string) => (again += s) }, stderr: { write: () => true } });
+    t.equal(code, 1);
+    const body = (s: string) => s.split('\n').filter((l) => !l.startsWith('sriov-lab fidelity:') && !l.startsWith('reproduce:')).join('\n');
+    t.equal(body(again), body(out), 'the same output from the recorded observations');
+    t.match(again, `compared again from ${join(dir, 'run.json')}`);
+    const j = JSON.parse(readFileSync(join(dir, 'again.json'), 'utf8')) as FidelityResult;
+    t.same(j.comparisons, r.json.comparisons);
+    t.same(j.observations, r.json.observations, 'the observations are kept');
   });
 }

@@ -1,10 +1,11 @@
 // `sriov-lab fidelity [PATH…] [--a sim] [--b qemu] [--seed N] [--filter GLOB]… [--device-plugin "CMD"] [--cni PATH]
 //                     [--json FILE] [--html FILE] [--keep] [--jitter MS]`
+//        `sriov-lab fidelity --from FILE.json [--json FILE] [--html FILE]`
 // Runs each scenario on backend A, then on backend B (same seed, so the same per-scenario seed), observes both after
 // every operation (observe.ts) and prints every difference (compare.ts).
 // Exit codes: 0 no differences; 1 a difference, or the run was interrupted; 2 a usage error, an unknown backend, an
 // invalid scenario file, or no scenario selected (nothing ran).
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { FidelityResult } from '../../reports/fidelity-types.ts';
 import { renderFidelityHtml } from '../../reports/fidelity-html.ts';
 export type { FidelityResult } from '../../reports/fidelity-types.ts';
@@ -24,6 +25,9 @@ import { Jitter, ScenarioObserver, recordingBackend, type QuietOptions, type Sce
 export const FIDELITY_USAGE =
   'usage: sriov-lab fidelity [PATH…] [--a sim] [--b qemu] [--seed N] [--filter GLOB]… [--device-plugin "CMD"] [--cni PATH]\n' +
   '                          [--json FILE] [--html FILE] [--keep] [--jitter MS] [--jobs N]\n' +
+  '       sriov-lab fidelity --from FILE.json [--json FILE] [--html FILE]\n' +
+  '  --from FILE.json: compare again the observations an earlier `fidelity --json` recorded, without running\n' +
+  '    anything (after an upgrade of sriov-lab, or to read an old run with today\'s rules).\n' +
   '  --jobs N: scenarios compared at once (default 1: a real kernel\'s timing is part of what is compared), each\n' +
   '    still on A then on B; the output stays in file order.\n' +
   '  Runs each scenario on backend A and on backend B and compares what each observed after every operation\n' +
@@ -162,6 +166,7 @@ export async function fidelityCommand(args: string[], io: FidelityCommandIo = {}
       keep: { type: 'boolean' },
       jitter: { type: 'string' },
       html: { type: 'string' },
+      from: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     }));
   } catch (e) {
@@ -170,6 +175,10 @@ export async function fidelityCommand(args: string[], io: FidelityCommandIo = {}
   if (values.help) {
     stdout.write(FIDELITY_USAGE);
     return 0;
+  }
+  if (values.from !== undefined) {
+    if (positionals.length) return fail(`--from ${String(values.from)}: no scenario paths with --from (got ${positionals.join(' ')})`);
+    return recompare(String(values.from), values, stdout, fail);
   }
   const parsed = scenarioRunFlags(values);
   if (!parsed.ok) return fail(parsed.message);
@@ -228,4 +237,25 @@ export async function fidelityCommand(args: string[], io: FidelityCommandIo = {}
   } finally {
     interrupt.dispose();
   }
+}
+
+/** `--from FILE`: the recorded observations compared again; prints and writes as a run does */
+function recompare(file: string, values: Record<string, unknown>, stdout: { write(s: string): unknown }, fail: (msg: string) => number): number {
+  let recorded: FidelityResult;
+  try {
+    recorded = JSON.parse(readFileSync(file, 'utf8')) as FidelityResult;
+  } catch (e) {
+    return fail(`--from ${file}: ${(e as Error).message}`);
+  }
+  if (recorded.kind !== 'sriov-lab/fidelity') return fail(`--from ${file}: not a fidelity result (kind: ${JSON.stringify(recorded.kind)}; expected "sriov-lab/fidelity")`);
+  if (!Array.isArray(recorded.observations)) return fail(`--from ${file}: it has no observations (written by a version of fidelity that did not record them)`);
+  const names = recorded.backends;
+  const comparisons = recorded.observations.map((o) => compareScenario(o.a, o.b, names));
+  stdout.write(`sriov-lab fidelity: ${comparisons.length} scenario${comparisons.length === 1 ? '' : 's'}, ${names.a} vs ${names.b}, seed ${recorded.seed}, compared again from ${file}\n`);
+  for (const c of comparisons) stdout.write(formatScenario(c, names));
+  stdout.write(formatTotals(comparisons, names));
+  const result: FidelityResult = { ...recorded, comparisons, totals: totals(comparisons) };
+  if (typeof values.json === 'string') writeFileSync(values.json, `${JSON.stringify(result, null, 2)}\n`);
+  if (typeof values.html === 'string') writeFileSync(values.html, renderFidelityHtml(result));
+  return recorded.interrupted || result.totals.differences > 0 ? 1 : 0;
 }

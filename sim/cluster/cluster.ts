@@ -859,10 +859,13 @@ export class Cluster {
   /**
    * The kubelet lets a pod go, in its order: containers stopped within the grace period (syncTerminatingPod →
    * killPod), then the pod no longer counts as active, so the device manager's devices are free for the next
-   * admission (and the scheduler's booking goes), then the sandbox teardown — the CNI DEL, which may fail or come
-   * late without holding anything up. `runHooks`: the pod got as far as its sandbox (attempts included).
+   * admission, then the sandbox teardown — the CNI DEL, which may fail or come late without holding anything up.
+   * `runHooks`: the pod got as far as its sandbox (attempts included). The scheduler's booking goes here for a pod
+   * that turned terminal (kube-scheduler leaves Succeeded and Failed pods out of a node's requests); a pod being
+   * deleted keeps it (`keepBooking`) until its object is removed: kube-scheduler counts a Terminating pod's requests
+   * until the delete event (kubernetes/kubernetes#96515), so a Pending pod waiting for its device is bound only after the old pod's DEL.
    */
-  private async release(rec: PodRecord, runHooks: boolean, gracePeriodSeconds = DEFAULT_GRACE_PERIOD_SECONDS): Promise<void> {
+  private async release(rec: PodRecord, runHooks: boolean, gracePeriodSeconds = DEFAULT_GRACE_PERIOD_SECONDS, keepBooking = false): Promise<void> {
     if (rec.released || !rec.admitted || !rec.nodeName) return;
     rec.released = true;
     this.cancelRetry(rec);
@@ -870,8 +873,10 @@ export class Cluster {
     const pod = this.store.get('Pod', rec.namespace, rec.name);
     if (runHooks && pod) for (const hook of [...this.killHooks]) await hook({ pod, nodeName, gracePeriodSeconds });
     await this.agents.get(nodeName)?.agent.releasePod(rec.uid);
-    this.scheduler.removePod(rec.uid);
-    this.requeueUnschedulable();
+    if (!keepBooking) {
+      this.scheduler.removePod(rec.uid);
+      this.requeueUnschedulable();
+    }
     if (runHooks && pod) for (const hook of [...this.releasedHooks]) await hook({ pod, nodeName });
   }
 
@@ -948,7 +953,7 @@ export class Cluster {
 
   /**
    * Graceful delete, in the real order: deletionTimestamp (now + the grace period) and deletionGracePeriodSeconds
-   * set → containers stopped → devices free and Pending pods retried → sandbox teardown (CNI DEL; a failure is the
+   * set → containers stopped → devices free on the node → sandbox teardown (CNI DEL; a failure is the
    * node's to retry) → the object removed. `wait: false` returns once the deletion is requested, as
    * `kubectl delete --wait=false` does; the rest goes on in the background (settle() does not wait for it, so the
    * steps after it can observe Terminating and what follows). `gracePeriodSeconds` overrides the pod's
@@ -992,7 +997,7 @@ export class Cluster {
         // an attempt in flight (CNI ADD running) cannot be interrupted: it ends first, then is torn down
         if (wasAdmitting && rec.work) await rec.work;
         try {
-          await this.release(rec, hooksRan, grace);
+          await this.release(rec, hooksRan, grace, true);
         } catch (e) {
           // the kubelet logs what failed and goes on: the object is removed all the same
           this.backgroundErrors.push(e);

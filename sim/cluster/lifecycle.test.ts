@@ -140,7 +140,7 @@ t.test('ten sandbox attempts with new sandbox IDs: kubectl sees "(combined from 
   t.match(combined?.message, /sandbox "12"$/, 'the combined event carries the latest message');
 });
 
-t.test('deletion order: Terminating with the grace period → containers stopped → devices free → sandbox teardown → gone', async (t) => {
+t.test('deletion order: Terminating with the grace period → containers stopped → devices free → sandbox teardown → gone, and only then the waiting pod bound', async (t) => {
   const { clock, cluster, agent } = setup(t);
   const order: string[] = [];
   cluster.onPodAdmitted(async ({ pod }) => {
@@ -173,14 +173,18 @@ t.test('deletion order: Terminating with the grace period → containers stopped
   t.same(agent.calls.map((c) => c.op), ['admit'], 'the devices are held while the containers stop');
   finishKill();
   await cluster.settle();
-  // b's sandbox and a's teardown run side by side once the device is free: b does not wait for a's CNI DEL
-  t.same(order.slice(0, 2), ['sandbox a', 'kill a grace 7']);
-  t.same(order.slice(2).sort(), ['sandbox b', 'teardown a (Terminating)']);
+  // the device is free on the node, but the scheduler still counts a's request while a is Terminating: b is bound
+  // only once a's object is gone, after its CNI DEL (kube-scheduler drops a pod's requests on its delete event)
+  t.same(order, ['sandbox a', 'kill a grace 7', 'teardown a (Terminating)']);
   t.ok(cluster.store.get('Pod', 'default', 'a'), 'a is still there while its sandbox is torn down');
-  t.equal(cluster.store.mustGet('Pod', 'default', 'b').status?.phase, 'Running', 'b got the device before a\'s CNI DEL ran');
-  t.same(agent.calls.map((c) => c.op), ['admit', 'release', 'admit']);
+  t.equal(cluster.store.mustGet('Pod', 'default', 'b').status?.phase, 'Pending', 'b waits while a\'s CNI DEL runs');
+  t.same(agent.calls.map((c) => c.op), ['admit', 'release'], 'a\'s devices are released on the node before the teardown');
   finishDel();
   await cluster.deletionsDone();
+  await cluster.settle();
+  t.same(order.slice(3), ['sandbox b'], 'b\'s sandbox comes after a\'s teardown');
+  t.equal(cluster.store.mustGet('Pod', 'default', 'b').status?.phase, 'Running');
+  t.same(agent.calls.map((c) => c.op), ['admit', 'release', 'admit']);
   t.equal(cluster.store.get('Pod', 'default', 'a'), undefined, 'gone once the teardown is done');
 });
 

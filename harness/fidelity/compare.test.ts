@@ -173,3 +173,30 @@ t.test('in-between states that differ on both sides pair up in order; settled st
   t.same(compareStates([a], [b]).map((x) => [x.a?.value, x.b?.value]), [['p', 'r'], ['q', undefined]], 'y against z is the operation k1\'s difference');
   t.same(compareStates([seq('s', [['x', []]])], []).map((x) => [x.what, x.a?.value, x.b]), [['s', 'x', undefined]], 'a stream only one side has');
 });
+
+t.test('a state one side sent before the other side\'s stream began, and that ended before it began, is a race', async (t) => {
+  // sim: the new VFs Unhealthy during the PF's carrier gap, then Healthy; qemu's plugin registered later and sent
+  // only the Healthy list. Operation 0 starts at 0 on sim and at 100 on qemu.
+  const ops = [op(0, {}), op(1, {})];
+  const tl = (start: number) => ops.map((o, i) => ({ key: o.key, startMs: start + i * 10_000 }));
+  const sim: StateSequence = { what: 's', states: [{ value: 'v0 Unhealthy', atMs: 300, settledAfter: [] }, { value: 'v0 Healthy', atMs: 1300, settledAfter: ['0/try/0'] }] };
+  const late: StateSequence = { what: 's', states: [{ value: 'v0 Healthy', atMs: 100 + 5000, settledAfter: ['0/try/0'] }] };
+  const c = compareScenario(scenario(ops, { states: [sim], timeline: tl(0) }), scenario(ops, { states: [late], timeline: tl(100) }), names);
+  t.same(c.differences.map((d) => [d.what, d.a, d.b, !!d.transient, !!d.race]), [['s devices (in between)', 'v0 Unhealthy', '(absent)', true, true]]);
+  t.match(formatScenario(c, names), "[race: the other side's stream began after it ended; not counted]");
+  t.same(totals([c]).differences, 0);
+
+  // qemu's stream began while sim's Unhealthy state still lasted (800 ms into the operation): it could have shown
+  // it and did not — a difference
+  const early: StateSequence = { what: 's', states: [{ value: 'v0 Healthy', atMs: 100 + 800, settledAfter: ['0/try/0'] }] };
+  const c2 = compareScenario(scenario(ops, { states: [sim], timeline: tl(0) }), scenario(ops, { states: [early], timeline: tl(100) }), names);
+  t.same(c2.differences.map((d) => [d.what, !!d.transient, !!d.race]), [['s devices (in between)', true, false]]);
+  // the same from the other side: qemu's extra state, sim's stream began after it ended
+  const c3 = compareScenario(scenario(ops, { states: [late], timeline: tl(100) }), scenario(ops, { states: [sim], timeline: tl(0) }), names);
+  t.same(c3.differences.map((d) => [d.a, d.b, !!d.race]), [['(absent)', 'v0 Unhealthy', true]]);
+  // not in the leading gap (both streams were up): counted
+  const both: StateSequence = { what: 's', states: [{ value: '(none)', atMs: 50, settledAfter: [] }, ...sim.states] };
+  const both2: StateSequence = { what: 's', states: [{ value: '(none)', atMs: 150, settledAfter: [] }, ...late.states] };
+  const c4 = compareScenario(scenario(ops, { states: [both], timeline: tl(0) }), scenario(ops, { states: [both2], timeline: tl(100) }), names);
+  t.same(c4.differences.map((d) => [d.a, !!d.race]), [['v0 Unhealthy', false]], 'a state between two shared states is a difference whatever the timing');
+});

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { compareCalls, compareScenario, compareStates, diffMaps, formatScenario, formatTotals, lcsPairs, totals } from './compare.ts';
+import { BLIP_MS, compareCalls, compareScenario, compareStates, diffMaps, formatScenario, formatTotals, lcsPairs, totals } from './compare.ts';
 import type { OperationObservation, ScenarioObservation, StateSequence } from './observe.ts';
 
 const names = { a: 'sim', b: 'qemu' };
@@ -199,4 +199,27 @@ t.test('a state one side sent before the other side\'s stream began, and that en
   const both2: StateSequence = { what: 's', states: [{ value: '(none)', atMs: 150, settledAfter: [] }, ...late.states] };
   const c4 = compareScenario(scenario(ops, { states: [both], timeline: tl(0) }), scenario(ops, { states: [both2], timeline: tl(100) }), names);
   t.same(c4.differences.map((d) => [d.a, !!d.race]), [['v0 Unhealthy', false]], 'a state between two shared states is a difference whatever the timing');
+});
+
+t.test('a blip: one side left a state and came back to it within BLIP_MS, caught by one poll; longer ones count', async (t) => {
+  const ops = [op(0, {}), op(1, {})];
+  const flat: StateSequence = { what: 'v', states: [{ value: 'nic Healthy', atMs: 100, settledAfter: ['0/try/0', '0/try/1'] }] };
+  const blipped = (ms: number): StateSequence => ({
+    what: 'v',
+    states: [
+      { value: 'nic Healthy', atMs: 100, settledAfter: ['0/try/0'] },
+      { value: 'nic Unhealthy', atMs: 2000, settledAfter: [] },
+      { value: 'nic Healthy', atMs: 2000 + ms, settledAfter: ['0/try/1'] },
+    ],
+  });
+  const c = compareScenario(scenario(ops, { states: [flat] }), scenario(ops, { states: [blipped(359)] }), names);
+  t.same(c.differences.map((d) => [d.a, d.b, !!d.race]), [['(absent)', 'nic Unhealthy', true]]);
+  t.match(formatScenario(c, names), '[race: a blip of 359 ms between two equal states, caught by one poll; not counted]');
+  const long = compareScenario(scenario(ops, { states: [flat] }), scenario(ops, { states: [blipped(BLIP_MS)] }), names);
+  t.same(long.differences.map((d) => !!d.race), [false], `${BLIP_MS} ms or more counts`);
+  // the state after it is another one: not a blip, whatever its length
+  const other = blipped(100);
+  other.states[2] = { ...other.states[2], value: 'nic Healthy, vf Healthy' };
+  const c3 = compareScenario(scenario(ops, { states: [{ what: 'v', states: [flat.states[0], { ...other.states[2], atMs: 2200 }] }] }), scenario(ops, { states: [other] }), names);
+  t.same(c3.differences.map((d) => [d.b, !!d.race]), [['nic Unhealthy', false]]);
 });

@@ -59,7 +59,23 @@ async function main(): Promise<void> {
     '--log-level', process.env.BENCH_LOG_LEVEL ?? 'warn',
   ];
   const start = performance.now();
-  const child = spawn(process.execPath, useBundle ? [bundle, ...args] : ['--import', 'tsx', join(root, 'plugins/device-plugin/main.ts'), ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+  // SRIOV_LAB_DP_TRACE: the plugin writes its start-up marks (ms since its process started) as one JSON line on stderr
+  const child = spawn(process.execPath, useBundle ? [bundle, ...args] : ['--import', 'tsx', join(root, 'plugins/device-plugin/main.ts'), ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, SRIOV_LAB_DP_TRACE: '1' },
+  });
+  let trace: Record<string, number> | null = null;
+  let errBuf = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    errBuf += chunk;
+    for (let i = errBuf.indexOf('\n'); i >= 0; i = errBuf.indexOf('\n')) {
+      const line = errBuf.slice(0, i);
+      errBuf = errBuf.slice(i + 1);
+      const m = line.startsWith('{"trace":') ? (JSON.parse(line) as { trace: Record<string, number> }) : null;
+      if (m) trace = m.trace;
+      else process.stderr.write(`${line}\n`);
+    }
+  });
   t.teardown(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
@@ -117,6 +133,11 @@ async function main(): Promise<void> {
   console.log(`sriov_numvfs change → ListAndWatch:        median ${ms(pct(change, 50))}, max ${ms(Math.max(...change))} (n=${change.length})`);
   console.log(`PF link change → health in ListAndWatch:   median ${ms(pct(health, 50))}, max ${ms(Math.max(...health))} (n=${health.length})`);
   console.log(`poll tick pieces (in-process): structureKey ${ms(keyMs)}, health of 1024 ${ms(healthMs)}, full discovery ${ms(discoverMs)}`);
+  if (trace) {
+    // each mark's time since the process started, and the step since the mark before
+    const marks = Object.entries(trace as Record<string, number>);
+    console.log(`start-up marks (ms since the plugin's process started; +step): ${marks.map(([k, v], i) => `${k} ${v.toFixed(1)} (+${(v - (i ? marks[i - 1][1] : 0)).toFixed(1)})`).join(', ')}`);
+  }
   console.log(`memory: RSS ${(rssKb / 1024).toFixed(1)} MiB (peak ${(hwmKb / 1024).toFixed(1)} MiB)`);
   console.log(`SIGTERM → exit:                            ${ms(stopMs)}`);
   // issue 17's done-when: this run's figures beside the targets (and the issue's figures, measured idle, before)

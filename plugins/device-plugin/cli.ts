@@ -40,7 +40,7 @@ SR-IOV network device plugin for Kubernetes (config-compatible with the upstream
   --dev-vfio-root PATH      host vfio device nodes (default /dev/vfio)
   --dev-root PATH           host /dev, for /dev/vhost-net and /dev/net/tun (default /dev)
   --proc-net-route PATH     route table of this network namespace (default /proc/net/route)
-  --api-dir PATH            directory holding api/**.proto (found automatically)
+  --api-dir PATH            accepted and unused (the gRPC API is built in; no .proto is read)
   --poll-interval-ms N      sysfs re-discovery and health period (default 300)
   --numvfs-poll-ms N        sriov_numvfs check period, 0 = off (default 20)
   --registration-check-ms N fallback period of the kubelet-restart check (default 1000)

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import type { PluginConfig, ResourceConfig } from './config.ts';
 import { buildPools, resourceMatches } from './pools.ts';
 import { createLogger, type Logger } from './log.ts';
-import { loadProtos } from './proto.ts';
+import { staticProtos, type Protos } from './grpc-api.ts';
+import { mark } from './trace.ts';
 import { ResourceServer, type PoolEntry, type RegistrationMode } from './server.ts';
 import {
   type CarrierMemo,
@@ -28,7 +29,7 @@ export interface DevicePluginOptions {
   kubeletDir?: string;
   /** default /var/run/k8s.cni.cncf.io/devinfo/dp */
   devinfoDir?: string;
-  /** where api/**.proto live (found automatically from the sources or dist/) */
+  /** no longer used: the plugin's gRPC messages are built in (grpc-api.ts), it reads no .proto file */
   apiDir?: string;
   logger?: Logger;
   /** sysfs poll period; the loop backs off to twice the scan time when scans are slow. Default 300. */
@@ -75,7 +76,7 @@ export class SriovDevicePlugin implements AsyncDisposable {
   readonly devinfoDir: string;
   private readonly log: Logger;
   private readonly opts: DevicePluginOptions;
-  private readonly protos: ReturnType<typeof loadProtos>;
+  private readonly protos: Protos;
   private readonly servers = new Map<string, ResourceServer>();
   private readonly attrCache: NetdevAttrCache = new Map();
   private readonly table: DeviceTable;
@@ -101,7 +102,8 @@ export class SriovDevicePlugin implements AsyncDisposable {
     this.kubeletDir = opts.kubeletDir ?? DEFAULT_KUBELET_DIR;
     this.devinfoDir = opts.devinfoDir ?? DEFAULT_DEVINFO_DIR;
     this.log = opts.logger ?? createLogger('info');
-    this.protos = loadProtos(opts.apiDir);
+    this.protos = staticProtos();
+    mark('protos');
     this.table = new DeviceTable(this.paths, this.attrCache);
   }
 
@@ -189,6 +191,7 @@ export class SriovDevicePlugin implements AsyncDisposable {
       const ctx = { vhostNetAvailable: this.vhostNet };
       const starts: Array<Promise<Error | null>> = [];
       const steps = this.table.rebuildSteps();
+      mark('scan');
       let n = 0;
       for (let s = steps.next(); !s.done; s = steps.next()) {
         const e = s.value;
@@ -196,6 +199,7 @@ export class SriovDevicePlugin implements AsyncDisposable {
           const res = this.config.resources.find((r) => resourceMatches(r, e.dev, ctx));
           if (res && !this.servers.has(res.fullName)) {
             this.log.debug('first device of a resource: serving and registering', { resource: res.fullName, device: e.addr });
+            mark('first device');
             starts.push(this.newServer(res).start().then(() => null, (err: Error) => err));
           }
         }
@@ -205,7 +209,9 @@ export class SriovDevicePlugin implements AsyncDisposable {
         }
       }
       this.discoveries++;
+      mark('discovered');
       const changed = await this.applyDiscovery('full', null, true);
+      mark('listed');
       const failed = (await Promise.all(starts)).find((e) => e !== null);
       if (failed) throw failed;
       return changed;

@@ -6,7 +6,8 @@ import * as grpc from '@grpc/grpc-js';
 import type { ResourceConfig } from './config.ts';
 import type { HostDevice, HostPaths } from './sysfs.ts';
 import type { Logger } from './log.ts';
-import type { Protos } from './proto.ts';
+import type { Protos } from './grpc-api.ts';
+import { mark } from './trace.ts';
 import type {
   AllocateRequest,
   AllocateResponse,
@@ -210,12 +211,14 @@ export class ResourceServer {
     mkdirSync(dir, { recursive: true });
     this.socketPath = join(dir, socketName(this.res));
     rmSync(this.socketPath, { force: true });
+    mark('serve');
     const server = new grpc.Server();
     server.addService(this.o.protos.deviceplugin.DevicePlugin.service, this.devicePluginHandlers());
     if (this.mode === 'plugins_registry') server.addService(this.o.protos.pluginregistration.Registration.service, this.registrationHandlers());
     await new Promise<void>((resolve, reject) =>
       server.bindAsync(`unix://${this.socketPath}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
     );
+    mark('bound');
     this.server = server;
     this.socketIno = inode(this.socketPath);
     this.kubeletIno = inode(this.kubeletSocket);
@@ -242,6 +245,7 @@ export class ResourceServer {
     const client = new Client(`unix://${this.kubeletSocket}`, grpc.credentials.createInsecure());
     const req = { version: 'v1beta1', endpoint: socketName(this.res), resource_name: this.res.fullName, options: DEVICE_PLUGIN_OPTIONS };
     const deadline = Date.now() + (this.o.registerTimeoutMs ?? 5000);
+    mark('register call');
     try {
       await new Promise<void>((resolve, reject) => {
         (client as unknown as { Register: (r: unknown, md: grpc.Metadata, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null) => void) => void }).Register(
@@ -251,6 +255,7 @@ export class ResourceServer {
           (err) => (err ? reject(err) : resolve()),
         );
       });
+      mark('registered');
       this.registered = true;
       this.registrations++;
       this.kubeletIno = inode(this.kubeletSocket);

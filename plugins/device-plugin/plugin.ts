@@ -59,6 +59,8 @@ export interface ResourceStatus {
 
 /** health reads between two turns of the event loop during a scan (~25 µs each: under a millisecond of blocking) */
 const HEALTH_READS_PER_TURN = 32;
+/** the longest the first discovery waits for a resource's registration before it goes on reading devices */
+const REGISTRATION_HOLD_MS = 250;
 /** device reads between two turns of the event loop during the first discovery (~100 µs each) */
 const DISCOVERY_READS_PER_TURN = 16;
 
@@ -200,7 +202,13 @@ export class SriovDevicePlugin implements AsyncDisposable {
           if (res && !this.servers.has(res.fullName)) {
             this.log.debug('first device of a resource: serving and registering', { resource: res.fullName, device: e.addr });
             mark('first device');
-            starts.push(this.newServer(res).start().then(() => null, (err: Error) => err));
+            const started = this.newServer(res).start().then(() => null, (err: Error) => err);
+            starts.push(started);
+            // discovery waits for the registration (bind, dial, Register, the kubelet's GetDevicePluginOptions and
+            // ListAndWatch): interleaved with device reads, each of its dozen event-loop turns waited for a chunk of
+            // reads (~50 ms at 1,024 VFs); the kubelet waits for the first list on the stream meanwhile anyway
+            await Promise.race([started, new Promise<void>((resolve) => setTimeout(resolve, REGISTRATION_HOLD_MS).unref())]);
+            if (this.stopped) break;
           }
         }
         if (++n % DISCOVERY_READS_PER_TURN === 0) {

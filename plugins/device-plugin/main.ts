@@ -31,6 +31,7 @@ async function main(): Promise<number> {
   let finish: (code: number) => void = () => undefined;
   const done = new Promise<number>((resolve) => (finish = resolve));
   const shutdown = () => {
+    flushMarks(); // again: marks after start-up (the first device-info files written)
     log.info('signal received; removing sockets and device-info files', { signal: signalled });
     // never hang past a second: the kubelet and the DaemonSet's grace period expect a quick exit
     setTimeout(() => finish(0), 900).unref();

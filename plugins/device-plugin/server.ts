@@ -22,10 +22,10 @@ import type {
 } from './api-types.ts';
 import {
   buildContainerResponse,
+  ensureDeviceInfoFile,
   preferredAllocation,
   removeDeviceInfoFileAsync,
   socketName,
-  writeDeviceInfoFile,
   writeDeviceInfoFileAsync,
 } from './allocate.ts';
 
@@ -181,6 +181,7 @@ export class ResourceServer {
       }
     };
     await Promise.all(Array.from({ length: Math.min(FILE_OPS_AT_ONCE, ops.length) }, worker));
+    mark('device-info files');
     if (failed.length) this.log.warn(`cannot ${what}`, { resource: this.res.fullName, failures: failed.length, error: (failed[0] as Error).message });
   }
 
@@ -357,7 +358,7 @@ export class ResourceServer {
         }
         devs.push(e.dev);
       }
-      for (const d of devs) this.safe(() => writeDeviceInfoFile(this.o.devinfoDir, this.res, d.pciAddr), 'write device-info file');
+      for (const d of devs) this.safe(() => ensureDeviceInfoFile(this.o.devinfoDir, this.res, d.pciAddr), 'write device-info file');
       container_responses.push(buildContainerResponse(this.res, devs, { paths: this.o.paths, needVhostNet: this.o.needVhostNet }));
     }
     return { container_responses };

@@ -11,7 +11,10 @@ export function mark(name: string): void {
 /** Writes the marks so far as `{"trace":{name: ms, …}}` on stderr (once per call; nothing when tracing is off). */
 export function flushMarks(): void {
   if (!on) return;
-  process.stderr.write(`${JSON.stringify({ trace: Object.fromEntries(marks) })}\n`);
+  const m = process.memoryUsage();
+  const mib = (n: number) => Math.round((n / 1048576) * 10) / 10;
+  const memory = { rss: mib(m.rss), heapTotal: mib(m.heapTotal), heapUsed: mib(m.heapUsed), external: mib(m.external), arrayBuffers: mib(m.arrayBuffers) };
+  process.stderr.write(`${JSON.stringify({ trace: Object.fromEntries(marks), memory })}\n`);
 }
 
 mark('load');

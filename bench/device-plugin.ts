@@ -1,13 +1,15 @@
 // Benchmark of the bundled device plugin with 1,024 VFs (4 × E810, 256 VFs each) on a snapshot sysfs:
 // process start → Register, → first ListAndWatch with every device; Allocate latency (1,000 gRPC calls);
 // sysfs change → ListAndWatch latency; the poll loop's cost per tick; resident memory.
-// Run: node --import tsx bench/device-plugin.ts   (uses dist/sriov-lab-device-plugin.mjs when built)
+// Run: node --import tsx bench/device-plugin.ts   (uses dist/sriov-lab-device-plugin.mjs when built, started with the
+// node flags of plugins/device-plugin/node-flags.ts as the harness and the image start it)
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FakeKubelet, SimHost, shortTmp } from '../plugins/device-plugin/test-fixtures.ts';
 import { structureKey, discoverDevices, readHealth } from '../plugins/device-plugin/sysfs.ts';
+import { DEVICE_PLUGIN_NODE_FLAGS } from '../plugins/device-plugin/node-flags.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bundle = join(root, 'dist/sriov-lab-device-plugin.mjs');
@@ -65,7 +67,7 @@ async function main(): Promise<void> {
   ];
   const start = performance.now();
   // SRIOV_LAB_DP_TRACE: the plugin writes its start-up marks (ms since its process started) as one JSON line on stderr
-  const child = spawn(process.execPath, useBundle ? [bundle, ...args] : ['--import', 'tsx', join(root, 'plugins/device-plugin/main.ts'), ...args], {
+  const child = spawn(process.execPath, useBundle ? [...DEVICE_PLUGIN_NODE_FLAGS, bundle, ...args] : ['--import', 'tsx', join(root, 'plugins/device-plugin/main.ts'), ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, SRIOV_LAB_DP_TRACE: '1' },
   });

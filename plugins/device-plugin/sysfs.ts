@@ -148,11 +148,15 @@ class DiscoveryPass {
   private readonly pfVfIndex = new Map<string, Map<string, number>>();
   private readonly pfNames = new Map<string, string | null>();
   private readonly pfLinkTypes = new Map<string, string | null>();
+  /** iommu group → its `name` says vfio-noiommu (VFs often share a group; most groups have no `name`) */
+  private readonly noiommu = new Map<string, boolean>();
 
   constructor(
     paths: HostPaths,
     private readonly cache: NetdevAttrCache,
     private readonly defaultRoutes: ReadonlySet<string>,
+    /** address → driver, from the structure read just before (/sys/bus/pci/drivers/<drv>/<addr>): one readlink less per device */
+    private readonly bound: ReadonlyMap<string, string>,
   ) {
     this.sys = paths.sysfsRoot;
     this.busDir = join(paths.sysfsRoot, 'bus/pci/devices');
@@ -195,8 +199,12 @@ class DiscoveryPass {
     if (entries.size === 0) return { entry: { kind: 'other' }, netdevs: [] }; // vanished between readdirs
     const ids = parseModalias(tryRead(join(dir, 'modalias')) ?? '') ?? classFromFiles(dir);
     if (!ids || !DISCOVERED_CLASSES.has(ids.baseClass)) return { entry: { kind: 'other' }, netdevs: [] };
-    const driverLink = entries.has('driver') ? tryReadlink(join(dir, 'driver')) : null;
-    const driver = driverLink ? basename(driverLink) : '';
+    let driver = this.bound.get(addr) ?? '';
+    if (!driver && entries.has('driver')) {
+      // bound since the structure read
+      const driverLink = tryReadlink(join(dir, 'driver'));
+      driver = driverLink ? basename(driverLink) : '';
+    }
     const physfn = entries.has('physfn') ? tryReadlink(join(dir, 'physfn')) : null;
     const pfAddr = physfn ? basename(physfn) : null;
     let sriovPf = false;
@@ -223,7 +231,16 @@ class DiscoveryPass {
     const groupLink = entries.has('iommu_group') ? tryReadlink(join(dir, 'iommu_group')) : null;
     const iommuGroup = groupLink ? basename(groupLink) : null;
     let vfioNoiommu = false;
-    if (iommuGroup !== null) vfioNoiommu = tryRead(join(sys, 'kernel/iommu_groups', iommuGroup, 'name')) === 'vfio-noiommu';
+    if (iommuGroup !== null) {
+      let v = this.noiommu.get(iommuGroup);
+      if (v === undefined) {
+        // existsSync first: a read of a missing file throws, and building that error costs more than the read
+        const nameFile = join(sys, 'kernel/iommu_groups', iommuGroup, 'name');
+        v = existsSync(nameFile) && tryRead(nameFile) === 'vfio-noiommu';
+        this.noiommu.set(iommuGroup, v);
+      }
+      vfioNoiommu = v;
+    }
 
     let linkType: string | null = null;
     if (netdevs.length > 0) {
@@ -391,7 +408,7 @@ export class DeviceTable {
    */
   *rebuildSteps(): Generator<AddrEntry & { addr: string }, TableUpdate> {
     const parts = readStructure(this.paths);
-    const pass = new DiscoveryPass(this.paths, this.cache, new Set(parts.routes));
+    const pass = new DiscoveryPass(this.paths, this.cache, new Set(parts.routes), parts.bound);
     this.entries.clear();
     this.netOwner.clear();
     this.numVfsSeen.clear();
@@ -457,7 +474,7 @@ export class DeviceTable {
       for (const [addr, r] of this.entries) if (r.entry.kind === 'device' && r.entry.dev.pfAddr !== null && pfsDirty.has(r.entry.dev.pfAddr)) dirty.add(addr);
     }
     const reread = new Set<string>();
-    const pass = new DiscoveryPass(this.paths, this.cache, new Set(next.routes));
+    const pass = new DiscoveryPass(this.paths, this.cache, new Set(next.routes), next.bound);
     // address order, as a full pass reads them
     for (const addr of next.pci) {
       if (!dirty.has(addr)) continue;

@@ -247,6 +247,14 @@ export class SriovDevicePlugin implements AsyncDisposable {
     const poolsChanged = upd.changed || vhost !== this.vhostNet;
     if (!poolsChanged && kind === 'structure') return false;
     this.vhostNet = vhost;
+    if (kind === 'full' && poolsChanged) {
+      // the new pools first, with the health of the devices read again (the others' as last read), then the health
+      // of every device: a change the poll noticed reaches the kubelet without waiting for a thousand health reads
+      // (~25-40 ms at 1,024 VFs)
+      const sent = await this.applyDiscovery('structure', upd.changed ? upd.reread : null, true);
+      if (this.stopped) return sent;
+      return (await this.applyDiscovery('full', null, false)) || sent;
+    }
     return this.applyDiscovery(kind, upd.changed ? upd.reread : null, poolsChanged);
   }
 

@@ -13,20 +13,18 @@ WORKDIR /build
 COPY dist/sriov-lab-image-stage.mjs dist/sriov-lab-device-plugin.mjs dist/sriov-lab-cni-sea.cjs dist/sriov-lab-node-agent.mjs dist/
 COPY node_modules/postject/package.json node_modules/postject/
 COPY node_modules/postject/dist/api.js node_modules/postject/dist/
-COPY api/deviceplugin/v1beta1/api.proto api/deviceplugin/v1beta1/
-COPY api/pluginregistration/v1/api.proto api/pluginregistration/v1/
 RUN ["node", "dist/sriov-lab-image-stage.mjs", "runtime", "/out/device-plugin"]
 RUN ["node", "dist/sriov-lab-image-stage.mjs", "libs", "/out/cni"]
 RUN ["node", "dist/sriov-lab-image-stage.mjs", "sea", "dist/sriov-lab-cni-sea.cjs", "/out/cni/usr/lib/sriov-lab/sriov"]
 
-# The device plugin: node, its libraries and the bundle with the two .proto files it loads. It runs as root: it
+# The device plugin: node, its libraries and the bundle (its gRPC API is built in: no .proto). It runs as root: it
 # creates its sockets in the kubelet's root-owned /var/lib/kubelet/device-plugins and must connect to kubelet.sock,
 # which the kubelet creates writable by root only.
 FROM scratch AS device-plugin
 COPY --from=build /out/device-plugin/ /
 COPY --from=build /build/dist/sriov-lab-device-plugin.mjs /usr/lib/sriov-lab/dist/
-COPY --from=build /build/api/ /usr/lib/sriov-lab/api/
-ENTRYPOINT ["/usr/local/bin/node", "/usr/lib/sriov-lab/dist/sriov-lab-device-plugin.mjs"]
+# node flags: plugins/device-plugin/node-flags.ts (a smaller young generation and one V8 worker thread: RSS)
+ENTRYPOINT ["/usr/local/bin/node", "--max-semi-space-size=1", "--v8-pool-size=1", "/usr/lib/sriov-lab/dist/sriov-lab-device-plugin.mjs"]
 
 # The CNI: one single executable (node with the CNI script embedded) and the libraries it needs inside the image.
 # Its entrypoint copies it into the host's CNI bin directory, mounted at /host/opt/cni/bin as upstream's sriov-cni

@@ -1,13 +1,15 @@
 // Benchmark of the bundled device plugin with 1,024 VFs (4 × E810, 256 VFs each) on a snapshot sysfs:
 // process start → Register, → first ListAndWatch with every device; Allocate latency (1,000 gRPC calls);
 // sysfs change → ListAndWatch latency; the poll loop's cost per tick; resident memory.
-// Run: node --import tsx bench/device-plugin.ts   (uses dist/sriov-lab-device-plugin.mjs when built)
+// Run: node --import tsx bench/device-plugin.ts   (uses dist/sriov-lab-device-plugin.mjs when built, started with the
+// node flags of plugins/device-plugin/node-flags.ts as the harness and the image start it)
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FakeKubelet, SimHost, shortTmp } from '../plugins/device-plugin/test-fixtures.ts';
 import { structureKey, discoverDevices, readHealth } from '../plugins/device-plugin/sysfs.ts';
+import { DEVICE_PLUGIN_NODE_FLAGS } from '../plugins/device-plugin/node-flags.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bundle = join(root, 'dist/sriov-lab-device-plugin.mjs');
@@ -21,6 +23,11 @@ function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 }
 const ms = (x: number) => `${x.toFixed(2)} ms`;
+/** CPU time (user + system) a process has used, from /proc/<pid>/stat (clock ticks of 10 ms) */
+function cpuMs(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').slice(readFileSync(`/proc/${pid}/stat`, 'utf8').lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
+}
 
 async function main(): Promise<void> {
   const t0Fixture = performance.now();
@@ -59,7 +66,27 @@ async function main(): Promise<void> {
     '--log-level', process.env.BENCH_LOG_LEVEL ?? 'warn',
   ];
   const start = performance.now();
-  const child = spawn(process.execPath, useBundle ? [bundle, ...args] : ['--import', 'tsx', join(root, 'plugins/device-plugin/main.ts'), ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+  // SRIOV_LAB_DP_TRACE: the plugin writes its start-up marks (ms since its process started) as one JSON line on stderr
+  const child = spawn(process.execPath, useBundle ? [...DEVICE_PLUGIN_NODE_FLAGS, bundle, ...args] : ['--import', 'tsx', join(root, 'plugins/device-plugin/main.ts'), ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, SRIOV_LAB_DP_TRACE: '1' },
+  });
+  let trace: Record<string, number> | null = null;
+  let memory: Record<string, number> | null = null;
+  let errBuf = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    errBuf += chunk;
+    for (let i = errBuf.indexOf('\n'); i >= 0; i = errBuf.indexOf('\n')) {
+      const line = errBuf.slice(0, i);
+      errBuf = errBuf.slice(i + 1);
+      const m = line.startsWith('{"trace":') ? (JSON.parse(line) as { trace: Record<string, number>; memory: Record<string, number> }) : null;
+      if (m) {
+        trace = m.trace;
+        memory = m.memory;
+      }
+      else process.stderr.write(`${line}\n`);
+    }
+  });
   t.teardown(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
@@ -71,11 +98,13 @@ async function main(): Promise<void> {
   const ids = kubelet.allocatable(RES);
   for (let i = 0; i < 50; i++) await kubelet.allocate(RES, [[ids[i % ids.length]]]); // warm-up
   const lat: number[] = [];
+  const cpu0 = cpuMs(child.pid!);
   for (let i = 0; i < 1000; i++) {
     const a = performance.now();
     await kubelet.allocate(RES, [[ids[(i * 7) % ids.length]]]);
     lat.push(performance.now() - a);
   }
+  const allocCpuMs = (cpuMs(child.pid!) - cpu0) / lat.length;
 
   // sysfs change → ListAndWatch: one PF 256 → 0 → 256 VFs, a few times
   const change: number[] = [];
@@ -114,10 +143,18 @@ async function main(): Promise<void> {
   console.log(`process start → Register:                 ${ms(registerMs)}`);
   console.log(`process start → ListAndWatch (1024 dev):   ${ms(listMs)}`);
   console.log(`Allocate (1 device, gRPC round trip) n=1000: median ${ms(pct(lat, 50))}, p99 ${ms(pct(lat, 99))}`);
+  console.log(`plugin CPU per Allocate (user + system, over the 1000 calls): ${ms(allocCpuMs)}`);
   console.log(`sriov_numvfs change → ListAndWatch:        median ${ms(pct(change, 50))}, max ${ms(Math.max(...change))} (n=${change.length})`);
   console.log(`PF link change → health in ListAndWatch:   median ${ms(pct(health, 50))}, max ${ms(Math.max(...health))} (n=${health.length})`);
   console.log(`poll tick pieces (in-process): structureKey ${ms(keyMs)}, health of 1024 ${ms(healthMs)}, full discovery ${ms(discoverMs)}`);
+  if (trace) {
+    // each mark's time since the process started, and the step since the mark before
+    const marks = Object.entries(trace as Record<string, number>);
+    console.log(`start-up marks (ms since the plugin's process started; +step): ${marks.map(([k, v], i) => `${k} ${v.toFixed(1)} (+${(v - (i ? marks[i - 1][1] : 0)).toFixed(1)})`).join(', ')}`);
+  }
   console.log(`memory: RSS ${(rssKb / 1024).toFixed(1)} MiB (peak ${(hwmKb / 1024).toFixed(1)} MiB)`);
+  // the last trace line is written on SIGTERM, with process.memoryUsage() then (MiB)
+  if (memory) console.log(`memory at SIGTERM (process.memoryUsage, MiB): ${Object.entries(memory as Record<string, number>).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   console.log(`SIGTERM → exit:                            ${ms(stopMs)}`);
   // issue 17's done-when: this run's figures beside the targets (and the issue's figures, measured idle, before)
   const rssMiB = rssKb / 1024;

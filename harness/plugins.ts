@@ -5,6 +5,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { entryCommand, projectRoot } from '../sim/paths.ts';
 import { defaultConfigJson } from '../plugins/device-plugin/config.ts';
+import { withDevicePluginNodeFlags } from '../plugins/device-plugin/node-flags.ts';
 import type { PluginUnderTest } from '../reports/types.ts';
 import type { V1DaemonSet } from '@kubernetes/client-node';
 import { BUNDLED_DEVICE_PLUGIN_IMAGE, type BundledExecutables } from '../sim/cluster/images.ts';
@@ -22,7 +23,7 @@ export function bundledDevicePluginArgv(): string[] {
  * cniInstallSet installed it (its shim in `workDir`).
  */
 export function bundledExecutables(cniPlugins: Record<string, string>): BundledExecutables {
-  return { devicePlugin: entryCommand('sriov-lab-device-plugin', 'plugins/device-plugin/main.ts'), cni: cniPlugins[BUNDLED_CNI_TYPES[1]] };
+  return { devicePlugin: withDevicePluginNodeFlags(entryCommand('sriov-lab-device-plugin', 'plugins/device-plugin/main.ts')), cni: cniPlugins[BUNDLED_CNI_TYPES[1]] };
 }
 
 export const BUNDLED_DEVICE_PLUGIN_DAEMONSET = 'sriov-lab-device-plugin';

@@ -34,6 +34,23 @@ if (missing.length > 0) {
   for (const [name, src] of missing) console.error(`build: entry "${name}": source ${src} does not exist`);
   process.exit(1);
 }
+// The device plugin's gRPC messages are static (plugins/device-plugin/grpc-api.ts); grpc-js itself requires
+// @grpc/proto-loader (and with it protobufjs, ~250 kB) only inside functions for features the plugin never turns on
+// (channelz admin service, ORCA load reports, weighted round robin). Bundling them anyway costs every start the parse
+// of that code, so this entry gets a stand-in that fails loudly if one of those paths is ever reached.
+const noProtoLoader = {
+  name: 'no-proto-loader',
+  setup(b) {
+    b.onResolve({ filter: /^@grpc\/proto-loader$/ }, (args) => ({ path: args.path, namespace: 'no-proto-loader' }));
+    b.onLoad({ filter: /.*/, namespace: 'no-proto-loader' }, () => ({
+      contents:
+        "const no = () => { throw new Error('@grpc/proto-loader is not bundled into sriov-lab-device-plugin (scripts/build.mjs): it uses static gRPC definitions'); };\n" +
+        'module.exports = { loadSync: no, load: no, fromJSON: no };\n',
+      loader: 'js',
+    }));
+  },
+};
+const entryPlugins = { 'sriov-lab-device-plugin': [noProtoLoader] };
 mkdirSync(join(root, 'dist'), { recursive: true });
 const jobs = [];
 for (const [name, src] of Object.entries(entries)) {
@@ -53,6 +70,7 @@ for (const [name, src] of Object.entries(entries)) {
         js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
       },
       logLevel: 'warning',
+      plugins: entryPlugins[name] ?? [],
     }),
   );
 }

@@ -23,8 +23,6 @@ export const CONTEXT_FILES = [
   'dist/sriov-lab-device-plugin.mjs',
   'dist/sriov-lab-cni-sea.cjs',
   'dist/sriov-lab-node-agent.mjs',
-  'api/deviceplugin/v1beta1/api.proto',
-  'api/pluginregistration/v1/api.proto',
   'node_modules/postject/package.json',
   'node_modules/postject/dist/api.js',
 ] as const;

@@ -14,6 +14,7 @@ import { parseInstallArgs } from '../../plugins/cni/install.ts';
 import type { SimLabNode } from '../backends/sim.ts';
 import { KUBECTL, kubectlCluster, until } from '../cluster/fixtures/kubectl.ts';
 import { CONTEXT_FILES, DEFAULT_NODE_IMAGE } from './build.ts';
+import { DEVICE_PLUGIN_NODE_FLAGS } from '../../plugins/device-plugin/node-flags.ts';
 
 const root = projectRoot();
 const deployments = join(root, 'deployments');
@@ -34,6 +35,8 @@ t.test('the Dockerfile, .dockerignore and the image build agree', async (t) => {
     .map((l) => l.slice(1));
   t.same(allowed.sort(), [...CONTEXT_FILES].sort(), '.dockerignore lets exactly these through');
   t.match(dockerfile, /^ENTRYPOINT \["\/usr\/lib\/sriov-lab\/sriov", "install"\]\nCMD \["--dest", "\/host\/opt\/cni\/bin"\]$/m);
+  const dpEntry = JSON.stringify(['/usr/local/bin/node', ...DEVICE_PLUGIN_NODE_FLAGS, '/usr/lib/sriov-lab/dist/sriov-lab-device-plugin.mjs']).replace(/,/g, ', ');
+  t.ok(dockerfile.includes(`\nENTRYPOINT ${dpEntry}\n`), `the device plugin's ENTRYPOINT is ${dpEntry} (node flags of plugins/device-plugin/node-flags.ts)`);
 });
 
 t.test("the DaemonSets name the built images and pass what their entrypoints accept", async (t) => {

@@ -8,6 +8,7 @@ import type { NodeSpec } from '../../sim/topology/topology.ts';
 import type { BackendUpOptions } from '../backend.ts';
 import { BUNDLED_CNI_TYPES, DEVICE_PLUGIN_CONFIG_PATH, defaultDevicePluginConfig, writeShim } from '../plugins.ts';
 import { NODE_AGENT_PORT, type NodeAgentConfig } from './node-rpc.ts';
+import { DEVICE_PLUGIN_NODE_FLAGS } from '../../plugins/device-plugin/node-flags.ts';
 
 /** node as a node sees it (a guest shares the host's /usr; the host backend is the host) */
 export const NODE = '/usr/bin/node';
@@ -51,7 +52,7 @@ export function agentConfig(spec: NodeSpec, index: number, opts: BackendUpOption
     seed: `${opts.seed}/${spec.name}`,
     port: NODE_AGENT_PORT,
     registrationModes: spec.kubeletRegistration,
-    devicePluginArgv: opts.devicePlugin.argv ?? [NODE, dist('sriov-lab-device-plugin'), '--config-file', DEVICE_PLUGIN_CONFIG_PATH],
+    devicePluginArgv: opts.devicePlugin.argv ?? [NODE, ...DEVICE_PLUGIN_NODE_FLAGS, dist('sriov-lab-device-plugin'), '--config-file', DEVICE_PLUGIN_CONFIG_PATH],
     devicePluginConfig: opts.devicePlugin.config ?? defaultDevicePluginConfig(),
     cniPlugins: cniPlugins(workDir, opts),
     renames: [],

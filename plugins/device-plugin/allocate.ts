@@ -1,5 +1,5 @@
 // What Allocate hands out (env vars, DeviceSpecs, device-info files) and GetPreferredAllocation's choice.
-import { mkdirSync, writeFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync, renameSync, rmSync } from 'node:fs';
 import { mkdir, writeFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AllocationPolicy, ResourceConfig } from './config.ts';
@@ -35,6 +35,14 @@ export function writeDeviceInfoFile(dir: string, res: ResourceConfig, pciAddr: s
   writeFileSync(tmp, deviceInfoJson(pciAddr));
   renameSync(tmp, path); // readers (Multus) never see a half-written file
   return path;
+}
+
+/**
+ * Allocate's check: the background writer has usually written the file already (files are complete or absent: they are
+ * renamed into place), so one stat instead of mkdir, write and rename (~0.3-1 ms on a disk, on the call path).
+ */
+export function ensureDeviceInfoFile(dir: string, res: ResourceConfig, pciAddr: string): void {
+  if (!existsSync(join(dir, deviceInfoFileName(res, pciAddr)))) writeDeviceInfoFile(dir, res, pciAddr);
 }
 
 /** Async form, so that hundreds of files go through the thread pool without blocking gRPC. */

@@ -40,9 +40,9 @@ SR-IOV network device plugin for Kubernetes (config-compatible with the upstream
   --dev-vfio-root PATH      host vfio device nodes (default /dev/vfio)
   --dev-root PATH           host /dev, for /dev/vhost-net and /dev/net/tun (default /dev)
   --proc-net-route PATH     route table of this network namespace (default /proc/net/route)
-  --api-dir PATH            directory holding api/**.proto (found automatically)
+  --api-dir PATH            accepted and unused (the gRPC API is built in; no .proto is read)
   --poll-interval-ms N      sysfs re-discovery and health period (default 300)
-  --numvfs-poll-ms N        sriov_numvfs check period, 0 = off (default 20)
+  --numvfs-poll-ms N        sriov_numvfs check period, 0 = off (default 10)
   --registration-check-ms N fallback period of the kubelet-restart check (default 1000)
   --health-check MODE       default for resources: auto | link | operstate | none (default auto)
   --allocation-policy P     default preferred-allocation policy: spread | packed (default spread)
@@ -98,7 +98,7 @@ export function parseArgs(argv: string[]): CliOptions {
     devRoot: '/dev',
     procNetRoute: '/proc/net/route',
     pollIntervalMs: 300,
-    numVfsPollMs: 20,
+    numVfsPollMs: 10,
     registrationCheckMs: 1000,
     healthCheck: 'auto',
     allocationPolicy: 'spread',

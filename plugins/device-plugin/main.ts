@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 // sriov-lab-device-plugin: the standalone executable (bundled to dist/sriov-lab-device-plugin.mjs).
+// first: its mark('load') is the time the bundle began to run, before the modules below load
+import { flushMarks, mark } from './trace.ts';
 import { parseArgs, USAGE, UsageError } from './cli.ts';
 import { ConfigError, defaultConfigJson, loadConfigFile, parseConfig } from './config.ts';
 import { createLogger } from './log.ts';
 import { startDevicePlugin, type SriovDevicePlugin } from './plugin.ts';
 
 async function main(): Promise<number> {
+  mark('main');
   let cli;
   try {
     cli = parseArgs(process.argv.slice(2));
@@ -28,6 +31,7 @@ async function main(): Promise<number> {
   let finish: (code: number) => void = () => undefined;
   const done = new Promise<number>((resolve) => (finish = resolve));
   const shutdown = () => {
+    flushMarks(); // again: marks after start-up (the first device-info files written)
     log.info('signal received; removing sockets and device-info files', { signal: signalled });
     // never hang past a second: the kubelet and the DaemonSet's grace period expect a quick exit
     setTimeout(() => finish(0), 900).unref();
@@ -52,12 +56,12 @@ async function main(): Promise<number> {
     const config = cli.defaultConfig
       ? parseConfig(defaultConfigJson, { ...parseOpts, source: '(built-in default)' })
       : await loadConfigFile(cli.configFile, parseOpts);
+    mark('config');
     plugin = await startDevicePlugin({
       config,
       paths: { sysfsRoot: cli.sysfsRoot, devRoot: cli.devRoot, devVfioRoot: cli.devVfioRoot, procNetRoute: cli.procNetRoute },
       kubeletDir: cli.kubeletDir,
       devinfoDir: cli.devinfoDir,
-      apiDir: cli.apiDir,
       logger: log,
       pollIntervalMs: cli.pollIntervalMs,
       numVfsPollMs: cli.numVfsPollMs,
@@ -68,6 +72,8 @@ async function main(): Promise<number> {
     log.error((e as Error).message, fields);
     return 1;
   }
+  mark('started');
+  flushMarks();
   if (signalled) shutdown();
   // a node without matching devices yet has no server and no socket: the process must still wait for them
   const keepAlive = setInterval(() => undefined, 60_000);

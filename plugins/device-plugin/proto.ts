@@ -1,9 +1,12 @@
-// Loads the wire protocols from api/**.proto (field names keep their case: ID, devices_ids, available_deviceIDs).
+// Loads the wire protocols from api/**.proto with @grpc/proto-loader (field names keep their case: ID, devices_ids,
+// available_deviceIDs). The plugin itself uses the static definitions of grpc-api.ts; this is for tests (the fake
+// kubelet talks to the plugin through protobufjs, an encoder of its own) and library users who want the .proto files.
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import type { Protos } from './grpc-api.ts';
 
 const DP_PROTO = 'deviceplugin/v1beta1/api.proto';
 const REG_PROTO = 'pluginregistration/v1/api.proto';
@@ -25,16 +28,7 @@ export function findApiDir(explicit?: string): string {
   throw new Error(`cannot find ${DP_PROTO}; looked in ${candidates.join(', ')} (set SRIOV_LAB_API_DIR or --api-dir)`);
 }
 
-export interface Protos {
-  /** v1beta1 package: Registration (client) and DevicePlugin (service) */
-  deviceplugin: {
-    Registration: grpc.ServiceClientConstructor;
-    DevicePlugin: grpc.ServiceClientConstructor;
-  };
-  pluginregistration: {
-    Registration: grpc.ServiceClientConstructor;
-  };
-}
+export type { Protos };
 
 const cache = new Map<string, Protos>();
 

@@ -6,7 +6,8 @@ import * as grpc from '@grpc/grpc-js';
 import type { ResourceConfig } from './config.ts';
 import type { HostDevice, HostPaths } from './sysfs.ts';
 import type { Logger } from './log.ts';
-import type { Protos } from './proto.ts';
+import type { Protos } from './grpc-api.ts';
+import { mark } from './trace.ts';
 import type {
   AllocateRequest,
   AllocateResponse,
@@ -21,10 +22,10 @@ import type {
 } from './api-types.ts';
 import {
   buildContainerResponse,
+  ensureDeviceInfoFile,
   preferredAllocation,
   removeDeviceInfoFileAsync,
   socketName,
-  writeDeviceInfoFile,
   writeDeviceInfoFileAsync,
 } from './allocate.ts';
 
@@ -180,6 +181,7 @@ export class ResourceServer {
       }
     };
     await Promise.all(Array.from({ length: Math.min(FILE_OPS_AT_ONCE, ops.length) }, worker));
+    mark('device-info files');
     if (failed.length) this.log.warn(`cannot ${what}`, { resource: this.res.fullName, failures: failed.length, error: (failed[0] as Error).message });
   }
 
@@ -210,12 +212,14 @@ export class ResourceServer {
     mkdirSync(dir, { recursive: true });
     this.socketPath = join(dir, socketName(this.res));
     rmSync(this.socketPath, { force: true });
+    mark('serve');
     const server = new grpc.Server();
     server.addService(this.o.protos.deviceplugin.DevicePlugin.service, this.devicePluginHandlers());
     if (this.mode === 'plugins_registry') server.addService(this.o.protos.pluginregistration.Registration.service, this.registrationHandlers());
     await new Promise<void>((resolve, reject) =>
       server.bindAsync(`unix://${this.socketPath}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
     );
+    mark('bound');
     this.server = server;
     this.socketIno = inode(this.socketPath);
     this.kubeletIno = inode(this.kubeletSocket);
@@ -242,6 +246,7 @@ export class ResourceServer {
     const client = new Client(`unix://${this.kubeletSocket}`, grpc.credentials.createInsecure());
     const req = { version: 'v1beta1', endpoint: socketName(this.res), resource_name: this.res.fullName, options: DEVICE_PLUGIN_OPTIONS };
     const deadline = Date.now() + (this.o.registerTimeoutMs ?? 5000);
+    mark('register call');
     try {
       await new Promise<void>((resolve, reject) => {
         (client as unknown as { Register: (r: unknown, md: grpc.Metadata, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null) => void) => void }).Register(
@@ -251,6 +256,7 @@ export class ResourceServer {
           (err) => (err ? reject(err) : resolve()),
         );
       });
+      mark('registered');
       this.registered = true;
       this.registrations++;
       this.kubeletIno = inode(this.kubeletSocket);
@@ -352,7 +358,7 @@ export class ResourceServer {
         }
         devs.push(e.dev);
       }
-      for (const d of devs) this.safe(() => writeDeviceInfoFile(this.o.devinfoDir, this.res, d.pciAddr), 'write device-info file');
+      for (const d of devs) this.safe(() => ensureDeviceInfoFile(this.o.devinfoDir, this.res, d.pciAddr), 'write device-info file');
       container_responses.push(buildContainerResponse(this.res, devs, { paths: this.o.paths, needVhostNet: this.o.needVhostNet }));
     }
     return { container_responses };

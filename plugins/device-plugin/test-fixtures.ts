@@ -109,6 +109,7 @@ export class FakeKubelet {
       Register: (call: grpc.ServerUnaryCall<FakeKubelet['registerCalls'][number], object>, cb: grpc.sendUnaryData<object>) => {
         const req = call.request;
         this.registerCalls.push(req);
+        this.notify(); // a waiter for the Register call sees it now, not at its next 25 ms poll or after the dial back
         this.connect(req.resource_name, join(this.devicePluginDir, req.endpoint)).then(
           () => cb(null, {}),
           (e: Error) => cb({ code: grpc.status.UNKNOWN, details: `failed to dial device plugin: ${e.message}` } as grpc.ServiceError),

@@ -199,6 +199,10 @@ t.test('a state one side sent before the other side\'s stream began, and that en
   const both2: StateSequence = { what: 's', states: [{ value: '(none)', atMs: 150, settledAfter: [] }, ...late.states] };
   const c4 = compareScenario(scenario(ops, { states: [both], timeline: tl(0) }), scenario(ops, { states: [both2], timeline: tl(100) }), names);
   t.same(c4.differences.map((d) => [d.a, !!d.race]), [['v0 Unhealthy', false]], 'a state between two shared states is a difference whatever the timing');
+  // the other side's first list differs too (the VF address: a model difference): its stream still began late
+  const otherModel: StateSequence = { what: 's', states: [{ value: 'v1 Healthy', atMs: 100 + 5000, settledAfter: ['0/try/0'] }] };
+  const c5 = compareScenario(scenario(ops, { states: [sim], timeline: tl(0) }), scenario(ops, { states: [otherModel], timeline: tl(100) }), names);
+  t.same(c5.differences.map((d) => [d.a, d.b, !!d.race]), [['v0 Unhealthy', '(absent)', true]], 'the settled lists are the operation\'s to compare');
 });
 
 t.test('a blip: one side left a state and came back to it within BLIP_MS, caught by one poll; longer ones count', async (t) => {

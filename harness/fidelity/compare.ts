@@ -293,9 +293,9 @@ function sinceOperation(timeline: Timeline, atMs: number): { key: string; ms: nu
  * matched states, the unmatched ones of A and of B pair up in order (one difference each pair); a state that was an
  * operation's settled state on its side is left out (the operation's comparison has it).
  *
- * `beforeOtherStream`: a state only one side's stream sent before the other side's stream sent anything, where the
- * other side's first message is the state that followed it, and came (counted from the start of the same
- * operation) only after this state had already ended. The other side's plugin was not advertising yet while this
+ * A race (`raceWhy`): a state only one side's stream sent, in the leading gap (before the first state both sides
+ * sent), when the other side's first message came (counted from the start of the same operation) only after this
+ * state had already ended. The other side's plugin was not advertising yet while this
  * state lasted — it registers once it has devices, and under TCG that takes seconds — so it could not have shown
  * it: a race between the two runs, not a difference of the kernels. (The tutorial's VFs are reported Unhealthy
  * during the PF's carrier gap after `sriov_numvfs`, on qemu only when the guest's plugin is up in time.)
@@ -326,7 +326,7 @@ export function compareStates(
     let j = 0;
     for (const [pi, pj] of [...pairs, [sa.length, sb.length] as [number, number]]) {
       // the leading gap, where one side's stream had not sent its first message yet
-      const leading = i === 0 && j === 0 && (pi === 0 || pj === 0) && pi + pj > 0 && pairs.length > 0;
+      const leading = i === 0 && j === 0;
       const ia = [...Array(pi - i).keys()].map((k) => i + k).filter((k) => sa[k].settledAfter.length === 0);
       const ib = [...Array(pj - j).keys()].map((k) => j + k).filter((k) => sb[k].settledAfter.length === 0);
       for (let k = 0; k < Math.max(ia.length, ib.length); k++) {
@@ -334,8 +334,8 @@ export function compareStates(
         const y = ib[k];
         let raceWhy: string | undefined;
         if (leading && timelines) {
-          if (x !== undefined && pj === 0 && endedBeforeOther(sa, x, timelines.a, sb, timelines.b)) raceWhy = BEFORE_OTHER_STREAM;
-          if (y !== undefined && pi === 0 && endedBeforeOther(sb, y, timelines.b, sa, timelines.a)) raceWhy = BEFORE_OTHER_STREAM;
+          if (x !== undefined && y === undefined && endedBeforeOther(sa, x, timelines.a, sb, timelines.b)) raceWhy = BEFORE_OTHER_STREAM;
+          if (y !== undefined && x === undefined && endedBeforeOther(sb, y, timelines.b, sa, timelines.a)) raceWhy = BEFORE_OTHER_STREAM;
         }
         if (x !== undefined && y === undefined) raceWhy ??= blip(sa, x);
         if (y !== undefined && x === undefined) raceWhy ??= blip(sb, y);

@@ -92,8 +92,10 @@ if (!available.ok) {
   t.test('delete wait: false: later steps see Terminating; the device waits for the grace period (SIGTERM ignored)', async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'lifecycle-delete-'));
     t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    // the container says when it ignores SIGTERM: a SIGTERM before its trap would end it at once (seen under load)
+    const ready = join(dir, 'trap-set');
     const pod = (name: string, extra: string) =>
-      `{ apiVersion: v1, kind: Pod, metadata: { name: ${name} }, spec: { ${extra}containers: [{ name: app, image: busybox, ${name === 'stubborn' ? `command: [sh, -c, "trap '' TERM; while true; do sleep 0.2; done"], ` : ''}resources: { limits: { intel.com/sriov_netdevice: "1" } } }] } }`;
+      `{ apiVersion: v1, kind: Pod, metadata: { name: ${name} }, spec: { ${extra}containers: [{ name: app, image: busybox, ${name === 'stubborn' ? `command: [sh, -c, "trap '' TERM; touch ${ready}; while true; do sleep 0.2; done"], ` : ''}resources: { limits: { intel.com/sriov_netdevice: "1" } } }] } }`;
     const f = join(dir, 'delete-not-waiting.yaml');
     writeFileSync(
       f,
@@ -109,6 +111,7 @@ spec:
       try:
         - apply: { resource: ${pod('stubborn', 'terminationGracePeriodSeconds: 4, ')} }
         - assert: { resource: { kind: Pod, metadata: { name: stubborn }, status: { phase: Running } } }
+        - exec: { node: node1, command: "sh -c 'i=0; until [ -e ${ready} ]; do i=$((i+1)); [ $i -gt 600 ] && exit 1; sleep 0.05; done'" }
         - apply: { resource: ${pod('next', '')} }
         - assert: { resource: { kind: Pod, metadata: { name: next }, status: { phase: Pending } } }
     - name: delete without waiting

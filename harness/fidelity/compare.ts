@@ -103,8 +103,7 @@ export function compareScenario(a: ScenarioObservation, b: ScenarioObservation, 
 
   // trace sequences
   const opAt = (s: ScenarioObservation, atMs: number): OperationRef | undefined => {
-    let key: string | undefined;
-    for (const t of s.timeline) if (t.startMs <= atMs) key = t.key;
+    const key = sinceOperation(s.timeline, atMs)?.key;
     const o = key ? s.operations.find((x) => x.key === key) : undefined;
     return o ? refOf(o) : undefined;
   };
@@ -194,24 +193,14 @@ export function compareCalls(a: readonly TraceObservation[], b: readonly TraceOb
   for (const seq of sequences) {
     const xa = ca.calls.get(seq) ?? [];
     const xb = cb.calls.get(seq) ?? [];
-    const pairs = lcsPairs(xa.map((c) => c.signature), xb.map((c) => c.signature));
-    let i = 0;
-    let j = 0;
-    for (const [pi, pj] of [...pairs, [xa.length, xb.length] as [number, number]]) {
-      const ga = xa.slice(i, pi);
-      const gb = xb.slice(j, pj);
-      const byOutcome = lcsPairs(ga.map((c) => c.outcome), gb.map((c) => c.outcome));
-      // the leftovers of the leftovers pair in order between two outcome matches
+    for (const gap of unmatchedGaps(xa, xb, (c) => c.signature)) {
+      const ga = gap.a.map((k) => xa[k]);
+      const gb = gap.b.map((k) => xb[k]);
+      // the leftovers pair by outcome first; what is left of them pairs in order, around those pairs
       const matched: Array<[Call | undefined, Call | undefined]> = [];
-      let k = 0;
-      let l = 0;
-      for (const [qi, qj] of [...byOutcome, [ga.length, gb.length] as [number, number]]) {
-        const ra = ga.slice(k, qi);
-        const rb = gb.slice(l, qj);
-        for (let n = 0; n < Math.max(ra.length, rb.length); n++) matched.push([ra[n], rb[n]]);
-        if (qi < ga.length) matched.push([ga[qi], gb[qj]]);
-        k = qi + 1;
-        l = qj + 1;
+      for (const g of unmatchedGaps(ga, gb, (c) => c.outcome)) {
+        matched.push(...zip(g.a.map((k) => ga[k]), g.b.map((k) => gb[k])));
+        if (g.then) matched.push([ga[g.then[0]], gb[g.then[1]]]);
       }
       for (const [x, y] of matched) {
         const at = { ...(x ? { atA: x.atMs } : {}), ...(y ? { atB: y.atMs } : {}) };
@@ -222,8 +211,6 @@ export function compareCalls(a: readonly TraceObservation[], b: readonly TraceOb
           out.push({ what: `${seq}[${c.index}]`, a: x ? callSummary(x) : ABSENT, b: y ? callSummary(y) : ABSENT, ...at, oneSided: true });
         }
       }
-      i = pi + 1;
-      j = pj + 1;
     }
   }
   const ta = new Map(ca.other.map((t) => [t.what, t]));
@@ -235,6 +222,28 @@ export function compareCalls(a: readonly TraceObservation[], b: readonly TraceOb
     out.push({ what, a: x?.value ?? ABSENT, b: y?.value ?? ABSENT, ...(x ? { atA: x.atMs } : {}), ...(y ? { atB: y.atMs } : {}) });
   }
   return out;
+}
+
+/**
+ * Two lists aligned by `key` (lcsPairs): the runs of items between two matched pairs (and before the first and after
+ * the last), as index lists of A and of B, each with the matched pair that ends it (none for the last run).
+ */
+export function unmatchedGaps<T>(a: readonly T[], b: readonly T[], key: (x: T) => string): Array<{ a: number[]; b: number[]; leading: boolean; then?: [number, number] }> {
+  const out: Array<{ a: number[]; b: number[]; leading: boolean; then?: [number, number] }> = [];
+  let i = 0;
+  let j = 0;
+  for (const [pi, pj] of [...lcsPairs(a.map(key), b.map(key)), [a.length, b.length] as [number, number]]) {
+    const range = (from: number, to: number) => Array.from({ length: to - from }, (_, k) => from + k);
+    out.push({ a: range(i, pi), b: range(j, pj), leading: i === 0 && j === 0, ...(pi < a.length ? { then: [pi, pj] as [number, number] } : {}) });
+    i = pi + 1;
+    j = pj + 1;
+  }
+  return out;
+}
+
+/** two lists zipped: [a[k], b[k]] for every k below the longer length */
+function zip<T>(a: readonly T[], b: readonly T[]): Array<[T | undefined, T | undefined]> {
+  return Array.from({ length: Math.max(a.length, b.length) }, (_, k) => [a[k], b[k]]);
 }
 
 /** the longest common subsequence of two value lists, as index pairs */
@@ -321,19 +330,12 @@ export function compareStates(
   for (const what of whats) {
     const sa = aBy.get(what)?.states ?? [];
     const sb = bBy.get(what)?.states ?? [];
-    const pairs = lcsPairs(sa.map((x) => x.value), sb.map((x) => x.value));
-    let i = 0;
-    let j = 0;
-    for (const [pi, pj] of [...pairs, [sa.length, sb.length] as [number, number]]) {
-      // the leading gap, where one side's stream had not sent its first message yet
-      const leading = i === 0 && j === 0;
-      const ia = [...Array(pi - i).keys()].map((k) => i + k).filter((k) => sa[k].settledAfter.length === 0);
-      const ib = [...Array(pj - j).keys()].map((k) => j + k).filter((k) => sb[k].settledAfter.length === 0);
-      for (let k = 0; k < Math.max(ia.length, ib.length); k++) {
-        const x = ia[k];
-        const y = ib[k];
+    for (const gap of unmatchedGaps(sa, sb, (x) => x.value)) {
+      const unsettled = (states: readonly State[], idx: number[]) => idx.filter((k) => states[k].settledAfter.length === 0);
+      for (const [x, y] of zip(unsettled(sa, gap.a), unsettled(sb, gap.b))) {
         let raceWhy: string | undefined;
-        if (leading && timelines) {
+        // the leading gap, where one side's stream may not have sent its first message yet
+        if (gap.leading && timelines) {
           if (x !== undefined && y === undefined && endedBeforeOther(sa, x, timelines.a, sb, timelines.b)) raceWhy = BEFORE_OTHER_STREAM;
           if (y !== undefined && x === undefined && endedBeforeOther(sb, y, timelines.b, sa, timelines.a)) raceWhy = BEFORE_OTHER_STREAM;
         }
@@ -341,8 +343,6 @@ export function compareStates(
         if (y !== undefined && x === undefined) raceWhy ??= blip(sb, y);
         out.push({ what, ...(x !== undefined ? { a: sa[x] } : {}), ...(y !== undefined ? { b: sb[y] } : {}), ...(raceWhy ? { raceWhy } : {}) });
       }
-      i = pi + 1;
-      j = pj + 1;
     }
   }
   return out;

@@ -863,7 +863,8 @@ export class Cluster {
    * `runHooks`: the pod got as far as its sandbox (attempts included). The scheduler's booking goes here for a pod
    * that turned terminal (kube-scheduler leaves Succeeded and Failed pods out of a node's requests); a pod being
    * deleted keeps it (`keepBooking`) until its object is removed: kube-scheduler counts a Terminating pod's requests
-   * until the delete event (kubernetes/kubernetes#96515), so a Pending pod waiting for its device is bound only after the old pod's DEL.
+   * until the delete event (kubernetes/kubernetes#96515), so a Pending pod waiting for its device is bound only
+   * after the old pod's DEL.
    */
   private async release(rec: PodRecord, runHooks: boolean, gracePeriodSeconds = DEFAULT_GRACE_PERIOD_SECONDS, keepBooking = false): Promise<void> {
     if (rec.released || !rec.admitted || !rec.nodeName) return;

@@ -20,6 +20,6 @@ t.test('CNI plugins per node: the bundled one under both type names, --cni as sr
   t.same(plain, { sriov: shim, 'ehost-device': shim });
   t.same(user, { sriov: '/opt/vendor/sriov', 'ehost-device': join(dir, 'b', 'sriov-lab-cni') }, '--cni replaces sriov only');
   const text = readFileSync(shim, 'utf8');
-  t.match(text, /^#!\/bin\/sh\nexec '.*node' .*'.*(sriov-lab-cni\.mjs|plugins\/cni\/main\.ts)' "\$@"\n$/, 'the shim execs node on the bundled CNI');
+  t.match(text, /^#!\/bin\/sh\nexec '.*node' .*'.*(sriov-lab-cni\.[cm]js|plugins\/cni\/main\.ts)' "\$@"\n$/, 'the shim execs node on the bundled CNI');
   t.equal(statSync(shim).mode & 0o111, 0o111, 'and is executable');
 });

@@ -1,7 +1,7 @@
 // Bundles every executable entry point into dist/ so that processes started per call
 // (CNI plugin, ip wrapper, FUSE server) pay for one file, not a module graph.
 import { build } from 'esbuild';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -51,25 +51,44 @@ const noProtoLoader = {
   },
 };
 const entryPlugins = { 'sriov-lab-device-plugin': [noProtoLoader] };
+// The CLI and the daemon load each command's code when it runs (dynamic imports, harness/cli/commands.ts): built
+// together with code splitting, so that code sits in chunks under dist/chunks/ that a process reads only when it
+// gets there (`sriov-lab get pods` does not compile the simulator; the chunks are shared by the two)
+const split = ['sriov-lab', 'sriov-lab-daemon'];
 mkdirSync(join(root, 'dist'), { recursive: true });
-const jobs = [];
+// chunk names carry their content's hash: the previous build's must not pile up
+rmSync(join(root, 'dist', 'chunks'), { recursive: true, force: true });
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  sourcemap: 'linked',
+  // postject is loaded from the image build's context (Dockerfile), never bundled
+  external: ['playwright-core', 'postject'],
+  banner: {
+    // bundled CommonJS dependencies (grpc-js, yaml) call require()
+    js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+  },
+  logLevel: 'warning',
+};
+const jobs = [
+  build({
+    ...common,
+    entryPoints: Object.fromEntries(split.map((name) => [name, join(root, entries[name])])),
+    outdir: join(root, 'dist'),
+    outExtension: { '.js': '.mjs' },
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
+  }),
+];
 for (const [name, src] of Object.entries(entries)) {
+  if (split.includes(name)) continue;
   jobs.push(
     build({
+      ...common,
       entryPoints: [join(root, src)],
       outfile: join(root, 'dist', `${name}.mjs`),
-      bundle: true,
-      platform: 'node',
-      target: 'node20',
-      format: 'esm',
-      sourcemap: 'linked',
-      // postject is loaded from the image build's context (Dockerfile), never bundled
-      external: ['playwright-core', 'postject'],
-      banner: {
-        // bundled CommonJS dependencies (grpc-js, yaml) call require()
-        js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-      },
-      logLevel: 'warning',
       plugins: entryPlugins[name] ?? [],
     }),
   );

@@ -742,17 +742,3 @@ export async function clusterKubeconfig(args: string[]): Promise<number> {
   process.stdout.write(`${paths.kubeconfig}\n`);
   return 0;
 }
-
-export const clusterCommands: ReadonlyArray<readonly [string, ClusterCommand]> = [
-  ['up', { summary: 'start a simulated cluster in the background: [--topology FILE] [--device-plugin "CMD"] [--cni PATH] [--seed N] [--bare] [--multus PATH]', run: clusterUp }],
-  ['kubeconfig', { summary: 'print the path of the running cluster\'s kubeconfig (context sriov-lab): export KUBECONFIG=$(sriov-lab kubeconfig)', run: clusterKubeconfig }],
-  ['down', { summary: 'stop the background cluster and remove every namespace, mount and process it made', run: clusterDown }],
-  ['get', { summary: 'list objects through the API: get pods|nodes|net-attach-def|events|… [NAME…] [-o wide|yaml|json|name] [-n NS|-A]', run: kubectlGet }],
-  ['describe', { summary: 'show an object in detail, with its events: describe node|pod NAME [-n NS]', run: kubectlDescribe }],
-  ['apply', { summary: 'create or update objects from manifests: apply -f FILE|DIR|- [-n NS]', run: kubectlApply }],
-  ['delete', { summary: 'delete objects: delete -f FILE | delete pod|net-attach-def NAME… [-n NS]', run: kubectlDelete }],
-  ['logs', { summary: 'a node component\'s log: logs device-plugin|kubelet --node NAME [--tail N] [-f]', run: clusterLogs }],
-  ['exec', { summary: 'run a command in a pod\'s network namespace: exec POD [-n NS] -- CMD…', run: podExec }],
-  ['restart', { summary: 'restart a node component: restart kubelet|device-plugin --node NAME', run: clusterRestart }],
-  ['node exec', { summary: 'run a command on a node of the running cluster (its /sys is the simulated sysfs): node exec NODE -- CMD…', run: nodeExec }],
-];

@@ -12,6 +12,18 @@ const run = promisify(execFile);
 const bin = join(projectRoot(), 'bin/sriov-lab.js');
 const bundled = existsSync(join(projectRoot(), 'dist/sriov-lab.mjs'));
 
+t.test('a command with a usage text of its own: the summary repeats its first line', async (t) => {
+  let n = 0;
+  for (const [name, c] of commands) {
+    if (!c.usage) continue;
+    n++;
+    const first = (await c.usage()).split('\n')[0].replace(`usage: sriov-lab ${name} `, '');
+    if (name === 'run' || name === 'fidelity') t.equal(c.summary.slice(c.summary.indexOf(': ') + 2), first, name);
+    else t.match(await c.usage(), new RegExp(`^usage: sriov-lab ${name}\\b`), name);
+  }
+  t.ok(n >= 4, `${n} commands with their own usage`);
+});
+
 t.test('--help before `--` asks for help; after it, it is an argument of the command run', async (t) => {
   t.ok(asksForHelp(['--help']));
   t.ok(asksForHelp(['pods', '-h']));

@@ -2,7 +2,6 @@
 // `apply` and `delete` send, so they take the same path as kubectl. The apiserver's Status errors become
 // KubeApiError (printed as kubectl prints them by kubectl-errors.ts).
 import { request as httpsRequest, type RequestOptions } from 'node:https';
-import { KubeConfig } from '@kubernetes/client-node';
 import { RESOURCES, groupVersion, type ResourceInfo } from '../../sim/apiserver/resources.ts';
 import { decode } from '../../sim/apiserver/schema.ts';
 import type { AnyObject } from '../../sim/cluster/store.ts';
@@ -83,6 +82,8 @@ export class KubeApi {
 
   /** A client for the current context of a kubeconfig file. */
   static async fromKubeconfig(file: string): Promise<KubeApi> {
+    // client-node only to read the kubeconfig (its own chunk: the commands that use this client load it)
+    const { KubeConfig } = await import('@kubernetes/client-node');
     const kc = new KubeConfig();
     kc.loadFromFile(file);
     const cluster = kc.getCurrentCluster();

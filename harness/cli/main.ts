@@ -23,7 +23,7 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`sriov-lab: unknown command "${rest.join(' ')}"\n\n${usage()}`);
       return 2;
     }
-    process.stdout.write(commandHelp(found.name, found.cmd));
+    process.stdout.write(await commandHelp(found.name, found.cmd));
     return 0;
   }
   const found = findCommand(argv);
@@ -33,7 +33,7 @@ async function main(argv: string[]): Promise<number> {
   }
   // every command has --help, whether or not its own parser knows the option
   if (asksForHelp(found.rest)) {
-    process.stdout.write(commandHelp(found.name, found.cmd));
+    process.stdout.write(await commandHelp(found.name, found.cmd));
     return 0;
   }
   return found.cmd.run(found.rest);

@@ -10,8 +10,9 @@ import k8sModels from './k8s-models.json' with { type: 'json' };
 import { modelFields } from './schema.ts';
 
 t.test('every client-node model and field is in the table, in order, with its type', async (t) => {
-  const live = Object.entries(models as unknown as Record<string, { getAttributeTypeMap?: () => Array<{ baseName: string; type: string }> }>)
-    .filter(([, m]) => typeof m === 'function' && typeof m.getAttributeTypeMap === 'function')
+  type ModelClass = { getAttributeTypeMap?: () => Array<{ baseName: string; type: string }> };
+  const live = Object.entries(models as unknown as Record<string, unknown>)
+    .filter((e): e is [string, ModelClass] => typeof e[1] === 'function' && typeof (e[1] as ModelClass).getAttributeTypeMap === 'function')
     .map(([name, m]) => [name, m.getAttributeTypeMap!().map((a) => [a.baseName, a.type])] as const);
   t.ok(live.length > 500, `${live.length} models in client-node`);
   t.same(Object.fromEntries(live), k8sModels.models, 'run node scripts/k8s-models.mjs after upgrading @kubernetes/client-node');

@@ -70,6 +70,16 @@ t.test('precise routing when the node publishes its PFs and netns', async (t) =>
     const r = spawnSync(shim, argv.split(' '), { encoding: 'utf8', env: { ...process.env, SRIOV_LAB_REAL_IP: '' } });
     t.equal(r.stdout, want === 'wrapper' ? `WRAPPER ${argv}\n` : `${argv}\n`, `ip ${argv} (${where === 'here' ? 'node netns' : 'another netns'}) → ${want}`);
   }
+  // the same decisions with nodeNetnsFile (compared by `test -ef`): this process's netns is the shim's, a plain file
+  // is no netns at all
+  for (const [argv, want, where] of table) {
+    const shim = join(dir, `ip-file-${where}`);
+    const nodeNetnsFile = where === 'here' ? `/proc/${process.pid}/ns/net` : join(dir, 'pfs');
+    writeFileSync(shim, ipShimScript({ nodePath: '/bin/echo', wrapperPath: 'WRAPPER', realIpPath: '/bin/echo', pfListPath: join(dir, 'pfs'), nodeNetnsFile }));
+    chmodSync(shim, 0o755);
+    const r = spawnSync(shim, argv.split(' '), { encoding: 'utf8', env: { ...process.env, SRIOV_LAB_REAL_IP: '' } });
+    t.equal(r.stdout, want === 'wrapper' ? `WRAPPER ${argv}\n` : `${argv}\n`, `nodeNetnsFile: ip ${argv} (${where === 'here' ? 'node netns' : 'another netns'}) → ${want}`);
+  }
 });
 
 

@@ -21,6 +21,11 @@ export interface IpShimOptions {
   pfListPath?: string;
   nodeNetnsPath?: string;
   /**
+   * instead of nodeNetnsPath: a path whose file is the node's netns itself (its /run/netns entry, as the node sees
+   * it), compared with /proc/self/ns/net by `test -ef` inside the shell: no readlink and cat processes per call
+   */
+  nodeNetnsFile?: string;
+  /**
    * the node's control socket, exported as SRIOV_LAB_CTL unless the caller set it (default: the wrapper's own
    * default, /run/sriov-lab/ctl.sock; an adopted container has it in its share)
    */
@@ -42,13 +47,20 @@ ${opts.controlSocketPath ? `SRIOV_LAB_CTL=\${SRIOV_LAB_CTL:-${shQuote(opts.contr
 export SRIOV_LAB_CTL
 ` : ''}pfs=${shQuote(opts.pfListPath ?? '')}
 nodens=${shQuote(opts.nodeNetnsPath ?? '')}
+nodensfile=${shQuote(opts.nodeNetnsFile ?? '')}
 precise=
 pfnames=
-if [ -n "$pfs" ] && [ -n "$nodens" ] && [ -r "$pfs" ] && [ -r "$nodens" ]; then
+# shell builtins only on this path: the shim runs once per ip call
+here() {
+  if [ -n "$nodensfile" ]; then [ /proc/self/ns/net -ef "$nodensfile" ]; return; fi
+  read -r id < "$nodens" || true
+  [ "$(readlink /proc/self/ns/net)" = "$id" ]
+}
+if [ -n "$pfs" ] && [ -r "$pfs" ] && { [ -n "$nodensfile" ] || { [ -n "$nodens" ] && [ -r "$nodens" ]; }; }; then
   # PFs never leave the node's netns: in any other netns there is no VF info to add
-  [ "$(readlink /proc/self/ns/net)" = "$(cat "$nodens")" ] || { for a in "$@"; do [ "$a" = vf ] && ${wrap}; done; exec "$real" "$@"; }
+  here || { for a in "$@"; do [ "$a" = vf ] && ${wrap}; done; exec "$real" "$@"; }
   precise=1
-  pfnames=$(cat "$pfs")
+  while IFS= read -r l || [ -n "$l" ]; do pfnames="$pfnames $l"; done < "$pfs"
 fi
 # succeeds when a command (ip's argv, or a line of a batch) needs the wrapper
 wants() {

@@ -193,7 +193,7 @@ export async function startNode(opts: NodeOptions): Promise<StartedNode> {
         // link/address commands go to the wrapper, everything else straight to iproute2
         writeFileSync(
           wrapper,
-          ipShimScript({ nodePath: process.execPath, wrapperPath: bundle, realIpPath: NODE_PATHS.realIp, pfListPath: NODE_PATHS.pfList, nodeNetnsPath: NODE_PATHS.netnsId }),
+          ipShimScript({ nodePath: process.execPath, wrapperPath: bundle, realIpPath: NODE_PATHS.realIp, pfListPath: NODE_PATHS.pfList, nodeNetnsPath: NODE_PATHS.netnsId, nodeNetnsFile: `/run/netns/${netns}` }),
         );
       } else {
         writeFileSync(wrapper, `#!/bin/sh\nexport SRIOV_LAB_CTL=${NODE_PATHS.controlSocket} SRIOV_LAB_REAL_IP=${NODE_PATHS.realIp}\nexec ${argv.map(q).join(' ')} "$@"\n`);

@@ -1,13 +1,13 @@
 // The shape of every built-in kind, taken from @kubernetes/client-node's generated models (each model class lists its
 // fields with their JSON names and types; k8s-models.json holds those lists, written by scripts/k8s-models.mjs, so
-// that serving the API does not load client-node itself), and of custom resources from their CRD's openAPIV3Schema. One walker over
-// either serves the decoder (JSON → the store's shapes: date-time strings become Dates, unknown fields are found and
-// dropped, as the apiserver's strict decoder reports and prunes them), the OpenAPI documents and the strategic-merge
-// patch (which needs each field's type to find lists merged by key).
+// that serving the API does not load client-node itself), and of custom resources from their CRD's
+// openAPIV3Schema. One walker over either serves the decoder (JSON → the store's shapes: date-time strings become
+// Dates, unknown fields are found and dropped, as the apiserver's strict decoder reports and prunes them), the
+// OpenAPI documents and the strategic-merge patch (which needs each field's type to find lists merged by key).
 import k8sModels from './k8s-models.json' with { type: 'json' };
 
 /** model name → its fields: [JSON name, TypeScript type as client-node writes it] */
-const registry: Record<string, ReadonlyArray<readonly string[]> | undefined> = k8sModels.models;
+const registry = new Map<string, ReadonlyArray<readonly string[]>>(Object.entries(k8sModels.models));
 
 /** A CRD's openAPIV3Schema as it is on the wire (client-node's model renames the x-kubernetes-… fields). */
 export interface JsonSchema {
@@ -51,7 +51,7 @@ export function parseTypeName(type: string): FieldType {
     case 'object':
       return { t: 'any' };
   }
-  if (Object.hasOwn(registry, type)) return { t: 'model', name: type };
+  if (registry.has(type)) return { t: 'model', name: type };
   return { t: 'any' };
 }
 
@@ -62,7 +62,7 @@ export function modelFields(name: string): Map<string, FieldType> {
   let m = fieldCache.get(name);
   if (!m) {
     m = new Map();
-    for (const [field, type] of (Object.hasOwn(registry, name) ? registry[name] : undefined) ?? []) m.set(field, parseTypeName(type));
+    for (const [field, type] of registry.get(name) ?? []) m.set(field, parseTypeName(type));
     fieldCache.set(name, m);
   }
   return m;
